@@ -1,0 +1,25 @@
+/**
+ * Test tiers (STYLE habit 12). Each e2e tier starts its real peers once per run in a globalSetup
+ * (test/harness/<peer>/global-setup.ts) and stops them at the end.
+ *   unit         pure logic, fakes allowed
+ *   contract     the one suite every adapter passes
+ *   integration  the core on the real local Redis (unique key prefix per test)
+ *   e2e-*        real Prosody / Synapse / Postfix with real clients
+ */
+import { defineConfig } from "vitest/config";
+
+const e2eDefaults = { testTimeout: 60_000, hookTimeout: 300_000, fileParallelism: false } as const;
+
+export default defineConfig({
+  test: {
+    reporters: ["default"],
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { test: { name: "contract", include: ["test/contract/**/*.test.ts"] } },
+      { test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
+      { test: { name: "e2e-xmpp", include: ["test/e2e/xmpp/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts"], ...e2eDefaults } },
+      { test: { name: "e2e-matrix", include: ["test/e2e/matrix/**/*.test.ts"], globalSetup: ["test/harness/synapse/global-setup.ts"], ...e2eDefaults } },
+      { test: { name: "e2e-email", include: ["test/e2e/email/**/*.test.ts"], globalSetup: ["test/harness/mta/global-setup.ts"], ...e2eDefaults } },
+    ],
+  },
+});
