@@ -38,6 +38,6 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { extensionAlias: { ".js": [".ts", ".js"] } },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
   },
 };

@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".demo/**", "coverage/**", "bin/parley.js"] },
+  { ignores: ["dist/**", "node_modules/**", ".demo/**", "coverage/**", "bin/parley.js", ".dependency-cruiser.cjs", "scripts/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -31,5 +31,5 @@ export default tseslint.config(
       "@typescript-eslint/unbound-method": "off",
     },
   },
-  { files: ["**/*.js"], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ["**/*.js", "**/*.mjs", "**/*.cjs"], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: { console: "readonly", process: "readonly", module: "writable" } } },
 );

@@ -53,6 +53,7 @@ export function parseAddress(input: string): ParsedAddress {
   if (at <= 0 || at === bare.length - 1) throw new Error(`"${input}" is not an address of the form local@domain`);
   const local = bare.slice(0, at);
   if (Buffer.byteLength(local) > MAX_LOCALPART_BYTES) throw new Error(`local part of "${input}" is longer than ${MAX_LOCALPART_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[\s\u0000-\u001f\u007f]/.test(local)) throw new Error(`local part of "${input}" contains white space or control characters`);
   return { local, domain: normaliseDomain(bare.slice(at + 1)) };
 }

@@ -1,0 +1,78 @@
+/**
+ * The durable delivery service's interface (DESIGN §3). Implemented on BullMQ in this folder;
+ * the gateway feeds it and hands it a {@link DeliveryHandler} that calls the adapters.
+ */
+import type { NetworkId } from "../model/address.js";
+import type { DeliveryError } from "../adapter/contract.js";
+
+export type JobKind = "message" | "status" | "subscription" | "presence";
+
+export interface DeliveryJobSpec {
+  readonly kind: JobKind;
+  /** The adapter that performs the job. Each (kind, network) has its own queue, so a kill switch pauses one network. */
+  readonly network: NetworkId;
+  /**
+   * Ordering key. Jobs with the same key run in the order they were enqueued, across retries,
+   * restarts and several worker processes; a job waiting for a retry holds back only its own key.
+   * Absent: unordered (presence, which is state and coalesces instead).
+   */
+  readonly conversation?: string;
+  /**
+   * Stable identity of this job (e.g. `<canonicalId>.<target>`): enqueueing the same key again is a
+   * no-op, and the sent marker is keyed by it so a redelivered job is not sent twice.
+   */
+  readonly key: string;
+  /**
+   * Unordered jobs only: while a job with this key still waits, a new one with the same key is
+   * dropped (the worker reads the newest state when it runs); if the earlier one is already
+   * running, the new one is queued so the newest state still goes out.
+   */
+  readonly coalesce?: boolean;
+  /** JSON-serialisable payload (the canonical object); validated by the handler. */
+  readonly payload: unknown;
+}
+
+export interface DeliveryJob {
+  readonly kind: JobKind;
+  readonly network: NetworkId;
+  readonly key: string;
+  readonly conversation: string | undefined;
+  readonly payload: unknown;
+  /** 1 for the first try. */
+  readonly attempt: number;
+}
+
+export interface DeliveryHandler {
+  /** Perform the job. Throw a DeliveryError to classify a failure; anything else counts as transient. */
+  deliver(job: DeliveryJob): Promise<void>;
+  /** Called once when a job has failed for good (permanent, or retries spent). Must not throw. */
+  onFinalFailure(job: DeliveryJob, error: DeliveryError): Promise<void>;
+}
+
+export interface FailedJobInfo {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly network: NetworkId;
+  readonly key: string;
+  readonly attempts: number;
+  readonly failedReason: string;
+  readonly failedAt: number | undefined;
+}
+
+export interface DeliveryService {
+  /** Store jobs durably (one round of addBulk where possible). Resolves only when Redis has them; rejects with ParleyError PARLEY_UNAVAILABLE quickly when Redis is down. */
+  enqueue(specs: readonly DeliveryJobSpec[]): Promise<void>;
+  /** Start processing with `handler` in this process. */
+  startWorkers(handler: DeliveryHandler): Promise<void>;
+  /** Kill switch for a network: its queues stop handing out jobs (jobs are kept), and resume later. */
+  pause(network: NetworkId): Promise<void>;
+  resume(network: NetworkId): Promise<void>;
+  /** Jobs waiting, delayed, active and failed per queue, for metrics and readiness. */
+  counts(): Promise<Record<string, Record<string, number>>>;
+  /** Dead-letter handling: failed jobs stay until an admin retries or drops them. */
+  listFailed(limit?: number): Promise<readonly FailedJobInfo[]>;
+  retryFailed(id: string): Promise<boolean>;
+  dropFailed(id: string): Promise<boolean>;
+  /** Graceful shutdown: stop taking jobs, finish the running ones, close connections. */
+  close(): Promise<void>;
+}

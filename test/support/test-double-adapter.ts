@@ -1,0 +1,88 @@
+/**
+ * A test double of a network: an adapter whose "peer" is an in-memory mailbox. Used by the
+ * contract suite to check the suite itself, and by core tests that need a network to deliver to.
+ * Native ids: a home user is their canonical address; a foreign user is `<network>/<address>`.
+ */
+import { z } from "zod";
+import {
+  DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
+  type DeliveryOutcome, type NetworkAddressing, type PresenceNotification, type SubscriptionNotice,
+} from "../../src/adapter/contract.js";
+import { asNetworkId, canonicalAddress, domainOf, type Endpoint, type NetworkId } from "../../src/model/address.js";
+import type { Message } from "../../src/model/message.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
+import type { DomainMappings } from "../../src/mappings/types.js";
+import { ParleyError } from "../../src/errors/parley-error.js";
+
+export const testDoubleCapabilities: AdapterCapabilities = {
+  presence: true, subscriptions: true, receipts: { delivered: true, displayed: false },
+  subject: true, html: false, edits: false, maxMessageBytes: 65_536,
+};
+
+export function testDoubleAddressing(network: NetworkId): NetworkAddressing {
+  return {
+    networkSettingsSchema: z.object({}).loose(),
+    appearanceSchema: z.object({}).loose(),
+    toNative(who: Endpoint) {
+      return who.network === network ? who.address : `${who.network}/${who.address}`;
+    },
+    fromNative(native: string, mappings: DomainMappings) {
+      const slash = native.indexOf("/");
+      if (slash < 0) {
+        const address = canonicalAddress(native);
+        const home = mappings.domains.get(domainOf(address))?.home;
+        if (home !== undefined && home !== network) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${native} is not a ${network} user`);
+        return { address, network };
+      }
+      return { network: asNetworkId(native.slice(0, slash)), address: canonicalAddress(native.slice(slash + 1)) };
+    },
+  };
+}
+
+export interface TestDoubleConfig { failWith?: "transient" | "permanent" | "rate-limited" | undefined }
+
+/** What the in-memory peer received. */
+export class TestDoublePeer {
+  readonly messages: Message[] = [];
+  readonly presences: PresenceNotification[] = [];
+  readonly subscriptions: SubscriptionNotice[] = [];
+  readonly statuses: DeliveryStatus[] = [];
+  /** Set to make deliveries fail with this class until cleared. */
+  failWith: TestDoubleConfig["failWith"];
+}
+
+export class TestDoubleAdapter implements Adapter {
+  ctx: AdapterContext | undefined;
+  private started = false;
+  constructor(readonly peer: TestDoublePeer) {}
+  async start(ctx: AdapterContext) { this.ctx = ctx; this.started = true; }
+  async stop() { this.started = false; }
+  private check() {
+    if (this.peer.failWith) throw new DeliveryError(this.peer.failWith, this.peer.failWith === "permanent" ? "recipient-unknown" : "unavailable", `test double failing (${this.peer.failWith})`);
+  }
+  async deliverMessage(message: Message): Promise<DeliveryOutcome> {
+    this.check();
+    this.peer.messages.push(message);
+    return { state: "relayed", nativeIds: [] };
+  }
+  async deliverPresence(n: PresenceNotification) { this.check(); this.peer.presences.push(n); }
+  async deliverSubscription(n: SubscriptionNotice) { this.check(); this.peer.subscriptions.push(n); }
+  async deliverStatus(s: DeliveryStatus) { this.check(); this.peer.statuses.push(s); }
+  health() { return { ready: this.started, detail: this.started ? "up" : "stopped" }; }
+}
+
+/** A factory for a test-double network named `id`; `peer` is where its deliveries land. */
+export function testDoubleFactory(id: string, peer: TestDoublePeer = new TestDoublePeer()) {
+  const network = asNetworkId(id);
+  return {
+    id: network,
+    capabilities: testDoubleCapabilities,
+    configSchema: z.object({ failWith: z.enum(["transient", "permanent", "rate-limited"]).optional() }),
+    addressing: testDoubleAddressing(network),
+    create(config: TestDoubleConfig) {
+      peer.failWith = config.failWith;
+      return new TestDoubleAdapter(peer);
+    },
+    peer,
+  } satisfies AdapterFactory<TestDoubleConfig> & { peer: TestDoublePeer };
+}
