@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   PARLEY_UNAUTHORIZED: { http: 401, reason: "refused-by-policy", retryable: false, summary: "A valid admin token is required." },
   /** Delivery failed for good after the retry budget. */
   PARLEY_DELIVERY_FAILED: { http: 502, reason: "unavailable", retryable: false, summary: "The message could not be delivered." },
+  /** The admin API has no such route or object. */
+  PARLEY_NOT_FOUND: { http: 404, reason: "bad-request", retryable: false, summary: "No such admin route or object." },
   /** Anything unexpected; a bug. */
   PARLEY_INTERNAL: { http: 500, reason: "internal", retryable: true, summary: "Internal error." },
 } as const satisfies Record<string, ErrorCodeInfo>;

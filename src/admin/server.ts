@@ -1,0 +1,116 @@
+/**
+ * The admin listener (DESIGN §5): loopback by default; `/healthz` and `/readyz` open, everything
+ * else behind a bearer token. Metrics for Prometheus at `/metrics`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { Logger } from "../log/logger.js";
+import { bearerMatches, readJsonBody, sendError, sendJson } from "./http.js";
+import { isParleyError } from "../errors/parley-error.js";
+
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): Promise<{ ready: boolean; detail: string }>;
+}
+
+/** An admin API route: method, a path pattern with `:param`s, and its handler's JSON answer. */
+export interface AdminRoute {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly path: string;
+  handle(params: Readonly<Record<string, string>>, body: unknown, query: URLSearchParams): Promise<{ status: number; body: unknown }>;
+}
+
+export interface AdminServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  readonly registry: Registry;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly routes: readonly AdminRoute[];
+  readonly log: Logger;
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split("/");
+  const a = path.split("/");
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!;
+    if (seg.startsWith(":")) params[seg.slice(1)] = decodeURIComponent(a[i]!);
+    else if (seg !== a[i]) return undefined;
+  }
+  return params;
+}
+
+export class AdminServer {
+  private server: Server | undefined;
+  constructor(private readonly options: AdminServerOptions) {}
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        this.options.log.error({ err: (e as Error).message, url: req.url }, "admin request failed");
+        if (!res.headersSent) sendError(res, "PARLEY_INTERNAL");
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://admin");
+    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (req.method === "GET" && url.pathname === "/readyz") return this.readiness(res);
+    const token = this.options.token;
+    if (token === undefined || !bearerMatches(req, token)) return sendError(res, "PARLEY_UNAUTHORIZED");
+    if (req.method === "GET" && url.pathname === "/metrics") {
+      const text = await this.options.registry.metrics();
+      res.writeHead(200, { "content-type": this.options.registry.contentType });
+      res.end(text);
+      return;
+    }
+    for (const route of this.options.routes) {
+      if (route.method !== req.method) continue;
+      const params = matchPath(route.path, url.pathname);
+      if (!params) continue;
+      try {
+        const body = req.method === "GET" ? undefined : await readJsonBody(req);
+        const answer = await route.handle(params, body, url.searchParams);
+        return sendJson(res, answer.status, answer.body);
+      } catch (e) {
+        if (isParleyError(e)) return sendError(res, e.code, e.message);
+        if (e instanceof SyntaxError) return sendError(res, "PARLEY_INVALID_EVENT", `request body: ${e.message}`);
+        throw e;
+      }
+    }
+    sendError(res, "PARLEY_NOT_FOUND", `no admin route ${req.method ?? ""} ${url.pathname}`);
+  }
+
+  private async readiness(res: ServerResponse): Promise<void> {
+    const checks = await Promise.all(
+      this.options.readiness.map(async (c) => {
+        try {
+          return { name: c.name, ...(await c.check()) };
+        } catch (e) {
+          return { name: c.name, ready: false, detail: (e as Error).message };
+        }
+      }),
+    );
+    const ready = checks.every((c) => c.ready);
+    sendJson(res, ready ? 200 : 503, { ready, checks });
+  }
+}

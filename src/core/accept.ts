@@ -1,0 +1,215 @@
+/**
+ * The accept pipeline (DESIGN §3): every inbound event passes here before anything is
+ * acknowledged to its source. For a message: validate, loop guard, dedupe on native ids, route
+ * through the mappings, sender authentication, inbox access rules, size and end-to-end bounds,
+ * then one durable delivery job. The result says, per event, what the adapter answers its source.
+ */
+import type { AcceptResult, AdapterCapabilities } from "../adapter/contract.js";
+import type { IdMap } from "../adapter/state.js";
+import { endpointKey, domainOf, type NetworkId } from "../model/address.js";
+import { isAuthenticated } from "../model/common.js";
+import type { CanonicalEvent, DeliveryStatusEvent, MessageEvent } from "../model/events.js";
+import { MessageSchema, type Message, type NativeId } from "../model/message.js";
+import type { CanonicalId } from "../model/ids.js";
+import { DeliveryStatusSchema } from "../model/delivery-status.js";
+import { ParleyError, isParleyError, toParleyError } from "../errors/parley-error.js";
+import type { DomainMappings } from "../mappings/types.js";
+import type { DeliveryJobSpec, DeliveryService } from "../delivery/types.js";
+import type { Logger } from "../log/logger.js";
+import type { CoreMetrics } from "./metrics.js";
+import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./ports.js";
+import { conversationKey, messageJob, statusJob } from "./jobs.js";
+
+export interface AcceptDeps {
+  readonly mappings: () => DomainMappings;
+  readonly route: RouteFn;
+  readonly policy: MessagePolicy;
+  readonly presence: PresencePort;
+  readonly delivery: DeliveryService;
+  readonly claims: InboundClaims;
+  readonly ids: IdMap;
+  readonly capabilities: (network: NetworkId) => AdapterCapabilities | undefined;
+  readonly log: Logger;
+  readonly metrics: CoreMetrics;
+}
+
+/** A message that passed every check, with the job that delivers it. */
+interface Admitted {
+  readonly index: number;
+  readonly message: Message;
+  readonly job: DeliveryJobSpec;
+  readonly claimed: readonly string[];
+}
+
+const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
+
+export function nativeKey(n: Pick<NativeId, "network" | "kind" | "id" | "scope">): string {
+  return `${n.network}|${n.kind}|${n.scope ?? ""}|${n.id}`;
+}
+
+export class AcceptPipeline {
+  constructor(private readonly deps: AcceptDeps) {}
+
+  /**
+   * Accept a batch from one adapter. Messages are enqueued in one round; presence and
+   * subscription events go to the presence service. Rejects with PARLEY_UNAVAILABLE when the
+   * batch could not be stored, in which case nothing of it may be acknowledged.
+   */
+  async accept(source: NetworkId, events: readonly CanonicalEvent[]): Promise<AcceptResult[]> {
+    const results: AcceptResult[] = new Array<AcceptResult>(events.length);
+    const admitted: Admitted[] = [];
+    const jobs: DeliveryJobSpec[] = [];
+    for (const [index, event] of events.entries()) {
+      try {
+        const outcome = await this.acceptOne(source, event, index);
+        if ("job" in outcome) {
+          admitted.push(outcome);
+          jobs.push(outcome.job);
+          results[index] = { status: "accepted", messageId: outcome.message.id };
+        } else {
+          results[index] = outcome;
+        }
+      } catch (e) {
+        if (isParleyError(e, "PARLEY_UNAVAILABLE")) {
+          await this.releaseClaims(admitted);
+          throw e;
+        }
+        results[index] = refused(toParleyError(e));
+      }
+    }
+    if (jobs.length > 0) await this.enqueueAdmitted(source, admitted, jobs);
+    return results;
+  }
+
+  private async enqueueAdmitted(source: NetworkId, admitted: readonly Admitted[], jobs: readonly DeliveryJobSpec[]): Promise<void> {
+    try {
+      await this.deps.delivery.enqueue(jobs);
+    } catch (e) {
+      await this.releaseClaims(admitted);
+      throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", undefined, {}, { cause: e });
+    }
+    for (const a of admitted) {
+      this.deps.metrics.accepted.inc({ source, target: a.job.network });
+      this.deps.log.debug({ messageId: a.message.id, from: a.message.from.address, to: a.message.to.address, target: a.job.network }, "message accepted");
+    }
+  }
+
+  private async releaseClaims(admitted: readonly Admitted[]): Promise<void> {
+    for (const a of admitted) {
+      for (const key of a.claimed) await this.deps.claims.release(key, a.message.id).catch(() => undefined);
+    }
+  }
+
+  private async acceptOne(source: NetworkId, event: CanonicalEvent, index: number): Promise<Admitted | AcceptResult> {
+    switch (event.kind) {
+      case "message":
+        return this.acceptMessage(source, event, index);
+      case "delivery-status":
+        return this.acceptStatus(source, event);
+      case "presence":
+        return this.deps.presence.publish(event, source);
+      case "presence-probe":
+        return this.deps.presence.probe(event, source);
+      case "subscription":
+        return this.deps.presence.subscription(event, source);
+    }
+  }
+
+  private async acceptMessage(source: NetworkId, event: MessageEvent, index: number): Promise<Admitted | AcceptResult> {
+    const parsed = MessageSchema.safeParse(event.message);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return refused(new ParleyError("PARLEY_INVALID_EVENT", `message field ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`));
+    }
+    const message = parsed.data;
+    if (message.from.network !== source) {
+      return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `a ${source} connection cannot send as a ${message.from.network} user`));
+    }
+    if (await this.isEcho(message)) return { status: "duplicate" };
+    const claim = await this.claimNativeIds(message);
+    if (claim.earlier !== undefined) return this.reenqueueReplay({ ...message, id: claim.earlier });
+    const decision = await this.admit(message);
+    if (decision !== undefined) {
+      for (const key of claim.claimed) await this.deps.claims.release(key, message.id);
+      return decision;
+    }
+    const outgoing = { ...message, hops: message.hops - 1 };
+    return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed };
+  }
+
+  /**
+   * A replay of a message accepted before: enqueue it again under its first canonical id. The job
+   * key and the sent marker make that a no-op when the first copy is queued or sent, and it closes
+   * the window in which a claim was stored but its job was not (Redis failing between the two).
+   */
+  private async reenqueueReplay(message: Message): Promise<AcceptResult> {
+    if ((await this.admit(message)) === undefined) {
+      const outgoing = { ...message, hops: message.hops - 1 };
+      await this.deps.delivery.enqueue([messageJob(outgoing, message.to.network)]);
+    }
+    return { status: "duplicate" };
+  }
+
+  /** Parley's own sends coming back (an id it recorded on delivery) are never bridged again. */
+  private async isEcho(message: Message): Promise<boolean> {
+    for (const n of message.nativeIds) {
+      if ((await this.deps.ids.canonicalFor(n)) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** Claim each native id; a replay of something already accepted names the earlier canonical id. */
+  private async claimNativeIds(message: Message): Promise<{ claimed: string[]; earlier?: CanonicalId }> {
+    const claimed: string[] = [];
+    for (const n of message.nativeIds) {
+      const key = nativeKey(n);
+      const earlier = await this.deps.claims.claim(key, message.id);
+      if (earlier !== undefined && earlier !== message.id) {
+        for (const k of claimed) await this.deps.claims.release(k, message.id);
+        return { claimed: [], earlier };
+      }
+      claimed.push(key);
+    }
+    return { claimed };
+  }
+
+  /** The checks that may refuse a message; undefined when it may go. */
+  private async admit(message: Message): Promise<AcceptResult | undefined> {
+    const d = this.deps;
+    if (message.hops <= 0) return refused(new ParleyError("PARLEY_LOOP", "the message has passed through too many gateways (hop count 0)"));
+    const route = d.route(d.mappings(), message.from, message.to, "message");
+    if (!route.ok) return refused(route.error);
+    if (!isAuthenticated(message.authenticatedBy) && !this.acceptsUnauthenticated(message)) {
+      return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `the sender ${message.from.address} is not proved, and ${domainOf(message.from.address)} requires it`));
+    }
+    const allowed = await d.policy.mayMessage(message.from, message.to);
+    if (!allowed.allowed) return refused(allowed.error);
+    if (message.requireE2E) return refused(new ParleyError("PARLEY_UNSUPPORTED", "end-to-end encrypted content cannot be bridged, and the sender asked that it never be sent in clear"));
+    const caps = d.capabilities(route.network);
+    if (caps === undefined) return refused(new ParleyError("PARLEY_DISABLED", `no ${route.network} adapter is running`));
+    const size = message.parts.reduce((n, p) => n + (p.role === "text" || p.role === "html" ? Buffer.byteLength(p.body) : 0), 0);
+    if (size > caps.maxMessageBytes) return refused(new ParleyError("PARLEY_TOO_LARGE", `the message has ${size} bytes; ${route.network} takes at most ${caps.maxMessageBytes}`));
+    return undefined;
+  }
+
+  private acceptsUnauthenticated(message: Message): boolean {
+    const mappings = this.deps.mappings();
+    const policy = mappings.domains.get(domainOf(message.from.address))?.policy ?? mappings.defaultPolicy;
+    return policy.acceptUnauthenticated;
+  }
+
+  /** A status reported by a recipient's network goes back to the original sender's network. */
+  private async acceptStatus(source: NetworkId, event: DeliveryStatusEvent): Promise<AcceptResult> {
+    const parsed = DeliveryStatusSchema.safeParse(event.status);
+    if (!parsed.success) return refused(new ParleyError("PARLEY_INVALID_EVENT", parsed.error.issues[0]?.message));
+    const status = parsed.data;
+    if (status.recipient.network !== source) {
+      return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `a ${source} connection cannot report for ${endpointKey(status.recipient)}`));
+    }
+    if (status.state === "accepted" || status.state === "relayed") return { status: "accepted" };
+    await this.deps.delivery.enqueue([statusJob(status)]);
+    return { status: "accepted" };
+  }
+}
+
+export { conversationKey };

@@ -1,0 +1,94 @@
+/**
+ * The delivery handler: what a worker does with each job (DESIGN §3). Messages go to the
+ * recipient's adapter; its outcome is recorded and, when end-to-end, reported to the sender; a
+ * final failure becomes a `failed` DeliveryStatus routed to the sender's own network.
+ */
+import { DeliveryError } from "../adapter/contract.js";
+import type { IdMap } from "../adapter/state.js";
+import { MessageSchema, type Message } from "../model/message.js";
+import { DeliveryStatusSchema, type DeliveryStatus } from "../model/delivery-status.js";
+import { canonicalIdTime } from "../model/ids.js";
+import type { DeliveryHandler, DeliveryJob, DeliveryService } from "../delivery/types.js";
+import type { Logger } from "../log/logger.js";
+import type { CoreMetrics } from "./metrics.js";
+import type { AdapterLookup, PresencePort } from "./ports.js";
+import { statusJob } from "./jobs.js";
+
+export interface DispatchDeps {
+  readonly adapters: AdapterLookup;
+  readonly presence: PresencePort;
+  readonly delivery: DeliveryService;
+  readonly ids: IdMap;
+  readonly log: Logger;
+  readonly metrics: CoreMetrics;
+}
+
+/** Turn an unclassified error into a transient DeliveryError (anything unknown may pass). */
+function classify(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  return new DeliveryError("transient", "internal", e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+export class Dispatcher implements DeliveryHandler {
+  constructor(private readonly deps: DispatchDeps) {}
+
+  async deliver(job: DeliveryJob): Promise<void> {
+    switch (job.kind) {
+      case "message":
+        return this.deliverMessage(job, MessageSchema.parse(job.payload));
+      case "status":
+        return this.deliverStatus(job, DeliveryStatusSchema.parse(job.payload));
+      case "presence":
+      case "subscription":
+        return this.deps.presence.handleJob(job);
+    }
+  }
+
+  private adapterFor(job: DeliveryJob) {
+    const adapter = this.deps.adapters(job.network);
+    if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${job.network} adapter runs in this process`);
+    return adapter;
+  }
+
+  private async deliverMessage(job: DeliveryJob, message: Message): Promise<void> {
+    const outcome = await this.adapterFor(job).deliverMessage(message);
+    for (const native of outcome.nativeIds) await this.deps.ids.link(message.id, native);
+    this.deps.metrics.delivered.inc({ network: job.network, kind: job.kind, state: outcome.state });
+    this.deps.metrics.endToEnd.observe({ network: job.network }, (Date.now() - canonicalIdTime(message.id)) / 1000);
+    this.deps.log.debug({ messageId: message.id, network: job.network, state: outcome.state, attempt: job.attempt }, "message handed off");
+    if (outcome.state === "delivered") await this.reportToSender(message, "delivered");
+  }
+
+  private async deliverStatus(job: DeliveryJob, status: DeliveryStatus): Promise<void> {
+    await this.adapterFor(job).deliverStatus(status);
+    this.deps.metrics.delivered.inc({ network: job.network, kind: job.kind, state: status.state });
+  }
+
+  private async reportToSender(message: Message, state: "delivered" | "failed", error?: DeliveryError): Promise<void> {
+    const status = DeliveryStatusSchema.parse({
+      messageId: message.id,
+      sender: message.from,
+      recipient: message.to,
+      state,
+      reason: error?.reason,
+      text: error ? `Not delivered to ${message.to.address}: ${error.message}` : undefined,
+      at: new Date().toISOString(),
+      extensions: error?.nativeDetail ? { "urn:parley:native-detail": { payload: error.nativeDetail } } : {},
+    });
+    await this.deps.delivery.enqueue([statusJob(status)]);
+  }
+
+  async onFinalFailure(job: DeliveryJob, error: DeliveryError): Promise<void> {
+    const e = classify(error);
+    this.deps.metrics.failed.inc({ network: job.network, kind: job.kind, reason: e.reason });
+    this.deps.log.warn({ key: job.key, network: job.network, kind: job.kind, reason: e.reason, detail: e.nativeDetail, err: e.message }, "delivery failed for good");
+    if (job.kind !== "message") return;
+    const parsed = MessageSchema.safeParse(job.payload);
+    if (!parsed.success) return;
+    try {
+      await this.reportToSender(parsed.data, "failed", e);
+    } catch (reportError) {
+      this.deps.log.error({ key: job.key, err: (reportError as Error).message }, "could not queue the failure report for the sender");
+    }
+  }
+}

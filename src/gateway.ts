@@ -1,0 +1,161 @@
+/**
+ * A running gateway, built from its parts and a list of adapter factories (DESIGN §7). The core
+ * knows adapters only through the contract; `bin/parley.ts` hands in `adapters/index.ts`.
+ *
+ * Lifecycle: start() starts each adapter (ingress) with its own context, then the delivery
+ * workers. stop() drains the workers (running jobs finish), then stops the adapters; the parts'
+ * connections are closed by whoever built them (see `src/build.ts`).
+ */
+import type { Registry } from "prom-client";
+import type { Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
+import type { AdapterStateStore, IdMap } from "./adapter/state.js";
+import type { Endpoint, NetworkId } from "./model/address.js";
+import type { CanonicalEvent } from "./model/events.js";
+import type { DomainMappings } from "./mappings/types.js";
+import type { DeliveryService } from "./delivery/types.js";
+import type { Logger } from "./log/logger.js";
+import { AcceptPipeline } from "./core/accept.js";
+import { Dispatcher } from "./core/dispatch.js";
+import { createCoreMetrics, type CoreMetrics } from "./core/metrics.js";
+import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./core/ports.js";
+import { ParleyError, isParleyError } from "./errors/parley-error.js";
+
+/** The core's services, already connected. */
+export interface GatewayParts {
+  readonly delivery: DeliveryService;
+  readonly ids: IdMap;
+  readonly claims: InboundClaims;
+  readonly route: RouteFn;
+  readonly policy: MessagePolicy;
+  readonly presence: PresencePort;
+  /** Durable state for one adapter, under its own key prefix. */
+  stateFor(network: NetworkId): AdapterStateStore;
+}
+
+export interface GatewayOptions {
+  readonly factories: readonly AdapterFactory<unknown>[];
+  /** Each adapter's validated config section, by network id; a factory without one is not started. */
+  readonly adapterConfigs: ReadonlyMap<NetworkId, unknown>;
+  readonly mappings: () => DomainMappings;
+  readonly parts: GatewayParts;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Which roles this process plays: ingress (adapters' listeners and links) and delivery workers. */
+  readonly roles?: { readonly ingress: boolean; readonly workers: boolean };
+}
+
+export class Gateway {
+  readonly metrics: CoreMetrics;
+  private readonly adapters = new Map<NetworkId, Adapter>();
+  private readonly factories: ReadonlyMap<NetworkId, AdapterFactory<unknown>>;
+  private readonly pipeline: AcceptPipeline;
+  private readonly dispatcher: Dispatcher;
+  private started = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.metrics = createCoreMetrics(options.registry);
+    this.factories = new Map(options.factories.map((f) => [f.id, f]));
+    const { parts, log } = options;
+    this.pipeline = new AcceptPipeline({
+      mappings: options.mappings,
+      route: parts.route,
+      policy: parts.policy,
+      presence: parts.presence,
+      delivery: parts.delivery,
+      claims: parts.claims,
+      ids: parts.ids,
+      capabilities: (n) => (this.adapters.has(n) ? this.factories.get(n)?.capabilities : undefined),
+      log: log.child({ module: "accept" }),
+      metrics: this.metrics,
+    });
+    this.dispatcher = new Dispatcher({
+      adapters: (n) => this.adapters.get(n),
+      presence: parts.presence,
+      delivery: parts.delivery,
+      ids: parts.ids,
+      log: log.child({ module: "dispatch" }),
+      metrics: this.metrics,
+    });
+    for (const [network, config] of options.adapterConfigs) {
+      const factory = this.factories.get(network);
+      if (!factory) throw new ParleyError("PARLEY_CONFIG_INVALID", `adapters.${network}: no adapter named "${network}" (known: ${[...this.factories.keys()].join(", ")})`);
+      this.adapters.set(network, factory.create(config));
+    }
+  }
+
+  /** The running adapter of a network (for tests and the admin API). */
+  adapter(network: NetworkId): Adapter | undefined {
+    return this.adapters.get(network);
+  }
+
+  addressing(network: NetworkId): NetworkAddressing | undefined {
+    return this.factories.get(network)?.addressing;
+  }
+
+  /** Accept events as if `source`'s adapter had received them (the adapters' own door). */
+  accept(source: NetworkId, events: readonly CanonicalEvent[]) {
+    return this.acceptFrom(source, events);
+  }
+
+  private async acceptFrom(source: NetworkId, events: readonly CanonicalEvent[]) {
+    try {
+      const results = await this.pipeline.accept(source, events);
+      for (const r of results) if (r.status === "refused") this.metrics.refused.inc({ source, code: r.error.code });
+      return results;
+    } catch (e) {
+      const error = isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", undefined, {}, { cause: e });
+      this.metrics.refused.inc({ source, code: error.code });
+      this.options.log.warn({ source, code: error.code, err: error.message }, "inbound batch not accepted");
+      throw error;
+    }
+  }
+
+  private contextFor(network: NetworkId): AdapterContext {
+    const { parts, log, mappings } = this.options;
+    return {
+      network,
+      log: log.child({ module: `adapter.${network}` }),
+      mappings,
+      accept: (events) => this.acceptFrom(network, events),
+      presenceFor: (watcher, presentity) => parts.presence.presenceFor(watcher, presentity),
+      subscriptionsOf: (who, side) => parts.presence.subscriptionsOf(who, side),
+      addressOn: (who: Endpoint, on: NetworkId) => {
+        const addressing = this.factories.get(on)?.addressing;
+        return addressing ? addressing.toNative(who, mappings()) : who.address;
+      },
+      state: parts.stateFor(network),
+      ids: parts.ids,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    const roles = this.options.roles ?? { ingress: true, workers: true };
+    this.started = true;
+    if (roles.ingress) {
+      for (const [network, adapter] of this.adapters) {
+        await adapter.start(this.contextFor(network));
+        this.options.log.info({ network }, "adapter started");
+      }
+    }
+    if (roles.workers) await this.options.parts.delivery.startWorkers(this.dispatcher);
+  }
+
+  /** Graceful stop: drain running deliveries, then stop every adapter. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.options.parts.delivery.close();
+    for (const [network, adapter] of this.adapters) {
+      try {
+        await adapter.stop();
+      } catch (e) {
+        this.options.log.warn({ network, err: (e as Error).message }, "adapter did not stop cleanly");
+      }
+    }
+  }
+
+  health(): Record<string, { ready: boolean; detail: string }> {
+    return Object.fromEntries([...this.adapters].map(([n, a]) => [n, a.health()]));
+  }
+}
