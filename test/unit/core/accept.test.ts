@@ -1,0 +1,202 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { Registry } from "prom-client";
+import { AcceptPipeline } from "../../../src/core/accept.js";
+import { createCoreMetrics } from "../../../src/core/metrics.js";
+import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "../../../src/core/ports.js";
+import { endpoint, type Endpoint } from "../../../src/model/address.js";
+import type { CanonicalId } from "../../../src/model/ids.js";
+import { newCanonicalId } from "../../../src/model/ids.js";
+import { MessageSchema, type Message, type MessageInput } from "../../../src/model/message.js";
+import { DeliveryStatusSchema } from "../../../src/model/delivery-status.js";
+import { ParleyError } from "../../../src/errors/parley-error.js";
+import { silentLogger } from "../../../src/log/logger.js";
+import { MemoryDelivery } from "../../support/memory-delivery.js";
+import { MemoryIdMap } from "../../support/fake-context.js";
+import { testMappings } from "../../support/mappings.js";
+import { testDoubleCapabilities } from "../../support/test-double-adapter.js";
+
+class MemoryClaims implements InboundClaims {
+  readonly claims = new Map<string, CanonicalId>();
+  async claim(key: string, id: CanonicalId) {
+    const earlier = this.claims.get(key);
+    if (earlier === undefined) this.claims.set(key, id);
+    return earlier;
+  }
+  async release(key: string, id: CanonicalId) { if (this.claims.get(key) === id) this.claims.delete(key); }
+}
+
+const alice = endpoint("alice@chat.example", "alpha");
+const bob = endpoint("bob@matrix.example", "beta");
+const mallory = endpoint("mallory@chat.example", "alpha");
+
+const mappings = testMappings({
+  networks: { alpha: {}, beta: {} },
+  domains: {
+    "chat.example": { home: "alpha" },
+    "matrix.example": { home: "beta" },
+    "lenient.example": { home: "alpha", policy: { acceptUnauthenticated: true } },
+  },
+});
+
+const routeByNetwork: RouteFn = (m, _from, to) => {
+  const home = m.domains.get(to.address.split("@")[1]!)?.home;
+  if (home !== undefined && home !== to.network) return { ok: false, error: new ParleyError("PARLEY_ADDRESS_UNKNOWN") };
+  return { ok: true, network: to.network };
+};
+
+const blocks = new Set<string>();
+const policy: MessagePolicy = {
+  async mayMessage(from: Endpoint, to: Endpoint) {
+    return blocks.has(`${from.address}>${to.address}`) ? { allowed: false, error: new ParleyError("PARLEY_REFUSED") } : { allowed: true };
+  },
+};
+
+const noPresence: PresencePort = {
+  publish: async () => ({ status: "accepted" }),
+  probe: async () => ({ status: "accepted" }),
+  subscription: async () => ({ status: "accepted" }),
+  presenceFor: async () => undefined,
+  subscriptionsOf: async () => [],
+  handleJob: async () => undefined,
+};
+
+function message(overrides: Partial<MessageInput> = {}): Message {
+  return MessageSchema.parse({
+    id: newCanonicalId(), from: alice, to: bob, authenticatedBy: { method: "network" },
+    sentAt: new Date().toISOString(), parts: [{ role: "text", body: "hello" }], ...overrides,
+  });
+}
+
+describe("accept pipeline", () => {
+  let delivery: MemoryDelivery;
+  let claims: MemoryClaims;
+  let ids: MemoryIdMap;
+  let pipeline: AcceptPipeline;
+
+  beforeEach(() => {
+    delivery = new MemoryDelivery();
+    claims = new MemoryClaims();
+    ids = new MemoryIdMap();
+    blocks.clear();
+    pipeline = new AcceptPipeline({
+      mappings: () => mappings, route: routeByNetwork, policy, presence: noPresence, delivery, claims, ids,
+      capabilities: () => ({ ...testDoubleCapabilities, maxMessageBytes: 1000 }),
+      log: silentLogger(), metrics: createCoreMetrics(new Registry()),
+    });
+  });
+
+  it("T-2.1.3 enqueues one job for the recipient's network, in the sender→recipient conversation", async () => {
+    const m = message();
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: m }]);
+    expect(result).toEqual({ status: "accepted", messageId: m.id });
+    const [job] = delivery.ofKind("message");
+    expect(job?.network).toBe("beta");
+    expect(job?.conversation).toBe("alpha/alice@chat.example>beta/bob@matrix.example");
+    expect((job?.payload as Message).hops).toBe(m.hops - 1);
+  });
+
+  it("T-2.4.3 drops a message whose hop count is spent, with a loop error for the sender", async () => {
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ hops: 0 }) }]);
+    expect(result?.status).toBe("refused");
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_LOOP");
+    expect(delivery.jobs.size).toBe(0);
+  });
+
+  it("T-2.5.2 a replayed native id is acknowledged as a duplicate and delivered once", async () => {
+    const nativeIds = [{ network: "alpha", kind: "stanza-id", id: "abc", scope: "chat.example" }];
+    const first = message({ nativeIds });
+    const replay = message({ nativeIds });
+    await pipeline.accept(alice.network, [{ kind: "message", message: first }]);
+    const [again] = await pipeline.accept(alice.network, [{ kind: "message", message: replay }]);
+    expect(again).toEqual({ status: "duplicate" });
+    const jobs = delivery.ofKind("message");
+    expect(jobs).toHaveLength(1);
+    expect((jobs[0]?.payload as Message).id).toBe(first.id);
+  });
+
+  it("T-2.5.2 a replay whose first job was lost is enqueued again under its first canonical id", async () => {
+    const nativeIds = [{ network: "alpha", kind: "event", id: "$e1" }];
+    const first = message({ nativeIds });
+    await claims.claim("alpha|event||$e1", first.id);
+    const [again] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }]);
+    expect(again).toEqual({ status: "duplicate" });
+    expect((delivery.ofKind("message")[0]?.payload as Message).id).toBe(first.id);
+  });
+
+  it("recognises Parley's own echo by a native id it recorded on delivery, never by content", async () => {
+    const sent = message();
+    await ids.link(sent.id, { network: "alpha", kind: "stanza-id", id: "ours-1" });
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ nativeIds: [{ network: "alpha", kind: "stanza-id", id: "ours-1" }] }) }]);
+    expect(result).toEqual({ status: "duplicate" });
+    const [sameText] = await pipeline.accept(alice.network, [{ kind: "message", message: message() }]);
+    expect(sameText?.status).toBe("accepted");
+  });
+
+  it("T-4.1.2 refuses a message without a recipient, naming the field", async () => {
+    const bad = { ...message(), to: undefined } as unknown as Message;
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: bad }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_INVALID_EVENT");
+    expect(result?.status === "refused" && result.error.message).toMatch(/^message field to:/);
+  });
+
+  it("T-5.4.3 a connection of one network cannot send as a user of another", async () => {
+    const [result] = await pipeline.accept(bob.network, [{ kind: "message", message: message() }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_NOT_AUTHENTICATED");
+  });
+
+  it("T-5.1.12 an unproved sender is refused unless the sender's domain accepts unauthenticated mail", async () => {
+    const strict = await pipeline.accept(alice.network, [{ kind: "message", message: message({ authenticatedBy: { method: "none" } }) }]);
+    expect(strict[0]?.status === "refused" && strict[0].error.code).toBe("PARLEY_NOT_AUTHENTICATED");
+    const lenient = await pipeline.accept(alice.network, [{ kind: "message", message: message({ from: endpoint("x@lenient.example", "alpha"), authenticatedBy: { method: "none" } }) }]);
+    expect(lenient[0]?.status).toBe("accepted");
+  });
+
+  it("T-2.3.5 T-5.4.10 a blocked sender's message never reaches the queue, and the error does not disclose the block", async () => {
+    blocks.add(`${mallory.address}>${bob.address}`);
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ from: mallory }) }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_REFUSED");
+    expect(result?.status === "refused" && result.error.message).not.toMatch(/block/i);
+    expect(delivery.jobs.size).toBe(0);
+  });
+
+  it("T-5.4.6 a message that must stay end-to-end encrypted is never delivered in clear", async () => {
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ requireE2E: true }) }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_UNSUPPORTED");
+  });
+
+  it("refuses a message larger than the recipient's network takes", async () => {
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ parts: [{ role: "text", body: "x".repeat(1001) }] }) }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_TOO_LARGE");
+  });
+
+  it("routes refusals from the mappings back to the sender", async () => {
+    const wrongNetwork = endpoint("bob@matrix.example", "alpha");
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ to: wrongNetwork }) }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_ADDRESS_UNKNOWN");
+  });
+
+  it("with the queue down, rejects the whole batch and releases its claims so the source's retry is not a replay", async () => {
+    delivery.down = true;
+    const nativeIds = [{ network: "alpha", kind: "stanza-id", id: "retry-me" }];
+    await expect(pipeline.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }])).rejects.toMatchObject({ code: "PARLEY_UNAVAILABLE" });
+    expect(claims.claims.size).toBe(0);
+    delivery.down = false;
+    const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }]);
+    expect(result?.status).toBe("accepted");
+  });
+
+  it("T-4.2.1 forwards end-to-end statuses to the sender's network, but not hand-offs", async () => {
+    const base = { messageId: newCanonicalId(), sender: alice, recipient: bob, at: new Date().toISOString() };
+    await pipeline.accept(bob.network, [{ kind: "delivery-status", status: DeliveryStatusSchema.parse({ ...base, state: "relayed" }) }]);
+    expect(delivery.ofKind("status")).toHaveLength(0);
+    await pipeline.accept(bob.network, [{ kind: "delivery-status", status: DeliveryStatusSchema.parse({ ...base, state: "delivered" }) }]);
+    const [job] = delivery.ofKind("status");
+    expect(job?.network).toBe("alpha");
+  });
+
+  it("T-5.4.3 a network cannot report statuses for another network's recipients", async () => {
+    const status = DeliveryStatusSchema.parse({ messageId: newCanonicalId(), sender: alice, recipient: bob, state: "delivered", at: new Date().toISOString() });
+    const [result] = await pipeline.accept(alice.network, [{ kind: "delivery-status", status }]);
+    expect(result?.status === "refused" && result.error.code).toBe("PARLEY_NOT_AUTHENTICATED");
+  });
+});
