@@ -1,0 +1,73 @@
+/**
+ * The Matrix adapter's schemas: its gateway config section (`adapters.matrix`), its mappings
+ * sections (`networks.matrix`, `domains.<d>.appearsOn.matrix`) and the limits it enforces.
+ */
+import { z } from "zod";
+import { asNetworkId, normaliseDomain } from "../../src/model/address.js";
+
+export const MATRIX = asNetworkId("matrix");
+
+/** Matrix spec, appendices "User Identifiers": localparts of new ids use only these characters. */
+export const LOCALPART_CHARS = /^[a-z0-9._=\-/+]+$/;
+/** Matrix spec, appendices "User Identifiers": a user id is at most 255 bytes. */
+export const MAX_USER_ID_BYTES = 255;
+/** Matrix spec, client-server API "Size limits": an event is at most 65536 bytes (federation format). */
+export const MAX_EVENT_BYTES = 65_536;
+
+const domain = z.string().transform((s, ctx) => {
+  try {
+    return normaliseDomain(s);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const prefix = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(LOCALPART_CHARS, "must use only the Matrix localpart characters a-z 0-9 . _ = - / +");
+
+/** `networks.matrix` in the mappings file. */
+export const MatrixNetworkSettingsSchema = z.object({
+  /** The homeserver whose namespace holds the puppets (its `server_name`). */
+  serverName: domain.describe("server_name of the homeserver Parley is an application service of"),
+  /** Shared puppet form: `@<puppetPrefix><network>_<escaped address>:<serverName>`. */
+  puppetPrefix: prefix.default("_parley_").describe("localpart prefix of puppets for domains without their own prefix"),
+  /** The application service's own user, the bridge bot. */
+  botLocalpart: prefix.default("parley").describe("localpart of the bridge bot (the registration's sender_localpart)"),
+});
+export type MatrixNetworkSettings = z.infer<typeof MatrixNetworkSettingsSchema>;
+
+/** `domains.<d>.appearsOn.matrix`: a listed foreign domain's own puppet prefix. */
+export const MatrixAppearanceSchema = z.object({
+  prefix: prefix.optional().describe("puppets of this domain are @<prefix><escaped local part>:<serverName>"),
+});
+export type MatrixAppearance = z.infer<typeof MatrixAppearanceSchema>;
+
+/** `adapters.matrix` in the gateway config. Tokens come from files or the environment, never logs. */
+export const MatrixConfigSchema = z.object({
+  /** Client-server API base URL of the homeserver (TLS unless on loopback: DESIGN §8). */
+  homeserverUrl: z.url().describe("homeserver client-server base URL, e.g. https://matrix.example.org"),
+  /** The registration's `id`. */
+  appserviceId: z.string().min(1).max(255).default("parley"),
+  asToken: z.string().min(16).describe("as_token of the registration (secret)"),
+  hsToken: z.string().min(16).describe("hs_token of the registration (secret)"),
+  /** When set, start() refuses tokens that differ from this registration file's. */
+  registrationFile: z.string().optional(),
+  listen: z.object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(9993),
+  }).prefault({}),
+  /** How often puppets' presence is re-sent so the homeserver does not time it out (0: never). */
+  presenceRefreshSeconds: z.number().int().min(0).default(20),
+  /** Events larger than this are refused with a notice (Matrix "Size limits"). */
+  maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES),
+  /** Timeout of a call to the homeserver. */
+  requestTimeoutMs: z.number().int().min(100).default(15_000),
+  /** How long event ids are remembered for dedupe (≥ 1 day: Synapse may reuse txn ids after a restart). */
+  dedupeTtlSeconds: z.number().int().min(86_400).default(2 * 86_400),
+});
+export type MatrixConfig = z.infer<typeof MatrixConfigSchema>;
+export type MatrixConfigInput = z.input<typeof MatrixConfigSchema>;

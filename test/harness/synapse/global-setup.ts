@@ -1,0 +1,31 @@
+/**
+ * vitest globalSetup of the e2e-matrix tier: one Synapse per run, with a few application-service
+ * registrations ("slots") so each test file has its own namespace, tokens and listener port and
+ * nothing one file leaves queued in the homeserver reaches the next. Coordinates are provided to
+ * tests as `inject("synapse")`; Synapse is stopped in teardown.
+ */
+import type { TestProject } from "vitest/node";
+import { startSynapse } from "./synapse.js";
+import { appserviceSlots, type SynapseCoordinates } from "./slots.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    synapse: SynapseCoordinates;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const serverName = process.env.PARLEY_TEST_MATRIX_SERVER ?? "matrix.example.org";
+  const slots = await appserviceSlots(serverName, 6);
+  const synapse = await startSynapse({ serverName, appserviceRegistrations: slots.map((s) => s.yaml) });
+  const coordinates: SynapseCoordinates = {
+    baseUrl: synapse.baseUrl,
+    serverName,
+    registrationSharedSecret: synapse.registrationSharedSecret,
+    appservices: slots.map(({ yaml: _yaml, ...slot }) => slot),
+  };
+  project.provide("synapse", coordinates);
+  return async () => {
+    await synapse.stop({ cleanup: true });
+  };
+}
