@@ -1,0 +1,57 @@
+/** Problem collection shared by the mappings loader and its whole-file checks. */
+import type { z } from "zod";
+import type { NetworkAddressing } from "../adapter/contract.js";
+import type { NetworkId } from "../model/address.js";
+import { problemsFromZod, type KeyPath, type Problem } from "../config/problems.js";
+import type { YamlSource } from "../config/yaml-source.js";
+
+/** A network Parley can join: an adapter factory satisfies this. */
+export interface KnownNetwork {
+  readonly id: NetworkId;
+  readonly addressing: NetworkAddressing;
+}
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Collects problems for one file. */
+export class Checker {
+  readonly problems: Problem[] = [];
+  constructor(readonly src: YamlSource, readonly known: ReadonlyMap<string, KnownNetwork>) {}
+
+  add(path: KeyPath, message: string): void {
+    this.problems.push({ file: this.src.file, line: this.src.lineOf(path), path, message });
+  }
+
+  knownList(): string {
+    return [...this.known.keys()].join(", ");
+  }
+
+  /** Validate with zod; on failure record the issues and return undefined. */
+  parse<S extends z.ZodType>(schema: S, value: unknown, path: KeyPath): z.output<S> | undefined {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    this.problems.push(...problemsFromZod(r.error.issues, this.src.file, path, this.src.locate));
+    return undefined;
+  }
+
+  /** Validate an adapter's section; top-level keys its schema silently drops are reported as unknown. */
+  parseSection(schema: z.ZodType<Obj>, value: Obj, path: KeyPath): Obj | undefined {
+    const out = this.parse(schema, value, path);
+    if (out === undefined) return undefined;
+    let ok = true;
+    for (const key of Object.keys(value)) {
+      if (!(key in out)) { this.add([...path, key], "unknown key"); ok = false; }
+    }
+    return ok ? out : undefined;
+  }
+}
+
+/** A mapping-valued section; `key:` with nothing under it counts as empty. */
+export function sectionOf(c: Checker, raw: unknown, path: KeyPath): Obj | undefined {
+  if (raw === null || raw === undefined) return {};
+  if (isObj(raw)) return raw;
+  c.add(path, "must be a mapping of keys to values");
+  return undefined;
+}
+
