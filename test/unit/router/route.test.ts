@@ -58,7 +58,7 @@ describe("router: listed domains and addresses", () => {
 });
 
 describe("router: T-2.2.1 federation per direction with allow and deny lists", () => {
-  const fed = (net: string, federation: Record<string, unknown>) => company({ networks: { [net]: { federation } } as TestMappingsSpec["networks"] });
+  const fed = (net: string, federation: Record<string, unknown>) => company({ networks: { [net]: { federation } } });
   table([
     { name: "open by default, inbound", m: company(), from: stranger("matrix"), to: alice, expect: "xmpp" },
     { name: "open by default, outbound", m: company(), from: alice, to: stranger("matrix"), expect: "matrix" },
@@ -80,7 +80,7 @@ describe("router: T-2.2.1 federation per direction with allow and deny lists", (
 });
 
 describe("router: T-2.4.4 kill switches and T-2.1.1 messaging and presence offered independently", () => {
-  const off = (net: string) => company({ networks: { [net]: { enabled: false } } as TestMappingsSpec["networks"] });
+  const off = (net: string) => company({ networks: { [net]: { enabled: false } } });
   const dom = (d: string, home: string, policy: Record<string, unknown>) => company({ domains: { [d]: { home, policy } } });
   table([
     { name: "recipient's network switched off", m: off("matrix"), from: alice, to: bob, expect: "PARLEY_DISABLED" },
