@@ -1,0 +1,73 @@
+/** Options of the BullMQ delivery service, with their defaults (docs/operations.md). */
+import type { Redis } from "ioredis";
+import type { Logger } from "../log/logger.js";
+import type { NetworkId } from "../model/address.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "./backoff.js";
+import type { DeliveryMetrics } from "./metrics.js";
+import type { JobKind } from "./types.js";
+
+export interface DeliveryServiceOptions {
+  /** The networks that have queues (one queue per kind and network). */
+  readonly networks: readonly NetworkId[];
+  /** Key prefix for BullMQ's keys and ours (default `parley`). */
+  readonly prefix?: string;
+  /** Redis URL for the connections the service makes itself. */
+  readonly redisUrl?: string;
+  /** Fail-fast connection for enqueue/admin (see src/store/redis.ts); made from `redisUrl` if absent. */
+  readonly producer?: Redis;
+  /** Patient connection for workers; made from `redisUrl` if absent. */
+  readonly worker?: Redis;
+  /** Jobs run at once per queue in this process (default 32; per kind allowed). */
+  readonly concurrency?: number | Partial<Record<JobKind, number>>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Wait after a rate-limited answer without a retry-after (default 1000 ms). */
+  readonly defaultRateLimitMs?: number;
+  /** How long "sent" and "failure reported" markers live (default 7 days). */
+  readonly markerTtlSeconds?: number;
+  /** Safety-net timeout of a parked (out-of-turn) job, ms (default 5000). */
+  readonly parkMs?: number;
+  /** BullMQ lock duration / stalled check interval / stalls allowed (defaults 30 s / 15 s / 3). */
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+  readonly maxStalledCount?: number;
+  /** How long failed jobs stay for the admin (default 30 days). */
+  readonly failedRetentionSeconds?: number;
+  /** Producer command timeout, ms (default 500): the bound on how long enqueue can take to fail. */
+  readonly commandTimeoutMs?: number;
+  readonly log?: Logger;
+  readonly metrics?: DeliveryMetrics;
+}
+
+export interface ResolvedOptions {
+  readonly networks: readonly NetworkId[];
+  readonly prefix: string;
+  readonly concurrency: (kind: JobKind) => number;
+  readonly retry: RetryPolicy;
+  readonly defaultRateLimitMs: number;
+  readonly markerTtlSeconds: number;
+  readonly parkMs: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  readonly failedRetentionSeconds: number;
+}
+
+export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
+  if (o.networks.length === 0) throw new Error("the delivery service needs at least one network");
+  const c = o.concurrency;
+  const retry = { ...DEFAULT_RETRY, ...o.retry };
+  if (!(retry.attempts >= 1)) throw new Error("retry.attempts must be at least 1");
+  return {
+    networks: o.networks,
+    prefix: o.prefix ?? "parley",
+    concurrency: (kind) => (typeof c === "number" ? c : c?.[kind] ?? 32),
+    retry,
+    defaultRateLimitMs: o.defaultRateLimitMs ?? 1000,
+    markerTtlSeconds: o.markerTtlSeconds ?? 7 * 24 * 3600,
+    parkMs: o.parkMs ?? 5000,
+    lockDurationMs: o.lockDurationMs ?? 30_000,
+    stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
+    maxStalledCount: o.maxStalledCount ?? 3,
+    failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
+  };
+}

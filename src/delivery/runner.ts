@@ -1,0 +1,153 @@
+/**
+ * What a delivery worker does with one job (DESIGN §3 "idempotent delivery", "failure classes",
+ * "order"; RFC 2779 5.4.1, 5.4.2):
+ *
+ * 1. Skip it when its "sent" marker exists (a redelivered job is not sent twice).
+ * 2. For an ordered job, run it only in its conversation's turn, else park it (see order.ts).
+ * 3. Call the handler. On success set the marker and hand the conversation's turn on.
+ *    **The crash window**: a process dying after the handler's send and before the marker is
+ *    written (one Redis round trip) makes BullMQ run the job again after its lock expires, and the
+ *    send happens twice. Each adapter narrows it further with the network's own idempotency key
+ *    derived from the canonical id (Matrix txnId, XMPP origin-id, email Message-ID).
+ * 4. Map failures: transient (or anything not a DeliveryError) → BullMQ retry with backoff;
+ *    permanent or retries spent → `onFinalFailure` once, then UnrecoverableError (the job stays in
+ *    the failed set for the admin); rate-limited → the queue pauses for the destination's
+ *    retry-after and the job goes back to waiting without using up an attempt.
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { DeliveryError } from "../adapter/contract.js";
+import type { Logger } from "../log/logger.js";
+import type { NetworkId } from "../model/address.js";
+import type { Keyspace } from "../store/keys.js";
+import type { DeliveryMetrics } from "./metrics.js";
+import type { ResolvedOptions } from "./options.js";
+import { ConversationOrder } from "./order.js";
+import type { DeliveryHandler, DeliveryJob, JobKind } from "./types.js";
+
+/** What a BullMQ job carries. */
+export interface JobData {
+  readonly kind: JobKind;
+  readonly network: NetworkId;
+  readonly key: string;
+  readonly conversation: string | null;
+  readonly payload: unknown;
+}
+
+export interface RunnerDeps {
+  readonly handler: DeliveryHandler;
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly opts: ResolvedOptions;
+  /** Worker-side queue objects by name (patient connection): promote, rate limit. */
+  readonly queues: ReadonlyMap<string, Queue<JobData>>;
+  readonly log: Logger;
+  readonly metrics: DeliveryMetrics | undefined;
+}
+
+/** Own keys of the delivery layer for one job. */
+export function deliveryKeys(keys: Keyspace, queue: string, jobId: string, conversation: string | null) {
+  const conv = conversation ?? "";
+  return {
+    ord: keys.key("dlv", "ord", queue, conv),
+    park: keys.key("dlv", "park", queue, conv),
+    sent: keys.key("dlv", "sent", queue, jobId),
+    reported: keys.key("dlv", "ff", queue, jobId),
+  };
+}
+
+export function toDeliveryError(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new DeliveryError("transient", "unavailable", msg, { cause: e });
+}
+
+export class JobRunner {
+  private readonly order: ConversationOrder;
+  constructor(private readonly d: RunnerDeps) {
+    this.order = new ConversationOrder(d.redis);
+  }
+
+  /** The BullMQ processor. */
+  async process(job: Job<JobData>, token: string | undefined): Promise<void> {
+    const id = job.id!;
+    const data = job.data;
+    const ordered = data.conversation !== null;
+    const k = deliveryKeys(this.d.keys, job.queueName, id, data.conversation);
+    if (ordered) {
+      const v = await this.order.begin(k.ord, k.park, k.sent, id, `${job.prefix}:${job.queueName}:`);
+      if (v.verdict === "sent") { await this.promote(job.queueName, v.promote); return; }
+      if (v.verdict === "park") { await this.park(job, token, k); throw new DelayedError(); }
+    } else if ((await this.d.redis.exists(k.sent)) === 1) {
+      return;
+    }
+    try {
+      await this.d.handler.deliver(toDeliveryJob(job));
+    } catch (e) {
+      return this.failed(job, e, k);
+    }
+    const next = await this.order.done(k.ord, k.park, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
+    this.d.metrics?.completed.inc({ queue: job.queueName });
+    this.d.metrics?.latency.observe({ queue: job.queueName }, (Date.now() - job.timestamp) / 1000);
+    await this.promote(job.queueName, next);
+  }
+
+  /** Out of turn: wait in the delayed set until the predecessor promotes us (or parkMs passes). */
+  private async park(job: Job<JobData>, token: string | undefined, k: ReturnType<typeof deliveryKeys>): Promise<void> {
+    await job.moveToDelayed(Date.now() + this.d.opts.parkMs, token);
+    if (await this.order.mustSelfPromote(k.ord, k.park, job.id!)) await this.promote(job.queueName, job.id!);
+  }
+
+  private async failed(job: Job<JobData>, e: unknown, k: ReturnType<typeof deliveryKeys>): Promise<never> {
+    const err = toDeliveryError(e);
+    const queue = job.queueName;
+    if (err.failureClass === "rate-limited") {
+      this.d.metrics?.rateLimited.inc({ queue });
+      await this.d.queues.get(queue)!.rateLimit(err.retryAfterMs ?? this.d.opts.defaultRateLimitMs);
+      throw Worker.RateLimitError();
+    }
+    const attempts = job.opts.attempts ?? 1;
+    const final = err.failureClass === "permanent" || job.attemptsMade + 1 >= attempts;
+    if (!final) {
+      this.d.metrics?.retried.inc({ queue });
+      this.d.log.debug({ queue, jobId: job.id, attempt: job.attemptsMade + 1, reason: err.reason }, "delivery failed, will retry");
+      throw err;
+    }
+    await this.finalise(job, err, k);
+    throw new UnrecoverableError(`${err.failureClass} (${err.reason}): ${err.message}`);
+  }
+
+  /**
+   * A job failed for good: report it once (a marker makes a re-run after a crash skip the report;
+   * the report itself is at-least-once: a crash between it and the marker repeats it), then hand
+   * the conversation's turn on so the conversation is not stuck for ever.
+   */
+  async finalise(job: Job<JobData>, err: DeliveryError, k = deliveryKeys(this.d.keys, job.queueName, job.id!, job.data.conversation)): Promise<void> {
+    if ((await this.d.redis.exists(k.reported)) === 0) {
+      try {
+        await this.d.handler.onFinalFailure(toDeliveryJob(job), err);
+      } catch (e) {
+        this.d.log.error({ queue: job.queueName, jobId: job.id, err: e }, "onFinalFailure threw");
+      }
+    }
+    const next = await this.order.done(k.ord, k.park, k.reported, job.id!, this.d.opts.markerTtlSeconds, job.data.conversation !== null);
+    this.d.metrics?.failed.inc({ queue: job.queueName });
+    this.d.log.warn({ queue: job.queueName, jobId: job.id, reason: err.reason, failureClass: err.failureClass, attempts: job.attemptsMade + 1 }, "delivery failed for good");
+    await this.promote(job.queueName, next);
+  }
+
+  /** Promote a parked successor; a job no longer delayed (someone else promoted it) is fine. */
+  private async promote(queue: string, jobId: string): Promise<void> {
+    if (jobId === "") return;
+    try {
+      await this.d.queues.get(queue)!.getBackend().promote(jobId);
+    } catch {
+      // Not in the delayed set any more: the other side of the park race already promoted it.
+    }
+  }
+}
+
+export function toDeliveryJob(job: Job<JobData>): DeliveryJob {
+  const d = job.data;
+  return { kind: d.kind, network: d.network, key: d.key, conversation: d.conversation ?? undefined, payload: d.payload, attempt: job.attemptsMade + 1 };
+}

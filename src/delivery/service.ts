@@ -1,0 +1,210 @@
+/**
+ * The BullMQ implementation of {@link DeliveryService} (DESIGN §3). See runner.ts for what a worker
+ * does with a job and order.ts for per-conversation order.
+ *
+ * Connections: enqueue, counts and the admin calls use a fail-fast producer connection, so a
+ * Redis that is down or refusing writes makes `enqueue` reject within `commandTimeoutMs` with
+ * PARLEY_UNAVAILABLE and nothing is reported stored that is not. Workers use a patient connection
+ * (`maxRetriesPerRequest: null`) and resume by themselves when Redis returns; jobs left active by
+ * a dead process come back through BullMQ's stalled check (`lockDurationMs`, `stalledIntervalMs`).
+ */
+import { Job, Queue, Worker, type JobsOptions } from "bullmq";
+import type { ChainableCommander, Redis } from "ioredis";
+import { DeliveryError } from "../adapter/contract.js";
+import { ParleyError } from "../errors/index.js";
+import { silentLogger, type Logger } from "../log/logger.js";
+import type { NetworkId } from "../model/address.js";
+import { keyspace, type Keyspace } from "../store/keys.js";
+import { createProducerConnection, createWorkerConnection, unavailable, waitForReady } from "../store/redis.js";
+import { backoffDelay } from "./backoff.js";
+import { dropFailed, listFailed, retryFailed, type FailedJobAdmin } from "./failed.js";
+import { JOB_KINDS, jobIdForKey, queueName } from "./names.js";
+import { resolveOptions, type DeliveryServiceOptions, type ResolvedOptions } from "./options.js";
+import { defineOrderScripts, registerInOrder } from "./order.js";
+import { deliveryKeys, JobRunner, type JobData } from "./runner.js";
+import type { DeliveryHandler, DeliveryJobSpec, DeliveryService, FailedJobInfo } from "./types.js";
+import type { DeliveryMetrics } from "./metrics.js";
+
+const STALLED_OUT = "job stalled more than allowable limit";
+
+export class BullDeliveryService implements DeliveryService {
+  private readonly opts: ResolvedOptions;
+  private readonly keys: Keyspace;
+  private readonly log: Logger;
+  private readonly metrics: DeliveryMetrics | undefined;
+  private readonly ownConnections: Redis[] = [];
+  /** Producer-side queues (fail-fast connection), by name. */
+  private readonly queues = new Map<string, Queue<JobData>>();
+  /** Worker-side queues (patient connection), by name: promote and rate limit from workers. */
+  private readonly workerQueues = new Map<string, Queue<JobData>>();
+  private readonly workers: Worker<JobData>[] = [];
+  private workerRedis: Redis | undefined;
+  private closed = false;
+
+  private constructor(private readonly o: DeliveryServiceOptions, private readonly producer: Redis) {
+    this.opts = resolveOptions(o);
+    this.keys = keyspace(this.opts.prefix);
+    this.log = (o.log ?? silentLogger()).child({ module: "delivery" });
+    this.metrics = o.metrics;
+  }
+
+  /** Connect and make the queues; resolves once the producer connection is ready. */
+  static async create(o: DeliveryServiceOptions): Promise<BullDeliveryService> {
+    const own = o.producer === undefined;
+    const producer = o.producer ?? createProducerConnection({ url: o.redisUrl, commandTimeoutMs: o.commandTimeoutMs, connectionName: "parley-delivery-producer" });
+    const svc = new BullDeliveryService(o, producer);
+    if (own) svc.ownConnections.push(producer);
+    await waitForReady(producer);
+    defineOrderScripts(producer);
+    for (const network of svc.opts.networks) {
+      for (const kind of JOB_KINDS) {
+        const name = queueName(kind, network);
+        svc.queues.set(name, new Queue<JobData>(name, { connection: producer, prefix: svc.opts.prefix }));
+      }
+    }
+    await Promise.all([...svc.queues.values()].map((q) => q.waitUntilReady()));
+    svc.metrics?.bindCounts(() => svc.counts());
+    return svc;
+  }
+
+  private queueFor(spec: DeliveryJobSpec): Queue<JobData> {
+    const q = this.queues.get(queueName(spec.kind, spec.network));
+    if (!q) throw new ParleyError("PARLEY_INTERNAL", `no delivery queue for ${spec.kind} on network ${spec.network}`);
+    return q;
+  }
+
+  private jobOptions(spec: DeliveryJobSpec): JobsOptions {
+    const base: JobsOptions = {
+      attempts: this.opts.retry.attempts,
+      backoff: { type: "parley" },
+      removeOnComplete: true,
+      removeOnFail: { age: this.opts.failedRetentionSeconds },
+    };
+    if (spec.coalesce) return { ...base, deduplication: { id: jobIdForKey(spec.key), keepLastIfActive: true } };
+    return { ...base, jobId: jobIdForKey(spec.key) };
+  }
+
+  /**
+   * One MULTI/EXEC for the whole batch: each ordered job's place in its conversation's line and
+   * the job itself are stored together or not at all (order.ts). Resolves only after EXEC.
+   */
+  async enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    if (this.closed) throw new ParleyError("PARLEY_UNAVAILABLE", "the delivery service is closed");
+    if (specs.length === 0) return;
+    let multi: ChainableCommander;
+    const pending: Promise<unknown>[] = [];
+    try {
+      const client = await this.queues.values().next().value!.getBackend().client;
+      multi = client.multi() as unknown as ChainableCommander;
+      for (const spec of specs) {
+        if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
+        const queue = this.queueFor(spec);
+        const opts = this.jobOptions(spec);
+        const data: JobData = { kind: spec.kind, network: spec.network, key: spec.key, conversation: spec.conversation ?? null, payload: spec.payload };
+        if (spec.conversation !== undefined) {
+          const k = deliveryKeys(this.keys, queue.name, opts.jobId!, spec.conversation);
+          registerInOrder(multi, k.ord, queue.toKey(opts.jobId!), opts.jobId!);
+        }
+        const json = new Job<JobData>(queue, spec.kind, data, opts, opts.jobId).asJSON();
+        pending.push(queue.getBackend().addJobToTransaction(multi as never, json, opts.jobId as string));
+      }
+    } catch (e) {
+      if (e instanceof ParleyError && e.code !== "PARLEY_UNAVAILABLE") throw e;
+      throw unavailable(e, "the enqueue");
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await multi.exec();
+      await Promise.all(pending);
+    } catch (e) {
+      throw unavailable(e, "the enqueue");
+    }
+    if (!results) throw new ParleyError("PARLEY_UNAVAILABLE", "Redis aborted the enqueue transaction");
+    const failed = results.find(([err]) => err !== null);
+    if (failed) throw unavailable(failed[0], "the enqueue");
+  }
+
+  async startWorkers(handler: DeliveryHandler): Promise<void> {
+    if (this.workers.length > 0) throw new Error("workers already started");
+    const redis = this.o.worker ?? createWorkerConnection({ url: this.o.redisUrl, connectionName: "parley-delivery-worker" });
+    if (!this.o.worker) this.ownConnections.push(redis);
+    this.workerRedis = redis;
+    for (const name of this.queues.keys()) this.workerQueues.set(name, new Queue<JobData>(name, { connection: redis, prefix: this.opts.prefix }));
+    const runner = new JobRunner({ handler, redis, keys: this.keys, opts: this.opts, queues: this.workerQueues, log: this.log, metrics: this.metrics });
+    const retry = this.opts.retry;
+    for (const name of this.queues.keys()) {
+      const kind = JOB_KINDS.find((k) => name.startsWith(`${k}-`))!;
+      const worker = new Worker<JobData>(name, (job, token) => runner.process(job, token), {
+        connection: redis,
+        prefix: this.opts.prefix,
+        concurrency: this.opts.concurrency(kind),
+        lockDuration: this.opts.lockDurationMs,
+        stalledInterval: this.opts.stalledIntervalMs,
+        maxStalledCount: this.opts.maxStalledCount,
+        runRetryDelay: 500,
+        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, retry) },
+      });
+      worker.on("failed", (job, err) => {
+        if (job && err.message === STALLED_OUT) {
+          runner.finalise(job, new DeliveryError("transient", "unavailable", STALLED_OUT))
+            .catch((e: unknown) => this.log.error({ err: e, jobId: job.id }, "finalising a stalled-out job failed"));
+        }
+      });
+      worker.on("error", (err) => this.log.warn({ queue: name, err: err.message }, "delivery worker error"));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  private networkQueues(network: NetworkId): Queue<JobData>[] {
+    const qs = JOB_KINDS.map((k) => this.queues.get(queueName(k, network))).filter((q) => q !== undefined);
+    if (qs.length === 0) throw new ParleyError("PARLEY_INTERNAL", `no delivery queues for network ${network}`);
+    return qs;
+  }
+
+  async pause(network: NetworkId): Promise<void> {
+    try { await Promise.all(this.networkQueues(network).map((q) => q.pause())); } catch (e) { throw unavailable(e, "the pause"); }
+    this.log.info({ network }, "delivery paused");
+  }
+
+  async resume(network: NetworkId): Promise<void> {
+    try { await Promise.all(this.networkQueues(network).map((q) => q.resume())); } catch (e) { throw unavailable(e, "the resume"); }
+    this.log.info({ network }, "delivery resumed");
+  }
+
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    try {
+      await Promise.all([...this.queues].map(async ([name, q]) => {
+        out[name] = await q.getJobCounts("waiting", "delayed", "active", "failed", "prioritized");
+      }));
+    } catch (e) { throw unavailable(e, "the counts"); }
+    return out;
+  }
+
+  private get admin(): FailedJobAdmin {
+    return { queues: this.queues, keys: this.keys, redis: this.producer };
+  }
+
+  listFailed(limit = 100): Promise<readonly FailedJobInfo[]> { return listFailed(this.admin, limit); }
+  retryFailed(id: string): Promise<boolean> { return retryFailed(this.admin, id); }
+  dropFailed(id: string): Promise<boolean> { return dropFailed(this.admin, id); }
+
+  /** Stop taking jobs, let running ones finish, close the connections this service made. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.workerQueues.values(), ...this.queues.values()].map((q) => q.close()));
+    await Promise.all(this.ownConnections.map(async (r) => {
+      try { await r.quit(); } catch { r.disconnect(); }
+    }));
+  }
+
+  /** The patient connection workers use (for tests and the gateway's readiness). */
+  get workerConnection(): Redis | undefined { return this.workerRedis; }
+}
+
+export function createDeliveryService(o: DeliveryServiceOptions): Promise<BullDeliveryService> {
+  return BullDeliveryService.create(o);
+}

@@ -1,0 +1,72 @@
+/**
+ * {@link AdapterStateStore} over Redis: each adapter's keys live under `<prefix>:state:<network>:`
+ * and its leases under `<prefix>:lease:<network>:` (src/adapter/state.ts). Failures surface as
+ * ParleyError PARLEY_UNAVAILABLE so an adapter can answer its source "try later".
+ */
+import type { Redis } from "ioredis";
+import type { AdapterStateStore } from "../adapter/state.js";
+import type { NetworkId } from "../model/address.js";
+import { unavailable } from "./redis.js";
+import type { Keyspace } from "./keys.js";
+
+/** Acquire or renew: true when `holder` holds the lease after the call. */
+const LEASE_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Compare-and-delete: only the holder releases. */
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class RedisAdapterStateStore implements AdapterStateStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly network: NetworkId,
+  ) {}
+
+  private k(key: string): string { return this.keys.key("state", this.network, key); }
+  private leaseKey(name: string): string { return this.keys.key("lease", this.network, name); }
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return (await this.redis.get(this.k(key))) ?? undefined;
+    } catch (e) { throw unavailable(e, "a state read"); }
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    try {
+      if (ttlSeconds !== undefined) await this.redis.set(this.k(key), value, "EX", positive(ttlSeconds));
+      else await this.redis.set(this.k(key), value);
+    } catch (e) { throw unavailable(e, "a state write"); }
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    try {
+      return (await this.redis.set(this.k(key), value, "EX", positive(ttlSeconds), "NX")) === "OK";
+    } catch (e) { throw unavailable(e, "a state write"); }
+  }
+
+  async delete(key: string): Promise<void> {
+    try { await this.redis.del(this.k(key)); } catch (e) { throw unavailable(e, "a state delete"); }
+  }
+
+  async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    try {
+      return (await this.redis.eval(LEASE_LUA, 1, this.leaseKey(name), holder, Math.max(1, Math.round(ttlMs)))) === 1;
+    } catch (e) { throw unavailable(e, "a lease"); }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    try { await this.redis.eval(RELEASE_LUA, 1, this.leaseKey(name), holder); } catch (e) { throw unavailable(e, "a lease release"); }
+  }
+}
+
+function positive(ttlSeconds: number): number {
+  if (!(ttlSeconds > 0)) throw new RangeError(`ttlSeconds must be > 0, got ${ttlSeconds}`);
+  return Math.ceil(ttlSeconds);
+}

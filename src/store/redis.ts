@@ -1,0 +1,68 @@
+/**
+ * Redis connections for Parley (DESIGN §3 "ack after durability", §6 scale).
+ *
+ * Two kinds, never mixed:
+ * - **producer** connections (accept path, enqueue, dedupe): fail fast. No offline queue, a short
+ *   command timeout, no resend of half-sent commands after a reconnect, so a caller learns within
+ *   well under a second that Redis is down or refusing writes, and answers its source "try later".
+ * - **worker** connections (BullMQ workers, the delivery worker's own scripts): patient. They wait
+ *   through an outage (`maxRetriesPerRequest: null`, as BullMQ requires) and resume by themselves.
+ */
+import { Redis, type RedisOptions } from "ioredis";
+import { ParleyError } from "../errors/index.js";
+
+export interface RedisConnectionOptions {
+  /** `redis://host:port/db` (default `redis://127.0.0.1:6379`). */
+  readonly url?: string;
+  /** Producer command timeout in ms (default 500). */
+  readonly commandTimeoutMs?: number;
+  readonly connectionName?: string;
+}
+
+const DEFAULT_URL = "redis://127.0.0.1:6379";
+
+/** Reconnect with exponential backoff and jitter, capped at 2 s (STYLE habit 10). */
+function reconnectDelay(times: number): number {
+  const base = Math.min(2000, 50 * 2 ** Math.min(times, 6));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/** A fail-fast connection for producers (enqueue, inbound dedupe). */
+export function createProducerConnection(opts: RedisConnectionOptions = {}): Redis {
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    commandTimeout: opts.commandTimeoutMs ?? 500,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: reconnectDelay,
+    connectionName: opts.connectionName ?? "parley-producer",
+  };
+  return new Redis(opts.url ?? DEFAULT_URL, options);
+}
+
+/** A patient connection for workers: waits through outages, resumes by itself. */
+export function createWorkerConnection(opts: RedisConnectionOptions = {}): Redis {
+  return new Redis(opts.url ?? DEFAULT_URL, {
+    maxRetriesPerRequest: null,
+    retryStrategy: reconnectDelay,
+    connectionName: opts.connectionName ?? "parley-worker",
+  });
+}
+
+/** Resolve once `redis` is ready (or reject after `timeoutMs`). */
+export async function waitForReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(new ParleyError("PARLEY_UNAVAILABLE", `Redis not ready after ${timeoutMs} ms`)); }, timeoutMs);
+    const onReady = () => { cleanup(); resolve(); };
+    const cleanup = () => { clearTimeout(timer); redis.off("ready", onReady); };
+    redis.on("ready", onReady);
+  });
+}
+
+/** Map a Redis failure (down, timeout, OOM, READONLY) to PARLEY_UNAVAILABLE, keeping the cause. */
+export function unavailable(e: unknown, what: string): ParleyError {
+  if (e instanceof ParleyError) return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new ParleyError("PARLEY_UNAVAILABLE", `Redis refused ${what}: ${detail}`, {}, { cause: e });
+}

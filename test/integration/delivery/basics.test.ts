@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
+import { isParleyError } from "../../../src/errors/index.js";
+import { cleanup, FAST, NET, NET2, RecordingHandler, SHARED_REDIS, transient, uniquePrefix, waitFor } from "./helpers.js";
+
+let svc: BullDeliveryService | undefined;
+let prefix = "";
+async function service(extra: Record<string, unknown> = {}): Promise<BullDeliveryService> {
+  prefix = uniquePrefix("basic");
+  svc = await createDeliveryService({ networks: [NET, NET2], prefix, redisUrl: SHARED_REDIS, ...FAST, ...extra });
+  return svc;
+}
+afterEach(async () => { await svc?.close(); svc = undefined; await cleanup(prefix); });
+
+const msg = (key: string, conversation?: string, network = NET): DeliveryJobSpec => ({ kind: "message", network, key, conversation, payload: { key } });
+
+describe("delivery service basics (DESIGN §3)", () => {
+  it("T-5.4.2 one job per key: enqueueing a key twice, or again after it was sent, sends once", async () => {
+    const s = await service();
+    const h = new RecordingHandler();
+    await s.startWorkers(h);
+    await s.enqueue([msg("a:1.x", "c1"), msg("a:1.x", "c1"), msg("b.y")]);
+    await waitFor(() => h.delivered.length >= 2, 5000, "two deliveries");
+    await s.enqueue([msg("a:1.x", "c1"), msg("b.y")]);
+    await s.enqueue([msg("c.z", "c1")]);
+    await waitFor(() => h.keys().includes("c.z"), 5000, "the third key");
+    expect(h.keys().sort()).toEqual(["a:1.x", "b.y", "c.z"]);
+    const counts = await s.counts();
+    expect(counts["message-xmpp"]).toMatchObject({ active: 0, waiting: 0, failed: 0 });
+  });
+
+  it("T-4.3.1 keeps per-conversation order across transient failures, without holding back other conversations", async () => {
+    const s = await service({ concurrency: 8 });
+    let failsLeft = 3;
+    const h = new RecordingHandler((job) => { if (job.key === "slow.0" && failsLeft-- > 0) throw transient(); });
+    await s.startWorkers(h);
+    const specs: DeliveryJobSpec[] = [];
+    for (let i = 0; i < 20; i++) specs.push(msg(`slow.${i}`, "slow"), msg(`fast.${i}`, "fast"));
+    await s.enqueue(specs);
+    await waitFor(() => h.delivered.length >= 40, 10_000, "40 deliveries");
+    const order = (c: string) => h.delivered.filter((d) => d.conversation === c).map((d) => Number(d.key.split(".")[1]));
+    expect(order("slow")).toEqual([...Array(20).keys()]);
+    expect(order("fast")).toEqual([...Array(20).keys()]);
+    const lastFast = Math.max(...h.delivered.filter((d) => d.conversation === "fast").map((d) => d.at));
+    const firstSlow = h.delivered.find((d) => d.conversation === "slow")!.at;
+    expect(lastFast).toBeLessThan(firstSlow);
+  });
+
+  it("T-2.4.4 refuses an unknown network and mixing coalesce with a conversation", async () => {
+    const s = await service();
+    await expect(s.enqueue([{ kind: "message", network: "email" as never, key: "k", payload: 1 }])).rejects.toSatisfy((e) => isParleyError(e, "PARLEY_INTERNAL"));
+    await expect(s.enqueue([{ kind: "presence", network: NET, key: "k", conversation: "c", coalesce: true, payload: 1 }])).rejects.toThrow(/unordered/);
+  });
+});
