@@ -31,6 +31,23 @@ export class YamlSource {
     this.value = syntax.length > 0 ? undefined : (this.doc.toJS({ maxAliasCount: 100 }) as unknown);
   }
 
+  /** Whether the whole key path is written in the file. */
+  has(path: KeyPath): boolean {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return false;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === "number" && seg < node.items.length) {
+        node = node.items[seg];
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * The line of a key path: the line of its last key when the whole path exists, else of the
    * deepest part that does (a missing key is reported where it should have been).

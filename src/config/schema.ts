@@ -1,0 +1,83 @@
+/**
+ * The gateway config (STYLE habit 8): one zod schema for the core's sections; each adapter owns
+ * its `adapters.<id>` section through its factory's `configSchema`. The `.describe()` texts are
+ * the documentation: `docs/configuration.md` is generated from them (sample.ts).
+ */
+import { z } from "zod";
+import type { NetworkId } from "../model/address.js";
+
+const port = z.number().int().min(0).max(65_535);
+const ms = z.number().int().min(1);
+
+export const RedisSchema = z
+  .strictObject({
+    url: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379")
+      .describe("Redis URL (redis:// or rediss:// for TLS; user and password may be in the URL). Redis must run with AOF on and maxmemory-policy noeviction."),
+    keyPrefix: z.string().min(1).default("parley:")
+      .describe("Prefix of every key and queue Parley creates, so several gateways can share one Redis."),
+  })
+  .describe("Redis holds the queues, the presence state, subscriptions and the id maps.");
+
+export const AdminSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Whether the admin HTTP API (health, metrics, queues) listens at all."),
+    host: z.string().min(1).default("127.0.0.1").describe("Address the admin API listens on. Keep it on loopback unless a proxy with TLS stands in front."),
+    port: port.default(8780).describe("Port of the admin API (0: any free port)."),
+    token: z.string().min(16, "must be at least 16 characters").optional()
+      .describe("Bearer token the admin API requires. Prefer tokenFile or PARLEY_ADMIN__TOKEN_FILE to keep it out of this file."),
+    tokenFile: z.string().min(1).optional().describe("File holding the admin token (e.g. a container secret); read at start."),
+  })
+  .describe("The admin API (DESIGN §5): loopback by default, and always behind a token.");
+
+export const DeliverySchema = z
+  .strictObject({
+    attempts: z.number().int().min(1).max(1000).default(10).describe("Delivery attempts per message and target before it fails for good and the sender is told."),
+    backoffBaseMs: ms.default(1_000).describe("First retry delay; each further retry doubles it (with jitter)."),
+    backoffCapMs: ms.default(600_000).describe("Longest delay between two retries."),
+    concurrency: z.number().int().min(1).max(1_000).default(8).describe("Delivery jobs one Parley process works on at once."),
+  })
+  .describe("Durable delivery (DESIGN §3): retries with exponential backoff, one conversation in order.");
+
+export const PresenceSchema = z
+  .strictObject({
+    livenessTimeoutMs: ms.default(90_000).describe("A session not heard from for this long is taken as gone: its presentity goes CLOSED and watchers are told (RFC 2779 3.2.4)."),
+  })
+  .describe("Presence state and liveness (DESIGN §4).");
+
+export const LogSchema = z
+  .strictObject({
+    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("Log level (pino). Secrets and message bodies are never logged."),
+  })
+  .describe("Structured JSON logs on standard output.");
+
+export const CoreConfigSchema = z.strictObject({
+  mappings: z.string().min(1).default("mappings/domains.yaml")
+    .describe("Path of the domain mappings file (docs/mappings.md); relative to this file's directory."),
+  redis: RedisSchema.default(() => RedisSchema.parse({})),
+  admin: AdminSchema.default(() => AdminSchema.parse({})),
+  delivery: DeliverySchema.default(() => DeliverySchema.parse({})),
+  presence: PresenceSchema.default(() => PresenceSchema.parse({})),
+  log: LogSchema.default(() => LogSchema.parse({})),
+});
+
+export type CoreConfig = z.output<typeof CoreConfigSchema>;
+
+/** An adapter's config section schema: an adapter factory satisfies this. */
+export interface AdapterConfigSchema {
+  readonly id: NetworkId;
+  readonly configSchema: z.ZodType;
+}
+
+export interface GatewayConfig extends CoreConfig {
+  /** Parsed `adapters.<id>` sections, one per adapter to run (a missing section: the adapter does not run). */
+  readonly adapters: Readonly<Record<string, unknown>>;
+}
+
+/** The full schema: the core's sections plus one optional section per known adapter. */
+export function gatewayConfigSchema(adapters: readonly AdapterConfigSchema[]) {
+  const sections = Object.fromEntries(adapters.map((a) => [a.id, a.configSchema.optional()]));
+  return CoreConfigSchema.extend({
+    adapters: z.strictObject(sections).default({})
+      .describe("One section per network to join, validated by that network's adapter (adapters/<id>/README.md). A network without a section is not started."),
+  });
+}
