@@ -1,0 +1,3 @@
+export * from "./project.js";
+export * from "./decide.js";
+export * from "./access-policy.js";

@@ -1,0 +1,61 @@
+/** What the parts of the presence service share: stores, policy, delivery, adapters, clock. */
+import type { Redis } from "ioredis";
+import type { Adapter } from "../adapter/contract.js";
+import type { NetworkId } from "../model/address.js";
+import type { DomainMappings } from "../mappings/types.js";
+import type { DeliveryService } from "../delivery/types.js";
+import type { Logger } from "../log/logger.js";
+import { AccessPolicy } from "../policy/access-policy.js";
+import { PresenceKeys } from "./keys.js";
+import { PresenceStore } from "./store.js";
+import { SubscriptionStore } from "./subscriptions.js";
+
+export interface PresenceServiceOptions {
+  readonly redis: Redis;
+  /** Key prefix, e.g. `parley:`; every key of this service starts with it. */
+  readonly prefix: string;
+  readonly mappings: () => DomainMappings;
+  readonly delivery: DeliveryService;
+  /** The running adapter of a network (its deliverPresence / deliverSubscription). */
+  readonly adapters: (network: NetworkId) => Adapter | undefined;
+  /** Whether a network has presence (AdapterCapabilities.presence); a mailbox is never a watcher or presentity. */
+  readonly hasPresence: (network: NetworkId) => boolean;
+  readonly log: Logger;
+  /** A presentity not heard of for this long goes CLOSED (RFC 2779 3.2.4). Default 24 h; 0 disables. */
+  readonly livenessTimeoutMs?: number;
+  /** At most one fan-out per presentity per interval, plus one trailing with the newest state. Default 1000 ms. */
+  readonly fanoutIntervalMs?: number;
+  /** How often the timers run (due fan-outs, liveness). Default 250 ms. */
+  readonly tickMs?: number;
+  /** Notifications per enqueue call in a fan-out. Default 1000. */
+  readonly batchSize?: number;
+  readonly now?: () => number;
+}
+
+export interface PresenceParts {
+  readonly options: PresenceServiceOptions;
+  readonly keys: PresenceKeys;
+  readonly store: PresenceStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly policy: AccessPolicy;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly batchSize: number;
+  readonly fanoutIntervalMs: number;
+}
+
+export function createParts(options: PresenceServiceOptions): PresenceParts {
+  const keys = new PresenceKeys(options.prefix);
+  const fanoutIntervalMs = options.fanoutIntervalMs ?? 1000;
+  return {
+    options,
+    keys,
+    store: new PresenceStore({ redis: options.redis, keys, livenessTimeoutMs: options.livenessTimeoutMs ?? 24 * 3600_000, fanoutIntervalMs }),
+    subscriptions: new SubscriptionStore(options.redis, keys),
+    policy: new AccessPolicy({ redis: options.redis, prefix: options.prefix, mappings: options.mappings }),
+    log: options.log.child({ module: "presence" }),
+    now: options.now ?? Date.now,
+    batchSize: options.batchSize ?? 1000,
+    fanoutIntervalMs,
+  };
+}

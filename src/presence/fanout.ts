@@ -1,0 +1,104 @@
+/**
+ * Fan-out and notification (DESIGN §4, RFC 2779 3.2.3, 2.2.5): one change → one fan-out job →
+ * the watchers that may see it, grouped by their network → one notification job per watcher,
+ * enqueued in batches. A notification job projects the newest state when it runs.
+ */
+import { DeliveryError } from "../adapter/contract.js";
+import { endpointKey, type Endpoint, type NetworkId } from "../model/address.js";
+import { overallBasic, type Presence } from "../model/presence.js";
+import type { SubscriptionState } from "../model/subscription.js";
+import type { DeliveryJobSpec } from "../delivery/types.js";
+import { project, viewFor } from "../policy/project.js";
+import { decodeRow } from "./subscriptions.js";
+import { endpointFromKey } from "./keys.js";
+import { parseStored } from "./store.js";
+import { notifyJob } from "./jobs.js";
+import type { PresenceParts } from "./context.js";
+
+export interface FanoutResult {
+  /** Notification jobs enqueued, by network. */
+  readonly enqueued: Readonly<Record<string, number>>;
+  /** Watchers left out: no permission, polite blocks, or nothing new for their view. */
+  readonly skipped: number;
+}
+
+/** Watchers who receive changes: approved ones, and politely blocked ones when rules change. */
+const NOTIFIED: ReadonlySet<SubscriptionState> = new Set(["approved", "politely-blocked"]);
+
+/**
+ * Enqueue notifications for `presentity`'s watchers. A watcher seeing CLOSED only (polite
+ * blocking, invisibility) gets nothing on ordinary changes, since even the timing of a
+ * notification would tell it something (5.1.15); a basic-only watcher only when OPEN/CLOSED
+ * changed. `force` (access rules changed) re-sends every view.
+ */
+export async function runFanout(parts: PresenceParts, presentity: Endpoint, force: boolean): Promise<FanoutResult> {
+  const { redis } = parts.options;
+  const pkey = parts.keys.presence(presentity);
+  parts.store.roundTrips++;
+  const results = await redis.pipeline()
+    .hgetall(parts.keys.watchers(presentity))
+    .get(parts.policy.rulesKey(presentity))
+    .hmget(pkey, "o", "fb")
+    .exec();
+  const watchers = (results?.[0]?.[1] ?? {}) as Record<string, string>;
+  const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
+  const [open, previousBasic] = (results?.[2]?.[1] ?? [null, null]) as [string | null, string | null];
+  const basic = open === "1" ? "open" : "closed";
+  const basicChanged = previousBasic !== basic;
+  if (basicChanged) {
+    parts.store.roundTrips++;
+    await redis.hset(pkey, "fb", basic);
+  }
+  const byNetwork = new Map<NetworkId, DeliveryJobSpec[]>();
+  let skipped = 0;
+  for (const [key, json] of Object.entries(watchers)) {
+    const row = decodeRow(json);
+    if (!row || !NOTIFIED.has(row.s)) continue;
+    const watcher = endpointFromKey(key);
+    const view = viewFor(rules, watcher, presentity, row.s);
+    const send = view === "full" || (view === "basic" && (basicChanged || force)) || (view === "closed" && force);
+    if (!send || !parts.options.hasPresence(watcher.network)) {
+      skipped++;
+      continue;
+    }
+    let list = byNetwork.get(watcher.network);
+    if (!list) byNetwork.set(watcher.network, (list = []));
+    list.push(notifyJob(watcher, presentity));
+  }
+  const enqueued: Record<string, number> = {};
+  for (const [network, jobs] of byNetwork) {
+    for (let i = 0; i < jobs.length; i += parts.batchSize) await parts.options.delivery.enqueue(jobs.slice(i, i + parts.batchSize));
+    enqueued[network] = jobs.length;
+  }
+  parts.log.debug({ presentity: endpointKey(presentity), enqueued, skipped, force }, "presence fan-out");
+  return { enqueued, skipped };
+}
+
+/**
+ * The presence of `presentity` as `watcher` may see it now: newest stored state, the watcher's
+ * subscription and the access rules, read in one round trip and projected (2.3.3, 3.3.3).
+ */
+export async function projectedFor(parts: PresenceParts, watcher: Endpoint, presentity: Endpoint): Promise<Presence | undefined> {
+  parts.store.roundTrips++;
+  const results = await parts.options.redis.pipeline()
+    .hmget(parts.keys.presence(presentity), ...parts.store.fields)
+    .hget(parts.keys.watchers(presentity), endpointKey(watcher))
+    .get(parts.policy.rulesKey(presentity))
+    .exec();
+  const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
+  const subJson = results?.[1]?.[1] as string | null;
+  const state = subJson ? decodeRow(subJson)?.s : undefined;
+  const rules = parts.policy.resolve(presentity, results?.[2]?.[1] as string | null);
+  return project(stored?.presence, watcher, rules, state);
+}
+
+/** Perform a notification job: project at send time, hand it to the watcher's adapter. */
+export async function notify(parts: PresenceParts, watcher: Endpoint, presentity: Endpoint): Promise<boolean> {
+  const presence = await projectedFor(parts, watcher, presentity);
+  if (presence === undefined) return false;
+  const adapter = parts.options.adapters(watcher.network);
+  if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${watcher.network} adapter runs in this process`);
+  await adapter.deliverPresence({ watcher, presence });
+  parts.log.debug({ watcher: endpointKey(watcher), presentity: endpointKey(presentity), basic: overallBasic(presence) }, "presence delivered");
+  return true;
+}

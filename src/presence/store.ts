@@ -1,0 +1,201 @@
+/**
+ * The presence store (DESIGN §4): the latest canonical presence per presentity in one Redis hash,
+ * with the origin's version (an older update never overwrites a newer one: RFC 2779 3.3.2), the
+ * store's own sequence, the last-seen time, the liveness deadline and the fan-out throttle.
+ * Every write is a compare-and-set on the sequence, so concurrent writers never lose an update.
+ */
+import type { Redis } from "ioredis";
+import { endpointKey, type Endpoint } from "../model/address.js";
+import { PresenceSchema, type Presence } from "../model/presence.js";
+import { aggregate, closeAll, isOpen } from "./aggregate.js";
+import type { PresenceKeys } from "./keys.js";
+import { Script } from "./script.js";
+
+/**
+ * KEYS: presence hash, live zset, due zset. ARGV: expected seq ("" when none), new seq, origin
+ * version ("" to keep), JSON, now ms, open (1/0), liveness deadline (0: none), member, throttle ms.
+ * Returns {written, fanOutNow, cameOnline}.
+ */
+const WRITE = new Script(`
+local cur = redis.call('HGET', KEYS[1], 'seq') or ''
+if cur ~= ARGV[1] then return {0, 0, 0} end
+local wasOpen = redis.call('HGET', KEYS[1], 'o') == '1'
+local now = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'p', ARGV[4], 'o', ARGV[6])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'ov', ARGV[3]) end
+if ARGV[6] == '1' or wasOpen then redis.call('HSET', KEYS[1], 'seen', ARGV[5]) end
+if ARGV[6] == '1' and tonumber(ARGV[7]) > 0 then redis.call('ZADD', KEYS[2], ARGV[7], ARGV[8])
+elseif ARGV[6] ~= '1' then redis.call('ZREM', KEYS[2], ARGV[8]) end
+local lf = tonumber(redis.call('HGET', KEYS[1], 'lf') or '0')
+local interval = tonumber(ARGV[9])
+local fanout = 0
+if now - lf >= interval then
+  redis.call('HSET', KEYS[1], 'lf', ARGV[5])
+  redis.call('ZREM', KEYS[3], ARGV[8])
+  fanout = 1
+else
+  redis.call('ZADD', KEYS[3], 'NX', lf + interval, ARGV[8])
+end
+local came = 0
+if ARGV[6] == '1' and not wasOpen then came = 1 end
+return {1, fanout, came}
+`);
+
+export interface StoredPresence {
+  readonly presence: Presence;
+  readonly seq: number;
+  /** The origin's version of the newest accepted update (0 when only the gateway wrote). */
+  readonly originVersion: number;
+  readonly open: boolean;
+  /** Last time (ms) the presentity was seen open, or went closed. */
+  readonly lastSeen: number | undefined;
+}
+
+export type WriteResult =
+  | { readonly status: "stale" }
+  | { readonly status: "written"; readonly presence: Presence; readonly fanOutNow: boolean; readonly cameOnline: boolean };
+
+export interface PresenceStoreOptions {
+  readonly redis: Redis;
+  readonly keys: PresenceKeys;
+  /** A presentity heard of no more than this long ago is considered gone (RFC 2779 3.2.4); 0 disables. */
+  readonly livenessTimeoutMs: number;
+  /** At most one fan-out per presentity per interval; changes inside it coalesce into one more (DESIGN §4). */
+  readonly fanoutIntervalMs: number;
+}
+
+const FIELDS = ["p", "seq", "ov", "o", "seen"] as const;
+
+export function parseStored(values: readonly (string | null)[]): StoredPresence | undefined {
+  const [p, seq, ov, o, seen] = values;
+  if (p === null || p === undefined) return undefined;
+  return {
+    presence: PresenceSchema.parse(JSON.parse(p)),
+    seq: Number(seq ?? 0),
+    originVersion: Number(ov ?? 0),
+    open: o === "1",
+    lastSeen: seen ? Number(seen) : undefined,
+  };
+}
+
+export class PresenceStore {
+  /** Redis round trips made by this store (for the bench and instrumented tests). */
+  roundTrips = 0;
+  constructor(private readonly options: PresenceStoreOptions) {}
+
+  get fields(): readonly string[] { return FIELDS; }
+
+  async get(who: Endpoint): Promise<StoredPresence | undefined> {
+    this.roundTrips++;
+    return parseStored(await this.options.redis.hmget(this.options.keys.presence(who), ...FIELDS));
+  }
+
+  /**
+   * Store an update from the presentity's own network. Stale (version not above the newest
+   * accepted) updates are refused; the result says whether to fan out now or later (throttled).
+   */
+  async publish(incoming: Presence, now: number): Promise<WriteResult> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const current = await this.get(incoming.presentity);
+      if (current !== undefined && incoming.version <= current.originVersion) return { status: "stale" };
+      const seq = (current?.seq ?? 0) + 1;
+      const next = aggregate(current?.presence, incoming, seq, new Date(now).toISOString());
+      const result = await this.write(current, next, String(incoming.version), now);
+      if (result !== undefined) return result;
+    }
+    throw new Error(`presence of ${endpointKey(incoming.presentity)}: too many concurrent writers`);
+  }
+
+  /**
+   * Set a presentity CLOSED on the gateway's own authority (liveness timeout, restart without a
+   * live session: RFC 2779 3.2.4, 3.2.5), marked `provenance: gateway` (5.1.4, 5.3.1). Returns
+   * undefined when it was not open (nothing to do).
+   */
+  async closeByGateway(who: Endpoint, reason: string, now: number): Promise<WriteResult | undefined> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const current = await this.get(who);
+      if (current === undefined || !isOpen(current.presence)) {
+        this.roundTrips++;
+        await this.options.redis.zrem(this.options.keys.live, endpointKey(who));
+        return undefined;
+      }
+      const at = new Date(now).toISOString();
+      const closed: Presence = {
+        ...current.presence,
+        tuples: [closeAll(current.presence.tuples, at).at(0)!],
+        version: current.seq + 1,
+        provenance: { source: "gateway", reason },
+      };
+      const result = await this.write(current, closed, "", now);
+      if (result !== undefined) return result;
+    }
+    throw new Error(`presence of ${endpointKey(who)}: too many concurrent writers`);
+  }
+
+  private async write(current: StoredPresence | undefined, next: Presence, originVersion: string, now: number): Promise<WriteResult | undefined> {
+    const { keys, livenessTimeoutMs, fanoutIntervalMs } = this.options;
+    const member = endpointKey(next.presentity);
+    const open = isOpen(next);
+    const deadline = livenessTimeoutMs > 0 ? now + livenessTimeoutMs : 0;
+    this.roundTrips++;
+    const r = (await WRITE.run(this.options.redis, [keys.presence(member), keys.live, keys.due], [
+      current === undefined ? "" : String(current.seq), String(next.version), originVersion, JSON.stringify(next),
+      now, open ? "1" : "0", deadline, member, fanoutIntervalMs,
+    ])) as [number, number, number];
+    if (r[0] !== 1) return undefined;
+    return { status: "written", presence: next, fanOutNow: r[1] === 1, cameOnline: r[2] === 1 };
+  }
+
+  /** Presentities whose liveness deadline has passed, oldest first. */
+  async expired(now: number, limit: number): Promise<string[]> {
+    this.roundTrips++;
+    return this.options.redis.zrangebyscore(this.options.keys.live, "-inf", now, "LIMIT", 0, limit);
+  }
+
+  /** Push the liveness deadline of presentities that are still open (their network vouched for them). */
+  async touch(who: readonly Endpoint[], now: number): Promise<void> {
+    if (who.length === 0 || this.options.livenessTimeoutMs <= 0) return;
+    const deadline = now + this.options.livenessTimeoutMs;
+    const args = who.flatMap((w) => [deadline, endpointKey(w)]);
+    this.roundTrips++;
+    await this.options.redis.zadd(this.options.keys.live, "XX", ...args);
+  }
+
+  /** Every open presentity, in pages (startup reconciliation only: never on a hot path). */
+  async *openPresentities(): AsyncGenerator<string[]> {
+    let cursor = "0";
+    do {
+      this.roundTrips++;
+      const [next, flat] = await this.options.redis.zscan(this.options.keys.live, cursor, "COUNT", 500);
+      cursor = next;
+      const members: string[] = [];
+      for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);
+      if (members.length > 0) yield members;
+    } while (cursor !== "0");
+  }
+
+  /** Throttled fan-outs that are due: claimed by removing them (one process wins each). */
+  async claimDue(now: number, limit: number): Promise<string[]> {
+    const { redis, keys } = this.options;
+    this.roundTrips++;
+    const due = await redis.zrangebyscore(keys.due, "-inf", now, "LIMIT", 0, limit);
+    const claimed: string[] = [];
+    for (const member of due) {
+      this.roundTrips++;
+      if ((await redis.zrem(keys.due, member)) === 1) claimed.push(member);
+    }
+    if (claimed.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const member of claimed) pipeline.hset(keys.presence(member), "lf", now);
+      this.roundTrips++;
+      await pipeline.exec();
+    }
+    return claimed;
+  }
+
+  /** Put a fan-out back on the due list (its enqueue failed). */
+  async deferFanout(who: Endpoint, at: number): Promise<void> {
+    this.roundTrips++;
+    await this.options.redis.zadd(this.options.keys.due, at, endpointKey(who));
+  }
+}
