@@ -37,8 +37,9 @@ export class PresenceHarness {
   readonly adapters = new Map<NetworkId, Adapter>();
   readonly delivery: DeliveryService;
   readonly memory: MemoryDelivery | undefined;
-  readonly service: PresenceService;
-  readonly admin: PresenceAdmin;
+  service: PresenceService;
+  admin: PresenceAdmin;
+  private readonly build: () => PresenceService;
   clock = T0;
   private version = 0;
 
@@ -61,7 +62,7 @@ export class PresenceHarness {
     });
     this.memory = options.delivery ? undefined : new MemoryDelivery();
     this.delivery = options.delivery ?? this.memory!;
-    this.service = new PresenceService({
+    this.build = () => new PresenceService({
       redis: this.redis,
       prefix: this.prefix,
       mappings: () => mappings,
@@ -73,6 +74,14 @@ export class PresenceHarness {
       livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
       fanoutIntervalMs: options.fanoutIntervalMs ?? 1000,
     });
+    this.service = this.build();
+    this.admin = new PresenceAdmin(this.service);
+  }
+
+  /** A fresh service on the same Redis and prefix, as after a gateway restart. */
+  restart(): void {
+    this.service.stop();
+    this.service = this.build();
     this.admin = new PresenceAdmin(this.service);
   }
 
