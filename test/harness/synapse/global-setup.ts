@@ -14,14 +14,21 @@ declare module "vitest" {
   }
 }
 
+/**
+ * Synapse's presence sync timeout for the tier: 8 s instead of 30 s, so the test that a puppet's
+ * presence survives it (the adapter refreshes it) runs in seconds. Provided to tests as well.
+ */
+export const PRESENCE_TIMEOUT_MS = 8_000;
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverName = process.env.PARLEY_TEST_MATRIX_SERVER ?? "matrix.example.org";
   const slots = await appserviceSlots(serverName, 6);
-  const synapse = await startSynapse({ serverName, appserviceRegistrations: slots.map((s) => s.yaml) });
+  const synapse = await startSynapse({ serverName, appserviceRegistrations: slots.map((s) => s.yaml), presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS });
   const coordinates: SynapseCoordinates = {
     baseUrl: synapse.baseUrl,
     serverName,
     registrationSharedSecret: synapse.registrationSharedSecret,
+    presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS,
     appservices: slots.map(({ yaml: _yaml, ...slot }) => slot),
   };
   project.provide("synapse", coordinates);

@@ -23,6 +23,8 @@ export interface SynapseCoordinates {
   readonly baseUrl: string;
   readonly serverName: string;
   readonly registrationSharedSecret: string;
+  /** Synapse's presence.sync_online_timeout in this run. */
+  readonly presenceSyncOnlineTimeoutMs: number;
   readonly appservices: readonly AppserviceSlot[];
 }
 

@@ -62,6 +62,8 @@ export interface SynapseOptions {
   /** Keep this data directory (for a restart of the same homeserver); default: a new temp dir. */
   dataDir?: string;
   port?: number;
+  /** Synapse's `presence.sync_online_timeout` (default 30 s): shorter makes puppet-presence timeouts testable. */
+  presenceSyncOnlineTimeoutMs?: number;
 }
 
 export interface SynapseInstance {
@@ -77,7 +79,7 @@ export interface SynapseInstance {
   pid(): number | undefined;
 }
 
-function homeserverConfig(o: { serverName: string; port: number; dir: string; secret: string; registrations: string[] }): string {
+function homeserverConfig(o: { serverName: string; port: number; dir: string; secret: string; registrations: string[]; syncOnlineTimeoutMs?: number | undefined }): string {
   const lenient = { per_second: 1000, burst_count: 1000 };
   return stringify({
     server_name: o.serverName,
@@ -98,7 +100,7 @@ function homeserverConfig(o: { serverName: string; port: number; dir: string; se
     suppress_key_server_warning: true,
     federation_domain_whitelist: [],
     url_preview_enabled: false,
-    presence: { enabled: true },
+    presence: { enabled: true, ...(o.syncOnlineTimeoutMs !== undefined ? { sync_online_timeout: o.syncOnlineTimeoutMs } : {}) },
     app_service_config_files: o.registrations,
     rc_message: lenient,
     rc_registration: lenient,
@@ -152,7 +154,7 @@ export async function startSynapse(opts: SynapseOptions = {}): Promise<SynapseIn
   }
   const configPath = join(dir, "homeserver.yaml");
   await writeFile(join(dir, "log.config"), logConfig(dir));
-  await writeFile(configPath, homeserverConfig({ serverName, port, dir, secret, registrations }), { mode: 0o600 });
+  await writeFile(configPath, homeserverConfig({ serverName, port, dir, secret, registrations, syncOnlineTimeoutMs: opts.presenceSyncOnlineTimeoutMs }), { mode: 0o600 });
   await run(python, ["-m", "synapse.app.homeserver", "--config-path", configPath, "--generate-keys"], { cwd: dir, timeout: 60_000 });
   const baseUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;

@@ -1,0 +1,156 @@
+/**
+ * The Matrix adapter (issue 4): Parley as an application service with puppets. See README.md for
+ * the spec sections it implements, its config keys, what is lossy and known gaps.
+ */
+import type { Server } from "node:http";
+import { MatrixError } from "matrix-js-sdk";
+import type {
+  Adapter, AdapterCapabilities, AdapterContext, AdapterFactory, DeliveryOutcome, LinkHealth, PresenceNotification, SubscriptionNotice,
+} from "../../src/adapter/contract.js";
+import { ParleyError } from "../../src/errors/parley-error.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
+import type { Message } from "../../src/model/message.js";
+import { botUserId, fromNative, matrixAddressing } from "./address.js";
+import { createAppserviceServer } from "./appservice-http.js";
+import { deliverSubscription } from "./bot.js";
+import { MATRIX, MatrixConfigSchema, type MatrixConfig } from "./config.js";
+import type { MatrixDeps } from "./deps.js";
+import { Homeserver, Method, enc } from "./homeserver.js";
+import { deliverMessage, deliverStatus } from "./outbound.js";
+import { PuppetPresence } from "./presence.js";
+import { Puppets } from "./puppets.js";
+import { checkRegistrationFile } from "./registration.js";
+import { Rooms } from "./rooms.js";
+import { Transactions, type HttpReply } from "./transactions.js";
+
+export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
+export { matrixAddressing } from "./address.js";
+export { MatrixConfigSchema, type MatrixConfig, type MatrixConfigInput } from "./config.js";
+
+export const matrixCapabilities: AdapterCapabilities = {
+  presence: true,
+  subscriptions: true,
+  receipts: { delivered: false, displayed: true },
+  subject: false,
+  html: true,
+  edits: true,
+  // An event is at most 65536 bytes (client-server API "Size limits"); leave room for the envelope.
+  maxMessageBytes: 60_000,
+};
+
+export class MatrixAdapter implements Adapter {
+  private d: MatrixDeps | undefined;
+  private server: Server | undefined;
+  private transactions: Transactions | undefined;
+  private presence: PuppetPresence | undefined;
+  private homeserverOk = false;
+
+  constructor(private readonly config: MatrixConfig) {}
+
+  /** The port the application-service listener is bound to (after start). */
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return typeof a === "object" && a ? a.port : undefined;
+  }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    const c = this.config;
+    if (c.registrationFile !== undefined) await checkRegistrationFile(c.registrationFile, c);
+    const log = ctx.log.child({ module: "matrix" });
+    const hs = new Homeserver({ baseUrl: c.homeserverUrl, asToken: c.asToken, timeoutMs: c.requestTimeoutMs });
+    const bot = botUserId(ctx.mappings());
+    const d: MatrixDeps = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state) };
+    this.d = d;
+    await this.checkToken(d);
+    this.transactions = new Transactions(d);
+    this.presence = new PuppetPresence(d);
+    const tx = this.transactions;
+    this.server = createAppserviceServer({ hsToken: c.hsToken, log, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(c.listen.port, c.listen.host, () => resolve());
+    });
+    this.presence.start();
+    // Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
+    // Synapse retry queued transactions now instead of after its backoff.
+    await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
+      .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "application-service ping failed"));
+    log.info({ port: this.port, homeserver: c.homeserverUrl }, "matrix adapter started");
+  }
+
+  /** Refuse to start with an as_token the homeserver does not know (issue 4 step 1). */
+  private async checkToken(d: MatrixDeps): Promise<void> {
+    try {
+      await d.hs.request(d.bot, Method.Get, "/account/whoami");
+      this.homeserverOk = true;
+    } catch (e) {
+      if (e instanceof MatrixError && (e.httpStatus === 401 || e.httpStatus === 403)) {
+        throw new ParleyError("PARLEY_CONFIG_INVALID", `the homeserver refuses adapters.matrix.asToken (${e.errcode ?? e.httpStatus}): is the registration loaded?`, {}, { cause: e });
+      }
+      d.log.warn({ err: e instanceof Error ? e.message : String(e) }, "homeserver unreachable at start; deliveries will retry");
+    }
+  }
+
+  private async userQuery(userId: string): Promise<HttpReply> {
+    const d = this.d!;
+    try {
+      const who = fromNative(userId, d.ctx.mappings());
+      if (who.network === MATRIX) throw new Error("not a puppet");
+      await d.puppets.ensure(userId, who.address);
+      return { status: 200, body: {} };
+    } catch {
+      return { status: 404, body: { errcode: "M_NOT_FOUND", error: "no such puppet" } };
+    }
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.presence?.stop();
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await this.transactions?.settled();
+    this.d?.hs.close();
+  }
+
+  private deps(): MatrixDeps {
+    if (!this.d) throw new ParleyError("PARLEY_INTERNAL", "the matrix adapter is not started");
+    return this.d;
+  }
+
+  async deliverMessage(message: Message): Promise<DeliveryOutcome> {
+    const out = await deliverMessage(this.deps(), message);
+    this.homeserverOk = true;
+    return out;
+  }
+
+  async deliverPresence(n: PresenceNotification): Promise<void> {
+    await this.presence!.deliver(n);
+  }
+
+  async deliverSubscription(n: SubscriptionNotice): Promise<void> {
+    await deliverSubscription(this.deps(), n);
+  }
+
+  async deliverStatus(s: DeliveryStatus): Promise<void> {
+    await deliverStatus(this.deps(), s);
+  }
+
+  health(): LinkHealth {
+    const listening = this.server?.listening ?? false;
+    return { ready: listening, detail: listening ? `listening on ${this.port}${this.homeserverOk ? "" : "; homeserver not reached yet"}` : "stopped" };
+  }
+}
+
+export const matrixAdapter = {
+  id: MATRIX,
+  capabilities: matrixCapabilities,
+  configSchema: MatrixConfigSchema,
+  addressing: matrixAddressing,
+  create: (config: MatrixConfig) => new MatrixAdapter(config),
+} satisfies AdapterFactory<MatrixConfig>;

@@ -1,0 +1,116 @@
+/**
+ * Presence both ways (issue 4 step 5; Matrix spec, client-server API "Presence"; RFC 2779
+ * requirements note §3.2 for the mapping):
+ * - Matrix → canonical: `online` → open; `unavailable` → open + away + idle; `offline` → closed;
+ *   `status_msg` → note[und]; `last_active_ago` → userInput.lastInput.
+ * - canonical → Matrix: most available tuple; open + (none|chat) → `online`, open + away/xa/dnd →
+ *   `unavailable`, closed or nothing → `offline`; a note → `status_msg`.
+ *
+ * Matrix presence is per user and shown to everyone sharing a room with it (RFC 2779 5.2.1), so a
+ * puppet publishes the least available state any Matrix user sharing a DM with it may see.
+ * Puppets never /sync: Synapse marks a user offline `sync_online_timeout` (30 s) after its last
+ * presence update (handlers/presence.py, handle_timeout), so online/unavailable puppets are
+ * refreshed every `presenceRefreshSeconds`.
+ */
+import type { PresenceEvent } from "../../src/model/events.js";
+import type { Endpoint } from "../../src/model/address.js";
+import { PresenceSchema, type Presence } from "../../src/model/presence.js";
+import type { PresenceNotification } from "../../src/adapter/contract.js";
+import { fromNative } from "./address.js";
+import type { MatrixDeps } from "./deps.js";
+import { classify } from "./errors.js";
+import { enc, Method } from "./homeserver.js";
+import { localUserId, nativeOrFail } from "./outbound.js";
+
+export type MatrixPresence = "online" | "unavailable" | "offline";
+const RANK: Record<MatrixPresence, number> = { offline: 0, unavailable: 1, online: 2 };
+
+export function presenceFromMatrix(who: Endpoint, content: Record<string, unknown>, now = Date.now()): PresenceEvent | undefined {
+  const state = content.presence;
+  if (state !== "online" && state !== "unavailable" && state !== "offline") return undefined;
+  const ago = typeof content.last_active_ago === "number" ? content.last_active_ago : undefined;
+  const lastInput = ago !== undefined ? new Date(now - ago).toISOString() : undefined;
+  const note = typeof content.status_msg === "string" && content.status_msg !== "" ? { und: content.status_msg.slice(0, 4096) } : undefined;
+  const idle = state === "unavailable" || (state === "online" && content.currently_active === false);
+  const parsed = PresenceSchema.safeParse({
+    presentity: who,
+    tuples: [{ id: "matrix", basic: state === "offline" ? "closed" : "open", ...(state === "unavailable" ? { show: "away" } : {}), ...(note ? { note } : {}), timestamp: new Date(now).toISOString() }],
+    person: { userInput: { state: idle ? "idle" : "active", ...(lastInput ? { lastInput } : {}) } },
+    version: now,
+    provenance: { source: "origin" },
+  });
+  return parsed.success ? { kind: "presence", presence: parsed.data, authenticatedBy: { method: "network", detail: "application service hs_token" } } : undefined;
+}
+
+export function matrixPresenceOf(p: Presence | undefined): { presence: MatrixPresence; status_msg?: string } {
+  if (!p) return { presence: "offline" };
+  const open = p.tuples.filter((t) => t.basic === "open");
+  if (open.length === 0) return { presence: "offline" };
+  const best = open.find((t) => t.show === undefined || t.show === "chat") ?? open[0]!;
+  const presence: MatrixPresence = best.show === undefined || best.show === "chat" ? "online" : "unavailable";
+  const notes = best.note ?? p.person?.note;
+  const text = notes ? (notes.en ?? notes.und ?? Object.values(notes)[0]) : undefined;
+  return text !== undefined ? { presence, status_msg: text } : { presence };
+}
+
+/** Users sharing a DM with a puppet: `partners:<puppet>` JSON list, kept by deliverPresence. */
+async function partners(d: MatrixDeps, puppet: string, add: string): Promise<string[]> {
+  const raw = await d.ctx.state.get(`partners:${puppet}`);
+  const list = raw ? (JSON.parse(raw) as string[]) : [];
+  if (!list.includes(add)) {
+    list.push(add);
+    await d.ctx.state.set(`partners:${puppet}`, JSON.stringify(list));
+  }
+  return list;
+}
+
+export async function setPuppetPresence(d: MatrixDeps, puppet: string, state: { presence: MatrixPresence; status_msg?: string }): Promise<void> {
+  await d.hs.request(puppet, Method.Put, `/presence/${enc(puppet)}/status`, { presence: state.presence, status_msg: state.status_msg ?? "" });
+}
+
+export class PuppetPresence {
+  /** Puppets this process keeps online: refreshed on a timer because they never /sync. */
+  readonly live = new Map<string, { presence: MatrixPresence; status_msg?: string }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: MatrixDeps) {}
+
+  start(): void {
+    const s = this.d.config.presenceRefreshSeconds;
+    if (s > 0) this.timer = setInterval(() => void this.refresh(), s * 1000);
+    this.timer?.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async refresh(): Promise<void> {
+    for (const [puppet, state] of this.live) {
+      await setPuppetPresence(this.d, puppet, state).catch((e: unknown) => this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed"));
+    }
+  }
+
+  async deliver(n: PresenceNotification): Promise<void> {
+    const d = this.d;
+    const watcher = localUserId(d, n.watcher);
+    const puppet = nativeOrFail(d, n.presence.presentity);
+    try {
+      await d.puppets.ensure(puppet, n.presence.presentity.address);
+      // Presence shows only to users sharing a room with the puppet: the DM is that room.
+      await d.rooms.dm(puppet, watcher, "dm");
+      let state = matrixPresenceOf(n.presence);
+      for (const other of await partners(d, puppet, watcher)) {
+        if (other === watcher) continue;
+        const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(other, d.ctx.mappings()), n.presence.presentity));
+        if (RANK[theirs.presence] < RANK[state.presence]) state = theirs;
+      }
+      await setPuppetPresence(d, puppet, state);
+      if (state.presence === "offline") this.live.delete(puppet);
+      else this.live.set(puppet, state);
+    } catch (e) {
+      throw classify(e, "setting presence");
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `PUT /_matrix/app/v1/transactions/{txnId}` (Matrix spec, Application Service API "Pushing
+ * events"; RFC 2779 2.5.2, 5.4.2): answered 200 only once every event is durably accepted.
+ *
+ * - A repeated transaction is acknowledged without reprocessing. The fast-path key is the txnId
+ *   *and* a digest of the body, because Synapse can restart its txn ids at 1 after a restart
+ *   (matrix-org/synapse#14556): a reused id with new events is processed, not skipped.
+ * - Every event is deduplicated by `event_id` in the adapter state (Redis), for ≥ 1 day: claimed
+ *   as `pending` before accept, `done` after; an event another request is still processing makes
+ *   this one answer 503 so the homeserver retries (never a 200 for an event not yet stored).
+ * - All canonical events of a transaction go to the core in one `ctx.accept` call.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { MatrixDeps } from "./deps.js";
+import { planTransaction } from "./inbound.js";
+
+export const MatrixEventSchema = z.object({
+  event_id: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  room_id: z.string().min(1).max(255),
+  sender: z.string().min(1).max(255),
+  content: z.record(z.string(), z.unknown()),
+  state_key: z.string().optional(),
+  origin_server_ts: z.number().optional(),
+}).loose();
+export type MatrixEvent = z.infer<typeof MatrixEventSchema>;
+
+const TransactionSchema = z.object({
+  events: z.array(z.unknown()).default([]),
+  ephemeral: z.array(z.unknown()).optional(),
+  "de.sorunome.msc2409.ephemeral": z.array(z.unknown()).optional(),
+}).loose();
+
+export interface HttpReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const PENDING_TTL_S = 120;
+
+export class Transactions {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: MatrixDeps) {}
+
+  /** Resolves when every side effect queued so far has run (used by stop()). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  async handle(txnId: string, raw: Buffer): Promise<HttpReply> {
+    const d = this.d;
+    let parsed: z.infer<typeof TransactionSchema>;
+    try {
+      parsed = TransactionSchema.parse(JSON.parse(raw.toString("utf8")));
+    } catch {
+      return { status: 400, body: { errcode: "M_NOT_JSON", error: "the transaction is not valid JSON" } };
+    }
+    const txnKey = `txn:${txnId}:${createHash("sha256").update(raw).digest("base64url")}`;
+    if ((await d.ctx.state.get(txnKey)) !== undefined) return { status: 200, body: {} };
+
+    const events: MatrixEvent[] = [];
+    for (const e of parsed.events) {
+      const ev = MatrixEventSchema.safeParse(e);
+      if (ev.success) events.push(ev.data);
+      else d.log.info({ txnId, issue: ev.error.issues[0]?.message }, "malformed event skipped");
+    }
+    const claim = await this.claim(events);
+    if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
+    const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter(isObj);
+    try {
+      const plan = await planTransaction(d, claim, ephemeral);
+      if (plan.items.length > 0) {
+        const results = await d.ctx.accept(plan.items.map((i) => i.event));
+        for (const [i, r] of results.entries()) await plan.items[i]?.onResult?.(r);
+      }
+      await Promise.all(claim.map((ev) => d.ctx.state.set(`ev:${ev.event_id}`, "done", d.config.dedupeTtlSeconds)));
+      await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds);
+      for (const f of plan.followups) this.chain = this.chain.then(f).catch((e: unknown) => d.log.warn({ txnId, err: e instanceof Error ? e.message : String(e) }, "follow-up failed"));
+      d.log.debug({ txnId, events: events.length, fresh: claim.length, accepted: plan.items.length }, "transaction");
+      return { status: 200, body: {} };
+    } catch (e) {
+      await Promise.all(claim.map((ev) => d.ctx.state.delete(`ev:${ev.event_id}`))).catch(() => undefined);
+      d.log.warn({ txnId, err: e instanceof Error ? e.message : String(e) }, "transaction not accepted; the homeserver will retry");
+      return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
+    }
+  }
+
+  /** Claim each event id; the fresh ones, or "busy" when another request holds one. */
+  private async claim(events: readonly MatrixEvent[]): Promise<MatrixEvent[] | "busy"> {
+    const s = this.d.ctx.state;
+    const got = await Promise.all(events.map((ev) => s.setIfAbsent(`ev:${ev.event_id}`, "pending", PENDING_TTL_S)));
+    const fresh = events.filter((_, i) => got[i]);
+    const taken = events.filter((_, i) => !got[i]);
+    const states = await Promise.all(taken.map((ev) => s.get(`ev:${ev.event_id}`)));
+    if (states.some((v) => v !== "done" && v !== undefined)) {
+      await Promise.all(fresh.map((ev) => s.delete(`ev:${ev.event_id}`)));
+      return "busy";
+    }
+    return fresh;
+  }
+}
