@@ -24,8 +24,9 @@ export interface DeliveryServiceOptions {
   readonly defaultRateLimitMs?: number;
   /** How long "sent" and "failure reported" markers live (default 7 days). */
   readonly markerTtlSeconds?: number;
-  /** Safety-net timeout of a parked (out-of-turn) job, ms (default 5000). */
+  /** Safety-net timeout of a parked (out-of-turn) job, ms (default 5000), doubling per park up to parkMaxMs (default 60000). */
   readonly parkMs?: number;
+  readonly parkMaxMs?: number;
   /** BullMQ lock duration / stalled check interval / stalls allowed (defaults 30 s / 15 s / 3). */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
@@ -46,6 +47,7 @@ export interface ResolvedOptions {
   readonly defaultRateLimitMs: number;
   readonly markerTtlSeconds: number;
   readonly parkMs: number;
+  readonly parkMaxMs: number;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
@@ -65,6 +67,7 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     defaultRateLimitMs: o.defaultRateLimitMs ?? 1000,
     markerTtlSeconds: o.markerTtlSeconds ?? 7 * 24 * 3600,
     parkMs: o.parkMs ?? 5000,
+    parkMaxMs: Math.max(o.parkMaxMs ?? 60_000, o.parkMs ?? 5000),
     lockDurationMs: o.lockDurationMs ?? 30_000,
     stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
     maxStalledCount: o.maxStalledCount ?? 3,

@@ -15,11 +15,13 @@
  *   back exactly its successors).
  * - **done** (success or final failure) removes the job from `ord` and, if the new head is parked,
  *   claims it from `park` and the worker promotes it at once: no polling latency.
+ * - A parked job also wakes after a timeout, `parkMs` doubling per park up to `parkMaxMs`: a
+ *   safety net only (a lost promote), cheap even for a long backlog behind a failing recipient.
  * - Race: a successor can decide to park just before its predecessor finishes, so the predecessor's
  *   promote may find it still active. After parking, the successor re-checks whether it became the
- *   head and promotes itself; one of the two promotes always finds it delayed. A park also carries
- *   a timeout (`parkMs`) as a safety net for the one remaining gap, a worker dying between *done*
- *   and its promote: the successor then wakes after `parkMs` instead of at once.
+ *   head and promotes itself; one of the two promotes always finds it delayed. A worker dying
+ *   between *done* and its promote leaves its job active; its re-run after the stall finds the
+ *   sent marker, passes by the line and wakes the parked head (see ADVANCE).
  * - A head whose job no longer exists or sits in the failed set (e.g. removed by age, or a stalled
  *   job failed without finalising) is skipped when a successor looks, so a conversation can never
  *   be stuck behind a ghost.
@@ -33,11 +35,15 @@
  */
 import type { Redis, ChainableCommander } from "ioredis";
 
+/**
+ * Remove `id` from the line; if the (new) head is parked, claim it so the caller promotes it. The
+ * head is checked even when `id` was not the head: a parked head is never right (a head runs, waits
+ * or sits in retry backoff), so whoever passes by wakes it — this is what closes the gap of a
+ * worker dying between *done* and its promote (the dead job's re-run after its stall passes by).
+ */
 const ADVANCE = `
 local function advance(ord, park, id)
-  local head = redis.call('LINDEX', ord, 0)
   redis.call('LREM', ord, 1, id)
-  if head ~= id then return '' end
   local nxt = redis.call('LINDEX', ord, 0)
   if nxt and redis.call('SREM', park, nxt) == 1 then return nxt end
   return ''
@@ -60,6 +66,7 @@ while pos > 0 do
   local head = redis.call('LINDEX', KEYS[1], 0)
   if redis.call('EXISTS', ARGV[2] .. head) == 1 and not redis.call('ZSCORE', ARGV[2] .. 'failed', head) then
     redis.call('SADD', KEYS[2], id)
+    if redis.call('SREM', KEYS[2], head) == 1 then return {'park', head} end
     return {'park', ''}
   end
   redis.call('LPOP', KEYS[1])
@@ -103,7 +110,8 @@ export function registerInOrder(multi: ChainableCommander, ord: string, jobHash:
   (multi as unknown as { parleyOrderRegister(...a: string[]): unknown }).parleyOrderRegister(ord, jobHash, id);
 }
 
-export type BeginVerdict = { readonly verdict: "go" | "park" } | { readonly verdict: "sent"; readonly promote: string };
+/** `promote`: a parked job (the head) to wake, or ''. */
+export interface BeginVerdict { readonly verdict: "go" | "park" | "sent"; readonly promote: string }
 
 export class ConversationOrder {
   private readonly cmd: OrderCommands;
@@ -114,8 +122,7 @@ export class ConversationOrder {
 
   async begin(ord: string, park: string, sent: string, id: string, bullPrefix: string): Promise<BeginVerdict> {
     const [verdict, promote] = await this.cmd.parleyOrderBegin(ord, park, sent, id, bullPrefix);
-    if (verdict === "sent") return { verdict, promote };
-    return { verdict: verdict === "park" ? "park" : "go" };
+    return { verdict: verdict === "sent" || verdict === "park" ? verdict : "go", promote };
   }
 
   /** Set the marker (sent, or final failure reported); for ordered jobs return the successor to promote ('' for none). */

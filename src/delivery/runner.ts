@@ -76,7 +76,8 @@ export class JobRunner {
     const k = deliveryKeys(this.d.keys, job.queueName, id, data.conversation);
     if (ordered) {
       const v = await this.order.begin(k.ord, k.park, k.sent, id, `${job.prefix}:${job.queueName}:`);
-      if (v.verdict === "sent") { await this.promote(job.queueName, v.promote); return; }
+      await this.promote(job.queueName, v.promote);
+      if (v.verdict === "sent") return;
       if (v.verdict === "park") { await this.park(job, token, k); throw new DelayedError(); }
     } else if ((await this.d.redis.exists(k.sent)) === 1) {
       return;
@@ -94,7 +95,9 @@ export class JobRunner {
 
   /** Out of turn: wait in the delayed set until the predecessor promotes us (or parkMs passes). */
   private async park(job: Job<JobData>, token: string | undefined, k: ReturnType<typeof deliveryKeys>): Promise<void> {
-    await job.moveToDelayed(Date.now() + this.d.opts.parkMs, token);
+    const parks = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+    const wait = Math.min(this.d.opts.parkMaxMs, this.d.opts.parkMs * 2 ** Math.min(parks, 16));
+    await job.moveToDelayed(Date.now() + wait, token);
     if (await this.order.mustSelfPromote(k.ord, k.park, job.id!)) await this.promote(job.queueName, job.id!);
   }
 

@@ -142,6 +142,9 @@ export class BullDeliveryService implements DeliveryService {
         stalledInterval: this.opts.stalledIntervalMs,
         maxStalledCount: this.opts.maxStalledCount,
         runRetryDelay: 500,
+        // A limiter that never limits by count, so that a rate-limited answer (queue.rateLimit)
+        // holds the whole queue, in every process, for the destination's retry-after.
+        limiter: { max: 1_000_000_000, duration: 1000 },
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, retry) },
       });
       worker.on("failed", (job, err) => {

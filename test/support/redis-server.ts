@@ -56,13 +56,13 @@ export class RedisServer {
       let out = "";
       const onData = (b: Buffer) => {
         out += b.toString();
-        if (out.includes("Ready to accept connections")) { proc.stdout!.off("data", onData); resolve(); }
+        if (out.includes("Ready to accept connections")) { proc.stdout.off("data", onData); resolve(); }
       };
-      proc.stdout!.on("data", onData);
+      proc.stdout.on("data", onData);
       proc.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
     });
-    proc.stdout!.resume();
-    proc.stderr!.resume();
+    proc.stdout.resume();
+    proc.stderr.resume();
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {

@@ -57,7 +57,7 @@ describe("kill switch and coalescing (RFC 2779 2.4.4, 5.2.2)", () => {
     await s.enqueue([presence(5)]);
     release();
     await waitFor(() => seen.length === 2, 5000, "the follow-up job");
-    await waitFor(async () => { const c = (await s.counts())["presence-xmpp"]!; return c.active + c.waiting + c.delayed === 0; }, 5000, "an empty queue");
+    await waitFor(async () => { const c = (await s.counts())["presence-xmpp"]!; return (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0; }, 5000, "an empty queue");
     expect(seen).toEqual([1, 5]);
     // After it ran, a new state goes out again.
     await s.enqueue([presence(6)]);

@@ -1,0 +1,114 @@
+/**
+ * DESIGN §3 "Order": per-conversation order with two worker processes and injected transient
+ * failures, and one recipient failing for 30 s without slowing the other conversations.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
+import type { TestPayload } from "../../support/delivery-worker-process.js";
+import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { spawnWorker, stopWorker, type WorkerProc } from "./processes.js";
+
+const prefix = uniquePrefix("order");
+const base = `${prefix}:t`;
+const RATE = 100; // messages per second, open loop, spread over the conversations
+const CONVS = 20;
+const FAIL_MS = 30_000;
+const service = { retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 };
+
+let producer: BullDeliveryService;
+let rec: Redis;
+const workers: WorkerProc[] = [];
+
+beforeAll(async () => {
+  rec = new Redis(SHARED_REDIS);
+  producer = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...service });
+  const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, failRate: 0.1, downable: ["F"], service };
+  workers.push(...(await Promise.all([spawnWorker(cfg), spawnWorker(cfg)])));
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map(stopWorker));
+  await producer.close();
+  await cleanup(prefix);
+  rec.disconnect();
+});
+
+/** Enqueue at RATE msg/s for `ms`, round-robin over `convs`; returns the count per conversation. */
+async function offer(convs: readonly string[], ms: number): Promise<Map<string, number>> {
+  const sent = new Map(convs.map((c) => [c, 0]));
+  const start = Date.now();
+  let n = 0;
+  while (Date.now() - start < ms) {
+    const due = Math.floor(((Date.now() - start) / 1000) * RATE);
+    const specs: DeliveryJobSpec[] = [];
+    for (; n < due; n++) {
+      const conv = convs[n % convs.length]!;
+      const i = sent.get(conv)!;
+      sent.set(conv, i + 1);
+      const payload: TestPayload = { i, conv, t0: Date.now() };
+      specs.push({ kind: "message", network: NET, key: `${conv}.${i}`, conversation: conv, payload });
+    }
+    if (specs.length > 0) await producer.enqueue(specs);
+    await new Promise((r) => setTimeout(r, 5)); // the offered rate's clock, not a synchronisation
+  }
+  return sent;
+}
+
+async function received(conv: string): Promise<{ i: number; ms: number; pid: number }[]> {
+  return (await rec.lrange(`${base}:recv:${conv}`, 0, -1)).map((s) => {
+    const [i, ms, pid] = s.split("|").map(Number);
+    return { i: i!, ms: ms!, pid: pid! };
+  });
+}
+
+async function waitAll(sent: Map<string, number>, timeoutMs: number): Promise<void> {
+  await waitFor(async () => {
+    for (const [c, n] of sent) if ((await rec.llen(`${base}:recv:${c}`)) < n) return false;
+    return true;
+  }, timeoutMs, "every message delivered");
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!;
+}
+
+async function checkInOrder(sent: Map<string, number>): Promise<{ latencies: number[]; pids: Set<number> }> {
+  const latencies: number[] = [];
+  const pids = new Set<number>();
+  for (const [c, n] of sent) {
+    const got = await received(c);
+    expect(got.map((g) => g.i), `conversation ${c}: in order, none lost, none duplicated`).toEqual([...Array(n).keys()]);
+    for (const g of got) { latencies.push(g.ms); pids.add(g.pid); }
+  }
+  return { latencies, pids };
+}
+
+describe("per-conversation order across worker processes (DESIGN §3, RFC 2779 4.3.1, 2.2.6)", () => {
+  it("T-2.2.6 two processes, 10% transient failures: in order, none lost or duplicated; a recipient failing 30 s leaves the others' p99 in bound", { timeout: 120_000 }, async () => {
+    const baseConvs = [...Array(CONVS).keys()].map((i) => `b${i}`);
+    const baseline = await offer(baseConvs, 10_000);
+    await waitAll(baseline, 20_000);
+    const b = await checkInOrder(baseline);
+    expect(b.pids.size, "both worker processes delivered").toBe(2);
+
+    const otherConvs = [...Array(CONVS).keys()].map((i) => `o${i}`);
+    await rec.set(`${base}:down:F`, "1", "PX", FAIL_MS);
+    const withFailing = await offer([...otherConvs, "F"], FAIL_MS);
+    const others = new Map([...withFailing].filter(([c]) => c !== "F"));
+    await waitAll(others, 20_000);
+    const o = await checkInOrder(others);
+    await waitAll(new Map([["F", withFailing.get("F")!]]), 30_000);
+    await checkInOrder(new Map([["F", withFailing.get("F")!]]));
+    const fFirst = (await received("F"))[0]!;
+
+    const p99Base = p99(b.latencies);
+    const p99Fail = p99(o.latencies);
+    console.log(`order_test messages_baseline=${b.latencies.length} messages_with_failing=${o.latencies.length + withFailing.get("F")!} failing_conversation_messages=${withFailing.get("F")}`);
+    console.log(`other_p99_ms_baseline=${p99Base} other_p99_ms_with_failing=${p99Fail} failing_first_latency_ms=${fFirst.ms}`);
+    expect(fFirst.ms, "the failing recipient really failed for ~30 s").toBeGreaterThanOrEqual(FAIL_MS - 2000);
+    expect(p99Fail).toBeLessThanOrEqual(2 * p99Base + 50);
+  });
+});
