@@ -1,0 +1,37 @@
+/**
+ * The example mappings pass the real adapters' schemas. Each network uses its real
+ * adapters/<net>/address.ts as soon as it exists (test code may import adapters; src/ never does);
+ * the others use the agreed shapes of networks.ts.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseMappings } from "../../../src/mappings/load.js";
+import { bestNetworks, realAddressingAvailable } from "./networks.js";
+
+const EXAMPLES = ["mappings/domains.example.yaml", "mappings/two-companies.example.yaml"];
+
+describe("examples with the real adapters' schemas", () => {
+  it.skipIf(realAddressingAvailable().length === 0)("load with zero problems (real: xmpp/matrix/email where present)", async () => {
+    const { networks, real } = await bestNetworks();
+    expect(real.length).toBeGreaterThan(0);
+    for (const file of EXAMPLES) {
+      const r = parseMappings(readFileSync(file, "utf8"), file, networks);
+      expect(r.ok ? [] : r.error.lines(), `${file} with real ${real.join(", ")}`).toEqual([]);
+    }
+  });
+
+  it.skipIf(realAddressingAvailable().length === 0)("each example's listed users round-trip through every real addressing", async () => {
+    const { networks, real } = await bestNetworks();
+    for (const file of EXAMPLES) {
+      const r = parseMappings(readFileSync(file, "utf8"), file, networks);
+      if (!r.ok) throw r.error;
+      for (const d of r.mappings.domains.values()) {
+        const who = { address: `someone@${d.domain}`, network: d.home } as never;
+        for (const n of networks.filter((k) => real.includes(k.id))) {
+          const native = n.addressing.toNative(who, r.mappings);
+          expect(n.addressing.fromNative(native, r.mappings), `${file}: ${d.domain} on ${n.id} (${native})`).toEqual(who);
+        }
+      }
+    }
+  });
+});
