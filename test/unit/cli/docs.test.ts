@@ -9,8 +9,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseMappings, type KnownNetwork } from "../../../src/mappings/load.js";
-import { resolve } from "../../../src/cli/resolve.js";
+import type { KnownNetwork } from "../../../src/mappings/load.js";
+import { resolveCommand } from "../../../src/cli/index.js";
 import { bestNetworks } from "../mappings/networks.js";
 
 const DOC = "docs/mappings.md";
@@ -21,19 +21,10 @@ function argv(line: string): string[] {
   return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
-function run(command: string, networks: readonly KnownNetwork[]): string[] {
-  const args = argv(command).slice(3);
-  const opts: Record<string, string> = {};
-  let address: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith("--")) opts[a.slice(2)] = args[++i]!;
-    else address = a;
-  }
-  const file = opts.mappings ?? "mappings/domains.example.yaml";
-  const m = parseMappings(readFileSync(file, "utf8"), file, networks);
-  if (!m.ok) throw m.error;
-  const out = resolve(address!, { mappings: m.mappings, networks, on: opts.on, home: opts.home, from: opts.from, fromOn: opts["from-on"] });
+/** Run the documented command line through the same entry `bin/parley.ts` uses. */
+async function run(command: string, networks: readonly KnownNetwork[]): Promise<string[]> {
+  const out = await resolveCommand(argv(command).slice(3), { networks, adapterSchemas: [], env: {} });
+  expect(out.exitCode, command).toBe(0);
   return out.lines.slice();
 }
 
@@ -43,10 +34,13 @@ describe("docs/mappings.md examples", () => {
     const doc = readFileSync(DOC, "utf8");
     const blocks = [...doc.matchAll(BLOCK)];
     expect(blocks.length).toBeGreaterThanOrEqual(4);
-    const updated = doc.replace(BLOCK, (_all, command: string) => `\`\`\`text\n${command}\n${run(command, networks).join("\n")}\n\`\`\``);
-    if (process.env.PARLEY_UPDATE_DOCS === "1") writeFileSync(DOC, updated);
+    const outputs = new Map<string, string[]>();
+    for (const [, command] of blocks) outputs.set(command!, await run(command!, networks));
+    if (process.env.PARLEY_UPDATE_DOCS === "1") {
+      writeFileSync(DOC, doc.replace(BLOCK, (_all, command: string) => `\`\`\`text\n${command}\n${outputs.get(command)!.join("\n")}\n\`\`\``));
+    }
     for (const [, command, shown] of blocks) {
-      expect(shown!.trimEnd().split("\n"), command).toEqual(run(command!, networks));
+      expect(shown!.trimEnd().split("\n"), command).toEqual(outputs.get(command!));
     }
   });
 });

@@ -1,0 +1,4 @@
+/** The admin's domain mappings: loading and validation (docs/mappings.md). */
+export { loadMappingsFile, parseMappings, MappingsError, type KnownNetwork, type MappingsResult } from "./load.js";
+export { defaultPolicy } from "./schema.js";
+export type * from "./types.js";
