@@ -9,6 +9,7 @@
  *    (`<maildirRoot>/<domain>/catchall/`); tests tell recipients apart by `Delivered-To`.
  *  - `bounceDomains`: accepted at SMTP (smtpd_reject_unlisted_recipient = no), then bounced by
  *    virtual(8) as "user unknown", so the sender gets an RFC 3464 DSN after the 250.
+ *  - any other domain: refused at RCPT (554 5.7.1 relay access denied), for permanent-failure tests.
  *  - `relayDomains`: relayed to Parley's SMTP listener on 127.0.0.1:`parleyPort` (bounces to a
  *    VERP address and replies from mailboxes reach Parley this way).
  * Queue timers are tuned so a deferred message is retried within about a second.
@@ -89,7 +90,7 @@ mydestination =
 inet_interfaces = loopback-only
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = reject_unauth_destination
 smtpd_reject_unlisted_recipient = no
 relay_domains = ${o.relayDomains.join(" ")}
 transport_maps = texthash:${conf}/transport

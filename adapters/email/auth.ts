@@ -1,0 +1,79 @@
+/**
+ * Sender authentication (issue 5 §2; DESIGN §5; RFC 2779 5.1.1): SPF (RFC 7208) on the connecting
+ * IP — or, behind a configured trusted relay, on the IP in the `Received:` header that relay added —
+ * DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), checked by mailauth.
+ *
+ * The `From:` address is trusted only when DMARC passes; for a From domain that publishes no DMARC
+ * record, when an aligned DKIM signature or an aligned SPF pass proves it (RFC 7489 §3.1 relaxed
+ * alignment, organisational domain approximated by the last two labels). Anything else is
+ * unverified, and a spoofed From never becomes a trusted sender.
+ */
+import { authenticate, type AuthenticateResult, type DNSResolver } from "mailauth";
+
+export interface AuthInput {
+  readonly ip: string;
+  readonly helo: string;
+  /** MAIL FROM, empty for the null sender. */
+  readonly mailFrom: string;
+  /** The connecting IP is a trusted relay: take the client from its `Received:` header. */
+  readonly viaTrustedRelay: boolean;
+  /** authserv-id (RFC 8601) */
+  readonly mta: string;
+  readonly resolver?: DNSResolver | undefined;
+}
+
+export interface SenderVerdict {
+  /** The From address is proved. */
+  readonly trusted: boolean;
+  readonly method: "dmarc" | "dkim" | "spf" | "none";
+  /** SPF or DKIM aligned with the From domain: DSNs may go back to this sender (no backscatter). */
+  readonly aligned: boolean;
+  /** e.g. "dmarc=fail spf=pass dkim=none arc=none header.from=example.org" */
+  readonly detail: string;
+  /** The Authentication-Results header mailauth produced. */
+  readonly authResults: string;
+  readonly fromDomain: string | undefined;
+}
+
+function orgDomain(domain: string): string {
+  return domain.toLowerCase().split(".").slice(-2).join(".");
+}
+
+export function relaxedAligned(a: string | undefined, b: string | undefined): boolean {
+  return !!a && !!b && orgDomain(a) === orgDomain(b);
+}
+
+/** Turn mailauth's result into a verdict (pure; exported for unit tests). */
+export function verdictOf(r: AuthenticateResult, mailFrom: string): SenderVerdict {
+  const froms = r.dkim.headerFrom ?? [];
+  const fromAddr = froms.length === 1 ? froms[0] : undefined;
+  const fromDomain = fromAddr?.includes("@") ? fromAddr.slice(fromAddr.lastIndexOf("@") + 1).toLowerCase() : undefined;
+  const dkimPass = r.dkim.results.filter((d) => d.status.result === "pass");
+  const dkimAligned = dkimPass.some((d) => relaxedAligned(d.signingDomain, fromDomain));
+  const spfResult = r.spf ? r.spf.status.result : "none";
+  const spfDomain = r.spf ? r.spf.domain : mailFrom.slice(mailFrom.lastIndexOf("@") + 1);
+  const spfAligned = spfResult === "pass" && relaxedAligned(spfDomain, fromDomain);
+  const dmarcResult = r.dmarc ? r.dmarc.status.result : "none";
+  const arcResult = r.arc ? r.arc.status.result : "none";
+  const single = froms.length === 1 && r.dkim.fromFields <= 1;
+  let method: SenderVerdict["method"] = "none";
+  if (single && dmarcResult === "pass") method = "dmarc";
+  else if (single && dmarcResult === "none" && dkimAligned) method = "dkim";
+  else if (single && dmarcResult === "none" && spfAligned) method = "spf";
+  const detail = `dmarc=${dmarcResult} spf=${spfResult} dkim=${dkimPass.length ? "pass" : r.dkim.results[0]?.status.result ?? "none"} arc=${arcResult} header.from=${fromDomain ?? "?"}`;
+  return {
+    trusted: method !== "none", method, aligned: single && (dkimAligned || spfAligned),
+    detail, authResults: r.headers, fromDomain,
+  };
+}
+
+export async function checkSender(raw: Buffer, input: AuthInput): Promise<SenderVerdict> {
+  const r = await authenticate(raw, {
+    ...(input.viaTrustedRelay ? { trustReceived: true } : { ip: input.ip, helo: input.helo }),
+    sender: input.mailFrom,
+    mta: input.mta,
+    disableBimi: true,
+    ...(input.resolver ? { resolver: input.resolver } : {}),
+  });
+  return verdictOf(r, input.mailFrom);
+}

@@ -1,0 +1,86 @@
+/**
+ * SMTP replies ↔ Parley's neutral failure vocabulary.
+ * Outbound: an SMTP reply or connection error from the relay becomes a {@link DeliveryError}
+ * (RFC 5321 §4.2.1: 4yz transient, 5yz permanent; enhanced codes per RFC 3463).
+ * Inbound: a refusal becomes the reply Parley's listener gives (code, enhanced code, text).
+ */
+import { DeliveryError } from "../../src/adapter/contract.js";
+import type { FailureReason } from "../../src/model/delivery-status.js";
+import type { ErrorCode } from "../../src/errors/codes.js";
+
+/** RFC 3463 status (class.subject.detail) → neutral reason. */
+export function reasonForStatus(status: string | undefined, code?: number): FailureReason {
+  const s = status ?? "";
+  if (/^[45]\.1\.[0-36]/.test(s)) return "recipient-unknown";
+  if (/^[45]\.2\.2/.test(s)) return "unavailable"; // mailbox full
+  if (/^[45]\.(2\.3|3\.4)/.test(s)) return "too-large";
+  if (/^[45]\.4\.[0-27]/.test(s)) return "timeout";
+  if (/^[45]\.4\.6/.test(s)) return "loop-detected";
+  if (/^[45]\.7\./.test(s)) return "refused-by-policy";
+  if (/^[45]\.6\./.test(s)) return "unsupported";
+  if (code === 550 || code === 551 || code === 553) return "recipient-unknown";
+  if (code === 552) return "too-large";
+  if (code === 554) return "refused-by-policy";
+  return "unavailable";
+}
+
+interface SmtpLikeError {
+  readonly responseCode?: number;
+  readonly response?: string;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/** Classify what nodemailer threw while handing a message to the relay or an MX. */
+export function classifySendError(e: unknown): DeliveryError {
+  const err = (e ?? {}) as SmtpLikeError;
+  const code = typeof err.responseCode === "number" ? err.responseCode : undefined;
+  const response = typeof err.response === "string" ? err.response.replace(/[\r\n]+/g, " ").slice(0, 300) : undefined;
+  const status = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response ?? "")?.[1];
+  const detail = response ?? `${err.code ?? "error"}: ${err.message ?? String(e)}`;
+  if (code !== undefined && code >= 500) {
+    return new DeliveryError("permanent", reasonForStatus(status, code), `relay refused: ${detail}`, { nativeDetail: detail, cause: e });
+  }
+  if (code === 421 || code === 450 || code === 451 || code === 452) {
+    const rate = /\b4\.7\.\d+\b/.test(status ?? "") || /rate|too many/i.test(response ?? "");
+    return new DeliveryError(rate ? "rate-limited" : "transient", rate ? "rate-limited" : "unavailable", `relay deferred: ${detail}`, { nativeDetail: detail, cause: e, ...(rate ? { retryAfterMs: 60_000 } : {}) });
+  }
+  // Connection refused, timeouts, TLS trouble, DNS: the relay may come back.
+  return new DeliveryError("transient", err.code === "ETIMEDOUT" ? "timeout" : "unavailable", `relay unreachable: ${detail}`, { nativeDetail: detail, cause: e });
+}
+
+/** An SMTP reply Parley's listener gives. */
+export interface SmtpReply {
+  readonly code: number;
+  readonly status: string;
+  readonly text: string;
+}
+
+export function reply(code: number, status: string, text: string): SmtpReply {
+  return { code, status, text };
+}
+
+/** The reply for a refusal from the core (AcceptResult "refused", or a thrown ParleyError). */
+export function replyForParleyCode(code: ErrorCode): SmtpReply {
+  switch (code) {
+    case "PARLEY_ADDRESS_UNKNOWN": return reply(550, "5.1.1", "No such recipient here");
+    case "PARLEY_ADDRESS_INVALID": return reply(553, "5.1.3", "Bad address syntax");
+    case "PARLEY_TOO_LARGE": return reply(552, "5.3.4", "Message too big");
+    case "PARLEY_LOOP": return reply(554, "5.4.6", "Routing loop detected");
+    case "PARLEY_RATE_LIMITED": return reply(451, "4.7.1", "Too many messages, slow down");
+    case "PARLEY_UNAVAILABLE": case "PARLEY_DISABLED": case "PARLEY_INTERNAL": return reply(451, "4.3.0", "Temporary failure, try again later");
+    case "PARLEY_NOT_AUTHENTICATED": return reply(550, "5.7.1", "Sender authentication failed");
+    case "PARLEY_UNSUPPORTED": return reply(554, "5.6.0", "Content not supported");
+    case "PARLEY_INVALID_EVENT": return reply(554, "5.6.0", "Message could not be converted");
+    default: return reply(550, "5.7.1", "Delivery not authorized"); // neutral: never disclose a block (RFC 2779 2.3.5)
+  }
+}
+
+/** An Error carrying an SMTP reply, as smtp-server expects from its callbacks. */
+export class SmtpReplyError extends Error {
+  readonly responseCode: number;
+  constructor(r: SmtpReply) {
+    super(`${r.status} ${r.text}`);
+    this.responseCode = r.code;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Email → chat (issue 5 §1–3, §6): what happens to a message once DATA is complete. Returns the
+ * SMTP reply; the listener answers 250 only when this resolves without a refusal, i.e. once the
+ * core has the message durably (DESIGN §3 "ack after durability").
+ */
+import type { AdapterContext } from "../../src/adapter/contract.js";
+import type { CanonicalEvent } from "../../src/model/events.js";
+import type { Endpoint } from "../../src/model/address.js";
+import { DEFAULT_HOPS, MessageSchema, type Message, type Part } from "../../src/model/message.js";
+import { newCanonicalId } from "../../src/model/ids.js";
+import { isParleyError } from "../../src/errors/parley-error.js";
+import type { DNSResolver } from "mailauth";
+import { EMAIL, fromNative } from "./address.js";
+import { checkSender, type SenderVerdict } from "./auth.js";
+import type { BlobStore } from "./blobs.js";
+import type { EmailConfig } from "./config.js";
+import { parseDsn, stateOfAction } from "./dsn.js";
+import { replyForParleyCode, reply, type SmtpReply } from "./errors.js";
+import { checkMimeBounds, MimeLimitError, topHeader } from "./mime-limits.js";
+import { outboundRecord } from "./outbound.js";
+import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
+import { stripQuotes } from "./quotes.js";
+import { canonicalIdInMessageId, extendThread } from "./threads.js";
+
+/** Extension namespace carrying email-only facts the core never reads. */
+export const EMAIL_EXT = "urn:parley:email";
+export const INBOUND_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface Envelope {
+  readonly ip: string;
+  readonly helo: string;
+  readonly mailFrom: string;
+  /** Recipients as given at RCPT, each already resolved to a bridged endpoint (or the bounce address). */
+  readonly rcpts: ReadonlyArray<{ readonly native: string; readonly endpoint: Endpoint | "bounce"; readonly verpId?: string | undefined }>;
+  readonly viaTrustedRelay: boolean;
+}
+
+/** What the DSN sender needs to know about a message Parley accepted from a mailbox. */
+export interface InboundRecord {
+  readonly mailFrom: string;
+  readonly aligned: boolean;
+  readonly rcpt: string;
+  readonly messageId: string | undefined;
+  readonly subject: string | undefined;
+  readonly from: string;
+}
+
+export interface InboundDeps {
+  readonly config: EmailConfig;
+  readonly ctx: AdapterContext;
+  readonly blobs: BlobStore;
+  readonly resolver?: DNSResolver | undefined;
+}
+
+const OK: SmtpReply = reply(250, "2.0.0", "OK");
+
+export class Inbound {
+  constructor(private readonly deps: InboundDeps) {}
+
+  private get log() { return this.deps.ctx.log; }
+
+  async handle(raw: Buffer, env: Envelope): Promise<SmtpReply> {
+    try {
+      checkMimeBounds(raw, this.deps.config.limits);
+    } catch (e) {
+      if (!(e instanceof MimeLimitError)) throw e;
+      this.log.info({ limit: e.what }, "refused: MIME bounds");
+      return e.what === "depth" || e.what === "parts" ? reply(552, "5.3.4", e.message) : reply(554, "5.6.0", e.message);
+    }
+    const hopsHeader = topHeader(raw, "X-Parley-Hops");
+    const hops = hopsHeader !== undefined && /^\d{1,3}$/.test(hopsHeader) ? Math.min(Number(hopsHeader), DEFAULT_HOPS) : DEFAULT_HOPS;
+    if (hops <= 0) return reply(554, "5.4.6", "Routing loop detected (hop count exhausted)");
+    if (env.rcpts.some((r) => r.endpoint === "bounce")) return this.handleDsn(raw, env);
+    const automatic = automaticKind(raw) ?? (env.mailFrom === "" ? "null sender" : undefined);
+    if (automatic) {
+      this.log.info({ automatic }, "accepted, not bridged: automatic or list mail (RFC 3834)");
+      return OK;
+    }
+    if (await this.isOwnEcho(raw)) {
+      this.log.info({}, "accepted, not bridged: Parley's own message");
+      return OK;
+    }
+    const verdict = await checkSender(raw, { ip: env.ip, helo: env.helo, mailFrom: env.mailFrom, viaTrustedRelay: env.viaTrustedRelay, mta: this.deps.config.hostname, resolver: this.deps.resolver });
+    const parsed = await parseEmail(raw);
+    const refusal = this.checkSenderPolicy(parsed, verdict);
+    if (refusal) return refusal;
+    if (parsed.attachments.length > this.deps.config.limits.maxAttachments) return reply(552, "5.3.4", `More than ${this.deps.config.limits.maxAttachments} attachments`);
+    return this.bridge(raw, env, parsed, verdict, hops);
+  }
+
+  private async isOwnEcho(raw: Buffer): Promise<boolean> {
+    const ids = [topHeader(raw, "X-Parley-Id"), canonicalIdInMessageId(topHeader(raw, "Message-ID") ?? "")].filter((x): x is string => !!x);
+    for (const id of ids) {
+      if (await this.deps.ctx.state.get(`out:${id}`)) return true;
+    }
+    return false;
+  }
+
+  /** A spoofed or unproved From never becomes a trusted sender (DESIGN §5). */
+  private checkSenderPolicy(parsed: ParsedEmail, verdict: SenderVerdict): SmtpReply | undefined {
+    if (!parsed.fromAddress || parsed.fromCount !== 1) return reply(550, "5.7.1", "Exactly one From: mailbox is required");
+    let from: Endpoint;
+    try {
+      from = fromNative(parsed.fromAddress, this.deps.ctx.mappings());
+    } catch {
+      return reply(550, "5.7.1", "Sender address not accepted");
+    }
+    // A From: in a gateway domain would impersonate a chat user: only mailboxes may send mail in.
+    if (from.network !== EMAIL) return reply(550, "5.7.1", "Sender address not accepted");
+    if (verdict.trusted) return undefined;
+    const m = this.deps.ctx.mappings();
+    const policy = m.domains.get(from.address.slice(from.address.lastIndexOf("@") + 1))?.policy ?? m.defaultPolicy;
+    if (!policy.acceptUnauthenticated) {
+      this.log.info({ auth: verdict.detail }, "refused: sender not authenticated (strict policy)");
+      return reply(550, "5.7.1", `Sender authentication failed (${verdict.detail.split(" header.from")[0]})`);
+    }
+    return undefined;
+  }
+
+  private async parts(raw: Buffer, parsed: ParsedEmail, unverified: boolean): Promise<{ parts: Part[]; stripped: boolean }> {
+    const { text, stripped } = stripQuotes(parsed.text || "(no text)");
+    const marked = unverified ? `[unverified sender] ${text}` : text;
+    const parts: Part[] = [{ role: "text", body: marked, ...(parsed.lang ? { lang: parsed.lang } : {}) }];
+    // The sanitised HTML goes along only when nothing was stripped: it would still hold the quote.
+    if (parsed.html && !stripped && !unverified) parts.push({ role: "html", body: parsed.html });
+    for (const a of parsed.attachments) {
+      if (/^message\/(global-)?delivery-status$/i.test(a.contentType)) continue;
+      parts.push({ role: "attachment", contentType: a.contentType.slice(0, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(a.filename ? { filename: a.filename.slice(0, 255) } : {}) });
+    }
+    if (parsed.security) parts.push({ role: "opaque", contentType: "message/rfc822", size: raw.length, blobRef: await this.deps.blobs.put(raw), security: parsed.security });
+    return { parts, stripped };
+  }
+
+  private async bridge(raw: Buffer, env: Envelope, parsed: ParsedEmail, verdict: SenderVerdict, hops: number): Promise<SmtpReply> {
+    const ctx = this.deps.ctx;
+    const from = fromNative(parsed.fromAddress!, ctx.mappings());
+    const { parts, stripped } = await this.parts(raw, parsed, !verdict.trusted);
+    const original = stripped ? await this.deps.blobs.put(raw) : undefined;
+    const inReplyTo = parsed.inReplyTo ? await ctx.ids.canonicalFor({ network: EMAIL, kind: "message-id", id: parsed.inReplyTo }) : undefined;
+    const replyTo = parsed.replyTo && verdict.trusted ? safeEndpoint(parsed.replyTo, ctx) : undefined;
+    const events: CanonicalEvent[] = [];
+    const targets = env.rcpts.filter((r): r is typeof r & { endpoint: Endpoint } => r.endpoint !== "bounce");
+    for (const r of targets) {
+      const message: Message = MessageSchema.parse({
+        id: newCanonicalId(),
+        nativeIds: parsed.messageId ? [{ network: EMAIL, kind: "message-id", id: parsed.messageId, ...(targets.length > 1 ? { scope: r.native } : {}) }] : [],
+        from,
+        authenticatedBy: verdict.trusted ? { method: verdict.method, detail: verdict.detail } : { method: "none", detail: verdict.detail },
+        displayName: verdict.trusted ? parsed.fromName?.slice(0, 200) : `${parsed.fromName ? `${parsed.fromName.slice(0, 150)} ` : ""}(unverified ${parsed.fromAddress})`,
+        to: r.endpoint,
+        ...(replyTo && replyTo.network === EMAIL ? { replyTo } : {}),
+        sentAt: (parsed.date ?? new Date()).toISOString(),
+        ...(parsed.subject ? { subject: { [parsed.lang ?? "und"]: parsed.subject.slice(0, 4096) } } : {}),
+        kind: "chat",
+        ...(inReplyTo ? { inReplyTo } : {}),
+        ...(parsed.lang ? { lang: parsed.lang } : {}),
+        parts,
+        hops: hops - 1,
+        extensions: { [EMAIL_EXT]: { payload: { verified: verdict.trusted, auth: verdict.detail, ...(original ? { original } : {}), references: parsed.references.slice(-10) } } },
+      });
+      events.push({ kind: "message", message });
+    }
+    return this.acceptAll(events, env, parsed, verdict);
+  }
+
+  private async acceptAll(events: CanonicalEvent[], env: Envelope, parsed: ParsedEmail, verdict: SenderVerdict): Promise<SmtpReply> {
+    const ctx = this.deps.ctx;
+    let results;
+    try {
+      results = await ctx.accept(events);
+    } catch (e) {
+      this.log.warn({ err: isParleyError(e) ? e.code : "error" }, "accept failed: answering 451");
+      return replyForParleyCode(isParleyError(e) ? e.code : "PARLEY_UNAVAILABLE");
+    }
+    const refused = results.find((r) => r.status === "refused");
+    if (refused && refused.status === "refused" && results.every((r) => r.status === "refused")) return replyForParleyCode(refused.error.code);
+    for (const [i, ev] of events.entries()) {
+      if (ev.kind !== "message" || results[i]?.status !== "accepted") continue;
+      const m = ev.message;
+      const record: InboundRecord = { mailFrom: env.mailFrom, aligned: verdict.aligned, rcpt: env.rcpts[i]?.native ?? "", messageId: parsed.messageId, subject: parsed.subject, from: parsed.fromAddress ?? "" };
+      await ctx.state.set(`in:${m.id}`, JSON.stringify(record), INBOUND_RECORD_TTL_SECONDS);
+      if (parsed.messageId) {
+        await ctx.ids.link(m.id, { network: EMAIL, kind: "message-id", id: parsed.messageId });
+        await extendThread(ctx.state, m.from.address, env.rcpts[i]?.native ?? "", parsed.messageId, parsed.subject ?? "");
+      }
+      this.log.info({ messageId: m.id, verified: verdict.trusted }, "accepted from SMTP");
+    }
+    return OK;
+  }
+
+  /** A DSN at the bounce address (issue 5 §5). Always 250 once understood or unmatchable. */
+  private async handleDsn(raw: Buffer, env: Envelope): Promise<SmtpReply> {
+    const ctx = this.deps.ctx;
+    const report = await parseDsn(raw);
+    const verpId = env.rcpts.find((r) => r.endpoint === "bounce")?.verpId;
+    const id = verpId ?? (report?.originalMessageId ? canonicalIdInMessageId(report.originalMessageId) : undefined);
+    const record = id ? await outboundRecord(ctx.state, id) : undefined;
+    if (!report || !record || !id) {
+      this.log.info({ dsn: !!report, matched: !!record }, "bounce address: nothing to report");
+      return OK;
+    }
+    const events: CanonicalEvent[] = [];
+    for (const r of report.recipients) {
+      const s = stateOfAction(r);
+      if (!s) continue;
+      events.push({
+        kind: "delivery-status",
+        status: {
+          messageId: id as Message["id"], sender: record.from, recipient: record.to, state: s.state,
+          ...(s.reason ? { reason: s.reason } : {}),
+          text: s.state === "failed" ? `Mail to ${record.to.address} bounced: ${r.status ?? ""} ${r.diagnostic ?? ""}`.trim().slice(0, 1024) : `Delivered to ${record.to.address}`,
+          at: new Date().toISOString(),
+          extensions: { [EMAIL_EXT]: { payload: { status: r.status, diagnostic: r.diagnostic } } },
+        },
+      });
+      break; // one recipient per message: the first final action decides
+    }
+    if (events.length === 0) return OK;
+    try {
+      await ctx.accept(events);
+    } catch (e) {
+      return replyForParleyCode(isParleyError(e) ? e.code : "PARLEY_UNAVAILABLE");
+    }
+    this.log.info({ messageId: id }, "DSN turned into a delivery status");
+    return OK;
+  }
+}
+
+function safeEndpoint(address: string, ctx: AdapterContext): Endpoint | undefined {
+  try {
+    return fromNative(address, ctx.mappings());
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The email adapter (issue 5): Parley's own SMTP listener with sender authentication in,
+ * nodemailer to a relay or MX out, threads, DSNs both ways. Email has no presence
+ * (RFC 2779 2.1.2): an address is an inbox, never shown online or offline.
+ */
+import type { DNSResolver } from "mailauth";
+import {
+  DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
+  type DeliveryOutcome, type PresenceNotification, type SubscriptionNotice,
+} from "../../src/adapter/contract.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
+import type { Message } from "../../src/model/message.js";
+import { EMAIL, emailAddressing } from "./address.js";
+import { DirectoryBlobStore, type BlobStore } from "./blobs.js";
+import { EmailConfigSchema, type EmailConfig } from "./config.js";
+import { sendFailureDsn } from "./dsn-out.js";
+import { Inbound } from "./inbound.js";
+import { loadDkimKeys, MailSender, Outbound } from "./outbound.js";
+import { SmtpListener } from "./smtp-in.js";
+
+export const emailCapabilities: AdapterCapabilities = {
+  presence: false,
+  subscriptions: false,
+  receipts: { delivered: true, displayed: false },
+  subject: true,
+  html: true,
+  edits: false,
+  maxMessageBytes: 25 * 1024 * 1024,
+};
+
+/** What tests (and a future DNS cache) may inject; production uses the defaults. */
+export interface EmailAdapterDeps {
+  /** DNS for SPF/DKIM/DMARC lookups (mailauth's `resolver`); default: the system resolver. */
+  readonly resolver?: DNSResolver;
+  readonly blobs?: BlobStore;
+}
+
+export class EmailAdapter implements Adapter {
+  private ctx: AdapterContext | undefined;
+  private listener: SmtpListener | undefined;
+  private outbound: Outbound | undefined;
+  private sender: MailSender | undefined;
+  private readonly blobs: BlobStore;
+  /** The port the listener bound (useful with `listen.port: 0`). */
+  port = 0;
+
+  constructor(readonly config: EmailConfig, private readonly deps: EmailAdapterDeps = {}) {
+    this.blobs = deps.blobs ?? new DirectoryBlobStore(config.blobDir);
+  }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    if (this.listener) return;
+    this.ctx = ctx;
+    const log = ctx.log.child({ module: "email" });
+    const dkimKeys = loadDkimKeys(this.config);
+    this.sender = new MailSender({ config: this.config, dkimKeys, log });
+    this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs: this.blobs, log, dkimKeys });
+    const inbound = new Inbound({ config: this.config, ctx, blobs: this.blobs, resolver: this.deps.resolver });
+    this.listener = new SmtpListener(this.config, ctx, inbound);
+    this.port = await this.listener.start();
+    log.info({ port: this.port, dkimKeys: dkimKeys.length }, "SMTP listener ready");
+  }
+
+  async stop(): Promise<void> {
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.stop();
+  }
+
+  async deliverMessage(message: Message): Promise<DeliveryOutcome> {
+    if (!this.outbound) throw new DeliveryError("transient", "unavailable", "email adapter not started");
+    return this.outbound.deliver(message);
+  }
+
+  /** Email has no presence (RFC 2779 2.1.2): nothing is ever shown. */
+  async deliverPresence(_n: PresenceNotification): Promise<void> {}
+
+  /** A mailbox is never a watcher or a presentity (DESIGN §4): nothing to tell. */
+  async deliverSubscription(_n: SubscriptionNotice): Promise<void> {}
+
+  /** Only failures go back, as a DSN, and only to senders whose SPF or DKIM aligned (RFC 2779 T-5.4.1). */
+  async deliverStatus(status: DeliveryStatus): Promise<void> {
+    if (status.state !== "failed" || !this.ctx || !this.sender) return;
+    await sendFailureDsn(status, { config: this.config, store: this.ctx.state, sender: this.sender, log: this.ctx.log });
+  }
+
+  health() {
+    return { ready: this.listener !== undefined, detail: this.listener ? `SMTP listening on ${this.port}` : "stopped" };
+  }
+}
+
+export const emailAdapter = {
+  id: EMAIL,
+  capabilities: emailCapabilities,
+  configSchema: EmailConfigSchema,
+  addressing: emailAddressing,
+  create(config: EmailConfig): Adapter {
+    return new EmailAdapter(config);
+  },
+} satisfies AdapterFactory<EmailConfig>;
+
+export { EmailConfigSchema, type EmailConfig } from "./config.js";

@@ -1,0 +1,182 @@
+/**
+ * Chat → email (issue 5 §4). One canonical message becomes one RFC 5322 message:
+ * `From` the sender's address in the bridged mail domain with their name, `Message-ID` derived from
+ * the canonical id (the same on every retry), `In-Reply-To`/`References` per conversation,
+ * `multipart/alternative` text + HTML (RFC 2046 §5.1.4; RFC 2779 T-4.1.7), DKIM-signed when a key
+ * covers the From domain (RFC 6376), handed to the relay (or the recipient's MX) by nodemailer.
+ * The envelope sender is VERP-extended (`bounces+<canonical id>@…`) so a DSN names its message.
+ */
+import { resolveMx } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import { createTransport } from "nodemailer";
+import type { Options as MailOptions } from "nodemailer/lib/mailer";
+import type { DeliveryOutcome } from "../../src/adapter/contract.js";
+import type { AdapterStateStore, IdMap } from "../../src/adapter/state.js";
+import type { Endpoint } from "../../src/model/address.js";
+import { plainText, type Message } from "../../src/model/message.js";
+import type { CanonicalId } from "../../src/model/ids.js";
+import type { DomainMappings } from "../../src/mappings/types.js";
+import type { Logger } from "../../src/log/logger.js";
+import { EMAIL, toNative } from "./address.js";
+import type { BlobStore } from "./blobs.js";
+import type { EmailConfig } from "./config.js";
+import { classifySendError } from "./errors.js";
+import { headerSafe, textToHtml } from "./headers.js";
+import { extendThread, loadThread, messageIdFor } from "./threads.js";
+
+/** How long the facts needed to match a DSN to its message are kept. */
+export const OUTBOUND_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface OutboundRecord {
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly messageId: string;
+}
+
+export interface LoadedDkimKey {
+  readonly domain: string;
+  readonly selector: string;
+  readonly privateKey: string;
+  readonly subdomains: boolean;
+}
+
+export function loadDkimKeys(config: EmailConfig): LoadedDkimKey[] {
+  return config.dkim.map((k) => ({
+    domain: k.domain.toLowerCase(), selector: k.selector, subdomains: k.subdomains,
+    privateKey: k.privateKey ?? readFileSync(k.privateKeyFile!, "utf8"),
+  }));
+}
+
+export function dkimKeyFor(keys: readonly LoadedDkimKey[], fromDomain: string): LoadedDkimKey | undefined {
+  return keys.find((k) => k.domain === fromDomain) ?? keys.find((k) => k.subdomains && fromDomain.endsWith(`.${k.domain}`));
+}
+
+export interface OutboundDeps {
+  readonly config: EmailConfig;
+  readonly store: AdapterStateStore;
+  readonly ids: IdMap;
+  readonly mappings: () => DomainMappings;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly dkimKeys: readonly LoadedDkimKey[];
+}
+
+export function verpAddress(bounceAddress: string, id: CanonicalId): string {
+  const at = bounceAddress.lastIndexOf("@");
+  return `${bounceAddress.slice(0, at)}+${id}${bounceAddress.slice(at)}`;
+}
+
+/** The envelope and headers every Parley mail shares, sent through the relay or the MX. */
+export class MailSender {
+  constructor(private readonly deps: Pick<OutboundDeps, "config" | "dkimKeys" | "log">) {}
+
+  private transportFor(host: string, port: number) {
+    const o = this.deps.config.outbound;
+    const passwordFile = o.passwordFile;
+    return createTransport({
+      host, port, secure: false, name: this.deps.config.hostname,
+      requireTLS: o.requireTLS, ignoreTLS: !o.opportunisticTLS && !o.requireTLS,
+      connectionTimeout: o.connectionTimeoutMs, greetingTimeout: o.connectionTimeoutMs, socketTimeout: 4 * o.connectionTimeoutMs,
+      ...(o.user && passwordFile ? { auth: { user: o.user, pass: readFileSync(passwordFile, "utf8").trim() } } : {}),
+    });
+  }
+
+  private async hostsFor(recipient: string): Promise<Array<{ host: string; port: number }>> {
+    const o = this.deps.config.outbound;
+    if (o.mode === "relay") return [{ host: o.host, port: o.port }];
+    const domain = recipient.slice(recipient.lastIndexOf("@") + 1);
+    const mx = await resolveMx(domain).catch(() => []);
+    // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
+    return mx.length === 0 ? [{ host: domain, port: 25 }] : mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port: 25 }));
+  }
+
+  /** Send; resolves on the relay's 250, throws a classified DeliveryError otherwise. */
+  async send(mail: MailOptions, fromDomain: string | undefined, recipient: string): Promise<void> {
+    const key = fromDomain === undefined ? undefined : dkimKeyFor(this.deps.dkimKeys, fromDomain);
+    const dkim = key ? { domainName: key.domain, keySelector: key.selector, privateKey: key.privateKey } : undefined;
+    let last: unknown;
+    for (const { host, port } of await this.hostsFor(recipient)) {
+      const transport = this.transportFor(host, port);
+      try {
+        await transport.sendMail({ ...mail, ...(dkim ? { dkim } : {}) });
+        return;
+      } catch (e) {
+        last = e;
+        const err = classifySendError(e);
+        if (err.failureClass === "permanent") throw err;
+      } finally {
+        transport.close();
+      }
+    }
+    throw classifySendError(last);
+  }
+}
+
+function subjectOf(message: Message, fromCanonical: string, previous: string | undefined): string {
+  const own = message.subject && (message.subject[message.lang ?? "und"] ?? Object.values(message.subject)[0]);
+  if (own) return headerSafe(own, 250);
+  const base = previous ?? `Chat with ${fromCanonical}`;
+  return headerSafe(previous ? (/^re:/i.test(base) ? base : `Re: ${base}`) : base, 250);
+}
+
+export class Outbound {
+  private readonly sender: MailSender;
+  constructor(private readonly deps: OutboundDeps) { this.sender = new MailSender(deps); }
+
+  private async attachments(message: Message): Promise<NonNullable<MailOptions["attachments"]>> {
+    const out: NonNullable<MailOptions["attachments"]> = [];
+    for (const p of message.parts) {
+      if (p.role !== "attachment" && p.role !== "opaque") continue;
+      const content = await this.deps.blobs.get(p.blobRef);
+      out.push({ content, contentType: p.contentType, ...(p.role === "attachment" && p.filename ? { filename: headerSafe(p.filename, 120) } : {}) });
+    }
+    return out;
+  }
+
+  /** Deliver to a mailbox (message.to is an email endpoint). */
+  async deliver(message: Message): Promise<DeliveryOutcome> {
+    const m = this.deps.mappings();
+    const fromAddress = toNative(message.from, m);
+    const fromDomain = fromAddress.slice(fromAddress.lastIndexOf("@") + 1);
+    const to = message.to.address;
+    const messageId = messageIdFor(message.id, fromDomain);
+    const thread = await loadThread(this.deps.store, to, fromAddress);
+    const inReplyTo = (message.inReplyTo && (await this.deps.ids.nativeFor(message.inReplyTo, EMAIL, "message-id"))?.id) ?? thread?.refs.at(-1);
+    const references = thread ? [...thread.refs.filter((r) => r !== inReplyTo), ...(inReplyTo ? [inReplyTo] : [])] : inReplyTo ? [inReplyTo] : [];
+    const subject = subjectOf(message, message.from.address, thread?.subject);
+    const text = plainText(message) || "(no text)";
+    const html = message.parts.find((p) => p.role === "html")?.body ?? textToHtml(text);
+    const name = headerSafe(message.displayName ?? message.from.address, 120);
+    const mail: MailOptions = {
+      envelope: { from: verpAddress(this.deps.config.bounceAddress, message.id), to: [to] },
+      from: { name, address: fromAddress },
+      to: { name: "", address: to },
+      subject,
+      messageId,
+      date: new Date(message.sentAt),
+      text,
+      html,
+      attachments: await this.attachments(message),
+      headers: {
+        "X-Parley-Id": message.id,
+        "X-Parley-Hops": String(Math.max(0, message.hops - 1)),
+        // RFC 3834 §5: a chat message a person wrote is not auto-submitted; a notice from a bot is.
+        ...(message.kind === "notice" ? { "Auto-Submitted": "auto-generated" } : {}),
+      },
+      ...(inReplyTo ? { inReplyTo } : {}),
+      ...(references.length ? { references } : {}),
+    };
+    await this.deps.store.set(`out:${message.id}`, JSON.stringify({ from: message.from, to: message.to, messageId } satisfies OutboundRecord), OUTBOUND_RECORD_TTL_SECONDS);
+    await this.sender.send(mail, fromDomain, to);
+    await extendThread(this.deps.store, to, fromAddress, messageId, thread?.subject ?? subject);
+    const native = { network: EMAIL, kind: "message-id", id: messageId };
+    await this.deps.ids.link(message.id, native);
+    this.deps.log.info({ messageId: message.id, dkim: dkimKeyFor(this.deps.dkimKeys, fromDomain) !== undefined }, "relayed to SMTP");
+    return { state: "relayed", nativeIds: [native] };
+  }
+}
+
+export async function outboundRecord(store: AdapterStateStore, id: string): Promise<OutboundRecord | undefined> {
+  const raw = await store.get(`out:${id}`);
+  return raw === undefined ? undefined : (JSON.parse(raw) as OutboundRecord);
+}

@@ -1,0 +1,142 @@
+/**
+ * Parley's SMTP listener (RFC 5321) on smtp-server (issue 5 §1): STARTTLS (RFC 3207) when a
+ * certificate is configured, SIZE (RFC 1870) and the size checked again after DATA, per-IP and
+ * per-sender rate limits answered 4xx, recipients refused at RCPT with 550 when they map to no
+ * bridged user, 250 after DATA only once {@link Inbound.handle} has the message durable.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { AdapterContext } from "../../src/adapter/contract.js";
+import { EMAIL, fromNative } from "./address.js";
+import type { EmailConfig } from "./config.js";
+import { reply, SmtpReplyError } from "./errors.js";
+import type { Envelope, Inbound } from "./inbound.js";
+
+/** A fixed one-minute window per key (bounded: the map is cleared each window). */
+export class RateWindow {
+  private counts = new Map<string, number>();
+  private windowStart = Date.now();
+  constructor(private readonly perMinute: number) {}
+  /** Count one event; false when the key is over its limit this minute. */
+  hit(key: string, now = Date.now()): boolean {
+    if (now - this.windowStart >= 60_000) { this.counts = new Map(); this.windowStart = now; }
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    return n <= this.perMinute;
+  }
+}
+
+interface SessionState { rcpts: Array<Envelope["rcpts"][number]> }
+
+export class SmtpListener {
+  private server: SMTPServer | undefined;
+  private readonly byIp: RateWindow;
+  private readonly bySender: RateWindow;
+  private readonly sessions = new WeakMap<SMTPServerSession, SessionState>();
+  private readonly bounceLocal: string;
+  private readonly bounceDomain: string;
+
+  constructor(private readonly config: EmailConfig, private readonly ctx: AdapterContext, private readonly inbound: Inbound) {
+    this.byIp = new RateWindow(config.rateLimits.perIpPerMinute);
+    this.bySender = new RateWindow(config.rateLimits.perSenderPerMinute);
+    const at = config.bounceAddress.lastIndexOf("@");
+    this.bounceLocal = config.bounceAddress.slice(0, at).toLowerCase();
+    this.bounceDomain = config.bounceAddress.slice(at + 1).toLowerCase();
+  }
+
+  async start(): Promise<number> {
+    const c = this.config;
+    const tls = c.tls ? { key: readFileSync(c.tls.keyFile), cert: readFileSync(c.tls.certFile) } : {};
+    this.server = new SMTPServer({
+      name: c.hostname,
+      banner: "Parley",
+      size: c.limits.maxMessageBytes,
+      authOptional: true,
+      disabledCommands: c.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
+      hideENHANCEDSTATUSCODES: true,
+      logger: false,
+      maxClients: 100,
+      socketTimeout: 60_000,
+      ...tls,
+      onConnect: (s, cb) => cb(this.byIp.hit(s.remoteAddress) ? null : new SmtpReplyError(reply(421, "4.7.0", "Too many connections from your address, try later"))),
+      onMailFrom: (a, s, cb) => cb(this.onMailFrom(a, s)),
+      onRcptTo: (a, s, cb) => cb(this.onRcptTo(a, s)),
+      onData: (stream, s, cb) => { this.onData(stream, s).then((r) => cb(r), (e: unknown) => { this.ctx.log.error({ err: e }, "inbound failed"); cb(new SmtpReplyError(reply(451, "4.3.0", "Temporary failure, try again later"))); }); },
+    });
+    this.server.on("error", (e) => this.ctx.log.warn({ err: e.message }, "SMTP listener error"));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(c.listen.port, c.listen.host, () => resolve());
+    });
+    return (this.server.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private state(s: SMTPServerSession): SessionState {
+    let st = this.sessions.get(s);
+    if (!st || s.envelope.rcptTo.length === 0) { st = { rcpts: [] }; this.sessions.set(s, st); }
+    return st;
+  }
+
+  private onMailFrom(a: SMTPServerAddress, s: SMTPServerSession): Error | null {
+    this.sessions.set(s, { rcpts: [] });
+    const sender = (a.address || "<>").toLowerCase();
+    if (!this.bySender.hit(sender)) return new SmtpReplyError(reply(451, "4.7.1", "Too many messages from this sender, slow down"));
+    return null;
+  }
+
+  /** Parse `bounces+<id>@domain`: the VERP id, "" for the plain bounce address, undefined for others. */
+  private verp(address: string): string | undefined {
+    const at = address.lastIndexOf("@");
+    const local = address.slice(0, at).toLowerCase();
+    if (address.slice(at + 1).toLowerCase() !== this.bounceDomain) return undefined;
+    if (local === this.bounceLocal) return "";
+    return local.startsWith(`${this.bounceLocal}+`) ? local.slice(this.bounceLocal.length + 1) : undefined;
+  }
+
+  private onRcptTo(a: SMTPServerAddress, s: SMTPServerSession): Error | null {
+    const st = this.state(s);
+    if (st.rcpts.length >= this.config.limits.maxRecipients) return new SmtpReplyError(reply(452, "4.5.3", "Too many recipients"));
+    const verp = this.verp(a.address);
+    if (verp !== undefined) {
+      st.rcpts.push({ native: a.address, endpoint: "bounce", ...(verp ? { verpId: verp } : {}) });
+      return null;
+    }
+    try {
+      const endpoint = fromNative(a.address, this.ctx.mappings());
+      // RFC 2779 2.1.2: mail comes in only for bridged (chat) users; a mailbox is not ours to serve.
+      if (endpoint.network === EMAIL || !this.ctx.mappings().networks.has(endpoint.network)) throw new Error("not bridged");
+      st.rcpts.push({ native: a.address, endpoint });
+      return null;
+    } catch {
+      return new SmtpReplyError(reply(550, "5.1.1", "No such user here"));
+    }
+  }
+
+  private async onData(stream: SMTPServerDataStream, s: SMTPServerSession): Promise<Error | null> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size <= this.config.limits.maxMessageBytes) chunks.push(chunk as Buffer); // keep draining, never buffer past the limit
+    }
+    if (stream.sizeExceeded || size > this.config.limits.maxMessageBytes) return new SmtpReplyError(reply(552, "5.3.4", "Message too big"));
+    const raw = Buffer.concat(chunks);
+    const st = this.state(s);
+    const ip = s.remoteAddress.replace(/^::ffff:/, "");
+    const env: Envelope = {
+      ip, helo: s.hostNameAppearsAs || ip,
+      mailFrom: s.envelope.mailFrom ? s.envelope.mailFrom.address : "",
+      rcpts: st.rcpts,
+      viaTrustedRelay: this.config.trustedRelays.includes(ip),
+    };
+    const r = await this.inbound.handle(raw, env);
+    return r.code === 250 ? null : new SmtpReplyError(r);
+  }
+}
