@@ -59,9 +59,22 @@ export class ConfigError extends ParleyError {
 /** Locates a key path in the source file; returns 0 when it cannot. */
 export type Locator = (path: KeyPath) => number;
 
+const UNITS: Record<string, string> = { string: " characters", array: " items", set: " items" };
+
+/** Zod's issue in an admin's words: "must be one of allow, deny", "must be at most 65535". */
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return "is required";
-  return issue.message.replace(/^Invalid input: /, "");
+  switch (issue.code) {
+    case "invalid_type":
+      return /received undefined$/.test(issue.message) ? "is required" : issue.message.replace(/^Invalid input: /, "");
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
+    case "too_small":
+      return `must be ${issue.inclusive === false ? "more than" : "at least"} ${String(issue.minimum)}${UNITS[issue.origin] ?? ""}`;
+    case "too_big":
+      return `must be ${issue.inclusive === false ? "less than" : "at most"} ${String(issue.maximum)}${UNITS[issue.origin] ?? ""}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, "");
+  }
 }
 
 /**

@@ -92,7 +92,7 @@ function loadDomain(c: Checker, key: string, raw: unknown, networks: ReadonlyMap
   const entry = section && c.parse(DomainEntrySchema, section, path);
   if (!section || !entry) return undefined;
   const home = checkHome(c, path, entry.home, networks);
-  const appearsOn = checkAppearances(c, path, entry.home, entry.appearsOn, networks);
+  const appearsOn = checkAppearances(c, path, entry.home, entry.appearsOn ?? {}, networks);
   if (domain === undefined || home === undefined) return undefined;
   const accessInput = isObj(section.access) ? section.access : {};
   const policy = mergePolicy(defaults.policy, defaults.accessInput, entry, accessInput);

@@ -57,7 +57,7 @@ export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 export const DomainEntrySchema = z.strictObject({
   home: z.string(),
-  appearsOn: z.record(z.string(), z.unknown()).default({}),
+  appearsOn: z.record(z.string(), z.unknown()).nullable().default({}),
   ...z.strictObject(policyShape).partial().shape,
 });
 

@@ -46,7 +46,7 @@ describe("mappings loader", () => {
     const f = BROKEN;
     expect(r.error.lines()).toEqual([
       `${f}:4: networks.xmpp.enabled: expected boolean, received string`,
-      `${f}:5: networks.xmpp.federation.inbound: Invalid option: expected one of "allow"|"deny"`,
+      `${f}:5: networks.xmpp.federation.inbound: must be one of allow, deny`,
       `${f}:5: networks.xmpp.federation.allowDomains[1]: "bad domain" is not a valid domain name`,
       `${f}:7: networks.xmpp.sharedDomains.matrix: "chat.example.org" is a listed domain (line 15); it cannot also be the shared domain for matrix users`,
       `${f}:8: networks.xmpp.sharedDomains.xmpp: a network needs no shared domain for itself`,
@@ -129,5 +129,18 @@ describe("mappings loader", () => {
     expect(r.ok ? [] : r.error.lines()).toEqual([expect.stringMatching(/^\/nonexistent\/m\.yaml: cannot read the mappings file: ENOENT/)]);
     const ok = await loadMappingsFile(EXAMPLES[0]!, shapedNetworks());
     expect(ok.ok).toBe(true);
+  });
+});
+
+describe("mappings loader: small cases", () => {
+  it("takes an empty appearsOn: and an empty network section", () => {
+    const r = parseMappings("networks:\n  xmpp:\ndomains:\n  a.example:\n    home: xmpp\n    appearsOn:\n", "m.yaml", shapedNetworks());
+    expect(r.ok ? [] : r.error.lines()).toEqual([]);
+  });
+
+  it("says what an appearsOn entry must be", () => {
+    expect(problems("networks: { xmpp: {}, email: {} }\ndomains:\n  a.example:\n    home: xmpp\n    appearsOn:\n      email: yes\n")).toEqual([
+      'm.yaml:6: domains."a.example".appearsOn.email: must be a mapping of keys to values',
+    ]);
   });
 });
