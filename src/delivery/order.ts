@@ -50,9 +50,12 @@ local function advance(ord, park, id)
 end
 `;
 
-/** KEYS ord, jobHash; ARGV id. Appends unless the job already exists (then BullMQ's add is a no-op too). */
+/**
+ * KEYS ord, jobHash; ARGV id. Appends unless the job already exists (then BullMQ's add is a no-op
+ * too) or is already in line (a retried enqueue whose add had failed: the entry is reused).
+ */
 const REGISTER = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1`;
 
@@ -89,7 +92,6 @@ return 0`;
 
 type Reply<T> = Promise<T>;
 interface OrderCommands {
-  parleyOrderRegister(ord: string, jobHash: string, id: string): Reply<number>;
   parleyOrderBegin(ord: string, park: string, sent: string, id: string, bullPrefix: string): Reply<[string, string]>;
   parleyOrderDone(ord: string, park: string, marker: string, id: string, ttl: number, ordered: string): Reply<string>;
   parleyOrderRecheck(ord: string, park: string, id: string): Reply<number>;
@@ -99,15 +101,17 @@ interface OrderCommands {
 export function defineOrderScripts(redis: Redis): void {
   const defined = redis as unknown as Partial<OrderCommands>;
   if (defined.parleyOrderBegin) return;
-  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 2, lua: REGISTER });
   redis.defineCommand("parleyOrderBegin", { numberOfKeys: 3, lua: BEGIN });
   redis.defineCommand("parleyOrderDone", { numberOfKeys: 3, lua: DONE });
   redis.defineCommand("parleyOrderRecheck", { numberOfKeys: 2, lua: RECHECK });
 }
 
-/** Queue the REGISTER step on a MULTI, just before the job's add. */
+/**
+ * Queue the REGISTER step on a MULTI, just before the job's add. Plain EVAL, not EVALSHA: inside a
+ * MULTI ioredis cannot recover from NOSCRIPT, and the script is short.
+ */
 export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): void {
-  (multi as unknown as { parleyOrderRegister(...a: string[]): unknown }).parleyOrderRegister(ord, jobHash, id);
+  multi.eval(REGISTER, 2, ord, jobHash, id);
 }
 
 /** `promote`: a parked job (the head) to wake, or ''. */

@@ -20,7 +20,7 @@ import { backoffDelay } from "./backoff.js";
 import { dropFailed, listFailed, retryFailed, type FailedJobAdmin } from "./failed.js";
 import { JOB_KINDS, jobIdForKey, queueName } from "./names.js";
 import { resolveOptions, type DeliveryServiceOptions, type ResolvedOptions } from "./options.js";
-import { defineOrderScripts, registerInOrder } from "./order.js";
+import { registerInOrder } from "./order.js";
 import { deliveryKeys, JobRunner, type JobData } from "./runner.js";
 import type { DeliveryHandler, DeliveryJobSpec, DeliveryService, FailedJobInfo } from "./types.js";
 import type { DeliveryMetrics } from "./metrics.js";
@@ -48,18 +48,32 @@ export class BullDeliveryService implements DeliveryService {
     this.metrics = o.metrics;
   }
 
+  /**
+   * Connection errors repeat on every reconnect attempt during an outage: log the first, then at
+   * most one every 10 s, so an outage is visible without flooding the log.
+   */
+  private lastConnError = 0;
+  private readonly onConnError = (source: string) => (err: Error) => {
+    const now = Date.now();
+    if (now - this.lastConnError < 10_000) return;
+    this.lastConnError = now;
+    this.log.warn({ source, err: err.message }, "Redis connection error (delivery)");
+  };
+
   /** Connect and make the queues; resolves once the producer connection is ready. */
   static async create(o: DeliveryServiceOptions): Promise<BullDeliveryService> {
     const own = o.producer === undefined;
     const producer = o.producer ?? createProducerConnection({ url: o.redisUrl, commandTimeoutMs: o.commandTimeoutMs, connectionName: "parley-delivery-producer" });
     const svc = new BullDeliveryService(o, producer);
     if (own) svc.ownConnections.push(producer);
+    producer.on("error", svc.onConnError("producer"));
     await waitForReady(producer);
-    defineOrderScripts(producer);
     for (const network of svc.opts.networks) {
       for (const kind of JOB_KINDS) {
         const name = queueName(kind, network);
-        svc.queues.set(name, new Queue<JobData>(name, { connection: producer, prefix: svc.opts.prefix }));
+        const q = new Queue<JobData>(name, { connection: producer, prefix: svc.opts.prefix });
+        q.on("error", svc.onConnError(name));
+        svc.queues.set(name, q);
       }
     }
     await Promise.all([...svc.queues.values()].map((q) => q.waitUntilReady()));
@@ -91,6 +105,27 @@ export class BullDeliveryService implements DeliveryService {
   async enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> {
     if (this.closed) throw new ParleyError("PARLEY_UNAVAILABLE", "the delivery service is closed");
     if (specs.length === 0) return;
+    try {
+      await this.enqueueOnce(specs);
+    } catch (e) {
+      // Inside MULTI, ioredis cannot fall back from EVALSHA to EVAL when Redis lost its scripts
+      // (SCRIPT FLUSH, or a first EVAL refused under OOM): load them all and try once more. The
+      // retry is safe: what the failed transaction did store is recognised by key.
+      if (!/NOSCRIPT/.test(String((e as Error).message))) throw e;
+      await this.reloadScripts();
+      await this.enqueueOnce(specs);
+    }
+  }
+
+  private async reloadScripts(): Promise<void> {
+    const scripts = (this.producer as unknown as { scriptsSet?: Record<string, { lua: string }> }).scriptsSet ?? {};
+    try {
+      await Promise.all(Object.values(scripts).map((s) => this.producer.script("LOAD", s.lua)));
+    } catch (e) { throw unavailable(e, "the script load"); }
+    this.log.info({ scripts: Object.keys(scripts).length }, "reloaded Lua scripts after NOSCRIPT");
+  }
+
+  private async enqueueOnce(specs: readonly DeliveryJobSpec[]): Promise<void> {
     let multi: ChainableCommander;
     const pending: Promise<unknown>[] = [];
     try {
@@ -128,8 +163,13 @@ export class BullDeliveryService implements DeliveryService {
     if (this.workers.length > 0) throw new Error("workers already started");
     const redis = this.o.worker ?? createWorkerConnection({ url: this.o.redisUrl, connectionName: "parley-delivery-worker" });
     if (!this.o.worker) this.ownConnections.push(redis);
+    redis.on("error", this.onConnError("worker"));
     this.workerRedis = redis;
-    for (const name of this.queues.keys()) this.workerQueues.set(name, new Queue<JobData>(name, { connection: redis, prefix: this.opts.prefix }));
+    for (const name of this.queues.keys()) {
+      const q = new Queue<JobData>(name, { connection: redis, prefix: this.opts.prefix });
+      q.on("error", this.onConnError(name));
+      this.workerQueues.set(name, q);
+    }
     const runner = new JobRunner({ handler, redis, keys: this.keys, opts: this.opts, queues: this.workerQueues, log: this.log, metrics: this.metrics });
     const retry = this.opts.retry;
     for (const name of this.queues.keys()) {
@@ -153,7 +193,7 @@ export class BullDeliveryService implements DeliveryService {
             .catch((e: unknown) => this.log.error({ err: e, jobId: job.id }, "finalising a stalled-out job failed"));
         }
       });
-      worker.on("error", (err) => this.log.warn({ queue: name, err: err.message }, "delivery worker error"));
+      worker.on("error", this.onConnError(`worker ${name}`));
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
