@@ -81,3 +81,8 @@ export function gatewayConfigSchema(adapters: readonly AdapterConfigSchema[]) {
       .describe("One section per network to join, validated by that network's adapter (adapters/<id>/README.md). A network without a section is not started."),
   });
 }
+
+/** The parsed adapter sections by network id, as `createGateway`'s `adapterConfigs` takes them. */
+export function adapterConfigsOf(config: GatewayConfig): ReadonlyMap<NetworkId, unknown> {
+  return new Map(Object.entries(config.adapters).filter(([, v]) => v !== undefined).map(([k, v]) => [k as NetworkId, v]));
+}

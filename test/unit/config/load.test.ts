@@ -149,3 +149,12 @@ describe("environment overrides", () => {
     expect(lines(r).join("\n")).not.toContain("short-secret");
   });
 });
+
+describe("adapter sections for the gateway", () => {
+  it("gives the parsed sections by network id, leaving out networks without one", async () => {
+    const { adapterConfigsOf } = await import("../../../src/config/index.js");
+    const r = parse("admin: { enabled: false }\nadapters: { matrix: { asToken: t } }\n");
+    if (!r.ok) throw r.error;
+    expect([...adapterConfigsOf(r.config)]).toEqual([["matrix", { asToken: "t", homeserverUrl: "http://127.0.0.1:8008" }]]);
+  });
+});
