@@ -41,7 +41,7 @@ async function totalReceived(): Promise<number> {
 describe("worker crash (RFC 2779 5.4.2)", () => {
   it("T-5.4.2 kill -9 of a worker mid-stream: nothing lost, duplicates only in the crash window, order kept", { timeout: 120_000 }, async () => {
     const [victim, survivor] = await Promise.all([spawnWorker(cfg), spawnWorker(cfg)]);
-    workers.push(victim!, survivor!);
+    workers.push(victim, survivor);
     const specs: DeliveryJobSpec[] = [];
     for (let i = 0; i < N / CONVS; i++) {
       for (let c = 0; c < CONVS; c++) {
@@ -51,8 +51,8 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
     }
     for (let s = 0; s < specs.length; s += 500) await producer.enqueue(specs.slice(s, s + 500));
     await waitFor(async () => (await totalReceived()) >= 1500, 60_000, "1,500 deliveries before the kill");
-    await kill9(victim!);
-    await rec.rpush(`${base}:log`, `KILL|-|${victim!.pid}`);
+    await kill9(victim);
+    await rec.rpush(`${base}:log`, `KILL|-|${victim.pid}`);
     workers.push(await spawnWorker(cfg));
     await waitFor(async () => (await totalReceived()) >= N, 60_000, `all ${N} delivered`);
     await waitFor(async () => { const c = (await producer.counts())["message-xmpp"]!; return c.active === 0 && c.waiting === 0 && c.delayed === 0; }, 20_000, "empty queue");
@@ -69,12 +69,12 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
       if (list.length > 1) {
         duplicates += list.length - 1;
         const [first, ...rest] = list;
-        if (list.length === 2 && first!.pid === victim!.pid && first!.at < killAt && rest.every((r) => r.at > killAt)) inWindow++;
+        if (list.length === 2 && first!.pid === victim.pid && first!.at < killAt && rest.every((r) => r.at > killAt)) inWindow++;
       }
     }
     const final = await rec.llen(`${base}:final`);
-    const started = new Set(log.filter(([e, , pid]) => e === "start" && Number(pid) === victim!.pid).map(([, k]) => k));
-    const victimSent = new Set(log.filter(([e, , pid]) => e === "sent" && Number(pid) === victim!.pid).map(([, k]) => k));
+    const started = new Set(log.filter(([e, , pid]) => e === "start" && Number(pid) === victim.pid).map(([, k]) => k));
+    const victimSent = new Set(log.filter(([e, , pid]) => e === "sent" && Number(pid) === victim.pid).map(([, k]) => k));
     const interrupted = [...started].filter((k) => !victimSent.has(k)).length;
     console.log(`worker_crash lost=${lost} duplicates=${duplicates} in_window=${inWindow} final_failures=${final} interrupted_sends=${interrupted} kill_after_sends=${log.slice(0, killAt).filter(([e]) => e === "sent").length}`);
     expect(lost).toBe(0);
