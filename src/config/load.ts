@@ -47,6 +47,21 @@ function attribute(problems: readonly Problem[], origins: ReadonlyMap<string, st
   });
 }
 
+/** Keys of an adapter section its (non-strict) schema silently dropped: misspelt keys are errors too. */
+function droppedAdapterKeys(raw: Obj, config: GatewayConfig, src: YamlSource): Problem[] {
+  const out: Problem[] = [];
+  const sections = isObj(raw.adapters) ? raw.adapters : {};
+  for (const [id, section] of Object.entries(sections)) {
+    const parsed = config.adapters[id];
+    if (!isObj(section) || !isObj(parsed)) continue;
+    for (const key of Object.keys(section)) {
+      const path = ["adapters", id, key];
+      if (!(key in parsed)) out.push({ file: src.file, line: src.lineOf(path), path, message: "unknown key" });
+    }
+  }
+  return out;
+}
+
 /** admin.tokenFile → admin.token; the admin API needs a token when it is on. */
 function resolveAdminToken(config: GatewayConfig, src: YamlSource, origins: ReadonlyMap<string, string>, baseDir: string | undefined): Problem[] {
   const at = (key: string, message: string): Problem => {
@@ -88,6 +103,7 @@ export function parseConfig(text: string, file: string, options: ConfigSourceOpt
     return { ok: false, error: new ConfigError(problems) };
   }
   const config: GatewayConfig = parsed.data;
+  problems.push(...attribute(droppedAdapterKeys(raw, config, src), env.origins, src));
   problems.push(...resolveAdminToken(config, src, env.origins, options.baseDir));
   if (problems.length > 0) return { ok: false, error: new ConfigError(problems) };
   if (options.baseDir !== undefined && !env.origins.has("mappings") && !isAbsolute(config.mappings)) {

@@ -158,3 +158,14 @@ describe("adapter sections for the gateway", () => {
     expect([...adapterConfigsOf(r.config)]).toEqual([["matrix", { asToken: "t", homeserverUrl: "http://127.0.0.1:8008" }]]);
   });
 });
+
+describe("adapter sections with non-strict schemas", () => {
+  it("still report misspelt keys, from the file or the environment", () => {
+    const lax = [{ id: asNetworkId("matrix"), configSchema: z.object({ asToken: z.string().optional() }) }];
+    const r = parseConfig("admin: { enabled: false }\nadapters:\n  matrix:\n    asTokn: x\n", "p.yaml", { adapters: lax, env: { PARLEY_ADAPTERS__MATRIX__HS_TOKN: "y" } });
+    expect(r.ok ? [] : r.error.lines()).toEqual([
+      "environment variable PARLEY_ADAPTERS__MATRIX__HS_TOKN: adapters.matrix.hsTokn: unknown key",
+      "p.yaml:4: adapters.matrix.asTokn: unknown key",
+    ]);
+  });
+});
