@@ -18,7 +18,7 @@ export class YamlSource {
   constructor(text: string, file: string) {
     this.file = file;
     this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true });
     const syntax: Problem[] = [];
     const dups: Problem[] = [];
     for (const e of this.doc.errors) {
