@@ -4,8 +4,9 @@
  *
  * A "claim" is a name a mapping occupies on a network: a shared domain (`networks.<n>.sharedDomains.*`),
  * or an appearance value whose key ends in `Domain` (a component or mail domain) or `prefix`
- * (a Matrix localpart prefix). The adapters own the meaning of these keys; the core only sees
- * that they must be unique per network.
+ * (a Matrix localpart prefix), and a network setting whose key ends in `prefix` (Matrix
+ * `puppetPrefix`). The adapters own the meaning of these keys; the core only sees that they must
+ * be unique per network, and that no prefix may start with another.
  */
 import { normaliseDomain } from "../model/address.js";
 import type { KeyPath } from "../config/problems.js";
@@ -38,7 +39,21 @@ class Claims {
       this.c.add(path, `${kind} "${name}" on ${network} is already ${earlier.owner} (line ${earlier.line}); it cannot also be ${owner}`);
       return;
     }
+    if (kind === "prefix" && this.overlaps(claims, name, owner, path, network)) return;
     claims.set(key, { owner, line: this.c.src.lineOf(path) });
+  }
+
+  /** Two prefixes where one starts the other would make the longer one's ids ambiguous. */
+  private overlaps(claims: ReadonlyMap<string, Claim>, name: string, owner: string, path: KeyPath, network: string): boolean {
+    for (const [key, earlier] of claims) {
+      if (!key.startsWith("prefix:")) continue;
+      const other = key.slice("prefix:".length);
+      if (name.startsWith(other) || other.startsWith(name)) {
+        this.c.add(path, `prefix "${name}" on ${network} overlaps prefix "${other}" of ${earlier.owner} (line ${earlier.line}): one starts with the other, so their ids would be ambiguous`);
+        return true;
+      }
+    }
+    return false;
   }
 }
 
@@ -65,6 +80,13 @@ function claimSharedDomains(c: Checker, claims: Claims, n: NetworkMapping, netwo
   }
 }
 
+/** Prefixes in a network's own settings (e.g. Matrix `puppetPrefix`) are claimed like appearance prefixes. */
+function claimSettingPrefixes(claims: Claims, n: NetworkMapping): void {
+  for (const [field, value] of Object.entries(n.settings)) {
+    if (typeof value === "string" && /prefix$/i.test(field)) claims.claim(n.network, "prefix", value, `networks.${n.network}.${field}`, ["networks", n.network, field]);
+  }
+}
+
 function claimAppearances(claims: Claims, d: DomainMapping, key: string): void {
   for (const [network, appearance] of d.appearsOn) {
     for (const [field, value] of Object.entries(appearance)) {
@@ -84,6 +106,9 @@ function claimAppearances(claims: Claims, d: DomainMapping, key: string): void {
 /** Report every name claimed twice on one network. `keys` maps each domain to the key the admin wrote. */
 export function checkClaims(c: Checker, networks: ReadonlyMap<string, NetworkMapping>, domains: ReadonlyMap<string, DomainMapping>, keys: ReadonlyMap<string, string>): void {
   const claims = new Claims(c, domains);
-  for (const n of networks.values()) claimSharedDomains(c, claims, n, networks);
+  for (const n of networks.values()) {
+    claimSharedDomains(c, claims, n, networks);
+    claimSettingPrefixes(claims, n);
+  }
   for (const d of domains.values()) claimAppearances(claims, d, keys.get(d.domain) ?? d.domain);
 }

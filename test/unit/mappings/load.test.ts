@@ -144,3 +144,21 @@ describe("mappings loader: small cases", () => {
     ]);
   });
 });
+
+describe("mappings loader: prefixes", () => {
+  it("refuses a prefix that starts another (ambiguous puppet ids)", () => {
+    const out = problems([
+      "networks:",
+      "  xmpp: {}",
+      "  matrix: { serverName: m.example, puppetPrefix: _parley_ }",
+      "domains:",
+      "  a.example: { home: xmpp, appearsOn: { matrix: { prefix: _parley_xmpp_ } } }",
+      "  b.example: { home: xmpp, appearsOn: { matrix: { prefix: _b_ } } }",
+      "  c.example: { home: xmpp, appearsOn: { matrix: { prefix: _b_c_ } } }",
+    ].join("\n"));
+    expect(out).toEqual([
+      'm.yaml:5: domains."a.example".appearsOn.matrix.prefix: prefix "_parley_xmpp_" on matrix overlaps prefix "_parley_" of networks.matrix.puppetPrefix (line 3): one starts with the other, so their ids would be ambiguous',
+      'm.yaml:7: domains."c.example".appearsOn.matrix.prefix: prefix "_b_c_" on matrix overlaps prefix "_b_" of the appearance of b.example (line 6): one starts with the other, so their ids would be ambiguous',
+    ]);
+  });
+});
