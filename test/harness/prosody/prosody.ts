@@ -1,0 +1,187 @@
+/**
+ * A private Prosody for tests (STACK.md "Prosody 0.12"): installed from Debian when missing, run in
+ * the foreground with its own config, data dir, pid file and log in a temporary directory, on free
+ * loopback ports, with the component domains a test's mappings need. Never touches /etc/prosody
+ * or the system service.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** What tests get through vitest's provide/inject: plain JSON, no functions. */
+export interface ProsodyCoordinates {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly pidFile: string;
+  readonly host: string;
+  readonly c2sPort: number;
+  readonly componentPort: number;
+  /** The VirtualHost whose users are real XMPP users. */
+  readonly userDomain: string;
+  /** Every component domain declared, all with `componentSecret`. */
+  readonly componentDomains: readonly string[];
+  readonly componentSecret: string;
+  /** Pre-registered users (localpart → password) on `userDomain`. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+export interface ProsodyOptions {
+  userDomain?: string;
+  componentDomains?: readonly string[];
+  users?: readonly string[];
+  /** Bytes Prosody accepts in one c2s stanza (its own default is 256 KiB in 0.12). */
+  c2sStanzaLimit?: number;
+}
+
+/** Install Debian's `prosody` when it is missing (root only; otherwise say the exact command). */
+export function ensureProsodyInstalled(): void {
+  // `prosody --version` starts a daemon (STACK.md): ask dpkg instead.
+  if (spawnSync("dpkg", ["-s", "prosody"], { stdio: "ignore" }).status === 0) return;
+  const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 prosody";
+  if (process.getuid?.() !== 0) {
+    throw new Error(`Prosody is not installed. Run as root: apt-get update && ${install}`);
+  }
+  const update = spawnSync("apt-get", ["update"], { stdio: "inherit" });
+  if (update.status !== 0) throw new Error("apt-get update failed");
+  const r = spawnSync("sh", ["-c", install], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`"${install}" failed with status ${r.status}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function lua(s: string): string {
+  return JSON.stringify(s);
+}
+
+export function prosodyConfig(c: Omit<ProsodyCoordinates, "users" | "configPath">, c2sStanzaLimit: number): string {
+  const components = c.componentDomains
+    .map((d) => `Component ${lua(d)}\n  component_secret = ${lua(c.componentSecret)}\n`)
+    .join("\n");
+  return `-- written by test/harness/prosody
+run_as_root = true
+daemonize = false
+pidfile = ${lua(c.pidFile)}
+data_path = ${lua(join(c.dir, "data"))}
+log = { { levels = { min = "info" }, to = "file", filename = ${lua(join(c.dir, "prosody.log"))} } }
+interfaces = { ${lua(c.host)} }
+local_interfaces = { ${lua(c.host)} }
+c2s_ports = { ${c.c2sPort} }
+component_ports = { ${c.componentPort} }
+component_interfaces = { ${lua(c.host)} }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+plugin_paths = { }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix" }
+modules_disabled = { "s2s", "tls", "offline", "carbons", "smacks", "limits" }
+authentication = "internal_hashed"
+storage = "internal"
+default_iteration_count = 1000
+c2s_require_encryption = false
+s2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+c2s_stanza_size_limit = ${c2sStanzaLimit}
+certificates = ${lua(join(c.dir, "certs"))}
+
+VirtualHost ${lua(c.userDomain)}
+
+${components}`;
+}
+
+export function registerUser(configPath: string, user: string, domain: string, password: string): void {
+  const r = spawnSync("prosodyctl", ["--config", configPath, "register", user, domain, password], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`prosodyctl register ${user}@${domain} failed: ${r.stderr || r.stdout}`);
+}
+
+/** Write config and users for a new private Prosody (not yet started). */
+export async function prepareProsody(opts: ProsodyOptions = {}): Promise<ProsodyCoordinates> {
+  ensureProsodyInstalled();
+  const dir = mkdtempSync(join(tmpdir(), "parley-prosody-"));
+  mkdirSync(join(dir, "data"));
+  mkdirSync(join(dir, "certs"));
+  const base = {
+    dir,
+    pidFile: join(dir, "prosody.pid"),
+    host: "127.0.0.1",
+    c2sPort: await freePort(),
+    componentPort: await freePort(),
+    userDomain: opts.userDomain ?? "xmpp.test",
+    componentDomains: opts.componentDomains ?? ["matrix.test", "matrix.gw.test", "email.gw.test"],
+    componentSecret: randomBytes(12).toString("hex"),
+  };
+  const configPath = join(dir, "prosody.cfg.lua");
+  writeFileSync(configPath, prosodyConfig(base, opts.c2sStanzaLimit ?? 4 * 1024 * 1024));
+  const users: Record<string, string> = {};
+  for (const u of opts.users ?? []) {
+    users[u] = `pw-${u}-${randomBytes(4).toString("hex")}`;
+    registerUser(configPath, u, base.userDomain, users[u]);
+  }
+  return { ...base, configPath, users };
+}
+
+async function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Start Prosody in the foreground; resolves once both its c2s and component ports listen. */
+export async function startProsody(c: ProsodyCoordinates, timeoutMs = 20_000): Promise<ChildProcess> {
+  const child = spawn("prosody", ["-F", "--config", c.configPath], { stdio: ["ignore", "ignore", "pipe"], detached: false });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`prosody exited with ${child.exitCode}: ${stderr}\n${readLog(c)}`);
+    if (existsSync(c.pidFile) && (await portOpen(c.host, c.c2sPort)) && (await portOpen(c.host, c.componentPort))) return child;
+    await new Promise((r) => setTimeout(r, 50)); // polling a port, not synchronising on time
+  }
+  child.kill("SIGKILL");
+  throw new Error(`prosody did not listen within ${timeoutMs} ms: ${stderr}\n${readLog(c)}`);
+}
+
+export function readLog(c: Pick<ProsodyCoordinates, "dir">): string {
+  const f = join(c.dir, "prosody.log");
+  return existsSync(f) ? readFileSync(f, "utf8") : "";
+}
+
+function pidOf(c: ProsodyCoordinates): number | undefined {
+  if (!existsSync(c.pidFile)) return undefined;
+  const pid = Number(readFileSync(c.pidFile, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Stop the Prosody of these coordinates (by its own pid file), `SIGKILL` for a crash. */
+export async function stopProsody(c: ProsodyCoordinates, signal: "SIGTERM" | "SIGKILL" = "SIGTERM", timeoutMs = 10_000): Promise<void> {
+  const pid = pidOf(c);
+  if (pid === undefined || !alive(pid)) return;
+  process.kill(pid, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, "SIGKILL");
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+  if (signal === "SIGKILL") rmSync(c.pidFile, { force: true });
+}
+
+export function removeProsodyDir(c: ProsodyCoordinates): void {
+  rmSync(c.dir, { recursive: true, force: true });
+}
