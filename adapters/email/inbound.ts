@@ -165,6 +165,15 @@ export class Inbound {
 
   private async acceptAll(events: CanonicalEvent[], env: Envelope, parsed: ParsedEmail, verdict: SenderVerdict): Promise<SmtpReply> {
     const ctx = this.deps.ctx;
+    const targets = env.rcpts.filter((r) => r.endpoint !== "bounce");
+    // Written before the accept: a reply or a failure status may race the 250 (all idempotent, keyed by fresh ids).
+    for (const [i, ev] of events.entries()) {
+      if (ev.kind !== "message") continue;
+      const rcpt = targets[i]?.native ?? "";
+      const record: InboundRecord = { mailFrom: env.mailFrom, aligned: verdict.aligned, rcpt, messageId: parsed.messageId, subject: parsed.subject, from: parsed.fromAddress ?? "" };
+      await ctx.state.set(`in:${ev.message.id}`, JSON.stringify(record), INBOUND_RECORD_TTL_SECONDS);
+      if (parsed.messageId) await extendThread(ctx.state, ev.message.from.address, rcpt, parsed.messageId, parsed.subject ?? "");
+    }
     let results;
     try {
       results = await ctx.accept(events);
@@ -177,12 +186,7 @@ export class Inbound {
     for (const [i, ev] of events.entries()) {
       if (ev.kind !== "message" || results[i]?.status !== "accepted") continue;
       const m = ev.message;
-      const record: InboundRecord = { mailFrom: env.mailFrom, aligned: verdict.aligned, rcpt: env.rcpts[i]?.native ?? "", messageId: parsed.messageId, subject: parsed.subject, from: parsed.fromAddress ?? "" };
-      await ctx.state.set(`in:${m.id}`, JSON.stringify(record), INBOUND_RECORD_TTL_SECONDS);
-      if (parsed.messageId) {
-        await ctx.ids.link(m.id, { network: EMAIL, kind: "message-id", id: parsed.messageId });
-        await extendThread(ctx.state, m.from.address, env.rcpts[i]?.native ?? "", parsed.messageId, parsed.subject ?? "");
-      }
+      if (parsed.messageId) await ctx.ids.link(m.id, { network: EMAIL, kind: "message-id", id: parsed.messageId });
       this.log.info({ messageId: m.id, verified: verdict.trusted }, "accepted from SMTP");
     }
     return OK;
