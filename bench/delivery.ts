@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:delivery` — the delivery layer's throughput and latency (DESIGN §3; RFC 2779 4.3.1).
+ * Prints `key=value` lines:
+ *   parley_msgs_per_s        N ordered messages (1,000 conversations) through the DeliveryService:
+ *                            enqueue (batches of 1,000, one MULTI each) → worker → recording handler
+ *   bullmq_floor_msgs_per_s  the same N jobs through a bare BullMQ Queue (addBulk 1,000) + Worker,
+ *                            same concurrency, payload and removeOnComplete
+ *   ratio                    parley / floor
+ *   p50_ms, p99_ms           enqueue → handler latency at a fixed offered rate (open loop), one
+ *                            message per enqueue call, as the accept path sends them
+ *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
+ *                            own floor at that moment (2 shared cores: other load shows up here)
+ * Arguments or environment: n=20000 (BENCH_N), rate=1000 (BENCH_RATE), seconds=10 (BENCH_SECONDS),
+ * concurrency=32 (BENCH_CONCURRENCY), redis=redis://127.0.0.1:6379 (BENCH_REDIS).
+ * To measure more of the path (e.g. the gateway's accept → route), swap `enqueueVia`.
+ */
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { createDeliveryService, type BullDeliveryService } from "../src/delivery/index.js";
+import type { DeliveryJob, DeliveryJobSpec } from "../src/delivery/types.js";
+import { asNetworkId } from "../src/model/address.js";
+import { deleteKeysUnder } from "../src/store/keys.js";
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
+const num = (k: string, env: string, d: number) => Number(args[k] ?? process.env[env] ?? d);
+const N = num("n", "BENCH_N", 20_000);
+const RATE = num("rate", "BENCH_RATE", 1000);
+const SECONDS = num("seconds", "BENCH_SECONDS", 10);
+const CONCURRENCY = num("concurrency", "BENCH_CONCURRENCY", 32);
+const REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
+const NET = asNetworkId("xmpp");
+const CONVERSATIONS = 1000;
+/** A typical canonical text message, ~300 bytes of JSON. */
+const BODY = randomBytes(90).toString("base64");
+
+export type EnqueueFn = (specs: readonly DeliveryJobSpec[]) => Promise<void>;
+interface Payload { readonly t0: number; readonly body: string }
+
+function spec(i: number, t0: number): DeliveryJobSpec {
+  const conv = `alice${i % CONVERSATIONS}@chat.example.org>bob@matrix.example.org`;
+  return { kind: "message", network: NET, key: `m${i}.bob@matrix.example.org`, conversation: conv, payload: { t0, body: BODY } satisfies Payload };
+}
+
+/** The enqueue under test; replace to bench a longer path (e.g. the gateway's accept). */
+function enqueueVia(svc: BullDeliveryService): EnqueueFn {
+  return (specs) => svc.enqueue(specs);
+}
+
+function counter(target: number) {
+  let n = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => { done = r; });
+  return { hit() { if (++n === target) done(); }, finished, get n() { return n; } };
+}
+
+async function parleyThroughput(prefix: string): Promise<number> {
+  const svc = await createDeliveryService({ networks: [NET], prefix, redisUrl: REDIS, concurrency: CONCURRENCY });
+  const c = counter(N);
+  await svc.startWorkers({ async deliver() { c.hit(); }, async onFinalFailure() {} });
+  const enqueue = enqueueVia(svc);
+  const t0 = performance.now();
+  for (let s = 0; s < N; s += 1000) {
+    const batch: DeliveryJobSpec[] = [];
+    for (let i = s; i < Math.min(N, s + 1000); i++) batch.push(spec(i, Date.now()));
+    await enqueue(batch);
+  }
+  await c.finished;
+  const rate = N / ((performance.now() - t0) / 1000);
+  await svc.close();
+  return rate;
+}
+
+async function bullmqFloor(prefix: string): Promise<number> {
+  const connection = new Redis(REDIS, { maxRetriesPerRequest: null });
+  const queue = new Queue("floor", { connection, prefix });
+  const c = counter(N);
+  const worker = new Worker("floor", async () => { c.hit(); }, { connection, prefix, concurrency: CONCURRENCY });
+  await worker.waitUntilReady();
+  const t0 = performance.now();
+  for (let s = 0; s < N; s += 1000) {
+    const batch = [];
+    for (let i = s; i < Math.min(N, s + 1000); i++) {
+      batch.push({ name: "message", data: { t0: Date.now(), body: BODY }, opts: { jobId: `k_m${i}`, removeOnComplete: true, attempts: 12 } });
+    }
+    await queue.addBulk(batch);
+  }
+  await c.finished;
+  const rate = N / ((performance.now() - t0) / 1000);
+  await worker.close();
+  await queue.close();
+  connection.disconnect();
+  return rate;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+interface LatencyRig { enqueue: EnqueueFn; close(): Promise<void> }
+
+/** Parley: the DeliveryService with a handler that records enqueue → deliver latency. */
+async function parleyRig(prefix: string, lat: number[], hit: () => void): Promise<LatencyRig> {
+  const svc = await createDeliveryService({ networks: [NET], prefix, redisUrl: REDIS, concurrency: CONCURRENCY });
+  await svc.startWorkers({
+    async deliver(job: DeliveryJob) { lat.push(now() - (job.payload as Payload).t0); hit(); },
+    async onFinalFailure() {},
+  });
+  return { enqueue: enqueueVia(svc), close: () => svc.close() };
+}
+
+/** The floor: one Queue.add per message into a bare BullMQ worker (same machine load, same rate). */
+async function floorRig(prefix: string, lat: number[], hit: () => void): Promise<LatencyRig> {
+  const connection = new Redis(REDIS, { maxRetriesPerRequest: null });
+  const queue = new Queue("floor", { connection, prefix });
+  const worker = new Worker("floor", async (job) => { lat.push(now() - (job.data as Payload).t0); hit(); }, { connection, prefix, concurrency: CONCURRENCY });
+  await worker.waitUntilReady();
+  return {
+    enqueue: async (specs) => { for (const s of specs) await queue.add("message", s.payload, { jobId: `k_${s.key}`, removeOnComplete: true }); },
+    close: async () => { await worker.close(); await queue.close(); connection.disconnect(); },
+  };
+}
+
+async function latency(prefix: string, makeRig: typeof parleyRig): Promise<{ p50: number; p99: number; count: number }> {
+  const total = RATE * SECONDS;
+  const lat: number[] = [];
+  const c = counter(total);
+  const rig = await makeRig(prefix, lat, () => c.hit());
+  const enqueue = rig.enqueue;
+  const start = performance.now();
+  let sent = 0;
+  const inflight = new Set<Promise<void>>();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
+      for (; sent < due; sent++) {
+        const p = enqueue([spec(sent, now())]).finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      if (sent >= total) { clearInterval(tick); resolve(); }
+    }, 1);
+  });
+  await Promise.all(inflight);
+  await c.finished;
+  await rig.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.ceil(lat.length * p) - 1)]!;
+  return { p50: q(0.5), p99: q(0.99), count: lat.length };
+}
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString("hex");
+  const prefixes = [`bench-parley-${run}`, `bench-floor-${run}`, `bench-lat-${run}`, `bench-flat-${run}`];
+  const admin = new Redis(REDIS);
+  try {
+    console.log(`n=${N}`);
+    console.log(`concurrency=${CONCURRENCY}`);
+    const floor = await bullmqFloor(prefixes[1]!);
+    const parley = await parleyThroughput(prefixes[0]!);
+    console.log(`parley_msgs_per_s=${Math.round(parley)}`);
+    console.log(`bullmq_floor_msgs_per_s=${Math.round(floor)}`);
+    console.log(`ratio=${(parley / floor).toFixed(2)}`);
+    const l = await latency(prefixes[2]!, parleyRig);
+    console.log(`offered_rate_msgs_per_s=${RATE}`);
+    console.log(`latency_samples=${l.count}`);
+    console.log(`p50_ms=${l.p50.toFixed(2)}`);
+    console.log(`p99_ms=${l.p99.toFixed(2)}`);
+    const f = await latency(prefixes[3]!, floorRig);
+    console.log(`bullmq_floor_p50_ms=${f.p50.toFixed(2)}`);
+    console.log(`bullmq_floor_p99_ms=${f.p99.toFixed(2)}`);
+    console.log(`load_average_1m=${loadavg()[0]!.toFixed(2)}`);
+  } finally {
+    for (const p of prefixes) await deleteKeysUnder(admin, p);
+    admin.disconnect();
+  }
+}
+
+await main();
