@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { NetworkAddressing } from "../adapter/contract.js";
 import type { NetworkId } from "../model/address.js";
 import { problemsFromZod, type KeyPath, type Problem } from "../config/problems.js";
+import { objectShape } from "../config/introspect.js";
 import type { YamlSource } from "../config/yaml-source.js";
 
 /** A network Parley can join: an adapter factory satisfies this. */
@@ -35,13 +36,20 @@ export class Checker {
     return undefined;
   }
 
-  /** Validate an adapter's section; top-level keys its schema silently drops are reported as unknown. */
+  /**
+   * Validate an adapter's section. Top-level keys are strict whatever the schema says: a key the
+   * schema's object shape does not name, or one its schema silently drops, is reported as unknown
+   * (a misspelt key must never be ignored). A schema with no named keys at all (a catch-all) is
+   * taken as deliberately open.
+   */
   parseSection(schema: z.ZodType<Obj>, value: Obj, path: KeyPath): Obj | undefined {
     const out = this.parse(schema, value, path);
     if (out === undefined) return undefined;
+    const shape = objectShape(schema);
+    const named = shape && Object.keys(shape).length > 0 ? new Set(Object.keys(shape)) : undefined;
     let ok = true;
     for (const key of Object.keys(value)) {
-      if (!(key in out)) { this.add([...path, key], "unknown key"); ok = false; }
+      if (named ? !named.has(key) : !(key in out)) { this.add([...path, key], "unknown key"); ok = false; }
     }
     return ok ? out : undefined;
   }

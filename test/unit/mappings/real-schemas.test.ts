@@ -35,3 +35,23 @@ describe("examples with the real adapters' schemas", () => {
     }
   });
 });
+
+describe("strict keys with the real adapters' schemas", () => {
+  it.skipIf(realAddressingAvailable().length < 3)("a misspelt adapter key is an error even where the adapter's schema is loose", async () => {
+    const { networks } = await bestNetworks();
+    const text = [
+      "networks:",
+      "  xmpp: { sharedDomain: { matrix: m.gw.example } }",
+      "  matrix: { serverName: m.example, puppetPrefx: _p_ }",
+      "  email: { sharedDomains: {} }",
+      "domains:",
+      "  a.example: { home: xmpp, appearsOn: { email: { mailDomain: a.example, mailDomian: b.example } } }",
+    ].join("\n");
+    const r = parseMappings(text, "m.yaml", networks);
+    expect(r.ok ? [] : r.error.lines()).toEqual([
+      "m.yaml:2: networks.xmpp.sharedDomain: unknown key",
+      "m.yaml:3: networks.matrix.puppetPrefx: unknown key",
+      'm.yaml:6: domains."a.example".appearsOn.email.mailDomian: unknown key',
+    ]);
+  });
+});
