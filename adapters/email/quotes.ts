@@ -43,8 +43,11 @@ export function stripQuotes(input: string): Stripped {
     // Attribution line(s) just before the quote: may wrap onto two lines.
     const last = (lines.at(-1) ?? "").trim();
     const twoLines = `${(lines.at(-2) ?? "").trim()} ${last}`;
-    if (ATTRIBUTION.some((re) => re.test(last))) lines = lines.slice(0, -1);
-    else if (lines.length >= 2 && ATTRIBUTION.some((re) => re.test(twoLines))) lines = lines.slice(0, -2);
+    // "On <date>, <name>" wrapped before "<address> wrote:": the specific (leading-word) forms first.
+    const specific = ATTRIBUTION.slice(0, 4);
+    if (specific.some((re) => re.test(last))) lines = lines.slice(0, -1);
+    else if (lines.length >= 2 && specific.some((re) => re.test(twoLines))) lines = lines.slice(0, -2);
+    else if (ATTRIBUTION.some((re) => re.test(last))) lines = lines.slice(0, -1);
   }
   while (lines.length && isBlank(lines.at(-1)!)) lines.pop();
   while (lines.length && isBlank(lines[0]!)) lines.shift();
