@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { applyEnv } from "./env.js";
 import { ConfigError, problemsFromZod, type KeyPath, type Problem } from "./problems.js";
 import { gatewayConfigSchema, type AdapterConfigSchema, type GatewayConfig } from "./schema.js";
+import { objectShape } from "./introspect.js";
 import { YamlSource } from "./yaml-source.js";
 import { DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_YAML } from "./default.js";
 
@@ -47,16 +48,22 @@ function attribute(problems: readonly Problem[], origins: ReadonlyMap<string, st
   });
 }
 
-/** Keys of an adapter section its (non-strict) schema silently dropped: misspelt keys are errors too. */
-function droppedAdapterKeys(raw: Obj, config: GatewayConfig, src: YamlSource): Problem[] {
+/**
+ * Keys of an adapter section its schema does not name, or silently drops: misspelt keys are errors
+ * even when an adapter's schema is loose (a schema naming no keys at all is taken as open).
+ */
+function unknownAdapterKeys(raw: Obj, config: GatewayConfig, adapters: readonly AdapterConfigSchema[], src: YamlSource): Problem[] {
   const out: Problem[] = [];
   const sections = isObj(raw.adapters) ? raw.adapters : {};
   for (const [id, section] of Object.entries(sections)) {
     const parsed = config.adapters[id];
-    if (!isObj(section) || !isObj(parsed)) continue;
+    const schema = adapters.find((a) => a.id === id)?.configSchema;
+    if (!isObj(section) || !isObj(parsed) || !schema) continue;
+    const shape = objectShape(schema);
+    const named = shape && Object.keys(shape).length > 0 ? new Set(Object.keys(shape)) : undefined;
     for (const key of Object.keys(section)) {
       const path = ["adapters", id, key];
-      if (!(key in parsed)) out.push({ file: src.file, line: src.lineOf(path), path, message: "unknown key" });
+      if (named ? !named.has(key) : !(key in parsed)) out.push({ file: src.file, line: src.lineOf(path), path, message: "unknown key" });
     }
   }
   return out;
@@ -103,7 +110,7 @@ export function parseConfig(text: string, file: string, options: ConfigSourceOpt
     return { ok: false, error: new ConfigError(problems) };
   }
   const config: GatewayConfig = parsed.data;
-  problems.push(...attribute(droppedAdapterKeys(raw, config, src), env.origins, src));
+  problems.push(...attribute(unknownAdapterKeys(raw, config, options.adapters, src), env.origins, src));
   problems.push(...resolveAdminToken(config, src, env.origins, options.baseDir));
   if (problems.length > 0) return { ok: false, error: new ConfigError(problems) };
   if (options.baseDir !== undefined && !env.origins.has("mappings") && !isAbsolute(config.mappings)) {
