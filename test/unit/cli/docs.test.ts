@@ -3,9 +3,9 @@
  * starts with `$ parley resolve` is run against the example mappings and compared line by line.
  * PARLEY_UPDATE_DOCS=1 rewrites the blocks from the real output.
  *
- * Addressing: the real adapters/<net>/address.ts where it exists; until adapters/xmpp/address.ts
- * lands, XMPP uses the XEP-0106 stand-in of test/unit/mappings/networks.ts (the agreed forms). When
- * the real one lands and differs, this test fails: check the difference, then regenerate.
+ * Addressing: the real adapters/<net>/address.ts of each network (all three exist now); a network
+ * whose module is missing falls back to the stand-ins of test/unit/mappings/networks.ts (the agreed
+ * forms). When an adapter changes its forms, this test fails: check the difference, then regenerate.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
