@@ -1,8 +1,9 @@
+import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import { createDeliveryMetrics, createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
 import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
 import { isParleyError } from "../../../src/errors/index.js";
-import { cleanup, FAST, NET, NET2, RecordingHandler, SHARED_REDIS, transient, uniquePrefix, waitFor } from "./helpers.js";
+import { cleanup, FAST, NET, NET2, permanent, RecordingHandler, SHARED_REDIS, transient, uniquePrefix, waitFor } from "./helpers.js";
 
 let svc: BullDeliveryService | undefined;
 let prefix = "";
@@ -51,5 +52,45 @@ describe("delivery service basics (DESIGN §3)", () => {
     const s = await service();
     await expect(s.enqueue([{ kind: "message", network: "email" as never, key: "k", payload: 1 }])).rejects.toSatisfy((e) => isParleyError(e, "PARLEY_INTERNAL"));
     await expect(s.enqueue([{ kind: "presence", network: NET, key: "k", conversation: "c", coalesce: true, payload: 1 }])).rejects.toThrow(/unordered/);
+  });
+
+  it("exports metrics on the registry it is given: completed, retried, failed, latency, queue depth", async () => {
+    const registry = new Registry();
+    const metrics = createDeliveryMetrics(registry);
+    const s = await service({ metrics });
+    let once = true;
+    const h = new RecordingHandler((job) => {
+      if (job.key === "m.1" && once) { once = false; throw transient(); }
+      if (job.key === "m.2") throw permanent();
+    });
+    await s.startWorkers(h);
+    await s.enqueue([msg("m.0"), msg("m.1"), msg("m.2")]);
+    await waitFor(() => h.delivered.length === 2 && h.finalFailures.length === 1, 5000, "two deliveries and a failure");
+    await waitFor(async () => (await s.counts())["message-xmpp"]!.failed === 1, 2000, "the failed set");
+    const text = await registry.metrics();
+    expect(text).toMatch(/parley_delivery_jobs_completed_total\{queue="message-xmpp"\} 2/);
+    expect(text).toMatch(/parley_delivery_jobs_retried_total\{queue="message-xmpp"\} 1/);
+    expect(text).toMatch(/parley_delivery_jobs_failed_total\{queue="message-xmpp"\} 1/);
+    expect(text).toMatch(/parley_delivery_latency_seconds_count\{queue="message-xmpp"\} 2/);
+    expect(text).toMatch(/parley_delivery_queue_depth\{queue="message-xmpp",state="failed"\} 1/);
+  });
+
+  it("close() is graceful: stops taking jobs, lets the running one finish, leaves nothing active", async () => {
+    const s = await service({ concurrency: 1 });
+    let started = false, finished = false;
+    const h = new RecordingHandler(async (job) => {
+      if (job.key === "g.0") { started = true; await new Promise((r) => setTimeout(r, 300)); finished = true; }
+    });
+    await s.startWorkers(h);
+    await s.enqueue([msg("g.0", "c"), msg("g.1", "c")]);
+    await waitFor(() => started, 5000, "the first job running");
+    await s.close();
+    expect(finished).toBe(true);
+    expect(h.keys()).toEqual(["g.0"]);
+    const other = await createDeliveryService({ networks: [NET, NET2], prefix, redisUrl: SHARED_REDIS, ...FAST });
+    try {
+      expect((await other.counts())["message-xmpp"]).toMatchObject({ active: 0, waiting: 1 });
+      await expect(s.enqueue([msg("g.2")])).rejects.toSatisfy((e) => isParleyError(e, "PARLEY_UNAVAILABLE"));
+    } finally { await other.close(); }
   });
 });
