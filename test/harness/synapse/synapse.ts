@@ -100,7 +100,7 @@ function homeserverConfig(o: { serverName: string; port: number; dir: string; se
     suppress_key_server_warning: true,
     federation_domain_whitelist: [],
     url_preview_enabled: false,
-    presence: { enabled: true, ...(o.syncOnlineTimeoutMs !== undefined ? { sync_online_timeout: o.syncOnlineTimeoutMs } : {}) },
+    presence: { enabled: true, ...(o.syncOnlineTimeoutMs !== undefined ? { sync_online_timeout: o.syncOnlineTimeoutMs, last_active_granularity: Math.min(60_000, Math.ceil(o.syncOnlineTimeoutMs / 4)) } : {}) },
     app_service_config_files: o.registrations,
     rc_message: lenient,
     rc_registration: lenient,
