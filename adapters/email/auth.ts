@@ -33,6 +33,8 @@ export interface SenderVerdict {
   /** The Authentication-Results header mailauth produced. */
   readonly authResults: string;
   readonly fromDomain: string | undefined;
+  /** The single From address exactly as authentication read it (undefined when not exactly one). */
+  readonly fromAddress: string | undefined;
 }
 
 function orgDomain(domain: string): string {
@@ -63,7 +65,7 @@ export function verdictOf(r: AuthenticateResult, mailFrom: string): SenderVerdic
   const detail = `dmarc=${dmarcResult} spf=${spfResult} dkim=${dkimPass.length ? "pass" : r.dkim.results[0]?.status.result ?? "none"} arc=${arcResult} header.from=${fromDomain ?? "?"}`;
   return {
     trusted: method !== "none", method, aligned: single && (dkimAligned || spfAligned),
-    detail, authResults: r.headers, fromDomain,
+    detail, authResults: r.headers, fromDomain, fromAddress: single ? fromAddr : undefined,
   };
 }
 

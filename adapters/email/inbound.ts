@@ -16,6 +16,7 @@ import type { BlobStore } from "./blobs.js";
 import type { EmailConfig } from "./config.js";
 import { parseDsn, stateOfAction } from "./dsn.js";
 import { replyForParleyCode, reply, type SmtpReply } from "./errors.js";
+import { headerSafe } from "./headers.js";
 import { checkMimeBounds, MimeLimitError, topHeader } from "./mime-limits.js";
 import { outboundRecord } from "./outbound.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
@@ -99,6 +100,9 @@ export class Inbound {
   /** A spoofed or unproved From never becomes a trusted sender (DESIGN §5). */
   private checkSenderPolicy(parsed: ParsedEmail, verdict: SenderVerdict): SmtpReply | undefined {
     if (!parsed.fromAddress || parsed.fromCount !== 1) return reply(550, "5.7.1", "Exactly one From: mailbox is required");
+    // The identity bridged must be the one authentication checked: parsers that disagree (encoded
+    // words in an addr-spec, RFC 2047 §5) would let a message prove one address and show another.
+    if (parsed.fromAddress.toLowerCase() !== verdict.fromAddress?.toLowerCase()) return reply(550, "5.7.1", "Ambiguous From: address");
     let from: Endpoint;
     try {
       from = fromNative(parsed.fromAddress, this.deps.ctx.mappings());
@@ -125,7 +129,8 @@ export class Inbound {
     if (parsed.html && !stripped && !unverified) parts.push({ role: "html", body: parsed.html });
     for (const a of parsed.attachments) {
       if (/^message\/(global-)?delivery-status$/i.test(a.contentType)) continue;
-      parts.push({ role: "attachment", contentType: a.contentType.slice(0, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(a.filename ? { filename: a.filename.slice(0, 255) } : {}) });
+      const filename = a.filename ? safeFilename(a.filename) : undefined;
+      parts.push({ role: "attachment", contentType: headerSafe(a.contentType, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(filename ? { filename } : {}) });
     }
     if (parsed.security) parts.push({ role: "opaque", contentType: "message/rfc822", size: raw.length, blobRef: await this.deps.blobs.put(raw), security: parsed.security });
     return { parts, stripped };
@@ -146,11 +151,11 @@ export class Inbound {
         nativeIds: parsed.messageId ? [{ network: EMAIL, kind: "message-id", id: parsed.messageId, ...(targets.length > 1 ? { scope: r.native } : {}) }] : [],
         from,
         authenticatedBy: verdict.trusted ? { method: verdict.method, detail: verdict.detail } : { method: "none", detail: verdict.detail },
-        displayName: verdict.trusted ? parsed.fromName?.slice(0, 200) : `${parsed.fromName ? `${parsed.fromName.slice(0, 150)} ` : ""}(unverified ${parsed.fromAddress})`,
+        displayName: displayNameOf(parsed, verdict.trusted),
         to: r.endpoint,
         ...(replyTo && replyTo.network === EMAIL ? { replyTo } : {}),
         sentAt: (parsed.date ?? new Date()).toISOString(),
-        ...(parsed.subject ? { subject: { [parsed.lang ?? "und"]: parsed.subject.slice(0, 4096) } } : {}),
+        ...(parsed.subject && headerSafe(parsed.subject, 4000) ? { subject: { [parsed.lang ?? "und"]: headerSafe(parsed.subject, 4000) } } : {}),
         kind: "chat",
         ...(inReplyTo ? { inReplyTo } : {}),
         ...(parsed.lang ? { lang: parsed.lang } : {}),
@@ -228,6 +233,19 @@ export class Inbound {
     this.log.info({ messageId: id }, "DSN turned into a delivery status");
     return OK;
   }
+}
+
+/** A display name from RFC 2047 words may decode to anything: controls go, unverified senders are marked. */
+function displayNameOf(parsed: ParsedEmail, trusted: boolean): string | undefined {
+  const name = parsed.fromName ? headerSafe(parsed.fromName, 150) : "";
+  if (trusted) return name || undefined;
+  return `${name ? `${name} ` : ""}(unverified ${headerSafe(parsed.fromAddress ?? "", 100)})`;
+}
+
+/** A file name is a label, never a path: last path segment, no controls, bounded. */
+export function safeFilename(name: string): string | undefined {
+  const base = headerSafe(name, 255).split(/[\\/]/).pop()?.replace(/^\.+/, "").trim();
+  return base ? base : undefined;
 }
 
 function safeEndpoint(address: string, ctx: AdapterContext): Endpoint | undefined {
