@@ -27,8 +27,8 @@ export interface PresenceServiceOptions {
   readonly fanoutIntervalMs?: number;
   /** How often the timers run (due fan-outs, liveness). Default 250 ms. */
   readonly tickMs?: number;
-  /** Notifications per enqueue call in a fan-out. Default 1000. */
-  readonly batchSize?: number;
+  /** Fan-out buckets per network: each change enqueues at most this many jobs per network. Default 64. */
+  readonly buckets?: number;
   readonly now?: () => number;
 }
 
@@ -40,7 +40,7 @@ export interface PresenceParts {
   readonly policy: AccessPolicy;
   readonly log: Logger;
   readonly now: () => number;
-  readonly batchSize: number;
+  readonly buckets: number;
   readonly fanoutIntervalMs: number;
 }
 
@@ -55,7 +55,7 @@ export function createParts(options: PresenceServiceOptions): PresenceParts {
     policy: new AccessPolicy({ redis: options.redis, prefix: options.prefix, mappings: options.mappings }),
     log: options.log.child({ module: "presence" }),
     now: options.now ?? Date.now,
-    batchSize: options.batchSize ?? 1000,
+    buckets: options.buckets ?? 64,
     fanoutIntervalMs,
   };
 }

@@ -12,7 +12,7 @@ import { project, viewFor } from "../policy/project.js";
 import { decodeRow } from "./subscriptions.js";
 import { endpointFromKey } from "./keys.js";
 import { parseStored } from "./store.js";
-import { notifyJob } from "./jobs.js";
+import { batchJob, bucketOf, notifyJob } from "./jobs.js";
 import type { PresenceParts } from "./context.js";
 
 export interface FanoutResult {
@@ -49,7 +49,7 @@ export async function runFanout(parts: PresenceParts, presentity: Endpoint, forc
     parts.store.roundTrips++;
     await redis.hset(pkey, "fb", basic);
   }
-  const byNetwork = new Map<NetworkId, DeliveryJobSpec[]>();
+  const buckets = new Map<NetworkId, string[][]>();
   let skipped = 0;
   for (const [key, json] of Object.entries(watchers)) {
     const row = decodeRow(json);
@@ -61,15 +61,17 @@ export async function runFanout(parts: PresenceParts, presentity: Endpoint, forc
       skipped++;
       continue;
     }
-    let list = byNetwork.get(watcher.network);
-    if (!list) byNetwork.set(watcher.network, (list = []));
-    list.push(notifyJob(watcher, presentity));
+    let lists = buckets.get(watcher.network);
+    if (!lists) buckets.set(watcher.network, (lists = Array.from({ length: parts.buckets }, () => [])));
+    lists[bucketOf(key, parts.buckets)]!.push(key);
   }
+  const jobs: DeliveryJobSpec[] = [];
   const enqueued: Record<string, number> = {};
-  for (const [network, jobs] of byNetwork) {
-    for (let i = 0; i < jobs.length; i += parts.batchSize) await parts.options.delivery.enqueue(jobs.slice(i, i + parts.batchSize));
-    enqueued[network] = jobs.length;
+  for (const [network, lists] of buckets) {
+    lists.forEach((list, bucket) => { if (list.length > 0) jobs.push(batchJob(presentity, network, bucket, list)); });
+    enqueued[network] = lists.reduce((n, l) => n + l.length, 0);
   }
+  if (jobs.length > 0) await parts.options.delivery.enqueue(jobs);
   parts.log.debug({ presentity: endpointKey(presentity), enqueued, skipped, force }, "presence fan-out");
   return { enqueued, skipped };
 }
@@ -101,4 +103,43 @@ export async function notify(parts: PresenceParts, watcher: Endpoint, presentity
   await adapter.deliverPresence({ watcher, presence });
   parts.log.debug({ watcher: endpointKey(watcher), presentity: endpointKey(presentity), basic: overallBasic(presence) }, "presence delivered");
   return true;
+}
+
+/**
+ * Perform a batch job: the newest state, the rules and every watcher's subscription in one round
+ * trip, then each watcher's own projection to its adapter. A watcher whose delivery fails gets a
+ * job of its own (with its own retries), so one bad watcher never makes the others hear twice.
+ */
+export async function notifyBatch(parts: PresenceParts, network: NetworkId, presentity: Endpoint, watcherKeys: readonly string[]): Promise<number> {
+  if (watcherKeys.length === 0) return 0;
+  parts.store.roundTrips++;
+  const results = await parts.options.redis.pipeline()
+    .hmget(parts.keys.presence(presentity), ...parts.store.fields)
+    .get(parts.policy.rulesKey(presentity))
+    .hmget(parts.keys.watchers(presentity), ...watcherKeys)
+    .exec();
+  const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
+  if (stored === undefined) return 0;
+  const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
+  const rows = (results?.[2]?.[1] ?? []) as (string | null)[];
+  const adapter = parts.options.adapters(network);
+  if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${network} adapter runs in this process`);
+  const retry: DeliveryJobSpec[] = [];
+  let sent = 0;
+  await Promise.all(watcherKeys.map(async (key, i) => {
+    const json = rows[i];
+    const watcher = endpointFromKey(key);
+    const presence = project(stored.presence, watcher, rules, json ? decodeRow(json)?.s : undefined);
+    if (presence === undefined) return;
+    try {
+      await adapter.deliverPresence({ watcher, presence });
+      sent++;
+    } catch (e) {
+      if (e instanceof DeliveryError && e.failureClass === "permanent") return;
+      retry.push(notifyJob(watcher, presentity));
+    }
+  }));
+  if (retry.length > 0) await parts.options.delivery.enqueue(retry);
+  parts.log.debug({ presentity: endpointKey(presentity), network, sent, retried: retry.length }, "presence batch delivered");
+  return sent;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { EndpointSchema, endpointKey, type Endpoint } from "../model/address.js";
+import { EndpointSchema, endpointKey, type Endpoint, type NetworkId } from "../model/address.js";
 import { SubscriptionSchema, type Subscription } from "../model/subscription.js";
 import { newCanonicalId } from "../model/ids.js";
 import type { DeliveryJobSpec } from "../delivery/types.js";
@@ -19,7 +19,14 @@ export const FanoutPayloadSchema = z.object({
 });
 /** Show a presentity's newest state, as projected at send time, to one watcher. */
 export const NotifyPayloadSchema = z.object({ op: z.literal("notify"), watcher: EndpointSchema, presentity: EndpointSchema });
-export const PresenceJobPayloadSchema = z.discriminatedUnion("op", [FanoutPayloadSchema, NotifyPayloadSchema]);
+/** Show a presentity's newest state to a batch of watchers on one network (one bucket of a fan-out). */
+export const BatchPayloadSchema = z.object({
+  op: z.literal("batch"),
+  presentity: EndpointSchema,
+  /** Watchers as `endpointKey`s, all on the job's network. */
+  watchers: z.array(z.string().min(3).max(1100)).max(100_000),
+});
+export const PresenceJobPayloadSchema = z.discriminatedUnion("op", [FanoutPayloadSchema, NotifyPayloadSchema, BatchPayloadSchema]);
 export type PresenceJobPayload = z.infer<typeof PresenceJobPayloadSchema>;
 
 export const SubscriptionJobPayloadSchema = z.object({
@@ -46,6 +53,25 @@ export function notifyJob(watcher: Endpoint, presentity: Endpoint): DeliveryJobS
     key: `pn.${digest(endpointKey(watcher), endpointKey(presentity))}`,
     coalesce: true,
     payload: { op: "notify", watcher, presentity },
+  };
+}
+
+/** Which bucket of a fan-out a watcher is in: stable, so a coalesced batch names the same watchers. */
+export function bucketOf(watcherKey: string, buckets: number): number {
+  return createHash("sha1").update(watcherKey).digest().readUInt32BE(0) % buckets;
+}
+
+/**
+ * One job per (presentity, network, bucket): a burst of changes coalesces into the newest state,
+ * as per-watcher jobs would, at a fraction of the queue cost (DESIGN §4 "notified in batches").
+ */
+export function batchJob(presentity: Endpoint, network: NetworkId, bucket: number, watchers: readonly string[]): DeliveryJobSpec {
+  return {
+    kind: "presence",
+    network,
+    key: `pb.${digest(endpointKey(presentity), network)}.${bucket}`,
+    coalesce: true,
+    payload: { op: "batch", presentity, watchers },
   };
 }
 

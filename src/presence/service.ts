@@ -14,7 +14,7 @@ import { SubscriptionRequestSchema, type Subscription } from "../model/subscript
 import type { DeliveryJob } from "../delivery/types.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import { createParts, type PresenceParts, type PresenceServiceOptions } from "./context.js";
-import { notify, projectedFor, runFanout } from "./fanout.js";
+import { notify, notifyBatch, projectedFor, runFanout } from "./fanout.js";
 import { fanoutJob, notifyJob, PresenceJobPayloadSchema, SubscriptionJobPayloadSchema } from "./jobs.js";
 import { applySubscription, asToldToWatcher, showWaitingRequests } from "./subscribe.js";
 import { Liveness } from "./liveness.js";
@@ -147,6 +147,10 @@ export class PresenceService {
     const payload = parsed.data;
     if (payload.op === "fanout") {
       await runFanout(this.parts, payload.presentity, payload.force ?? false);
+      return;
+    }
+    if (payload.op === "batch") {
+      await notifyBatch(this.parts, job.network, payload.presentity, payload.watchers);
       return;
     }
     await notify(this.parts, payload.watcher, payload.presentity);

@@ -41,13 +41,18 @@ describe("fan-out", () => {
     await watchers(h, 500, alice);
     h.memory!.stored.length = 0;
     h.memory!.enqueueCalls = 0;
+    h.memory!.ran.length = 0;
     await h.publish(alice, "open");
     expect(h.memory!.pending("presence").map((s) => (s.payload as { op: string }).op)).toEqual(["fanout"]);
     await h.drain();
     const delivered = [...h.peer("xmpp").presences, ...h.peer("matrix").presences];
     expect(delivered).toHaveLength(500);
     expect(new Set(delivered.map((n) => n.watcher.address)).size).toBe(500);
-    expect(h.memory!.enqueueCalls).toBe(3); // the fan-out job, then one batch per network
+    // The fan-out job, then one enqueue of at most `buckets` batch jobs per network.
+    expect(h.memory!.enqueueCalls).toBe(2);
+    const batches = h.memory!.ran.filter((j) => (j.payload as { op: string }).op === "batch");
+    expect(batches.length).toBeLessThanOrEqual(2 * 64);
+    expect(new Set(batches.map((b) => b.network))).toEqual(new Set(["xmpp", "matrix"]));
   });
 
   it("T-3.2.3 with N watchers of which k are blocked, exactly N−k are notified", async () => {
@@ -83,6 +88,25 @@ describe("fan-out", () => {
       expect(seen.length).toBeLessThanOrEqual(2);
       expect(seen.at(-1)!.tuples[0]!.note).toEqual({ en: "change 99" });
     }
+  });
+
+  it("a watcher whose delivery fails in a batch is retried alone; the others hear once", async () => {
+    h = new PresenceHarness();
+    const all = await watchers(h, 30, alice);
+    const victim = all.find((w) => w.network === "matrix")!;
+    const matrix = h.adapters.get(victim.network)!;
+    const original = matrix.deliverPresence.bind(matrix);
+    let failOnce = true;
+    matrix.deliverPresence = async (n) => {
+      if (failOnce && n.watcher.address === victim.address) { failOnce = false; throw new Error("link hiccup"); }
+      return original(n);
+    };
+    h.memory!.stored.length = 0;
+    await h.publish(alice, "open");
+    await h.drain();
+    for (const w of all) expect(h.seen(w, alice)).toHaveLength(1);
+    const retried = h.memory!.stored.filter((s) => (s.payload as { op: string; watcher?: { address: string } }).op === "notify");
+    expect(retried.map((s) => (s.payload as { watcher: { address: string } }).watcher.address)).toEqual([victim.address]);
   });
 
   it("a change whose fan-out could not be enqueued is still fanned out by the timer", async () => {

@@ -55,7 +55,11 @@ describe("subscriptions (RFC 2779 §5.1)", () => {
     h.clock += 5000;
     await h.publish(alice, "closed");
     await h.drain();
-    expect(h.memory!.stored.filter((s) => s.kind === "presence" && (s.payload as { op: string }).op === "notify")).toEqual([]);
+    const forBob = h.memory!.stored.filter((s) => {
+      const p = s.payload as { op: string; watcher?: { address: string }; watchers?: string[] };
+      return s.kind === "presence" && (p.watcher?.address === bob.address || p.watchers?.includes(`matrix/${bob.address}`));
+    });
+    expect(forBob).toEqual([]);
     expect(h.seen(bob)).toEqual([]);
     expect(h.peer("xmpp").subscriptions).toEqual([{ to: alice, notice: "outcome", subscription: expect.objectContaining({ state: "cancelled", decidedBy: "watcher" }) }]);
   });
