@@ -160,7 +160,7 @@ export class Inbound {
         ...(inReplyTo ? { inReplyTo } : {}),
         ...(parsed.lang ? { lang: parsed.lang } : {}),
         parts,
-        hops: hops - 1,
+        hops, // the core decrements once per gateway (DESIGN §3)
         extensions: { [EMAIL_EXT]: { payload: { verified: verdict.trusted, auth: verdict.detail, ...(original ? { original } : {}), references: parsed.references.slice(-10) } } },
       });
       events.push({ kind: "message", message });

@@ -89,14 +89,19 @@ export class EmailAdapter implements Adapter {
   }
 }
 
-export const emailAdapter = {
-  id: EMAIL,
-  capabilities: emailCapabilities,
-  configSchema: EmailConfigSchema,
-  addressing: emailAddressing,
-  create(config: EmailConfig): Adapter {
-    return new EmailAdapter(config);
-  },
-} satisfies AdapterFactory<EmailConfig>;
+/** A factory whose adapters use `deps` (tests inject a DNS map; production uses {@link emailAdapter}). */
+export function emailAdapterFactory(deps: EmailAdapterDeps = {}) {
+  return {
+    id: EMAIL,
+    capabilities: emailCapabilities,
+    configSchema: EmailConfigSchema,
+    addressing: emailAddressing,
+    create(config: EmailConfig): Adapter {
+      return new EmailAdapter(config, deps);
+    },
+  } satisfies AdapterFactory<EmailConfig>;
+}
+
+export const emailAdapter = emailAdapterFactory();
 
 export { EmailConfigSchema, type EmailConfig } from "./config.js";

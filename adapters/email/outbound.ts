@@ -159,7 +159,8 @@ export class Outbound {
       attachments: await this.attachments(message),
       headers: {
         "X-Parley-Id": message.id,
-        "X-Parley-Hops": String(Math.max(0, message.hops - 1)),
+        // Already decremented by the core when it accepted the message (DESIGN §3).
+        "X-Parley-Hops": String(message.hops),
         // RFC 3834 §5: a chat message a person wrote is not auto-submitted; a notice from a bot is.
         ...(message.kind === "notice" ? { "Auto-Submitted": "auto-generated" } : {}),
       },

@@ -76,13 +76,13 @@ describe("email outbound (IM → email)", () => {
     expect(mail.header("Delivered-To")).toBe(to.address);
   });
 
-  it("marks bot notices Auto-Submitted (RFC 3834) and decrements the hop count", async () => {
+  it("marks bot notices Auto-Submitted (RFC 3834) and carries the hop count", async () => {
     const to = endpoint(`gus-${Date.now()}@example.org`, "email");
     const m = chat(alice, to, "notice", { kind: "notice", hops: 5 });
     await s.adapter.deliverMessage(m);
     const mail = await waitForMail(inbox, byId(m.id));
     expect(mail.header("Auto-Submitted")).toBe("auto-generated");
-    expect(mail.header("X-Parley-Hops")).toBe("4");
+    expect(mail.header("X-Parley-Hops")).toBe("5");
   });
 
   it("T-4.2.1 a stopped relay is a transient failure; the same message is delivered once it returns", async () => {
