@@ -92,6 +92,7 @@ return 0`;
 
 type Reply<T> = Promise<T>;
 interface OrderCommands {
+  parleyOrderRegister(ord: string, jobHash: string, id: string): Reply<number>;
   parleyOrderBegin(ord: string, park: string, sent: string, id: string, bullPrefix: string): Reply<[string, string]>;
   parleyOrderDone(ord: string, park: string, marker: string, id: string, ttl: number, ordered: string): Reply<string>;
   parleyOrderRecheck(ord: string, park: string, id: string): Reply<number>;
@@ -101,17 +102,19 @@ interface OrderCommands {
 export function defineOrderScripts(redis: Redis): void {
   const defined = redis as unknown as Partial<OrderCommands>;
   if (defined.parleyOrderBegin) return;
+  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 2, lua: REGISTER });
   redis.defineCommand("parleyOrderBegin", { numberOfKeys: 3, lua: BEGIN });
   redis.defineCommand("parleyOrderDone", { numberOfKeys: 3, lua: DONE });
   redis.defineCommand("parleyOrderRecheck", { numberOfKeys: 2, lua: RECHECK });
 }
 
 /**
- * Queue the REGISTER step on a MULTI, just before the job's add. Plain EVAL, not EVALSHA: inside a
- * MULTI ioredis cannot recover from NOSCRIPT, and the script is short.
+ * Queue the REGISTER step on a MULTI, just before the job's add (EVALSHA once the connection has
+ * sent the script). Inside a MULTI ioredis cannot recover from NOSCRIPT by itself; the service's
+ * enqueue reloads the scripts and retries (service.ts).
  */
 export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): void {
-  multi.eval(REGISTER, 2, ord, jobHash, id);
+  (multi as unknown as OrderCommands).parleyOrderRegister(ord, jobHash, id);
 }
 
 /** `promote`: a parked job (the head) to wake, or ''. */

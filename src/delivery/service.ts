@@ -20,7 +20,7 @@ import { backoffDelay } from "./backoff.js";
 import { dropFailed, listFailed, retryFailed, type FailedJobAdmin } from "./failed.js";
 import { JOB_KINDS, jobIdForKey, queueName } from "./names.js";
 import { resolveOptions, type DeliveryServiceOptions, type ResolvedOptions } from "./options.js";
-import { registerInOrder } from "./order.js";
+import { defineOrderScripts, registerInOrder } from "./order.js";
 import { deliveryKeys, JobRunner, type JobData } from "./runner.js";
 import type { DeliveryHandler, DeliveryJobSpec, DeliveryService, FailedJobInfo } from "./types.js";
 import type { DeliveryMetrics } from "./metrics.js";
@@ -68,6 +68,7 @@ export class BullDeliveryService implements DeliveryService {
     if (own) svc.ownConnections.push(producer);
     producer.on("error", svc.onConnError("producer"));
     await waitForReady(producer);
+    defineOrderScripts(producer);
     for (const network of svc.opts.networks) {
       for (const kind of JOB_KINDS) {
         const name = queueName(kind, network);

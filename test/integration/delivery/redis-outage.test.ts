@@ -61,7 +61,7 @@ describe("Redis outage (DESIGN §3 backpressure)", () => {
     expect(order).toEqual(["before.0", "before.1", "after.0"]);
   });
 
-  it("T-4.3.1 Redis refusing writes (OOM): enqueue fails fast with PARLEY_UNAVAILABLE and stores nothing", { timeout: 30_000 }, async () => {
+  it("T-4.3.1 Redis refusing writes (OOM): enqueue fails fast with PARLEY_UNAVAILABLE and stores nothing; a SCRIPT FLUSH is survived", { timeout: 30_000 }, async () => {
     server = await RedisServer.start();
     svc = await createDeliveryService({ networks: [NET], prefix: uniquePrefix("oom"), redisUrl: server.url, ...FAST });
     const admin = new Redis(server.url);
@@ -79,6 +79,10 @@ describe("Redis outage (DESIGN §3 backpressure)", () => {
       await svc.enqueue([msg("ok.0", "c")]);
       await waitFor(() => h.keys().includes("ok.0"), 5000, "delivery once writes are accepted");
       expect(h.keys()).toEqual(["ok.0"]);
+      // Redis losing its Lua scripts (SCRIPT FLUSH) does not wedge the enqueue MULTI.
+      await admin.script("FLUSH");
+      await svc.enqueue([msg("ok.1", "c"), msg("ok.2")]);
+      await waitFor(() => h.keys().length === 3, 5000, "delivery after SCRIPT FLUSH");
     } finally { admin.disconnect(); }
   });
 });
