@@ -114,7 +114,7 @@ export function defineOrderScripts(redis: Redis): void {
  * enqueue reloads the scripts and retries (service.ts).
  */
 export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): void {
-  (multi as unknown as OrderCommands).parleyOrderRegister(ord, jobHash, id);
+  (multi as unknown as { parleyOrderRegister(...a: string[]): ChainableCommander }).parleyOrderRegister(ord, jobHash, id);
 }
 
 /** `promote`: a parked job (the head) to wake, or ''. */
