@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matrixAdapter, writeRegistration } from "../../../adapters/matrix/index.js";
 import { toNative } from "../../../adapters/matrix/address.js";
-import type { AdapterFactory } from "../../../src/adapter/contract.js";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, plainText, type Message } from "../../../src/model/message.js";
