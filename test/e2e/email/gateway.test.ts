@@ -87,4 +87,21 @@ describe("email through the gateway", () => {
     expect(got.from).toEqual(endpoint("carol@example.org", "email"));
     expect(got.authenticatedBy.method).toBe("dmarc");
   });
+
+  it("T-5.4.1 a chat-side failure after Parley answered 250 goes back to the mail sender as a DSN", async () => {
+    const local = `kim-${Date.now()}`;
+    const text = `will fail in chat ${newCanonicalId()}`;
+    const raw = await composeMail({ from: `${local}@example.org`, to: "alice@chat.example.org", text, sign: mailboxSigner("example.org") });
+    const email = gw.gateway.adapter(asNetworkId("email")) as unknown as { port: number };
+    xmpp.peer.failWith = "permanent";
+    try {
+      expect((await smtpSend(email.port, { from: `${local}@example.org`, to: ["alice@chat.example.org"] }, raw)).final).toBe(250);
+      const dsn = await waitForMail(inbox, (x) => x.header("Delivered-To") === `${local}@example.org`, 20_000);
+      expect(dsn.header("Return-Path")).toBe("<>");
+      expect(dsn.header("Content-Type")).toMatch(/multipart\/report/);
+      expect(dsn.raw.toString()).toMatch(/Action: failed/);
+    } finally {
+      xmpp.peer.failWith = undefined;
+    }
+  });
 });

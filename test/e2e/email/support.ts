@@ -41,6 +41,7 @@ export const dns: Record<string, string[]> = {
   "sel._domainkey.evil.test": [keys.attacker.dnsValue],
   "nodmarc.test": ["v=spf1 ip4:127.0.0.1 -all"],
   "mail._domainkey.nodmarc.test": [keys.mailbox.dnsValue],
+  "relayed.test": ["v=spf1 ip4:192.0.2.1 -all"],
   "parley._domainkey.chat.example.org": [keys.parley.dnsValue],
   "parley._domainkey.gw.example.org": [keys.parley.dnsValue],
 };
