@@ -1,0 +1,37 @@
+/**
+ * The XMPP adapter's gateway config section (`adapters.xmpp`). The component domains themselves
+ * come from the mappings (own appearances and shared forms, see address.ts); every one is
+ * declared in Prosody with the same `component_secret` (XEP-0114 §3).
+ */
+import { z } from "zod";
+
+export const XmppConfigSchema = z.object({
+  /** Host of the XMPP server's component listener (Prosody `component_ports`). */
+  host: z.string().min(1).default("127.0.0.1").describe("XMPP server host for the component link"),
+  port: z.number().int().min(1).max(65535).default(5347).describe("XMPP server component port (XEP-0114)"),
+  /** The handshake secret (XEP-0114 §3); from a file or the environment, never logged. */
+  componentSecret: z.string().min(1).describe("component_secret shared with the XMPP server (secret)"),
+  /** Extra component domains to connect beyond those the mappings imply (rarely needed). */
+  extraDomains: z.array(z.string().min(1)).default([]),
+  /** Largest stanza accepted from the link, in bytes, before it reaches the XML parser (bounds.ts). */
+  maxStanzaBytes: z.number().int().min(10_000).max(16 * 1024 * 1024).default(256 * 1024)
+    .describe("cap on one inbound stanza in bytes (RFC 6120 §13.12: at least 10000)"),
+  /** Largest message body accepted or sent, in UTF-8 bytes. */
+  maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+  reconnect: z.object({
+    baseMs: z.number().int().min(10).default(500),
+    maxMs: z.number().int().min(100).default(30_000),
+  }).default({ baseMs: 500, maxMs: 30_000 }),
+  /** Lease on the component link when several Parley processes run (one link per domain in Prosody). */
+  lease: z.object({
+    ttlMs: z.number().int().min(500).default(5_000),
+    renewMs: z.number().int().min(100).default(1_000),
+  }).default({ ttlMs: 5_000, renewMs: 1_000 }),
+  /** How long a send waits for the server's answer to the confirming ping (see README, "what can be lost"). */
+  confirmTimeoutMs: z.number().int().min(100).default(5_000),
+  /** The gateway identity in disco#info (XEP-0030, XEP-0100 `gateway` category). */
+  name: z.string().min(1).max(128).default("Parley gateway"),
+}).strict();
+
+export type XmppConfig = z.infer<typeof XmppConfigSchema>;
+export type XmppConfigInput = z.input<typeof XmppConfigSchema>;

@@ -1,0 +1,163 @@
+/**
+ * The XMPP adapter: Parley as an XEP-0114 external component of an XMPP server. One process at a
+ * time owns the component link (a lease in the adapter's state store: Prosody accepts one
+ * connection per component domain); the others stand by and take over when the lease expires.
+ * See README.md for the XEPs, config keys and what is lossy.
+ */
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import {
+  DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
+  type DeliveryOutcome, type LinkHealth, type PresenceNotification, type SubscriptionNotice,
+} from "../../src/adapter/contract.js";
+import type { Message } from "../../src/model/message.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
+import { XMPP, componentDomains, xmppAddressing } from "./address.js";
+import { XmppConfigSchema, type XmppConfig } from "./config.js";
+import { ComponentLink } from "./connection.js";
+import { handleStanza } from "./inbound.js";
+import { deliverMessage, deliverStatus } from "./outbound.js";
+import { PresenceState, deliverSubscription } from "./presence.js";
+import { replyError, type XmppRuntime } from "./stanza.js";
+
+export const xmppCapabilities: AdapterCapabilities = {
+  presence: true,
+  subscriptions: true,
+  receipts: { delivered: true, displayed: false },
+  subject: true,
+  html: false,
+  edits: true,
+  maxMessageBytes: 64 * 1024,
+};
+
+export const LEASE_NAME = "component-link";
+
+export class XmppAdapter implements Adapter {
+  private rt: XmppRuntime | undefined;
+  private presence: PresenceState | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private owner = false;
+  private stopped = false;
+  private ticking = false;
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+
+  constructor(private readonly config: XmppConfig) {}
+
+  /** The component link (tests inject raw bytes through it: README, "Hostile input"). */
+  get link(): ComponentLink | undefined { return this.rt?.link; }
+  get ownsLink(): boolean { return this.owner; }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    this.stopped = false;
+    const domains = [...new Set([...componentDomains(ctx.mappings()), ...this.config.extraDomains])];
+    const log = ctx.log.child({ module: "xmpp" });
+    const rt: XmppRuntime = {
+      ctx, config: this.config, log, domains: new Set(domains),
+      link: new ComponentLink(domains, {
+        host: this.config.host, port: this.config.port, secret: this.config.componentSecret,
+        maxStanzaBytes: this.config.maxStanzaBytes, reconnect: this.config.reconnect,
+        iqTimeoutMs: this.config.confirmTimeoutMs, log,
+      }, {
+        stanza: (el) => void handleStanza(rt, el, presence),
+        rejected: (ev) => {
+          log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
+          if (ev.head) {
+            const condition = ev.reason === "too-large" ? "policy-violation" : "bad-request";
+            void replyError(rt, ev.head, { type: "modify", condition, text: ev.detail });
+          }
+        },
+        online: () => {
+          if (rt.link.allOnline()) void presence.restore().then((n) => log.info({ restored: n }, "puppet presence restored"));
+        },
+        offline: (domain) => log.warn({ domain }, "component link offline"),
+      }),
+    };
+    const presence = new PresenceState(rt);
+    this.rt = rt;
+    this.presence = presence;
+    await presence.load();
+    await this.tick();
+    this.leaseTimer = setInterval(() => void this.tick(), this.config.lease.renewMs);
+    if (this.owner) await this.waitOnline(10_000);
+  }
+
+  private async waitOnline(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.rt && !this.rt.link.allOnline() && Date.now() < deadline && !this.stopped) {
+      await new Promise((r) => setTimeout(r, 25)); // polls the link state; the link itself reconnects
+    }
+  }
+
+  /** Acquire or renew the lease; start the link when acquired, drop it when lost. */
+  private async tick(): Promise<void> {
+    const rt = this.rt;
+    if (!rt || this.stopped || this.ticking) return;
+    this.ticking = true;
+    try {
+      const held = await rt.ctx.state.lease(LEASE_NAME, this.holder, this.config.lease.ttlMs);
+      if (held && !this.owner && !this.stopped) {
+        this.owner = true;
+        rt.log.info({ holder: this.holder }, "component link lease acquired");
+        rt.link.start();
+      } else if (!held && this.owner) {
+        this.owner = false;
+        rt.log.warn({ holder: this.holder }, "component link lease lost; disconnecting");
+        await rt.link.stop();
+      }
+    } catch (e) {
+      rt.log.warn({ err: (e as Error).message }, "lease check failed; keeping the current state");
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.leaseTimer);
+    const rt = this.rt;
+    if (!rt) return;
+    if (this.owner) {
+      await this.presence?.withdrawAll();
+      await rt.link.stop();
+      this.owner = false;
+      try {
+        await rt.ctx.state.releaseLease(LEASE_NAME, this.holder);
+      } catch (e) {
+        rt.log.warn({ err: (e as Error).message }, "lease not released; it expires by itself");
+      }
+    }
+  }
+
+  private runtime(): XmppRuntime {
+    if (!this.rt || this.stopped) throw new DeliveryError("transient", "unavailable", "the XMPP adapter is not running");
+    if (!this.owner) throw new DeliveryError("transient", "unavailable", "another Parley process holds the XMPP component link", { retryAfterMs: 1000 });
+    return this.rt;
+  }
+
+  deliverMessage(message: Message): Promise<DeliveryOutcome> { return deliverMessage(this.runtime(), message); }
+  async deliverPresence(n: PresenceNotification): Promise<void> {
+    this.runtime();
+    return this.presence!.deliver(n);
+  }
+  deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
+  deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
+
+  health(): LinkHealth {
+    if (!this.rt || this.stopped) return { ready: false, detail: "stopped" };
+    if (!this.owner) return { ready: false, detail: "standby: another Parley process holds the component link" };
+    const online = this.rt.link.onlineDomains();
+    const all = this.rt.link.domains;
+    return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online` };
+  }
+}
+
+export const xmppAdapter = {
+  id: XMPP,
+  capabilities: xmppCapabilities,
+  configSchema: XmppConfigSchema,
+  addressing: xmppAddressing,
+  create(config: XmppConfig): Adapter {
+    return new XmppAdapter(XmppConfigSchema.parse(config));
+  },
+} satisfies AdapterFactory<XmppConfig>;

@@ -1,0 +1,119 @@
+/**
+ * Canonical messages and delivery statuses out to XMPP users (RFC 6121 §5; XEP-0359 origin-id,
+ * XEP-0184 receipts, XEP-0308 corrections). Every stanza Parley sends for a message carries the
+ * id `parley-<canonical id>` (as `id` and as XEP-0359 origin-id), so a retry is recognisable, and
+ * a receipt or a bounce maps back to the canonical message without a lookup.
+ */
+import { DeliveryError, type DeliveryOutcome } from "../../src/adapter/contract.js";
+import { CanonicalIdSchema, type CanonicalId } from "../../src/model/ids.js";
+import type { Message, Part } from "../../src/model/message.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
+import { domainOf } from "../../src/model/address.js";
+import { XMPP, parseJid, toNative } from "./address.js";
+import { xml, type XmlElement } from "./connection.js";
+import { errorForReason } from "./errors.js";
+import { errorElement, type XmppRuntime } from "./stanza.js";
+
+export const NS_SID = "urn:xmpp:sid:0";
+export const NS_RECEIPTS = "urn:xmpp:receipts";
+export const NS_CORRECT = "urn:xmpp:message-correct:0";
+/** Parley's hop count on the wire (DESIGN §3, docs/extensions.md). */
+export const NS_HOPS = "urn:parley:hops:0";
+
+const STANZA_ID_PREFIX = "parley-";
+
+export function stanzaIdFor(id: CanonicalId): string {
+  return `${STANZA_ID_PREFIX}${id}`;
+}
+
+export function canonicalFromStanzaId(stanzaId: string): CanonicalId | undefined {
+  if (!stanzaId.startsWith(STANZA_ID_PREFIX)) return undefined;
+  const parsed = CanonicalIdSchema.safeParse(stanzaId.slice(STANZA_ID_PREFIX.length));
+  return parsed.success ? parsed.data : undefined;
+}
+
+const TYPE: Record<Message["kind"], string> = { chat: "chat", normal: "normal", notice: "normal", emote: "chat" };
+
+function bodyText(m: Message): string {
+  const lines: string[] = [];
+  for (const p of m.parts as readonly Part[]) {
+    if (p.role === "text") lines.push(p.body);
+    else if (p.role === "attachment") lines.push(`[attachment: ${p.filename ?? p.contentType}, ${p.size} bytes]`);
+    else if (p.role === "opaque") lines.push(`[${p.security} content (${p.contentType}) not shown]`);
+  }
+  const text = lines.join("\n");
+  // XEP-0245: an emote is a body starting with "/me ".
+  return m.kind === "emote" && !text.startsWith("/me ") ? `/me ${text}` : text;
+}
+
+function puppetOf(rt: XmppRuntime, m: Pick<Message, "from">): string {
+  const jid = toNative(m.from, rt.ctx.mappings());
+  const domain = parseJid(jid).domain;
+  if (!rt.domains.has(domain)) {
+    throw new DeliveryError("permanent", "unsupported", `no component link for ${domain}`, { nativeDetail: "component domain not configured" });
+  }
+  return jid;
+}
+
+export function messageStanza(rt: XmppRuntime, m: Message): XmlElement {
+  if (m.to.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", `${m.to.address} is not an XMPP user`);
+  if (m.requireE2E) throw new DeliveryError("permanent", "unsupported", "end-to-end protection cannot be kept on XMPP by the gateway");
+  const from = puppetOf(rt, m);
+  const to = toNative(m.to, rt.ctx.mappings());
+  const id = stanzaIdFor(m.id);
+  const body = bodyText(m);
+  if (Buffer.byteLength(body) > rt.config.maxBodyBytes) throw new DeliveryError("permanent", "too-large", `body over ${rt.config.maxBodyBytes} bytes`);
+  const el = xml("message", { type: TYPE[m.kind], id, from, to, "xml:lang": m.lang });
+  for (const [lang, text] of Object.entries(m.subject ?? {})) el.append(xml("subject", lang === "und" ? {} : { "xml:lang": lang }, text));
+  el.append(xml("body", {}, body));
+  if (m.thread !== undefined) el.append(xml("thread", {}, m.thread));
+  el.append(xml("origin-id", { xmlns: NS_SID, id }));
+  if (m.receiptRequest?.delivered) el.append(xml("request", { xmlns: NS_RECEIPTS }));
+  if (m.replaces !== undefined) el.append(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
+  el.append(xml("hops", { xmlns: NS_HOPS }, String(Math.max(0, m.hops - 1))));
+  return el;
+}
+
+/** Send, then wait for the server to have read it (connection.ts, confirm). */
+export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomain: string): Promise<void> {
+  const fromDomain = parseJid(el.attrs.from ?? "").domain;
+  if (!rt.link.isOnline(fromDomain)) throw new DeliveryError("transient", "unavailable", `component link for ${fromDomain} is down`);
+  try {
+    await rt.link.send(el);
+    await rt.link.confirm(fromDomain, serverDomain);
+  } catch (e) {
+    throw new DeliveryError("transient", "unavailable", "the XMPP server did not confirm the stanza", { cause: e, nativeDetail: (e as Error).message });
+  }
+}
+
+export async function deliverMessage(rt: XmppRuntime, m: Message): Promise<DeliveryOutcome> {
+  const el = messageStanza(rt, m);
+  await sendConfirmed(rt, el, domainOf(m.to.address));
+  const id = el.attrs.id!;
+  return { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
+}
+
+/**
+ * Report a status to the XMPP sender (DESIGN §3, Receipts): `delivered`/`displayed` as an XEP-0184
+ * `<received/>` when the sender asked, `failed` as a message error (RFC 6120 §8.3) from the
+ * recipient's puppet, echoing the sender's stanza id; `relayed` and the rest answer nothing.
+ */
+export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise<void> {
+  if (s.sender.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", "status for a sender who is not on XMPP");
+  if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
+  const original = await rt.ctx.ids.nativeFor(s.messageId, XMPP, "message-id");
+  const from = puppetOf(rt, { from: s.recipient });
+  const to = toNative(s.sender, rt.ctx.mappings());
+  let el: XmlElement;
+  if (s.state === "failed") {
+    const spec = errorForReason(s.reason ?? "internal", s.text ?? "The message could not be delivered.");
+    el = xml("message", { type: "error", from, to, id: original?.id }, errorElement(spec));
+  } else {
+    if (!original) {
+      rt.log.debug({ messageId: s.messageId }, "no XMPP stanza id for a receipt; nothing to answer");
+      return;
+    }
+    el = xml("message", { from, to, id: stanzaIdFor(s.messageId) }, xml("received", { xmlns: NS_RECEIPTS, id: original.id }));
+  }
+  await sendConfirmed(rt, el, domainOf(s.sender.address));
+}
