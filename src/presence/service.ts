@@ -75,6 +75,7 @@ export class PresenceService {
     return storing(async () => {
       const result = await this.parts.store.publish(presence, this.parts.now());
       if (result.status === "stale") return { status: "duplicate" } as const;
+      if (result.status === "unchanged") return { status: "accepted" } as const;
       await this.afterWrite(who, result.fanOutNow, result.cameOnline);
       return { status: "accepted" } as const;
     });

@@ -53,6 +53,8 @@ export interface StoredPresence {
 
 export type WriteResult =
   | { readonly status: "stale" }
+  /** Same state as stored (a keep-alive): the liveness deadline moved, nothing to tell anyone. */
+  | { readonly status: "unchanged" }
   | { readonly status: "written"; readonly presence: Presence; readonly fanOutNow: boolean; readonly cameOnline: boolean };
 
 export interface PresenceStoreOptions {
@@ -78,6 +80,12 @@ export function parseStored(values: readonly (string | null)[]): StoredPresence 
   };
 }
 
+/** Whether two stored presences tell a watcher the same thing (tuple times and versions aside). */
+export function sameState(a: Presence, b: Presence): boolean {
+  const strip = (p: Presence) => JSON.stringify([p.tuples.map((t) => ({ ...t, timestamp: undefined })), p.person, p.acceptsMessages, p.extensions, p.provenance]);
+  return strip(a) === strip(b);
+}
+
 export class PresenceStore {
   /** Redis round trips made by this store (for the bench and instrumented tests). */
   roundTrips = 0;
@@ -100,6 +108,10 @@ export class PresenceStore {
       if (current !== undefined && incoming.version <= current.originVersion) return { status: "stale" };
       const seq = (current?.seq ?? 0) + 1;
       const next = aggregate(current?.presence, incoming, seq, new Date(now).toISOString());
+      if (current !== undefined && sameState(current.presence, next)) {
+        await this.keepAlive(current, incoming.version, now);
+        return { status: "unchanged" };
+      }
       const result = await this.write(current, next, String(incoming.version), now);
       if (result !== undefined) return result;
     }
@@ -130,6 +142,16 @@ export class PresenceStore {
       if (result !== undefined) return result;
     }
     throw new Error(`presence of ${endpointKey(who)}: too many concurrent writers`);
+  }
+
+  /** A re-sent unchanged state: remember its version and push the liveness deadline; one round trip. */
+  private async keepAlive(current: StoredPresence, originVersion: number, now: number): Promise<void> {
+    const { redis, keys, livenessTimeoutMs } = this.options;
+    const member = endpointKey(current.presence.presentity);
+    const multi = redis.multi().hset(keys.presence(member), "ov", String(originVersion));
+    if (current.open && livenessTimeoutMs > 0) multi.zadd(keys.live, "XX", now + livenessTimeoutMs, member);
+    this.roundTrips++;
+    await multi.exec();
   }
 
   private async write(current: StoredPresence | undefined, next: Presence, originVersion: string, now: number): Promise<WriteResult | undefined> {

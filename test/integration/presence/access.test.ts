@@ -204,6 +204,25 @@ describe("notifications (RFC 2779 §5.2, §5.3)", () => {
     expect(h.seen(dave).map((p) => p.presentity.address)).toEqual([alice.address]);
   });
 
+  it("T-2.4.2 a notification relayed through the gateway names the original presentity, not the gateway", async () => {
+    await h.subscribe(dave, bob);
+    await h.publish(bob, "open");
+    await h.drain();
+    expect(h.seen(dave).map((p) => p.presentity)).toEqual([bob]);
+  });
+
+  it("T-5.1.4 what the presentity disclosed arrives unaltered: extensions (e.g. a signed PIDF) pass through byte for byte", async () => {
+    await h.subscribe(dave, bob);
+    const signed = "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='pres:bob@matrix.example.org'>…</presence>\r\n--sig--";
+    const p = h.presence(bob, "open", { note: "as sent" });
+    await h.service.publish({ kind: "presence", presence: { ...p, extensions: { "urn:ietf:params:xml:ns:pidf": { payload: signed, mustUnderstand: false } } }, authenticatedBy: { method: "network" } }, bob.network);
+    await h.drain();
+    const [got] = h.seen(dave, bob);
+    expect(got!.extensions["urn:ietf:params:xml:ns:pidf"]!.payload).toBe(signed);
+    expect(got!.tuples[0]!.note).toEqual({ en: "as sent" });
+    expect(got!.provenance.source).toBe("origin");
+  });
+
   it("T-2.1.2 a mailbox has no presence: none is stored or invented, and it cannot watch", async () => {
     expect(await h.publish(carol, "open")).toMatchObject({ status: "refused", error: { code: "PARLEY_UNSUPPORTED" } });
     expect(await h.service.presenceFor(dave, carol)).toBeUndefined();

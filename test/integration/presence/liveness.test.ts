@@ -46,6 +46,24 @@ describe("liveness (RFC 2779 §3.2)", () => {
     expect(h.seen(bob, alice).at(-1)?.tuples[0]?.basic).toBe("open");
   });
 
+  it("T-3.2.4 re-sending the same state keeps a session alive without notifying anyone", async () => {
+    await h.subscribe(bob, alice);
+    await h.publish(alice, "open", { note: "here" });
+    await h.drain();
+    h.clearPeers();
+    for (let i = 0; i < 3; i++) {
+      h.clock += 50_000;
+      expect(await h.publish(alice, "open", { note: "here" })).toEqual({ status: "accepted" });
+      expect(await h.service.markStale()).toBe(0);
+    }
+    h.clock += 2000;
+    await h.service.tick();
+    await h.drain();
+    expect(h.seen(bob)).toEqual([]);
+    h.clock += 61_000;
+    expect(await h.service.markStale()).toBe(1);
+  });
+
   it("T-3.2.5 after a crash, presentities without a live session are reconciled to CLOSED on startup", async () => {
     await h.subscribe(dave, bob);
     await h.subscribe(dave, erin);
