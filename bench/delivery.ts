@@ -10,8 +10,12 @@
  *                            message per enqueue call, as the accept path sends them
  *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
  *                            own floor at that moment (2 shared cores: other load shows up here)
+ *   *_node_cpu_us_per_msg,   CPU per message of this process and of Redis in the throughput runs
+ *   *_redis_cpu_us_per_msg   (where the time goes; Redis's figure includes other clients of a
+ *                            shared Redis — use private=1 for a clean one)
  * Arguments or environment: n=20000 (BENCH_N), rate=1000 (BENCH_RATE), seconds=10 (BENCH_SECONDS),
- * concurrency=32 (BENCH_CONCURRENCY), redis=redis://127.0.0.1:6379 (BENCH_REDIS).
+ * concurrency=32 (BENCH_CONCURRENCY), redis=redis://127.0.0.1:6379 (BENCH_REDIS), private=1
+ * (BENCH_PRIVATE_REDIS: start a private redis-server without persistence instead).
  * To measure more of the path (e.g. the gateway's accept → route), swap `enqueueVia`.
  */
 import { randomBytes } from "node:crypto";
@@ -22,6 +26,7 @@ import { createDeliveryService, type BullDeliveryService } from "../src/delivery
 import type { DeliveryJob, DeliveryJobSpec } from "../src/delivery/types.js";
 import { asNetworkId } from "../src/model/address.js";
 import { deleteKeysUnder } from "../src/store/keys.js";
+import { RedisServer } from "../test/support/redis-server.js";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
 const num = (k: string, env: string, d: number) => Number(args[k] ?? process.env[env] ?? d);
@@ -29,7 +34,8 @@ const N = num("n", "BENCH_N", 20_000);
 const RATE = num("rate", "BENCH_RATE", 1000);
 const SECONDS = num("seconds", "BENCH_SECONDS", 10);
 const CONCURRENCY = num("concurrency", "BENCH_CONCURRENCY", 32);
-const REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
+let REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
+const PRIVATE = (args.private ?? process.env.BENCH_PRIVATE_REDIS) === "1";
 const NET = asNetworkId("xmpp");
 const CONVERSATIONS = 1000;
 /** A typical canonical text message, ~300 bytes of JSON. */
@@ -46,6 +52,24 @@ function spec(i: number, t0: number): DeliveryJobSpec {
 /** The enqueue under test; replace to bench a longer path (e.g. the gateway's accept). */
 function enqueueVia(svc: BullDeliveryService): EnqueueFn {
   return (specs) => svc.enqueue(specs);
+}
+
+interface Cost { readonly rate: number; readonly nodeUs: number; readonly redisUs: number }
+
+async function redisCpuUs(admin: Redis): Promise<number> {
+  const info = await admin.info("cpu");
+  const f = (k: string) => Number(new RegExp(`^${k}:([0-9.]+)`, "m").exec(info)?.[1] ?? 0);
+  return (f("used_cpu_user") + f("used_cpu_sys")) * 1e6;
+}
+
+/** Run `body` (which moves N messages) and return its rate and CPU per message. */
+async function measure(admin: Redis, body: () => Promise<number>): Promise<Cost> {
+  const r0 = await redisCpuUs(admin);
+  const c0 = process.cpuUsage();
+  const rate = await body();
+  const c = process.cpuUsage(c0);
+  const r1 = await redisCpuUs(admin);
+  return { rate, nodeUs: (c.user + c.system) / N, redisUs: (r1 - r0) / N };
 }
 
 function counter(target: number) {
@@ -148,17 +172,28 @@ async function latency(prefix: string, makeRig: typeof parleyRig): Promise<{ p50
 }
 
 async function main(): Promise<void> {
+  const server = PRIVATE ? await RedisServer.start() : undefined;
+  if (server) REDIS = server.url;
+  try { await runAll(); } finally { await server?.destroy(); }
+}
+
+async function runAll(): Promise<void> {
   const run = randomBytes(3).toString("hex");
   const prefixes = [`bench-parley-${run}`, `bench-floor-${run}`, `bench-lat-${run}`, `bench-flat-${run}`];
   const admin = new Redis(REDIS);
   try {
     console.log(`n=${N}`);
     console.log(`concurrency=${CONCURRENCY}`);
-    const floor = await bullmqFloor(prefixes[1]!);
-    const parley = await parleyThroughput(prefixes[0]!);
-    console.log(`parley_msgs_per_s=${Math.round(parley)}`);
-    console.log(`bullmq_floor_msgs_per_s=${Math.round(floor)}`);
-    console.log(`ratio=${(parley / floor).toFixed(2)}`);
+    console.log(`redis=${PRIVATE ? "private" : "shared"}`);
+    const floor = await measure(admin, () => bullmqFloor(prefixes[1]!));
+    const parley = await measure(admin, () => parleyThroughput(prefixes[0]!));
+    console.log(`parley_msgs_per_s=${Math.round(parley.rate)}`);
+    console.log(`bullmq_floor_msgs_per_s=${Math.round(floor.rate)}`);
+    console.log(`ratio=${(parley.rate / floor.rate).toFixed(2)}`);
+    console.log(`parley_node_cpu_us_per_msg=${parley.nodeUs.toFixed(1)}`);
+    console.log(`bullmq_floor_node_cpu_us_per_msg=${floor.nodeUs.toFixed(1)}`);
+    console.log(`parley_redis_cpu_us_per_msg=${parley.redisUs.toFixed(1)}`);
+    console.log(`bullmq_floor_redis_cpu_us_per_msg=${floor.redisUs.toFixed(1)}`);
     const l = await latency(prefixes[2]!, parleyRig);
     console.log(`offered_rate_msgs_per_s=${RATE}`);
     console.log(`latency_samples=${l.count}`);
