@@ -112,3 +112,36 @@ export function presenceAdminRoutes(admin: PresenceAdmin): AdminRoute[] {
     },
   ];
 }
+
+const when = (iso: string | undefined) => iso ?? "never";
+
+/** Lines for `parley presence show <address>`. */
+export function formatPresenceShow(s: PresenceShow): string[] {
+  const lines = [`presentity  ${s.presentity.network}/${s.presentity.address}`];
+  if (s.presence === null) {
+    lines.push("presence    none known");
+  } else {
+    lines.push(`presence    ${s.open ? "OPEN" : "CLOSED"} (version ${s.presence.version}, origin version ${s.originVersion}, ${s.presence.provenance.source}${s.presence.provenance.reason ? `: ${s.presence.provenance.reason}` : ""})`);
+    lines.push(`last seen   ${when(s.lastSeen ?? undefined)}`);
+    for (const t of s.presence.tuples) {
+      const note = t.note ? ` "${Object.values(t.note)[0] ?? ""}"` : "";
+      lines.push(`  tuple ${t.id}: ${t.basic}${t.show ? `/${t.show}` : ""}${t.priority !== undefined ? ` priority ${t.priority}` : ""}${note} at ${t.timestamp}`);
+    }
+  }
+  const r = s.rules;
+  lines.push(`subscribe   ${r.subscribe}; unauthenticated ${r.allowUnauthenticatedSubscribers ? "allowed" : "refused"}; default view ${r.defaultVisibility}`);
+  lines.push(`allow ${r.allow.length} · blocked ${r.blockSubscribers.length} · politely blocked ${r.politelyBlocked.length} · per-watcher views ${Object.keys(r.visibility).length} · blocked senders ${r.blockSenders.length}`);
+  return lines;
+}
+
+/** Lines for `parley subscriptions list <address>`. */
+export function formatSubscriptionListing(l: SubscriptionListing): string[] {
+  const row = (other: Endpoint, sub: Subscription) => `  ${sub.state.padEnd(16)} ${other.network}/${other.address}  (${sub.decidedBy ?? "-"}, ${sub.at})`;
+  return [
+    `${l.address.network}/${l.address.address}`,
+    `watched by ${l.watchers.length}:`,
+    ...l.watchers.map((s) => row(s.watcher, s)),
+    `watching ${l.watching.length}:`,
+    ...l.watching.map((s) => row(s.presentity, s)),
+  ];
+}
