@@ -26,6 +26,8 @@ export interface WorkerProcessConfig {
   /** Conversations that fail (transient) while the Redis key `<prefix>:t:down:<conversation>` exists. */
   readonly downable?: readonly string[];
   readonly logSteps?: boolean;
+  /** Conversations whose deliveries never finish (to leave a job active when the process is killed). */
+  readonly hang?: readonly string[];
   readonly service?: Record<string, unknown>;
 }
 
@@ -43,6 +45,10 @@ async function main(): Promise<void> {
   await svc.startWorkers({
     async deliver(job: DeliveryJob) {
       const p = job.payload as TestPayload;
+      if (cfg.hang?.includes(p.conv)) {
+        await rec.rpush(`${base}:hanging`, job.key);
+        await new Promise(() => {});
+      }
       if (cfg.downable?.includes(p.conv) && (await rec.exists(`${base}:down:${p.conv}`)) === 1) {
         throw new DeliveryError("transient", "unavailable", "recipient down");
       }
