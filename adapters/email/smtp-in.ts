@@ -57,6 +57,7 @@ export class SmtpListener {
       hideENHANCEDSTATUSCODES: true,
       logger: false,
       maxClients: 100,
+      disableReverseLookup: true, // no PTR lookups: nothing here uses the client host name
       socketTimeout: 60_000,
       ...tls,
       onConnect: (s, cb) => cb(this.byIp.hit(s.remoteAddress) ? null : new SmtpReplyError(reply(421, "4.7.0", "Too many connections from your address, try later"))),

@@ -5,7 +5,6 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dkimSign } from "mailauth";
 import { EmailAdapter, emailAdapter } from "../../../adapters/email/index.js";
@@ -82,7 +81,7 @@ export function adapterConfig(mta: MtaCoordinates, overrides: Partial<EmailConfi
       { domain: "chat.example.org", selector: "parley", privateKey: keys.parley.privateKey },
       { domain: "gw.example.org", selector: "parley", privateKey: keys.parley.privateKey },
     ],
-    blobDir: mkdtempSync(join(tmpdir(), "parley-blobs-")),
+    blobDir: mkdtempSync(join(mta.workDir, "blobs-")), // removed with the MTA work directory
     ...overrides,
   });
 }
