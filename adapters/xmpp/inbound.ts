@@ -110,6 +110,10 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
 }
 
 async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId, p: Parties, accept: () => Promise<AcceptResult[]>): Promise<void> {
+  // Linked before the core sees the message, so a status or a correction can never outrun it.
+  if (el.attrs.id) await rt.ctx.ids.link(id, { network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderBare });
+  // The sending resource, so a receipt or an error reaches the client that sent (XEP-0184 §5).
+  await rt.ctx.ids.link(id, { network: XMPP, kind: "sender-jid", id: p.senderJid.slice(0, 1024) });
   let result: AcceptResult | undefined;
   try {
     [result] = await accept();
@@ -120,10 +124,6 @@ async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId,
   if (result?.status === "refused") {
     await replyError(rt, el, errorForParleyError(result.error));
     return;
-  }
-  if (result?.status === "accepted" && el.attrs.id) {
-    const canonical = result.messageId ?? id;
-    await rt.ctx.ids.link(canonical, { network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderBare });
   }
   rt.log.debug({ messageId: id, status: result?.status }, "inbound message handled");
 }

@@ -103,7 +103,7 @@ export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise
   if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
   const original = await rt.ctx.ids.nativeFor(s.messageId, XMPP, "message-id");
   const from = puppetOf(rt, { from: s.recipient });
-  const to = toNative(s.sender, rt.ctx.mappings());
+  const to = (await rt.ctx.ids.nativeFor(s.messageId, XMPP, "sender-jid"))?.id ?? toNative(s.sender, rt.ctx.mappings());
   let el: XmlElement;
   if (s.state === "failed") {
     const spec = errorForReason(s.reason ?? "internal", s.text ?? "The message could not be delivered.");
