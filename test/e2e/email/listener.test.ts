@@ -5,7 +5,6 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createTransport } from "nodemailer";
@@ -20,7 +19,7 @@ const mta = mtaCoordinates();
 const anyPort = { host: "127.0.0.1", port: 0 };
 
 function selfSigned(): { certFile: string; keyFile: string } {
-  const dir = mkdtempSync(join(tmpdir(), "parley-tls-"));
+  const dir = mkdtempSync(join(mta.workDir, "tls-")); // removed with the MTA work directory
   const certFile = join(dir, "cert.pem"), keyFile = join(dir, "key.pem");
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=parley.test"], { stdio: "ignore" });
   return { certFile, keyFile };
