@@ -172,6 +172,12 @@ describe("notifications (RFC 2779 §5.2, §5.3)", () => {
     expect((await h.service.presenceFor(erin, alice))?.tuples[0]?.basic).toBe("open");
     expect(h.seen(bob, alice).every((p) => p.tuples[0]!.basic === "closed")).toBe(true);
     expect(h.seen(erin, alice).at(-1)?.tuples[0]?.basic).toBe("open");
+    h.clearPeers();
+    h.clock += 5000;
+    await h.publish(alice, "open", { show: "away" });
+    await h.drain();
+    expect(h.seen(bob)).toEqual([]); // an invisible watcher is not even told that something changed
+    expect(h.seen(erin, alice)).toHaveLength(1);
   });
 
   it("T-5.2.4 T-5.3.3 T-5.1.1 presence about bob from another network or domain is dropped and logged", async () => {
