@@ -12,6 +12,7 @@ import { mtaCoordinates } from "../../harness/mta/inject.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import type { Expectation } from "../../fixtures/email/hostile/generate.js";
 import { startAdapter } from "./support.js";
+import { DirectoryBlobStore } from "../../../adapters/email/blobs.js";
 
 const mta = mtaCoordinates();
 const corpus = join(import.meta.dirname, "../../fixtures/email/hostile");
@@ -21,7 +22,8 @@ const klass = (code: number | undefined) => (code === undefined ? "none" : `${St
 
 describe("hostile email corpus", () => {
   let s: Awaited<ReturnType<typeof startAdapter>>;
-  beforeAll(async () => { s = await startAdapter(mta, { listen: { host: "127.0.0.1", port: 0 }, rateLimits: { perSenderPerMinute: 10_000, perIpPerMinute: 10_000 } }); });
+  let blobs: DirectoryBlobStore;
+  beforeAll(async () => { s = await startAdapter(mta, { listen: { host: "127.0.0.1", port: 0 }, rateLimits: { perSenderPerMinute: 10_000, perIpPerMinute: 10_000 } }); blobs = new DirectoryBlobStore(s.config.blobDir); });
   afterAll(async () => { await s.adapter.stop(); });
 
   it("has at least 50 messages, each listed once", () => {
@@ -51,7 +53,12 @@ describe("hostile email corpus", () => {
       const html = m.parts.filter((p) => p.role === "html").map((p) => p.body).join("");
       for (const t of e.chat.htmlExcludes ?? []) expect(html).not.toContain(t);
       if (e.chat.attachments !== undefined) expect(m.parts.filter((p) => p.role === "attachment")).toHaveLength(e.chat.attachments);
-      if (e.chat.opaque !== undefined) expect(m.parts.filter((p) => p.role === "opaque")).toHaveLength(e.chat.opaque);
+      if (e.chat.opaque !== undefined) {
+        const opaque = m.parts.filter((p) => p.role === "opaque");
+        expect(opaque).toHaveLength(e.chat.opaque);
+        // T-2.5.1 / T-5.4.9: a signed message is relayed byte-identical, so its signature still verifies.
+        for (const p of opaque) expect((await blobs.get(p.blobRef)).toString("latin1").replace(/\r\n$/, "")).toBe(raw.toString("latin1").replace(/\r\n$/, ""));
+      }
       if (e.chat.fromAddress) expect(m.from.address).toBe(e.chat.fromAddress);
       const json = JSON.stringify(m);
       for (const t of e.chat.nowhere ?? []) expect(json).not.toContain(t);
