@@ -23,6 +23,14 @@ export interface PresenceServiceOptions {
   readonly log: Logger;
   /** A presentity not heard of for this long goes CLOSED (RFC 2779 3.2.4). Default 24 h; 0 disables. */
   readonly livenessTimeoutMs?: number;
+  /**
+   * Whether this process hears a network now (its adapter's link is up): `true` — the network's
+   * own servers report vanished sessions (an XMPP server sends unavailable, a homeserver times a
+   * user out), so its presentities stay as they are; `false` — the link is down, so they go
+   * CLOSED when their deadline passes; `undefined` — not known here (e.g. a workers-only process),
+   * decide later. Absent: every presentity goes CLOSED when its deadline passes.
+   */
+  readonly linkReady?: (network: NetworkId) => boolean | undefined;
   /** At most one fan-out per presentity per interval, plus one trailing with the newest state. Default 1000 ms. */
   readonly fanoutIntervalMs?: number;
   /** How often the timers run (due fan-outs, liveness). Default 250 ms. */

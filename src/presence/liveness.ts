@@ -54,11 +54,22 @@ export class Liveness {
     return due.length;
   }
 
+  /**
+   * Presentities whose deadline passed go CLOSED, unless their network is heard (or not known) in
+   * this process: then their deadline moves on, since the network reports goodbyes itself.
+   */
   async markStale(now: number): Promise<number> {
+    const linkReady = this.parts.options.linkReady;
     let closed = 0;
     for (;;) {
       const expired = await this.parts.store.expired(now, SWEEP_LIMIT);
-      for (const key of expired) if (await this.close(endpointFromKey(key), "liveness-timeout", now)) closed++;
+      const vouched: Endpoint[] = [];
+      for (const key of expired) {
+        const who = endpointFromKey(key);
+        if (linkReady !== undefined && linkReady(who.network) !== false) vouched.push(who);
+        else if (await this.close(who, "liveness-timeout", now)) closed++;
+      }
+      await this.parts.store.touch(vouched, now);
       if (expired.length < SWEEP_LIMIT) return closed;
     }
   }

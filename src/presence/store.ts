@@ -180,7 +180,7 @@ export class PresenceStore {
     const deadline = now + this.options.livenessTimeoutMs;
     const args = who.flatMap((w) => [deadline, endpointKey(w)]);
     this.roundTrips++;
-    await this.options.redis.zadd(this.options.keys.live, "XX", ...args);
+    await this.options.redis.zadd(this.options.keys.live, "XX", "GT", ...args);
   }
 
   /** Every open presentity, in pages (startup reconciliation only: never on a hot path). */

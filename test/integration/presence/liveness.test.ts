@@ -64,6 +64,28 @@ describe("liveness (RFC 2779 §3.2)", () => {
     expect(await h.service.markStale()).toBe(1);
   });
 
+  it("T-3.2.4 while a network's link is up its own servers report goodbyes; once the link is down its presentities time out", async () => {
+    const links: Record<string, boolean | undefined> = { xmpp: true, matrix: undefined };
+    const l = new PresenceHarness({ livenessTimeoutMs: 60_000, linkReady: (n) => links[n] });
+    try {
+      await l.subscribe(bob, alice);
+      await l.subscribe(dave, erin);
+      await l.publish(alice, "open");
+      await l.publish(erin, "open");
+      l.clock += 61_000;
+      expect(await l.service.markStale()).toBe(0); // xmpp heard, matrix not known here: nobody closed
+      links.xmpp = false;
+      links.matrix = false;
+      l.clock += 30_000;
+      expect(await l.service.markStale()).toBe(0); // deadlines moved on when they were vouched for
+      l.clock += 31_000;
+      expect(await l.service.markStale()).toBe(2);
+      expect((await l.admin.showPresence("alice@chat.example.org")).open).toBe(false);
+    } finally {
+      await l.close();
+    }
+  });
+
   it("T-3.2.5 after a crash, presentities without a live session are reconciled to CLOSED on startup", async () => {
     await h.subscribe(dave, bob);
     await h.subscribe(dave, erin);

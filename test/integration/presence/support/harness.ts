@@ -28,6 +28,7 @@ export interface HarnessOptions {
   fanoutIntervalMs?: number;
   log?: Logger;
   delivery?: DeliveryService;
+  linkReady?: (network: NetworkId) => boolean | undefined;
 }
 
 export class PresenceHarness {
@@ -73,6 +74,7 @@ export class PresenceHarness {
       now: () => this.clock,
       livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
       fanoutIntervalMs: options.fanoutIntervalMs ?? 1000,
+      ...(options.linkReady ? { linkReady: options.linkReady } : {}),
     });
     this.service = this.build();
     this.admin = new PresenceAdmin(this.service);
