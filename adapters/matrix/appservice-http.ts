@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../../src/log/logger.js";
 import { sameSecret } from "./registration.js";
-import type { HttpReply } from "./transactions.js";
+import type { HttpReply } from "./types.js";
 
 export interface AppserviceHandlers {
   transaction(txnId: string, body: Buffer): Promise<HttpReply>;

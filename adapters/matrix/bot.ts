@@ -12,10 +12,9 @@ import type { SubscriptionAction } from "../../src/model/subscription.js";
 import { fromNative } from "./address.js";
 import type { MatrixDeps } from "./deps.js";
 import { classify } from "./errors.js";
-import type { Plan } from "./inbound.js";
 import { localUserId, notice } from "./outbound.js";
 import type { RoomRecord } from "./rooms.js";
-import type { MatrixEvent } from "./transactions.js";
+import type { MatrixEvent, Plan } from "./types.js";
 
 export const HELP = [
   "Parley bridge bot. Commands:",

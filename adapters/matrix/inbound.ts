@@ -3,8 +3,6 @@
  * the events of one transaction become a plan — canonical events for one `ctx.accept` call, each
  * with what to do with its result, and side effects (invites, notices) to run once acknowledged.
  */
-import type { AcceptResult } from "../../src/adapter/contract.js";
-import type { CanonicalEvent } from "../../src/model/events.js";
 import { newCanonicalId, type CanonicalId } from "../../src/model/ids.js";
 import { DEFAULT_HOPS, MessageSchema, type Part } from "../../src/model/message.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -17,18 +15,7 @@ import { reasonText } from "./errors.js";
 import { handleInvite, noticeInRoom } from "./invites.js";
 import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
-import type { MatrixEvent } from "./transactions.js";
-
-export interface PlanItem {
-  readonly event: CanonicalEvent;
-  readonly onResult?: (r: AcceptResult) => Promise<void>;
-}
-
-export interface Plan {
-  readonly items: PlanItem[];
-  /** Side effects to run after the transaction is acknowledged, in order. */
-  readonly followups: Array<() => Promise<void>>;
-}
+import type { MatrixEvent, Plan } from "./types.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -21,7 +21,8 @@ import { PuppetPresence } from "./presence.js";
 import { Puppets } from "./puppets.js";
 import { checkRegistrationFile } from "./registration.js";
 import { Rooms } from "./rooms.js";
-import { Transactions, type HttpReply } from "./transactions.js";
+import { Transactions } from "./transactions.js";
+import type { HttpReply } from "./types.js";
 
 export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
 export { matrixAddressing } from "./address.js";

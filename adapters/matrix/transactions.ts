@@ -14,17 +14,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { MatrixDeps } from "./deps.js";
 import { planTransaction } from "./inbound.js";
-
-export const MatrixEventSchema = z.object({
-  event_id: z.string().min(1).max(255),
-  type: z.string().min(1).max(255),
-  room_id: z.string().min(1).max(255),
-  sender: z.string().min(1).max(255),
-  content: z.record(z.string(), z.unknown()),
-  state_key: z.string().optional(),
-  origin_server_ts: z.number().optional(),
-}).loose();
-export type MatrixEvent = z.infer<typeof MatrixEventSchema>;
+import { MatrixEventSchema, type HttpReply, type MatrixEvent } from "./types.js";
 
 const TransactionSchema = z.object({
   events: z.array(z.unknown()).default([]),
@@ -32,10 +22,6 @@ const TransactionSchema = z.object({
   "de.sorunome.msc2409.ephemeral": z.array(z.unknown()).optional(),
 }).loose();
 
-export interface HttpReply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const PENDING_TTL_S = 120;

@@ -66,10 +66,14 @@ describe("Matrix adapter with Synapse: messages", () => {
     firstEventId = seen.getId()!;
     roomId = seen.getRoomId()!;
     expect(outcome.nativeIds[0]).toMatchObject({ network: "matrix", kind: "event", id: firstEventId, scope: roomId });
-    // A direct room: the puppet's invite said is_direct, and the puppet's display name is the canonical address.
-    const room = alice.client.getRoom(roomId)!;
-    expect(room.getMember(alice.userId)?.events.member?.getPrevContent()?.is_direct ?? room.getMember(alice.userId)?.getDMInviter()).toBeTruthy();
-    expect(room.getJoinedMemberCount()).toBe(2);
+    // A direct room: the puppet's invite said is_direct, the puppet's m.direct records it, two members.
+    const invite = await alice.waitForEvent((e) => e.getRoomId() === roomId && e.getType() === "m.room.member" && e.getStateKey() === alice.userId && e.getContent().membership === "invite");
+    expect(invite.getContent().is_direct).toBe(true);
+    expect(invite.getSender()).toBe(puppet);
+    await alice.waitForEvent((e) => e.getRoomId() === roomId && e.getStateKey() === alice.userId && e.getContent().membership === "join");
+    expect(Object.keys((await alice.client.getJoinedRoomMembers(roomId)).joined).sort()).toEqual([alice.userId, puppet].sort());
+    const direct = await fetch(`${rig.coords.baseUrl}/_matrix/client/v3/user/${encodeURIComponent(puppet)}/account_data/m.direct?user_id=${encodeURIComponent(puppet)}`, { headers: { authorization: `Bearer ${rig.slot.asToken}` } });
+    expect(((await direct.json()) as Record<string, string[]>)[alice.userId]).toContain(roomId);
     const profile = await alice.client.getProfileInfo(puppet);
     expect(profile.displayname).toBe("bob@chat.example.org");
   });
