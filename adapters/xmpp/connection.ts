@@ -121,6 +121,10 @@ class DomainLink {
       if (this.entity === entity) this.schedule();
     });
     entity.on("stanza", (el: XmlElement) => this.handlers.stanza(el, this.domain));
+    // RFC 6120 §4.4: the server closed its stream; close the socket too, and reconnect.
+    entity.on("close", () => {
+      if (this.entity === entity && !this.stopped) entity.socket?.destroy();
+    });
     try {
       await entity.start();
     } catch (err) {
