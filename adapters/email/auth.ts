@@ -33,6 +33,8 @@ export interface SenderVerdict {
   /** The Authentication-Results header mailauth produced. */
   readonly authResults: string;
   readonly fromDomain: string | undefined;
+  /** Not proved only because a DNS lookup failed temporarily: answer 4xx so the sender retries (RFC 7489 §6.6.2). */
+  readonly temporary: boolean;
   /** The single From address exactly as authentication read it (undefined when not exactly one). */
   readonly fromAddress: string | undefined;
 }
@@ -63,8 +65,10 @@ export function verdictOf(r: AuthenticateResult, mailFrom: string): SenderVerdic
   else if (single && dmarcResult === "none" && dkimAligned) method = "dkim";
   else if (single && dmarcResult === "none" && spfAligned) method = "spf";
   const detail = `dmarc=${dmarcResult} spf=${spfResult} dkim=${dkimPass.length ? "pass" : r.dkim.results[0]?.status.result ?? "none"} arc=${arcResult} header.from=${fromDomain ?? "?"}`;
+  const temp = (x: string) => x === "temperror" || x === "temperr";
+  const temporary = method === "none" && (temp(dmarcResult) || temp(spfResult) || r.dkim.results.some((d) => temp(d.status.result)));
   return {
-    trusted: method !== "none", method, aligned: single && (dkimAligned || spfAligned),
+    trusted: method !== "none", method, temporary, aligned: single && (dkimAligned || spfAligned),
     detail, authResults: r.headers, fromDomain, fromAddress: single ? fromAddr : undefined,
   };
 }

@@ -82,7 +82,13 @@ export class Inbound {
       return OK;
     }
     const verdict = await checkSender(raw, { ip: env.ip, helo: env.helo, mailFrom: env.mailFrom, viaTrustedRelay: env.viaTrustedRelay, mta: this.deps.config.hostname, resolver: this.deps.resolver });
-    const parsed = await parseEmail(raw);
+    let parsed: ParsedEmail;
+    try {
+      parsed = await parseEmail(raw);
+    } catch {
+      this.log.info({}, "refused: MIME could not be parsed");
+      return reply(554, "5.6.0", "Message could not be parsed");
+    }
     const refusal = this.checkSenderPolicy(parsed, verdict);
     if (refusal) return refusal;
     if (parsed.attachments.length > this.deps.config.limits.maxAttachments) return reply(552, "5.3.4", `More than ${this.deps.config.limits.maxAttachments} attachments`);
@@ -112,6 +118,7 @@ export class Inbound {
     // A From: in a gateway domain would impersonate a chat user: only mailboxes may send mail in.
     if (from.network !== EMAIL) return reply(550, "5.7.1", "Sender address not accepted");
     if (verdict.trusted) return undefined;
+    if (verdict.temporary) return reply(451, "4.4.3", "Sender authentication could not be completed (DNS), try again later");
     const m = this.deps.ctx.mappings();
     const policy = m.domains.get(from.address.slice(from.address.lastIndexOf("@") + 1))?.policy ?? m.defaultPolicy;
     if (!policy.acceptUnauthenticated) {

@@ -81,7 +81,7 @@ export class SmtpListener {
 
   private state(s: SMTPServerSession): SessionState {
     let st = this.sessions.get(s);
-    if (!st || s.envelope.rcptTo.length === 0) { st = { rcpts: [] }; this.sessions.set(s, st); }
+    if (!st) { st = { rcpts: [] }; this.sessions.set(s, st); }
     return st;
   }
 

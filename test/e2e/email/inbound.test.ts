@@ -68,6 +68,12 @@ describe("email inbound (email → IM)", () => {
     expect(ev.message.parts.some((p) => p.role === "html")).toBe(false);
   });
 
+  it("T-5.1.1 a temporary DNS failure during authentication is answered 451, so the sender retries", async () => {
+    const raw = await composeMail({ from: "x@flaky.test", to: "alice@chat.example.org", text: "dns down" });
+    const r = await send("x@flaky.test", ["alice@chat.example.org"], raw);
+    expect(r.final).toBe(451);
+  });
+
   it("T-5.1.1 a From: in a gateway domain (impersonating a chat user) is refused", async () => {
     const raw = await composeMail({ from: "alice@chat.example.org", to: "bob=matrix.example.org@matrix.gw.example.org", text: "I am alice" });
     const r = await send("alice@chat.example.org", ["bob=matrix.example.org@matrix.gw.example.org"], raw);

@@ -46,6 +46,8 @@ export const dns: Record<string, string[]> = {
 };
 
 export async function resolver(name: string, type: string): Promise<string[][]> {
+  // flaky.test: every lookup times out (a temporary DNS failure).
+  if (/(^|\.)flaky\.test\.?$/i.test(name)) throw Object.assign(new Error(`timeout for ${name}`), { code: "ETIMEOUT" });
   const records = type === "TXT" ? dns[name.toLowerCase().replace(/\.$/, "")] : undefined;
   if (!records) throw Object.assign(new Error(`no ${type} for ${name}`), { code: "ENOTFOUND" });
   return records.map((r) => [r]);

@@ -105,3 +105,10 @@ describe("loop safety (RFC 3834)", () => {
     expect([w.hit("a", t), w.hit("a", t + 1), w.hit("a", t + 2), w.hit("b", t + 3), w.hit("a", t + 60_001)]).toEqual([true, true, false, true, true]);
   });
 });
+
+describe("sender verdicts: DNS trouble", () => {
+  it("T-5.1.1 a temporary DNS error is not a failure: the sender is asked to retry", () => {
+    expect(verdictOf(authResult({ dmarc: "temperror", spf: ["example.org", "temperror"] }), "carol@example.org")).toMatchObject({ trusted: false, temporary: true });
+    expect(verdictOf(authResult({ dmarc: "fail", spf: ["evil.test", "pass"] }), "m@evil.test").temporary).toBe(false);
+  });
+});
