@@ -12,7 +12,7 @@ import type { CanonicalEvent, DeliveryStatusEvent, MessageEvent } from "../model
 import { MessageSchema, type Message, type NativeId } from "../model/message.js";
 import type { CanonicalId } from "../model/ids.js";
 import { DeliveryStatusSchema } from "../model/delivery-status.js";
-import { ParleyError, isParleyError, toParleyError } from "../errors/parley-error.js";
+import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { DeliveryJobSpec, DeliveryService } from "../delivery/types.js";
 import type { Logger } from "../log/logger.js";
@@ -70,11 +70,13 @@ export class AcceptPipeline {
           results[index] = outcome;
         }
       } catch (e) {
-        if (isParleyError(e, "PARLEY_UNAVAILABLE")) {
+        // A refusal is a ParleyError; anything else (a Redis client error, a timeout) means the
+        // event could not be decided and stored: the source must retry, so nothing is acknowledged.
+        if (!isParleyError(e) || e.code === "PARLEY_UNAVAILABLE") {
           await this.releaseClaims(admitted);
-          throw e;
+          throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", `cannot accept now: ${(e as Error).message}`, {}, { cause: e });
         }
-        results[index] = refused(toParleyError(e));
+        results[index] = refused(e);
       }
     }
     if (jobs.length > 0) await this.enqueueAdmitted(source, admitted, jobs);

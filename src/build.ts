@@ -1,0 +1,177 @@
+/**
+ * Build a running gateway from a validated config, the mappings and the adapter factories: the
+ * real parts (Redis connections, BullMQ delivery, stores, router, access policy, presence) and
+ * the admin listener. `bin/parley.ts` calls this; integration tests call it too.
+ */
+import { readFile } from "node:fs/promises";
+import { Registry } from "prom-client";
+import type { Redis } from "ioredis";
+import type { AdapterFactory } from "./adapter/contract.js";
+import type { NetworkId } from "./model/address.js";
+import type { DomainMappings } from "./mappings/types.js";
+import type { GatewayConfig } from "./config/schema.js";
+import { adapterConfigsOf } from "./config/schema.js";
+import type { Logger } from "./log/logger.js";
+import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
+import { createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { route } from "./router/index.js";
+import { AccessPolicy } from "./policy/index.js";
+import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/index.js";
+import { RedisInboundClaims } from "./core/claims.js";
+import { Gateway } from "./gateway.js";
+import { AdminServer, type AdminRoute } from "./admin/server.js";
+import { ParleyError } from "./errors/parley-error.js";
+
+export type Role = "all" | "ingress" | "workers";
+
+export interface BuildOptions {
+  readonly config: GatewayConfig;
+  readonly mappings: DomainMappings;
+  readonly factories: readonly AdapterFactory<unknown>[];
+  readonly log: Logger;
+  readonly role?: Role;
+  /** Tuning for tests (short stalled intervals, fast backoff); production uses the defaults. */
+  readonly deliveryTuning?: Pick<DeliveryServiceOptions, "lockDurationMs" | "stalledIntervalMs" | "parkMs" | "retry">;
+}
+
+export interface BuiltGateway {
+  readonly gateway: Gateway;
+  readonly delivery: BullDeliveryService;
+  readonly presence: PresenceService;
+  readonly registry: Registry;
+  readonly redis: Redis;
+  /** Where the admin listener listens, when enabled. */
+  adminAddress(): { host: string; port: number } | undefined;
+  /** Start adapters, workers, presence timers and the admin listener. */
+  start(): Promise<void>;
+  /** Graceful stop: admin listener, presence timers, gateway (drains workers, stops adapters), Redis. */
+  stop(): Promise<void>;
+}
+
+/** The Redis key prefix without a trailing colon (`parley`), as the delivery layer's keyspace takes it. */
+function basePrefix(config: GatewayConfig): string {
+  return config.redis.keyPrefix.replace(/:+$/, "");
+}
+
+async function adminToken(config: GatewayConfig): Promise<string | undefined> {
+  if (config.admin.token !== undefined) return config.admin.token;
+  if (config.admin.tokenFile === undefined) return undefined;
+  return (await readFile(config.admin.tokenFile, "utf8")).trim();
+}
+
+function dlqRoutes(delivery: BullDeliveryService): AdminRoute[] {
+  return [
+    { method: "GET", path: "/dlq", handle: async (_p, _b, q) => ({ status: 200, body: await delivery.listFailed(Number(q.get("limit") ?? 100)) }) },
+    { method: "POST", path: "/dlq/:id/retry", handle: async (p) => ((await delivery.retryFailed(p.id!)) ? { status: 200, body: { retried: p.id } } : { status: 404, body: { errcode: "PARLEY_NOT_FOUND", error: `no failed job ${p.id}` } }) },
+    { method: "DELETE", path: "/dlq/:id", handle: async (p) => ((await delivery.dropFailed(p.id!)) ? { status: 200, body: { dropped: p.id } } : { status: 404, body: { errcode: "PARLEY_NOT_FOUND", error: `no failed job ${p.id}` } }) },
+    { method: "GET", path: "/queues", handle: async () => ({ status: 200, body: await delivery.counts() }) },
+  ];
+}
+
+export async function buildGateway(options: BuildOptions): Promise<BuiltGateway> {
+  const { config, factories, log } = options;
+  const role = options.role ?? "all";
+  const mappings = options.mappings;
+  const prefix = basePrefix(config);
+  const keys = keyspace(prefix);
+  const adapterConfigs = adapterConfigsOf(config);
+  const networks = [...adapterConfigs.keys()];
+  const factoryById = new Map<NetworkId, AdapterFactory<unknown>>(factories.map((f) => [f.id, f]));
+
+  const redis = createProducerConnection({ url: config.redis.url, connectionName: "parley-core" });
+  redis.on("error", () => undefined); // reported through the operations that fail; see /readyz
+  try {
+    await waitForReady(redis);
+  } catch (e) {
+    redis.disconnect();
+    throw new ParleyError("PARLEY_UNAVAILABLE", `cannot reach Redis at ${config.redis.url.replace(/\/\/[^@]*@/, "//***@")}: is it running?`, {}, { cause: e });
+  }
+  await warnIfRedisNotDurable(redis, log);
+
+  const registry = new Registry();
+  const delivery = await BullDeliveryService.create({
+    networks: networks.length > 0 ? networks : factories.map((f) => f.id),
+    prefix,
+    redisUrl: config.redis.url,
+    producer: redis,
+    concurrency: config.delivery.concurrency,
+    log,
+    metrics: createDeliveryMetrics(registry),
+    ...options.deliveryTuning,
+    retry: { attempts: config.delivery.attempts, baseMs: config.delivery.backoffBaseMs, capMs: config.delivery.backoffCapMs, ...options.deliveryTuning?.retry },
+  });
+
+  const running: { gateway?: Gateway } = {};
+  const presence = new PresenceService({
+    redis,
+    prefix: `${prefix}:`,
+    mappings: () => mappings,
+    delivery,
+    adapters: (n) => running.gateway?.adapter(n),
+    hasPresence: (n) => factoryById.get(n)?.capabilities.presence ?? false,
+    log,
+    livenessTimeoutMs: config.presence.livenessTimeoutMs,
+  });
+  const policy = new AccessPolicy({ redis, prefix: `${prefix}:`, mappings: () => mappings });
+  const gateway = new Gateway({
+    factories,
+    adapterConfigs,
+    mappings: () => mappings,
+    parts: {
+      delivery,
+      ids: new RedisIdMap(redis, keys),
+      claims: new RedisInboundClaims(redis, `${prefix}:claims:`),
+      route,
+      policy,
+      presence,
+      stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
+    },
+    log,
+    registry,
+    roles: { ingress: role !== "workers", workers: role !== "ingress" },
+  });
+
+  running.gateway = gateway;
+  const token = await adminToken(config);
+  const built = gateway;
+  const admin = config.admin.enabled
+    ? new AdminServer({
+        host: config.admin.host,
+        port: config.admin.port,
+        token,
+        registry,
+        log: log.child({ module: "admin" }),
+        readiness: [
+          { name: "redis", check: async () => ({ ready: (await redis.ping()) === "PONG", detail: "ping" }) },
+          ...[...adapterConfigs.keys()].map((n) => ({ name: `adapter.${n}`, check: async () => built.adapter(n)?.health() ?? { ready: false, detail: "not running" } })),
+        ],
+        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence))],
+      })
+    : undefined;
+  if (admin && token === undefined) log.warn("admin.token is not set: the admin API answers only /healthz and /readyz");
+  let adminAddress: { host: string; port: number } | undefined;
+
+  return {
+    gateway: built,
+    delivery,
+    presence,
+    registry,
+    redis,
+    adminAddress: () => adminAddress,
+    async start() {
+      await built.start();
+      if (role !== "ingress") presence.start();
+      if (admin) {
+        const a = await admin.start();
+        adminAddress = { host: a.address, port: a.port };
+        log.info({ host: a.address, port: a.port }, "admin API listening");
+      }
+    },
+    async stop() {
+      await admin?.stop();
+      presence.stop();
+      await built.stop();
+      redis.disconnect();
+    },
+  };
+}
