@@ -122,7 +122,7 @@ function endpointOrInvalid(native: string, address: string, network: NetworkId):
   }
 }
 
-function puppetEndpoint(native: string, local: string, s: ResolvedMatrixSettings): Endpoint | undefined {
+function puppetEndpoint(native: string, local: string, s: ResolvedMatrixSettings, mappings: DomainMappings): Endpoint | undefined {
   for (const p of s.domainPrefixes) {
     if (!local.startsWith(p.prefix)) continue;
     const rest = unescapeLocal(local.slice(p.prefix.length));
@@ -141,6 +141,7 @@ function puppetEndpoint(native: string, local: string, s: ResolvedMatrixSettings
     throw invalid(native, (e as Error).message);
   }
   if (network === MATRIX) throw invalid(native, "a puppet cannot stand for a Matrix user");
+  if (!mappings.networks.has(network)) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${native} names the network "${network}", which the mappings do not list`);
   return endpointOrInvalid(native, address, network);
 }
 
@@ -150,7 +151,7 @@ export function fromNative(native: string, mappings: DomainMappings): Endpoint {
   let result: Endpoint | undefined;
   if (s && server === s.serverName) {
     if (local === s.botLocalpart) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${native} is the bridge bot`);
-    result = puppetEndpoint(native, local, s);
+    result = puppetEndpoint(native, local, s, mappings);
   }
   if (!result) {
     const home = mappings.domains.get(server)?.home;

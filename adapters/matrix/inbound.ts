@@ -44,10 +44,15 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
   const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
   const src = isEdit ? (c["m.new_content"] as Obj) : c;
   const tell = (text: string) => plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, text));
-  const kind = typeof src.msgtype === "string" ? kindFor(src.msgtype) : undefined;
-  if (kind === undefined || typeof src.body !== "string") {
-    d.log.info({ eventId: ev.event_id, msgtype: typeof src.msgtype === "string" ? src.msgtype : typeof src.msgtype }, "unbridgeable message");
-    tell(`⚠ Not delivered to ${to.address}: Parley can bridge only text messages (${typeof src.msgtype === "string" ? src.msgtype : "no msgtype"} is not supported yet).`);
+  if (typeof src.msgtype !== "string" || typeof src.body !== "string") {
+    d.log.info({ eventId: ev.event_id }, "malformed message");
+    tell(`⚠ Not delivered to ${to.address}: the message is malformed (no text body).`);
+    return;
+  }
+  const kind = kindFor(src.msgtype);
+  if (kind === undefined) {
+    d.log.info({ eventId: ev.event_id, msgtype: src.msgtype }, "unbridgeable message");
+    tell(`⚠ Not delivered to ${to.address}: Parley can bridge only text messages (${src.msgtype} is not supported yet).`);
     return;
   }
   const inReplyToEvent = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;

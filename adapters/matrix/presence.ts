@@ -7,7 +7,8 @@
  *   `unavailable`, closed or nothing → `offline`; a note → `status_msg`.
  *
  * Matrix presence is per user and shown to everyone sharing a room with it (RFC 2779 5.2.1), so a
- * puppet publishes the least available state any Matrix user sharing a DM with it may see.
+ * puppet publishes the least available state any Matrix user sharing a DM with it may see
+ * (its partners, kept by rooms.ts), each asked through ctx.presenceFor.
  * Puppets never /sync: Synapse marks a user offline `sync_online_timeout` (30 s) after its last
  * presence update (handlers/presence.py, handle_timeout), so online/unavailable puppets are
  * refreshed every `presenceRefreshSeconds`.
@@ -53,17 +54,6 @@ export function matrixPresenceOf(p: Presence | undefined): { presence: MatrixPre
   return text !== undefined ? { presence, status_msg: text } : { presence };
 }
 
-/** Users sharing a DM with a puppet: `partners:<puppet>` JSON list, kept by deliverPresence. */
-async function partners(d: MatrixDeps, puppet: string, add: string): Promise<string[]> {
-  const raw = await d.ctx.state.get(`partners:${puppet}`);
-  const list = raw ? (JSON.parse(raw) as string[]) : [];
-  if (!list.includes(add)) {
-    list.push(add);
-    await d.ctx.state.set(`partners:${puppet}`, JSON.stringify(list));
-  }
-  return list;
-}
-
 export async function setPuppetPresence(d: MatrixDeps, puppet: string, state: { presence: MatrixPresence; status_msg?: string }): Promise<void> {
   await d.hs.request(puppet, Method.Put, `/presence/${enc(puppet)}/status`, { presence: state.presence, status_msg: state.status_msg ?? "" });
 }
@@ -101,7 +91,7 @@ export class PuppetPresence {
       // Presence shows only to users sharing a room with the puppet: the DM is that room.
       await d.rooms.dm(puppet, watcher, "dm");
       let state = matrixPresenceOf(n.presence);
-      for (const other of await partners(d, puppet, watcher)) {
+      for (const other of await d.rooms.partners(puppet)) {
         if (other === watcher) continue;
         const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(other, d.ctx.mappings()), n.presence.presentity));
         if (RANK[theirs.presence] < RANK[state.presence]) state = theirs;

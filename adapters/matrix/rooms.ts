@@ -4,7 +4,8 @@
  * in the puppet's `m.direct` account data, persisted in the adapter state. A room the Matrix user
  * left is forgotten, so the next message opens a fresh one (FIELD.md, "Abandoned rooms").
  *
- * State keys: `dm:<owner>|<user>` → room id; `room:<roomId>` → {@link RoomRecord} JSON.
+ * State keys: `dm:<owner>|<user>` → room id; `room:<roomId>` → {@link RoomRecord} JSON;
+ * `partners:<owner>` → JSON list of the Matrix users the owner shares a DM with (RFC 2779 5.2.1).
  */
 import type { AdapterStateStore } from "../../src/adapter/state.js";
 import { DeliveryError } from "../../src/adapter/contract.js";
@@ -64,6 +65,7 @@ export class Rooms {
   async adopt(roomId: string, rec: RoomRecord): Promise<void> {
     await this.state.set(`room:${roomId}`, JSON.stringify(rec));
     await this.state.set(`dm:${rec.owner}|${rec.user}`, roomId);
+    await this.updatePartners(rec.owner, (list) => (list.includes(rec.user) ? list : [...list, rec.user]));
     await this.setDirect(rec.owner, rec.user, roomId).catch(() => undefined); // m.direct is a hint for clients only
   }
 
@@ -78,9 +80,24 @@ export class Rooms {
   async abandon(roomId: string): Promise<void> {
     const rec = await this.record(roomId);
     if (!rec) return;
-    if ((await this.existing(rec.owner, rec.user)) === roomId) await this.state.delete(`dm:${rec.owner}|${rec.user}`);
+    if ((await this.existing(rec.owner, rec.user)) === roomId) {
+      await this.state.delete(`dm:${rec.owner}|${rec.user}`);
+      await this.updatePartners(rec.owner, (list) => list.filter((u) => u !== rec.user));
+    }
     await this.state.delete(`room:${roomId}`);
     await this.hs.request(rec.owner, Method.Post, `/rooms/${enc(roomId)}/leave`, {}).catch(() => undefined);
+  }
+
+  /** The Matrix users `owner` shares a DM with. */
+  async partners(owner: string): Promise<string[]> {
+    const raw = await this.state.get(`partners:${owner}`);
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
+  private async updatePartners(owner: string, f: (list: string[]) => string[]): Promise<void> {
+    const before = await this.partners(owner);
+    const after = f(before);
+    if (after.length !== before.length) await this.state.set(`partners:${owner}`, JSON.stringify(after));
   }
 
   /** Forget a room only if it is still the current DM (used when a send finds it unusable). */

@@ -197,6 +197,21 @@ describe("Matrix adapter with Synapse: messages", () => {
     expect(n.getContent().body).toContain("m.location");
   });
 
+  it("an event over the size limit, or malformed, gets a notice or a log line, never a crash", async () => {
+    const big = { event_id: `$big-${Date.now()}`, type: "m.room.message", room_id: roomId, sender: alice.userId, content: { msgtype: "m.text", body: "b".repeat(70_000) } };
+    const noBody = { event_id: `$nobody-${Date.now()}`, type: "m.room.message", room_id: roomId, sender: alice.userId, content: { msgtype: "m.text", body: 42 } };
+    const garbage = { event_id: 7, type: ["x"] };
+    const before = rig.ctx.accepted.length;
+    expect((await transaction(`bounds-${Date.now()}`, { events: [big, noBody, garbage] })).status).toBe(200);
+    await alice.waitForMessage("more than 65536", puppet);
+    await alice.waitForMessage("the message is malformed", puppet);
+    expect(rig.ctx.accepted.length).toBe(before);
+    expect((await transaction(`notjson-${Date.now()}`, "{")).status).toBe(400); // JSON, but not a transaction object
+    const raw = await fetch(`${rig.slot.url}/_matrix/app/v1/transactions/raw-${Date.now()}`, { method: "PUT", body: "{not json", headers: { authorization: `Bearer ${rig.slot.hsToken}` } });
+    expect(raw.status).toBe(400);
+    expect(rig.adapter.health().ready).toBe(true);
+  });
+
   it("when the Matrix user leaves, the next message opens a fresh room", async () => {
     await alice.client.leave(roomId);
     // The leave reaches the adapter in a transaction; wait until it has forgotten the room.

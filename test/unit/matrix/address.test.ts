@@ -83,6 +83,7 @@ describe("Matrix addressing", () => {
     refused("bob:matrix.example.org", "PARLEY_ADDRESS_INVALID");
     refused("@parley:matrix.example.org", "PARLEY_ADDRESS_UNKNOWN");
     refused("@alice:chat.example.org", "PARLEY_ADDRESS_UNKNOWN");
+    refused("@_parley_sms_x=40y.org:matrix.example.org", "PARLEY_ADDRESS_UNKNOWN"); // no such network
     expect(() => toNative(endpoint(`${"a".repeat(240)}@jabber.org`, "xmpp"), mappings)).toThrow(/255 bytes/);
   });
 
