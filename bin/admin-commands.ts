@@ -1,0 +1,64 @@
+/**
+ * `parley dlq …`, `parley presence show …`, `parley subscriptions list …`: admin reads and
+ * actions straight on Redis, for an admin on the gateway's host (the admin API offers the same).
+ */
+import { parseArgs } from "node:util";
+import type { AdapterFactory } from "../src/adapter/contract.js";
+import type { GatewayConfig } from "../src/config/index.js";
+import type { DomainMappings } from "../src/mappings/index.js";
+import type { CommandOutput } from "../src/cli/index.js";
+import { BullDeliveryService } from "../src/delivery/index.js";
+import { PresenceAdmin, PresenceService } from "../src/presence/index.js";
+import { silentLogger } from "../src/log/logger.js";
+import { createProducerConnection } from "../src/store/index.js";
+
+type LoadAll = (configPath: string | undefined) => Promise<{ config: GatewayConfig; mappings: DomainMappings } | CommandOutput>;
+
+interface AdminDeps {
+  readonly factories: readonly AdapterFactory<unknown>[];
+  readonly loadAll: LoadAll;
+}
+
+const USAGE: Record<string, string> = {
+  dlq: "usage: parley dlq list|retry ID|drop ID [--config FILE]",
+  presence: "usage: parley presence show ADDRESS [--config FILE]",
+  subscriptions: "usage: parley subscriptions list ADDRESS [--config FILE]",
+};
+
+const json = (v: unknown): string[] => JSON.stringify(v, null, 2).split("\n");
+
+export async function adminCommand(command: "dlq" | "presence" | "subscriptions", args: readonly string[], deps: AdminDeps): Promise<CommandOutput> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, limit: { type: "string" } }, allowPositionals: true });
+  } catch (e) {
+    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, USAGE[command]!] };
+  }
+  const [action, target] = parsed.positionals;
+  const valid = command === "dlq" ? (action === "list" || ((action === "retry" || action === "drop") && target)) : (action === (command === "presence" ? "show" : "list") && target);
+  if (!valid) return { exitCode: 2, lines: [USAGE[command]!] };
+  const loaded = await deps.loadAll(parsed.values.config);
+  if ("exitCode" in loaded) return loaded;
+  const { config, mappings } = loaded;
+  const prefix = config.redis.keyPrefix.replace(/:+$/, "");
+  const redis = createProducerConnection({ url: config.redis.url, connectionName: "parley-cli" });
+  redis.on("error", () => undefined);
+  const delivery = await BullDeliveryService.create({ networks: deps.factories.map((f) => f.id), prefix, redisUrl: config.redis.url, producer: redis });
+  try {
+    if (command === "dlq") {
+      if (action === "list") return { exitCode: 0, lines: json(await delivery.listFailed(Number(parsed.values.limit ?? 100))) };
+      const done = action === "retry" ? await delivery.retryFailed(target!) : await delivery.dropFailed(target!);
+      return done ? { exitCode: 0, lines: [`${action === "retry" ? "retried" : "dropped"} ${target!}`] } : { exitCode: 1, lines: [`no failed job ${target!}`] };
+    }
+    const presence = new PresenceService({
+      redis, prefix: `${prefix}:`, mappings: () => mappings, delivery,
+      adapters: () => undefined, hasPresence: (n) => deps.factories.find((f) => f.id === n)?.capabilities.presence ?? false,
+      log: silentLogger(),
+    });
+    const admin = new PresenceAdmin(presence);
+    return { exitCode: 0, lines: json(command === "presence" ? await admin.showPresence(target!) : await admin.listSubscriptions(target!)) };
+  } finally {
+    await delivery.close();
+    redis.disconnect();
+  }
+}
