@@ -7,7 +7,9 @@ import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, type MessageInput } from "../../../src/model/message.js";
 import type { DeliveryStatusEvent, MessageEvent } from "../../../src/model/events.js";
-import { DeliveryError } from "../../../src/adapter/contract.js";
+import { DeliveryError, type AcceptResult } from "../../../src/adapter/contract.js";
+import type { CanonicalEvent } from "../../../src/model/events.js";
+import { ParleyError } from "../../../src/errors/parley-error.js";
 import { toNative } from "../../../adapters/matrix/address.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { startRig, type Rig } from "./rig.js";
@@ -36,8 +38,11 @@ async function transaction(txnId: string, body: unknown, token: string | null = 
   });
 }
 
+/** What the fake core answers; a test may switch it to a refusal. */
+let decide: (e: CanonicalEvent) => AcceptResult = () => ({ status: "accepted" });
+
 beforeAll(async () => {
-  rig = await startRig(0);
+  rig = await startRig(0, { decide: (e) => decide(e) });
   alice = await startUser(rig.coords.baseUrl, rig.coords.registrationSharedSecret, uniqueName("alice"));
   aliceEp = endpoint(`${alice.userId.slice(1, alice.userId.indexOf(":"))}@${rig.coords.serverName}`, "matrix");
   puppet = toNative(xmppBob, rig.mappings);
@@ -177,6 +182,22 @@ describe("Matrix adapter with Synapse: messages", () => {
     expect(n.getContent().msgtype).toBe("m.notice");
     expect(n.getContent().body).toContain("the recipient does not exist");
     expect(n.getContent()["m.relates_to"]).toEqual({ "m.in_reply_to": { event_id: aliceEventId } });
+  });
+
+  it("T-5.4.1 T-2.3.5 a message the core refuses at once gets a notice from the puppet", async () => {
+    decide = (e) => (e.kind === "message" ? { status: "refused", error: new ParleyError("PARLEY_REFUSED", "the gateway's policy does not allow this") } : { status: "accepted" });
+    try {
+      const eventId = await alice.say(roomId, { msgtype: "m.text", body: "refuse me" });
+      const n = await alice.waitForMessage("policy does not allow this", puppet);
+      expect(n.getContent()["m.relates_to"]).toEqual({ "m.in_reply_to": { event_id: eventId } });
+    } finally {
+      decide = () => ({ status: "accepted" });
+    }
+  });
+
+  it("T-4.2.1 a canonical `displayed` for a Matrix sender becomes the puppet's read receipt", async () => {
+    await rig.adapter.deliverStatus({ messageId: aliceMessageId, sender: aliceEp, recipient: xmppBob, state: "displayed", at: new Date().toISOString(), extensions: {} });
+    expect((await alice.waitForReceipt(aliceEventId, puppet)).roomId).toBe(roomId);
   });
 
   it("T-5.4.1 a message to a Matrix user who does not exist fails permanently", async () => {

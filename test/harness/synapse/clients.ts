@@ -47,11 +47,19 @@ export class TestMatrixUser {
   readonly presences: PresenceSeen[] = [];
   private readonly presenceWaiters: Array<Waiter<PresenceSeen>> = [];
   readonly joinedRooms = new Set<string>();
+  /** Read receipts seen in /sync: (room, event, reader). */
+  readonly receipts: Array<{ roomId: string; eventId: string; userId: string }> = [];
+  private readonly receiptWaiters: Array<Waiter<{ roomId: string; eventId: string; userId: string }>> = [];
 
   constructor(readonly baseUrl: string, readonly user: RegisteredUser, opts: { autoJoin?: boolean } = {}) {
     this.client = createClient({ baseUrl, accessToken: user.accessToken, userId: user.userId, deviceId: user.deviceId, logger: quiet });
     this.client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined) => {
       if (room) notify(this.events, this.eventWaiters, event);
+    });
+    this.client.on(RoomEvent.Receipt, (event: MatrixEvent, room: Room) => {
+      for (const [eventId, types] of Object.entries(event.getContent<Record<string, Record<string, Record<string, unknown>>>>())) {
+        for (const userId of Object.keys(types["m.read"] ?? {})) notify(this.receipts, this.receiptWaiters, { roomId: room.roomId, eventId, userId });
+      }
     });
     this.client.on(UserEvent.Presence, (_e: MatrixEvent | undefined, u) => {
       notify(this.presences, this.presenceWaiters, { userId: u.userId, presence: u.presence, statusMsg: u.presenceStatusMsg });
@@ -100,6 +108,10 @@ export class TestMatrixUser {
 
   waitForPresence(userId: string, presence: string, timeoutMs = 20_000): Promise<PresenceSeen> {
     return waitFor(this.presences, this.presenceWaiters, (p) => p.userId === userId && p.presence === presence, timeoutMs, `${userId} ${presence}`);
+  }
+
+  waitForReceipt(eventId: string, userId: string, timeoutMs = 20_000): Promise<{ roomId: string; eventId: string; userId: string }> {
+    return waitFor(this.receipts, this.receiptWaiters, (r) => r.eventId === eventId && r.userId === userId, timeoutMs, `${userId}'s read receipt on ${eventId}`);
   }
 
   /** Send a text message; resolves with the event id. */
