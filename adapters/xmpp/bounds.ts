@@ -36,6 +36,12 @@ type State =
   | "header" | "text" | "tagOpen" | "startName" | "inStartTag" | "attrValue" | "endTag" | "entity"
   | "skipUntil" | "doctype" | "bang";
 
+/** XML 1.0 §2.2: whether a character reference (`#65`, `#x41`) names an allowed Char. */
+function xmlChar(ref: string): boolean {
+  const n = ref.startsWith("#x") ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+  return n === 0x9 || n === 0xa || n === 0xd || (n >= 0x20 && n <= 0xd7ff) || (n >= 0xe000 && n <= 0xfffd) || (n >= 0x10000 && n <= 0x10ffff);
+}
+
 function unescapeAttr(v: string): string {
   return v.replace(/&(amp|lt|gt|quot|apos);/g, (_m, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" })[e] ?? "");
 }
@@ -155,6 +161,11 @@ export class StanzaGuard {
 
   private step(c: string): void {
     this.completed = false;
+    // XML 1.0 §2.2 Char: no C0 controls but tab, LF, CR; no U+FFFE/U+FFFF.
+    if ((c < " " && c !== "\t" && c !== "\n" && c !== "\r") || c === "\ufffe" || c === "\uffff") {
+      if (this.state !== "header") this.rejectOutside("malformed", "a character XML does not allow");
+      return;
+    }
     switch (this.state) {
       case "header": return this.stepHeader(c);
       case "text": return this.stepText(c);
@@ -232,6 +243,13 @@ export class StanzaGuard {
   }
 
   private stepBang(c: string): void {
+    if (/^[A-Z]+$/.test(this.bang) && /\s/.test(c)) {
+      // <!DOCTYPE, <!ENTITY, <!ELEMENT …: RFC 6120 §11.1 forbids DTDs and entity declarations.
+      this.rejectOutside("restricted-xml", `<!${this.bang.slice(0, 16)} (RFC 6120 §11.1: no DTDs or entity declarations)`);
+      this.doctypeDepth = 0;
+      this.state = "doctype";
+      return;
+    }
     this.bang += c;
     if (this.bang === "--") {
       this.rejectOutside("restricted-xml", "comment (RFC 6120 §11.1)");
@@ -243,11 +261,7 @@ export class StanzaGuard {
       this.terminator = "]]>";
       this.bang = "";
       this.state = "skipUntil";
-    } else if (/^[A-Z]{7}$/.test(this.bang)) {
-      this.rejectOutside("restricted-xml", `<!${this.bang} (RFC 6120 §11.1: no DTDs or entity declarations)`);
-      this.doctypeDepth = 0;
-      this.state = "doctype";
-    } else if (!"--".startsWith(this.bang) && !"[CDATA[".startsWith(this.bang) && !/^[A-Z]*$/.test(this.bang)) {
+    } else if (!"--".startsWith(this.bang) && !"[CDATA[".startsWith(this.bang) && !/^[A-Z]{1,16}$/.test(this.bang)) {
       this.rejectOutside("malformed", "bad markup declaration");
       this.state = "text";
       if (this.stack.length === 0) this.topLevelOpen = false;
@@ -313,6 +327,7 @@ export class StanzaGuard {
   private stepEntity(c: string): void {
     if (c === ";") {
       if (!ENTITY.test(this.entity)) this.reject("restricted-xml", `entity reference &${this.entity.slice(0, 32)}; (RFC 6120 §11.1)`);
+      else if (this.entity.startsWith("#") && !xmlChar(this.entity)) this.reject("malformed", `character reference &${this.entity}; to a character XML does not allow`);
       this.state = this.returnState;
     } else if (this.entity.length > 12 || /[\s<&"']/.test(c)) {
       this.reject("malformed", "unterminated entity reference");

@@ -70,6 +70,7 @@ class DomainLink {
     e.removeAllListeners("online");
     e.removeAllListeners("disconnect");
     e.removeAllListeners("stanza");
+    e.removeAllListeners("nonza");
     e.removeAllListeners("open");
     e.on("error", () => undefined);
     e.socket?.destroy();
@@ -121,6 +122,11 @@ class DomainLink {
       if (this.entity === entity) this.schedule();
     });
     entity.on("stanza", (el: XmlElement) => this.handlers.stanza(el, this.domain));
+    // Top-level elements that are not stanzas (other than the handshake and stream errors) go to
+    // the same handler, which logs and drops them.
+    entity.on("nonza", (el: XmlElement) => {
+      if (el.name !== "handshake" && el.name !== "stream:error" && el.name !== "stream:features") this.handlers.stanza(el, this.domain);
+    });
     // RFC 6120 §4.4: the server closed its stream; close the socket too, and reconnect.
     entity.on("close", () => {
       if (this.entity === entity && !this.stopped) entity.socket?.destroy();

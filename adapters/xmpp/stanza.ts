@@ -42,13 +42,16 @@ export async function replyError(
     rt.log.info({ stanza: head.name, condition: spec.condition }, "stanza refused without reply (no addressable sender)");
     return;
   }
-  let toDomain: string;
+  let toDomain = "";
+  let toLocal = "";
   try {
-    toDomain = parseJid(to).domain;
+    ({ domain: toDomain, local: toLocal } = parseJid(to));
   } catch {
-    toDomain = "";
+    // answered from a domain of ours below
   }
-  const replyFrom = rt.domains.has(toDomain) ? to : [...rt.domains][0];
+  // Reply from the JID the sender used when the server will take it back as a from; a localpart
+  // with controls or format characters (which stringprep refuses) is answered from the bare domain.
+  const replyFrom = rt.domains.has(toDomain) ? (/[\p{C}\p{Z}]/u.test(toLocal) ? toDomain : to) : [...rt.domains][0];
   if (replyFrom === undefined) return;
   const el = xml(head.name, { type: "error", from: replyFrom, to: from, id }, errorElement(spec));
   rt.log.info({ stanza: head.name, condition: spec.condition, to: from, id }, "stanza error sent");
