@@ -33,6 +33,8 @@ export interface DeliveryServiceOptions {
   readonly maxStalledCount?: number;
   /** How long failed jobs stay for the admin (default 30 days). */
   readonly failedRetentionSeconds?: number;
+  /** How long close() waits for running jobs (default 30 s). */
+  readonly closeTimeoutMs?: number;
   /** Producer command timeout, ms (default 500): the bound on how long enqueue can take to fail. */
   readonly commandTimeoutMs?: number;
   readonly log?: Logger;
@@ -52,6 +54,7 @@ export interface ResolvedOptions {
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
   readonly failedRetentionSeconds: number;
+  readonly closeTimeoutMs: number;
 }
 
 export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
@@ -72,5 +75,6 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
     maxStalledCount: o.maxStalledCount ?? 3,
     failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
+    closeTimeoutMs: o.closeTimeoutMs ?? 30_000,
   };
 }

@@ -234,14 +234,24 @@ export class BullDeliveryService implements DeliveryService {
   retryFailed(id: string): Promise<boolean> { return retryFailed(this.admin, id); }
   dropFailed(id: string): Promise<boolean> { return dropFailed(this.admin, id); }
 
-  /** Stop taking jobs, let running ones finish, close the connections this service made. */
+  /**
+   * Stop taking jobs, let running ones finish (up to `closeTimeoutMs`; 1 s when Redis is down, as a
+   * running job cannot be recorded as finished then anyway and will be re-run after its lock
+   * expires), then close the connections this service made. Never hangs on a dead Redis.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.workerQueues.values(), ...this.queues.values()].map((q) => q.close()));
+    const up = (this.workerRedis ?? this.producer).status === "ready";
+    const graceful = await within(Promise.all(this.workers.map((w) => w.close())), up ? this.opts.closeTimeoutMs : 1000);
+    if (!graceful) {
+      this.log.warn({ redis: this.workerRedis?.status }, "delivery workers did not finish in time; closing anyway");
+      for (const r of this.ownConnections) r.disconnect();
+      await within(Promise.all(this.workers.map((w) => w.close(true))), 1000);
+    }
+    await within(Promise.all([...this.workerQueues.values(), ...this.queues.values()].map((q) => q.close())), 1000);
     await Promise.all(this.ownConnections.map(async (r) => {
-      try { await r.quit(); } catch { r.disconnect(); }
+      if (r.status !== "ready" || !(await within(r.quit(), 1000))) r.disconnect();
     }));
   }
 
@@ -251,4 +261,13 @@ export class BullDeliveryService implements DeliveryService {
 
 export function createDeliveryService(o: DeliveryServiceOptions): Promise<BullDeliveryService> {
   return BullDeliveryService.create(o);
+}
+
+/** Whether `p` settled within `ms` (its rejection counts as settled; the timer never holds the process). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); timer.unref(); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally { clearTimeout(timer); }
 }

@@ -87,6 +87,19 @@ describe("Redis outage (DESIGN §3 backpressure)", () => {
   });
 });
 
+describe("shutdown during an outage (STYLE habit 10)", () => {
+  it("close() with Redis down does not hang", { timeout: 30_000 }, async () => {
+    server = await RedisServer.start();
+    svc = await createDeliveryService({ networks: [NET], prefix: uniquePrefix("closedown"), redisUrl: server.url, ...FAST });
+    await svc.startWorkers(new RecordingHandler());
+    await server.stop();
+    const r = await timed(svc.close());
+    console.log(`close_with_redis_down_ms=${r.ms}`);
+    expect(r.error).toBeUndefined();
+    expect(r.ms).toBeLessThan(5000);
+  });
+});
+
 describe("Redis crash (DESIGN §3 ack after durability)", () => {
   it("T-5.4.2 kill -9 of an AOF Redis during 5,000 enqueues: every enqueue that resolved is delivered", { timeout: 120_000 }, async () => {
     server = await RedisServer.start({ appendonly: true });
