@@ -127,13 +127,16 @@ export class BullDeliveryService implements DeliveryService {
   }
 
   private async enqueueOnce(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    for (const spec of specs) {
+      this.queueFor(spec);
+      if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
+    }
     let multi: ChainableCommander;
     const pending: Promise<unknown>[] = [];
     try {
       const client = await this.queues.values().next().value!.getBackend().client;
       multi = client.multi() as unknown as ChainableCommander;
       for (const spec of specs) {
-        if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
         const queue = this.queueFor(spec);
         const opts = this.jobOptions(spec);
         const data: JobData = { kind: spec.kind, network: spec.network, key: spec.key, conversation: spec.conversation ?? null, payload: spec.payload };
@@ -145,7 +148,6 @@ export class BullDeliveryService implements DeliveryService {
         pending.push(queue.getBackend().addJobToTransaction(multi as never, json, opts.jobId as string));
       }
     } catch (e) {
-      if (e instanceof ParleyError && e.code !== "PARLEY_UNAVAILABLE") throw e;
       throw unavailable(e, "the enqueue");
     }
     let results: [Error | null, unknown][] | null;
