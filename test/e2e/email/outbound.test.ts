@@ -65,6 +65,19 @@ describe("email outbound (IM → email)", () => {
     expect(m2.header("Subject")).toBe("Re: Chat with bob@matrix.example.org");
   });
 
+  it("T-4.1.5 Czech text and emoji survive in the subject (RFC 2047) and the body", async () => {
+    const to = endpoint(`ota-${Date.now()}@example.org`, "email");
+    const text = "Příliš žluťoučký kůň úpěl ďábelské ódy 🐎";
+    const m = chat(alice, to, text, { subject: { cs: "Žádost 🐎" }, lang: "cs", displayName: "Alžběta" });
+    await s.adapter.deliverMessage(m);
+    const mail = await waitForMail(inbox, byId(m.id));
+    expect(mail.raw.toString("latin1")).toMatch(/^Subject: =\?UTF-8\?/m); // encoded word, never raw 8-bit in a header
+    const parsed = await simpleParser(mail.raw);
+    expect(parsed.subject).toBe("Žádost 🐎");
+    expect(parsed.from?.value[0]?.name).toBe("Alžběta");
+    expect(parsed.text?.trim()).toBe(text);
+  });
+
   it("strips CR/LF/NUL from names and subjects so no header or SMTP command can be injected", async () => {
     const to = endpoint(`fay-${Date.now()}@example.org`, "email");
     const m = chat(alice, to, "x", { displayName: "Eve\r\nBcc: victim@example.org\r\n", subject: { und: "hi\r\nX-Injected: yes\u0000\r\n.\r\nRCPT TO:<victim@example.org>" } });
