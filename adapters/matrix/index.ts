@@ -65,6 +65,8 @@ export class MatrixAdapter implements Adapter {
     await this.checkToken(d);
     this.transactions = new Transactions(d);
     this.presence = new PuppetPresence(d);
+    const presence = this.presence;
+    d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "presence re-check failed"));
     const tx = this.transactions;
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
     const server = this.server;

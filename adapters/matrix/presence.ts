@@ -82,6 +82,22 @@ export class PuppetPresence {
     }
   }
 
+  /**
+   * A Matrix user now shares a DM with `puppet` (RFC 2779 5.2.1): if they may see less than the
+   * puppet shows, the puppet shows less, at once.
+   */
+  async partnerAdded(puppet: string, user: string): Promise<void> {
+    const current = this.live.get(puppet);
+    if (!current) return;
+    const d = this.d;
+    const mappings = d.ctx.mappings();
+    const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(user, mappings), fromNative(puppet, mappings)));
+    if (RANK[theirs.presence] >= RANK[current.presence]) return;
+    await setPuppetPresence(d, puppet, theirs);
+    if (theirs.presence === "offline") this.live.delete(puppet);
+    else this.live.set(puppet, theirs);
+  }
+
   async deliver(n: PresenceNotification): Promise<void> {
     const d = this.d;
     const watcher = localUserId(d, n.watcher);

@@ -23,6 +23,8 @@ export interface RoomRecord {
 
 export class Rooms {
   private readonly inFlight = new Map<string, Promise<string>>();
+  /** Called when `user` starts sharing a DM with `owner` (presence re-checks RFC 2779 5.2.1). */
+  onPartnerAdded: ((owner: string, user: string) => Promise<void>) | undefined;
 
   constructor(private readonly hs: Homeserver, private readonly state: AdapterStateStore) {}
 
@@ -65,7 +67,8 @@ export class Rooms {
   async adopt(roomId: string, rec: RoomRecord): Promise<void> {
     await this.state.set(`room:${roomId}`, JSON.stringify(rec));
     await this.state.set(`dm:${rec.owner}|${rec.user}`, roomId);
-    await this.updatePartners(rec.owner, (list) => (list.includes(rec.user) ? list : [...list, rec.user]));
+    const added = await this.updatePartners(rec.owner, (list) => (list.includes(rec.user) ? list : [...list, rec.user]));
+    if (added && rec.kind === "dm") await this.onPartnerAdded?.(rec.owner, rec.user);
     await this.setDirect(rec.owner, rec.user, roomId).catch(() => undefined); // m.direct is a hint for clients only
   }
 
@@ -94,10 +97,13 @@ export class Rooms {
     return raw ? (JSON.parse(raw) as string[]) : [];
   }
 
-  private async updatePartners(owner: string, f: (list: string[]) => string[]): Promise<void> {
+  /** Change the partner list; true when it changed. */
+  private async updatePartners(owner: string, f: (list: string[]) => string[]): Promise<boolean> {
     const before = await this.partners(owner);
     const after = f(before);
-    if (after.length !== before.length) await this.state.set(`partners:${owner}`, JSON.stringify(after));
+    if (after.length === before.length) return false;
+    await this.state.set(`partners:${owner}`, JSON.stringify(after));
+    return true;
   }
 
   /** Forget a room only if it is still the current DM (used when a send finds it unusable). */

@@ -85,7 +85,7 @@ describe("Matrix adapter with Synapse: presence", () => {
     expect((await puppetStatus(keptPuppet)).presence).toBe("online");
   }, 90_000);
 
-  it("T-5.2.1 a puppet shows only what every Matrix user sharing a room with it may see", async () => {
+  it("T-5.2.1 a puppet shows only what every Matrix user sharing a room with it may see, and flips offline when an unauthorised one joins", async () => {
     const carl = endpoint("carl@chat.example.org", "xmpp");
     const puppet = toNative(carl, rig.mappings);
     const aliceEp = ep(alice, rig.coords.serverName);
@@ -101,6 +101,16 @@ describe("Matrix adapter with Synapse: presence", () => {
       allowed.add(endpointKey(eveEp));
       await rig.adapter.deliverPresence({ watcher: aliceEp, presence: presence(carl, "open") });
       await alice.waitForPresence(puppet, "online");
+      // An unauthorised user gets a room with the puppet: its presence flips to offline at once.
+      const zed = await startUser(rig.coords.baseUrl, rig.coords.registrationSharedSecret, uniqueName("zed"));
+      try {
+        const zedEp = ep(zed, rig.coords.serverName);
+        await rig.adapter.deliverMessage(MessageSchema.parse({ id: newCanonicalId(), from: carl, to: zedEp, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: "hi zed" }] }));
+        expect((await puppetStatus(puppet)).presence).toBe("offline");
+        await alice.waitForPresence(puppet, "offline");
+      } finally {
+        zed.stop();
+      }
     } finally {
       rig.ctx.presenceFor = original;
     }
