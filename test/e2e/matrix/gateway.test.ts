@@ -110,6 +110,21 @@ describe("Matrix adapter through the gateway", () => {
     expect(xmppPeer.messages.filter((m) => plainText(m).startsWith("bulk "))).toHaveLength(100);
   });
 
+  it("T-5.1.5 T-2.3.2 a subscription request from the other network reaches the Matrix user through the bridge bot, and `approve` completes it in the core", async () => {
+    const bot = `@${slot.botLocalpart}:${coords.serverName}`;
+    const [r] = await gw.gateway.accept(bob.network, [{ kind: "subscription", request: {
+      action: "request", watcher: bob, presentity: aliceEp, actor: bob, authenticatedBy: { method: "network" }, at: new Date().toISOString(),
+    } }]);
+    expect(r?.status).toBe("accepted");
+    const ask = await alice.waitForMessage("bob@chat.example.org (xmpp) asks to see your presence", bot, 30_000);
+    await alice.waitForEvent((e) => e.getRoomId() === ask.getRoomId() && e.getStateKey() === alice.userId && e.getContent().membership === "join");
+    await alice.say(ask.getRoomId()!, { msgtype: "m.text", body: "approve bob@chat.example.org" });
+    const outcome = await until("the approval on xmpp", () => xmppPeer.subscriptions.find((n) => n.notice === "outcome" && n.subscription.state === "approved"));
+    expect(outcome.to).toEqual(bob);
+    expect(outcome.subscription.presentity).toEqual(aliceEp);
+    await alice.waitForMessage("Approved: bob@chat.example.org (xmpp)", bot);
+  });
+
   it("T-5.4.1 a message the other network refuses becomes a notice the Matrix user sees", async () => {
     xmppPeer.failWith = "permanent";
     try {
