@@ -1,0 +1,97 @@
+/**
+ * `npm run demo [-- --once] [-- --dir DIR]`: bring up a local deployment (Redis when none
+ * answers, Prosody, Synapse, Postfix, Parley), play the scripted conversation with real clients,
+ * print the transcript with each hop's latency, then (without --once) stay up and print how to
+ * log in with your own clients until Ctrl-C, which stops everything the demo started.
+ * Exit code: 0 when every step of the conversation succeeded, 1 otherwise.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { startDeployment, type DemoDeployment } from "./deployment.js";
+import { Conversation, type StepResult } from "./conversation.js";
+import { DEMO } from "./files.js";
+
+/**
+ * The transcript goes straight to stdout; console output of libraries (matrix-js-sdk's call
+ * session logger prints on every room it sees) is dropped so the transcript stays readable.
+ */
+const say = (line: string) => { process.stdout.write(`${line}\n`); };
+for (const m of ["log", "info", "debug", "warn"] as const) console[m] = () => undefined;
+
+const stamp = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
+
+function summary(results: readonly StepResult[], wallMs: number): string[] {
+  const ok = results.filter((r) => r.ok).length;
+  const lines = ["", `Conversation: ${ok} of ${results.length} steps as expected; demo wall time ${(wallMs / 1000).toFixed(1)} s.`];
+  const hops = results.filter((r) => r.ok && r.ms !== undefined);
+  if (hops.length > 0) lines.push(`Hop latencies (ms): ${hops.map((r) => r.ms).join(", ")}`);
+  const networks = new Set(results.filter((r) => r.ok).map((r) => r.network));
+  lines.push(`Networks heard from: ${[...networks].sort().join(", ") || "none"}`);
+  return lines;
+}
+
+function loginHelp(d: DemoDeployment): string[] {
+  const p = d.prosody;
+  return [
+    "",
+    "The demo stays up. Log in with your own clients (everything listens on 127.0.0.1):",
+    `  XMPP   server 127.0.0.1 port ${p.c2sPort} (no TLS, PLAIN), user alice@${p.userDomain}, password ${p.users.alice}`,
+    `         write to bob@${DEMO.matrixServer} (Matrix) or carol@${DEMO.mailDomain} (mail).`,
+    `  Matrix homeserver ${d.synapse.baseUrl}, user bob (password: register new users with`,
+    `         register_new_matrix_user -k ${d.synapse.registrationSharedSecret} ${d.synapse.baseUrl}),`,
+    `         write to @_chat_alice:${DEMO.matrixServer} or @_mail_carol:${DEMO.matrixServer}.`,
+    `  Mail   send through SMTP 127.0.0.1:${d.mta.smtpPort} (no auth) as anyone@${DEMO.mailDomain} to alice@${DEMO.xmppDomain}`,
+    `         or bob@${DEMO.matrixServer}; ${DEMO.mailDomain}'s mail lands in the Maildir ${d.mta.maildirs[DEMO.mailDomain]}`,
+    `         (e.g. mutt -f ${d.mta.maildirs[DEMO.mailDomain]}).`,
+    `  Parley admin API http://127.0.0.1:${d.ports.admin} (token in ${join(d.dir, "admin-token")}); logs in ${join(d.dir, "parley.log")}`,
+    `         npx parley doctor --config ${d.configPath}`,
+    "",
+    "Press Ctrl-C to stop everything the demo started.",
+  ];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { once: { type: "boolean", default: false }, dir: { type: "string", default: ".demo" } } });
+  const t0 = performance.now();
+  const progress = (line: string) => say(`[${stamp(t0)}] ${line}`);
+  say("Parley demo: XMPP, Matrix and email as one network, all on this machine.\n");
+  let deployment: DemoDeployment | undefined;
+  let conversation: Conversation | undefined;
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    say("\nStopping everything the demo started …");
+    await conversation?.stop().catch(() => undefined);
+    await deployment?.stop();
+    say("Stopped.");
+  };
+  const interrupted = new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  try {
+    deployment = await Promise.race([startDeployment({ dir: values.dir, progress }), interrupted.then(() => undefined)]);
+    if (!deployment) { await stopAll(); return 130; }
+    progress(`Everything is up; configs and mappings in ${deployment.dir}`);
+    say("\n── the conversation ──────────────────────────────────────────────");
+    conversation = new Conversation(deployment, say);
+    const results = await conversation.play();
+    for (const l of summary(results, performance.now() - t0)) say(l);
+    const allOk = results.length > 0 && results.every((r) => r.ok);
+    if (values.once) {
+      await stopAll();
+      return allOk ? 0 : 1;
+    }
+    for (const l of loginHelp(deployment)) say(l);
+    await interrupted;
+    await stopAll();
+    return allOk ? 0 : 1;
+  } catch (e) {
+    say(`\nThe demo could not finish: ${(e as Error).message}`);
+    await stopAll();
+    return 1;
+  }
+}
+
+main().then((code) => process.exit(code), (e: unknown) => { say(String((e as Error).stack ?? e)); process.exit(1); });
