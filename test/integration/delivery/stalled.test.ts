@@ -32,6 +32,8 @@ describe("stalled jobs (DESIGN §3)", () => {
     expect(h.finalFailures[0]!.job.key).toBe("h.0");
     expect(h.finalFailures[0]!.error.message).toMatch(/stalled/);
     expect(h.keys()).toEqual(["h.1"]);
+    const s = svc;
+    await waitFor(async () => (await s.listFailed()).length === 1, 2000, "the job in the failed set");
     const failed = await svc.listFailed();
     expect(failed.map((f) => f.key)).toEqual(["h.0"]);
     expect(h.finalFailures).toHaveLength(1);
