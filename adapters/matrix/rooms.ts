@@ -7,10 +7,14 @@
  * State keys: `dm:<owner>|<user>` → room id; `room:<roomId>` → {@link RoomRecord} JSON;
  * `partners:<owner>` → JSON list of the Matrix users the owner shares a DM with (RFC 2779 5.2.1).
  */
+import { randomBytes } from "node:crypto";
 import type { AdapterStateStore } from "../../src/adapter/state.js";
 import { DeliveryError } from "../../src/adapter/contract.js";
 import { errcodeOf, httpStatusOf } from "./errors.js";
 import { enc, Method, type Homeserver } from "./homeserver.js";
+
+/** How long one process may take to create a DM before another may try. */
+const CREATE_LEASE_MS = 30_000;
 
 export interface RoomRecord {
   /** `dm`: a puppet's conversation with a Matrix user; `bot`: the bridge bot's DM with one. */
@@ -25,6 +29,9 @@ export class Rooms {
   private readonly inFlight = new Map<string, Promise<string>>();
   /** Called when `user` starts sharing a DM with `owner` (presence re-checks RFC 2779 5.2.1). */
   onPartnerAdded: ((owner: string, user: string) => Promise<void>) | undefined;
+
+  /** This process's name for leases. */
+  private readonly holder = `rooms-${process.pid}-${randomBytes(4).toString("hex")}`;
 
   constructor(private readonly hs: Homeserver, private readonly state: AdapterStateStore) {}
 
@@ -44,10 +51,30 @@ export class Rooms {
     const key = `${owner}|${user}`;
     let p = this.inFlight.get(key);
     if (!p) {
-      p = this.create(owner, user, kind).finally(() => this.inFlight.delete(key));
+      p = this.createOnce(owner, user, kind).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * Several Parley processes may deliver the first message of a pair at once (DESIGN §6): one of
+   * them creates the room under a lease; the others wait for its record.
+   */
+  private async createOnce(owner: string, user: string, kind: RoomRecord["kind"]): Promise<string> {
+    const lease = `create-dm:${owner}|${user}`;
+    const deadline = Date.now() + CREATE_LEASE_MS;
+    while (!(await this.state.lease(lease, this.holder, CREATE_LEASE_MS))) {
+      const made = await this.existing(owner, user);
+      if (made !== undefined) return made;
+      if (Date.now() > deadline) throw new DeliveryError("transient", "unavailable", "another Parley process is creating this room");
+      await new Promise((r) => setTimeout(r, 100)); // polling another process's record, not a sync-by-sleep
+    }
+    try {
+      return (await this.existing(owner, user)) ?? (await this.create(owner, user, kind));
+    } finally {
+      await this.state.releaseLease(lease, this.holder);
+    }
   }
 
   private async create(owner: string, user: string, kind: RoomRecord["kind"]): Promise<string> {

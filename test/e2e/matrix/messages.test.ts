@@ -11,6 +11,9 @@ import { DeliveryError, type AcceptResult } from "../../../src/adapter/contract.
 import type { CanonicalEvent } from "../../../src/model/events.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import { toNative } from "../../../adapters/matrix/address.js";
+import { Homeserver } from "../../../adapters/matrix/homeserver.js";
+import { Puppets } from "../../../adapters/matrix/puppets.js";
+import { Rooms } from "../../../adapters/matrix/rooms.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { startRig, type Rig } from "./rig.js";
 
@@ -231,6 +234,19 @@ describe("Matrix adapter with Synapse: messages", () => {
     const raw = await fetch(`${rig.slot.url}/_matrix/app/v1/transactions/raw-${Date.now()}`, { method: "PUT", body: "{not json", headers: { authorization: `Bearer ${rig.slot.hsToken}` } });
     expect(raw.status).toBe(400);
     expect(rig.adapter.health().ready).toBe(true);
+  });
+
+  it("two Parley processes delivering the first message of a pair at once make one room", async () => {
+    const hs = new Homeserver({ baseUrl: rig.coords.baseUrl, asToken: rig.slot.asToken, timeoutMs: 10_000 });
+    try {
+      const twin = toNative(endpoint("twin@chat.example.org", "xmpp"), rig.mappings);
+      await new Puppets(hs, rig.ctx.state, () => `@${rig.slot.botLocalpart}:${rig.coords.serverName}`).ensure(twin, "twin@chat.example.org");
+      const [a, b] = [new Rooms(hs, rig.ctx.state), new Rooms(hs, rig.ctx.state)];
+      const [ra, rb] = await Promise.all([a.dm(twin, alice.userId, "dm"), b.dm(twin, alice.userId, "dm")]);
+      expect(ra).toBe(rb);
+    } finally {
+      hs.close();
+    }
   });
 
   it("when the Matrix user leaves, the next message opens a fresh room", async () => {

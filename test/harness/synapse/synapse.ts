@@ -28,6 +28,19 @@ export function synapseVenvDir(): string {
   return join(peerCacheDir(), "synapse-venv");
 }
 
+/**
+ * Debian packages the venv needs (`python3 -m venv` needs `python3-venv`): checked with `dpkg -s`,
+ * installed non-interactively when missing (team brief, "Peers"), after one `apt-get update`.
+ */
+async function ensureDebPackages(names: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const n of names) if (!(await run("dpkg", ["-s", n]).then(() => true, () => false))) missing.push(n);
+  if (missing.length === 0) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update"], { env, timeout: 600_000 });
+  await run("apt-get", ["install", "-y", "-o", "DPkg::Lock::Timeout=600", ...missing], { env, timeout: 900_000 });
+}
+
 /** Create the virtualenv with matrix-synapse when missing (minutes the first time, instant after). */
 export async function ensureSynapseVenv(): Promise<string> {
   const venv = synapseVenvDir();
@@ -37,7 +50,11 @@ export async function ensureSynapseVenv(): Promise<string> {
     if (ok) return python;
   }
   await mkdir(peerCacheDir(), { recursive: true });
-  if (!existsSync(python)) await run("python3", ["-m", "venv", venv], { timeout: 120_000 });
+  if (!existsSync(python)) {
+    const venvWorks = await run("python3", ["-c", "import ensurepip, venv"]).then(() => true, () => false);
+    if (!venvWorks) await ensureDebPackages(["python3", "python3-venv"]);
+    await run("python3", ["-m", "venv", venv], { timeout: 120_000 });
+  }
   await run(join(venv, "bin", "pip"), ["install", "-q", "matrix-synapse"], { timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
   return python;
 }
