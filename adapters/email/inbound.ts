@@ -3,7 +3,8 @@
  * SMTP reply; the listener answers 250 only when this resolves without a refusal, i.e. once the
  * core has the message durably (DESIGN §3 "ack after durability").
  */
-import type { AdapterContext } from "../../src/adapter/contract.js";
+import type { AcceptResult, AdapterContext } from "../../src/adapter/contract.js";
+import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { CanonicalEvent } from "../../src/model/events.js";
 import type { Endpoint } from "../../src/model/address.js";
 import { DEFAULT_HOPS, MessageSchema, type Message, type Part } from "../../src/model/message.js";
@@ -51,6 +52,8 @@ export interface InboundDeps {
   readonly ctx: AdapterContext;
   readonly blobs: BlobStore;
   readonly resolver?: DNSResolver | undefined;
+  /** Report a recipient refused after others were accepted (the 250 covers the whole transaction). */
+  readonly reportFailure?: ((status: DeliveryStatus) => Promise<void>) | undefined;
 }
 
 const OK: SmtpReply = reply(250, "2.0.0", "OK");
@@ -195,6 +198,7 @@ export class Inbound {
     }
     const refused = results.find((r) => r.status === "refused");
     if (refused && refused.status === "refused" && results.every((r) => r.status === "refused")) return replyForParleyCode(refused.error.code);
+    await this.reportRefused(events, results);
     for (const [i, ev] of events.entries()) {
       if (ev.kind !== "message" || results[i]?.status !== "accepted") continue;
       const m = ev.message;
@@ -202,6 +206,20 @@ export class Inbound {
       this.log.info({ messageId: m.id, verified: verdict.trusted }, "accepted from SMTP");
     }
     return OK;
+  }
+
+  /** Mixed outcome: the transaction gets 250, so each refused recipient is reported by DSN (issue 5 §5). */
+  private async reportRefused(events: readonly CanonicalEvent[], results: readonly AcceptResult[]): Promise<void> {
+    for (const [i, ev] of events.entries()) {
+      const r = results[i];
+      if (ev.kind !== "message" || r?.status !== "refused" || !this.deps.reportFailure) continue;
+      const m = ev.message;
+      const status: DeliveryStatus = {
+        messageId: m.id, sender: m.from, recipient: m.to, state: "failed", reason: r.error.info.reason,
+        text: r.error.message.slice(0, 1024), at: new Date().toISOString(), extensions: {},
+      };
+      await this.deps.reportFailure(status).catch((e: unknown) => this.log.warn({ messageId: m.id, err: (e as Error).message }, "could not report a refused recipient"));
+    }
   }
 
   /** A DSN at the bounce address (issue 5 §5). Always 250 once understood or unmatchable. */

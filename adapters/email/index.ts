@@ -55,7 +55,7 @@ export class EmailAdapter implements Adapter {
     const dkimKeys = loadDkimKeys(this.config);
     this.sender = new MailSender({ config: this.config, dkimKeys, log });
     this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs: this.blobs, log, dkimKeys });
-    const inbound = new Inbound({ config: this.config, ctx, blobs: this.blobs, resolver: this.deps.resolver });
+    const inbound = new Inbound({ config: this.config, ctx, blobs: this.blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s) });
     this.listener = new SmtpListener(this.config, ctx, inbound);
     this.port = await this.listener.start();
     log.info({ port: this.port, dkimKeys: dkimKeys.length }, "SMTP listener ready");

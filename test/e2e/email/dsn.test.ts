@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simpleParser } from "mailparser";
-import type { DeliveryStatusEvent, MessageEvent } from "../../../src/model/events.js";
+import type { CanonicalEvent, DeliveryStatusEvent, MessageEvent } from "../../../src/model/events.js";
+import type { AcceptResult } from "../../../src/adapter/contract.js";
+import { ParleyError } from "../../../src/errors/parley-error.js";
 import { MessageSchema, plainText } from "../../../src/model/message.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { endpoint } from "../../../src/model/address.js";
@@ -55,6 +57,22 @@ describe("email delivery status", () => {
     // Once only.
     await s.adapter.deliverStatus({ messageId: ev.message.id, sender: ev.message.from, recipient: ev.message.to, state: "failed", reason: "recipient-unknown", at: new Date().toISOString(), extensions: {} });
     expect(readMaildir(inbox).filter((m) => m.header("Delivered-To") === `${local}@example.org`)).toHaveLength(1);
+  });
+
+  it("T-5.4.1 one recipient refused by the core while another is accepted: 250, and a DSN for the refused one", async () => {
+    const refuseMatrix = (e: CanonicalEvent): AcceptResult => (e.kind === "message" && e.message.to.network === "matrix" ? { status: "refused", error: new ParleyError("PARLEY_REFUSED") } : { status: "accepted" });
+    const mixed = await startAdapter(mta, { listen: { host: "127.0.0.1", port: 0 } }, undefined, refuseMatrix);
+    try {
+      const local = `mix-${Date.now()}`;
+      const raw = await composeMail({ from: `${local}@example.org`, to: "alice@chat.example.org", text: "to two", sign: mailboxSigner("example.org") });
+      const r = await smtpSend(mixed.adapter.port, { from: `${local}@example.org`, to: ["alice@chat.example.org", "bob=matrix.example.org@matrix.gw.example.org"] }, raw);
+      expect(r.final).toBe(250);
+      const dsn = await waitForMail(inbox, (m) => m.header("Delivered-To") === `${local}@example.org`);
+      const report = await parseDsn(dsn.raw);
+      expect(report?.recipients[0]).toMatchObject({ action: "failed", status: "5.7.1", finalRecipient: "bob=matrix.example.org@matrix.gw.example.org" });
+    } finally {
+      await mixed.adapter.stop();
+    }
   });
 
   it("T-5.4.1 no DSN to an unaligned (unverified) sender: no backscatter", async () => {

@@ -13,7 +13,7 @@ import { DirectoryBlobStore } from "../../../adapters/email/blobs.js";
 import { emailAddressing } from "../../../adapters/email/address.js";
 import { asNetworkId, endpoint } from "../../../src/model/address.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
-import { FakeContext } from "../../support/fake-context.js";
+import { FakeContext, type FakeContextOptions } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
 import type { MtaCoordinates } from "../../harness/mta/postfix.js";
 
@@ -88,10 +88,10 @@ export function adapterConfig(mta: MtaCoordinates, overrides: Partial<EmailConfi
   });
 }
 
-export async function startAdapter(mta: MtaCoordinates, overrides: Partial<EmailConfigInput> = {}, mappings = emailMappings()) {
+export async function startAdapter(mta: MtaCoordinates, overrides: Partial<EmailConfigInput> = {}, mappings = emailMappings(), decide?: FakeContextOptions["decide"]) {
   const config = adapterConfig(mta, overrides);
   const ctx = new FakeContext({
-    network: asNetworkId("email"), mappings,
+    network: asNetworkId("email"), mappings, ...(decide ? { decide } : {}),
     addressing: new Map([[asNetworkId("email"), emailAddressing]]),
   });
   const adapter = new EmailAdapter(config, { resolver, blobs: new DirectoryBlobStore(config.blobDir) });
