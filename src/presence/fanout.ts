@@ -11,7 +11,7 @@ import type { DeliveryJobSpec } from "../delivery/types.js";
 import { project, viewFor } from "../policy/project.js";
 import { decodeRow } from "./subscriptions.js";
 import { endpointFromKey } from "./keys.js";
-import { parseStored } from "./store.js";
+import { parseStored, type InlineFanout } from "./store.js";
 import { batchJob, bucketOf, notifyJob } from "./jobs.js";
 import type { PresenceParts } from "./context.js";
 
@@ -25,13 +25,8 @@ export interface FanoutResult {
 /** Watchers who receive changes: approved ones, and politely blocked ones when rules change. */
 const NOTIFIED: ReadonlySet<SubscriptionState> = new Set(["approved", "politely-blocked"]);
 
-/**
- * Enqueue notifications for `presentity`'s watchers. A watcher seeing CLOSED only (polite
- * blocking, invisibility) gets nothing on ordinary changes, since even the timing of a
- * notification would tell it something (5.1.15); a basic-only watcher only when OPEN/CLOSED
- * changed. `force` (access rules changed) re-sends every view.
- */
-export async function runFanout(parts: PresenceParts, presentity: Endpoint, force: boolean): Promise<FanoutResult> {
+/** What a fan-out reads: the watchers, the rules override, and whether OPEN/CLOSED changed since the last one. */
+async function readFanout(parts: PresenceParts, presentity: Endpoint): Promise<InlineFanout> {
   const { redis } = parts.options;
   const pkey = parts.keys.presence(presentity);
   parts.store.roundTrips++;
@@ -40,15 +35,25 @@ export async function runFanout(parts: PresenceParts, presentity: Endpoint, forc
     .get(parts.policy.rulesKey(presentity))
     .hmget(pkey, "o", "fb")
     .exec();
-  const watchers = (results?.[0]?.[1] ?? {}) as Record<string, string>;
-  const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
   const [open, previousBasic] = (results?.[2]?.[1] ?? [null, null]) as [string | null, string | null];
   const basic = open === "1" ? "open" : "closed";
   const basicChanged = previousBasic !== basic;
-  if (basicChanged) {
-    parts.store.roundTrips++;
-    await redis.hset(pkey, "fb", basic);
-  }
+  // Not awaited: the connection keeps order, so the next fan-out reads it; a lost write costs
+  // basic-only watchers one extra notification at most.
+  if (basicChanged) redis.hset(pkey, "fb", basic).catch(() => undefined);
+  return { watchers: (results?.[0]?.[1] ?? {}) as Record<string, string>, rulesJson: results?.[1]?.[1] as string | null, basicChanged };
+}
+
+/**
+ * Enqueue notifications for `presentity`'s watchers. A watcher seeing CLOSED only (polite
+ * blocking, invisibility) gets nothing on ordinary changes, since even the timing of a
+ * notification would tell it something (5.1.15); a basic-only watcher only when OPEN/CLOSED
+ * changed. `force` (access rules changed) re-sends every view.
+ */
+export async function runFanout(parts: PresenceParts, presentity: Endpoint, force: boolean, inline?: InlineFanout): Promise<FanoutResult> {
+  const read = inline ?? (await readFanout(parts, presentity));
+  const rules = parts.policy.resolve(presentity, read.rulesJson);
+  const { watchers, basicChanged } = read;
   const buckets = new Map<NetworkId, string[][]>();
   let skipped = 0;
   for (const [key, json] of Object.entries(watchers)) {

@@ -18,6 +18,7 @@ import { notify, notifyBatch, projectedFor, runFanout } from "./fanout.js";
 import { fanoutJob, notifyJob, PresenceJobPayloadSchema, SubscriptionJobPayloadSchema } from "./jobs.js";
 import { applySubscription, asToldToWatcher, showWaitingRequests } from "./subscribe.js";
 import { Liveness } from "./liveness.js";
+import type { InlineFanout } from "./store.js";
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
@@ -37,7 +38,7 @@ export class PresenceService {
 
   constructor(options: PresenceServiceOptions) {
     this.parts = createParts(options);
-    this.liveness = new Liveness(this.parts, (who, fanOutNow) => this.afterWrite(who, fanOutNow, false));
+    this.liveness = new Liveness(this.parts, (who, fanOutNow) => this.afterWrite(who, fanOutNow, false, Infinity));
   }
 
   /**
@@ -76,16 +77,20 @@ export class PresenceService {
       const result = await this.parts.store.publish(presence, this.parts.now());
       if (result.status === "stale") return { status: "duplicate" } as const;
       if (result.status === "unchanged") return { status: "accepted" } as const;
-      await this.afterWrite(who, result.fanOutNow, result.cameOnline);
+      await this.afterWrite(who, result.fanOutNow, result.cameOnline, result.watcherRecords, result.inline);
       return { status: "accepted" } as const;
     });
   }
 
-  /** After a stored change: fan out now (or the throttle's due list will), and show waiting requests. */
-  private async afterWrite(who: Endpoint, fanOutNow: boolean, cameOnline: boolean): Promise<void> {
-    if (fanOutNow) {
+  /**
+   * After a stored change: fan out now — at once for a few watchers, else through a fan-out job —
+   * or leave it to the throttle's due list; and show waiting requests.
+   */
+  private async afterWrite(who: Endpoint, fanOutNow: boolean, cameOnline: boolean, watcherRecords = Infinity, inline?: InlineFanout): Promise<void> {
+    if (fanOutNow && watcherRecords > 0) {
       try {
-        await this.parts.options.delivery.enqueue([fanoutJob(who)]);
+        if (inline !== undefined || watcherRecords <= this.parts.inlineFanoutMax) await runFanout(this.parts, who, false, inline);
+        else await this.parts.options.delivery.enqueue([fanoutJob(who)]);
       } catch (e) {
         // The change is stored; put its fan-out on the due list so the timer retries it.
         await this.parts.store.deferFanout(who, this.parts.now());

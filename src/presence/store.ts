@@ -12,13 +12,14 @@ import type { PresenceKeys } from "./keys.js";
 import { Script } from "./script.js";
 
 /**
- * KEYS: presence hash, live zset, due zset. ARGV: expected seq ("" when none), new seq, origin
- * version ("" to keep), JSON, now ms, open (1/0), liveness deadline (0: none), member, throttle ms.
- * Returns {written, fanOutNow, cameOnline}.
+ * KEYS: presence hash, live zset, due zset, watchers hash, rules override. ARGV: expected seq ("" when
+ * none), new seq, origin version ("" to keep), JSON, now ms, open (1/0), liveness deadline (0: none),
+ * member, throttle ms, largest inline fan-out. Returns {written, fanOutNow, cameOnline, number of
+ * subscription records} and, for a small fan-out due now, {watchers (flat), rules JSON, previous basic}.
  */
 const WRITE = new Script(`
 local cur = redis.call('HGET', KEYS[1], 'seq') or ''
-if cur ~= ARGV[1] then return {0, 0, 0} end
+if cur ~= ARGV[1] then return {0, 0, 0, 0} end
 local wasOpen = redis.call('HGET', KEYS[1], 'o') == '1'
 local now = tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'p', ARGV[4], 'o', ARGV[6])
@@ -38,7 +39,16 @@ else
 end
 local came = 0
 if ARGV[6] == '1' and not wasOpen then came = 1 end
-return {1, fanout, came}
+local n = redis.call('HLEN', KEYS[4])
+if fanout == 1 and n > 0 and n <= tonumber(ARGV[10]) then
+  -- A small fan-out runs at once: hand back what it reads, and record the basic it reports.
+  local fb = redis.call('HGET', KEYS[1], 'fb') or ''
+  local basic = 'closed'
+  if ARGV[6] == '1' then basic = 'open' end
+  redis.call('HSET', KEYS[1], 'fb', basic)
+  return {1, fanout, came, n, redis.call('HGETALL', KEYS[4]), redis.call('GET', KEYS[5]) or '', fb}
+end
+return {1, fanout, came, n}
 `);
 
 export interface StoredPresence {
@@ -55,7 +65,23 @@ export type WriteResult =
   | { readonly status: "stale" }
   /** Same state as stored (a keep-alive): the liveness deadline moved, nothing to tell anyone. */
   | { readonly status: "unchanged" }
-  | { readonly status: "written"; readonly presence: Presence; readonly fanOutNow: boolean; readonly cameOnline: boolean };
+  | {
+    readonly status: "written";
+    readonly presence: Presence;
+    readonly fanOutNow: boolean;
+    readonly cameOnline: boolean;
+    /** Subscription records of the presentity (all states): small fan-outs are run at once. */
+    readonly watcherRecords: number;
+    /** For a small fan-out due now: what it needs, read in the same round trip. */
+    readonly inline?: InlineFanout;
+  };
+
+/** What a fan-out reads, handed over by the write that triggered it. */
+export interface InlineFanout {
+  readonly watchers: Record<string, string>;
+  readonly rulesJson: string | null;
+  readonly basicChanged: boolean;
+}
 
 export interface PresenceStoreOptions {
   readonly redis: Redis;
@@ -64,6 +90,10 @@ export interface PresenceStoreOptions {
   readonly livenessTimeoutMs: number;
   /** At most one fan-out per presentity per interval; changes inside it coalesce into one more (DESIGN §4). */
   readonly fanoutIntervalMs: number;
+  /** Fan-outs up to this many subscription records get their reads from the write itself. */
+  readonly inlineFanoutMax: number;
+  /** Redis key of a presentity's access-rule override (src/policy). */
+  readonly rulesKey: (who: Endpoint) => string;
 }
 
 const FIELDS = ["p", "seq", "ov", "o", "seen"] as const;
@@ -155,17 +185,21 @@ export class PresenceStore {
   }
 
   private async write(current: StoredPresence | undefined, next: Presence, originVersion: string, now: number): Promise<WriteResult | undefined> {
-    const { keys, livenessTimeoutMs, fanoutIntervalMs } = this.options;
+    const { keys, livenessTimeoutMs, fanoutIntervalMs, inlineFanoutMax } = this.options;
     const member = endpointKey(next.presentity);
     const open = isOpen(next);
     const deadline = livenessTimeoutMs > 0 ? now + livenessTimeoutMs : 0;
     this.roundTrips++;
-    const r = (await WRITE.run(this.options.redis, [keys.presence(member), keys.live, keys.due], [
+    const r = (await WRITE.run(this.options.redis, [keys.presence(member), keys.live, keys.due, keys.watchers(member), this.options.rulesKey(next.presentity)], [
       current === undefined ? "" : String(current.seq), String(next.version), originVersion, JSON.stringify(next),
-      now, open ? "1" : "0", deadline, member, fanoutIntervalMs,
-    ])) as [number, number, number];
+      now, open ? "1" : "0", deadline, member, fanoutIntervalMs, inlineFanoutMax,
+    ])) as [number, number, number, number, string[]?, string?, string?];
     if (r[0] !== 1) return undefined;
-    return { status: "written", presence: next, fanOutNow: r[1] === 1, cameOnline: r[2] === 1 };
+    const result = { status: "written" as const, presence: next, fanOutNow: r[1] === 1, cameOnline: r[2] === 1, watcherRecords: r[3] };
+    if (r[4] === undefined) return result;
+    const watchers: Record<string, string> = {};
+    for (let i = 0; i + 1 < r[4].length; i += 2) watchers[r[4][i]!] = r[4][i + 1]!;
+    return { ...result, inline: { watchers, rulesJson: r[5] || null, basicChanged: r[6] !== (open ? "open" : "closed") } };
   }
 
   /** Presentities whose liveness deadline has passed, oldest first. */
