@@ -109,11 +109,15 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
   await acceptAndAnswer(rt, el, parsed.data.id, p, () => rt.ctx.accept([{ kind: "message", message: parsed.data }]));
 }
 
+/** Where statuses for a canonical message go back to (adapter state, 7 days). */
+export interface OriginRecord { readonly id: string | undefined; readonly jid: string }
+export const ORIGIN_TTL_SECONDS = 7 * 24 * 3600;
+
 async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId, p: Parties, accept: () => Promise<AcceptResult[]>): Promise<void> {
-  // Linked before the core sees the message, so a status or a correction can never outrun it.
-  if (el.attrs.id) await rt.ctx.ids.link(id, { network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderBare });
-  // The sending resource, so a receipt or an error reaches the client that sent (XEP-0184 §5).
-  await rt.ctx.ids.link(id, { network: XMPP, kind: "sender-jid", id: p.senderJid.slice(0, 1024) });
+  // Recorded before the core sees the message, so a status can never outrun it (XEP-0184 §5:
+  // the receipt goes to the sending resource and names its stanza id).
+  const origin: OriginRecord = { id: el.attrs.id?.slice(0, 1024), jid: p.senderJid };
+  await rt.ctx.state.set(`origin:${id}`, JSON.stringify(origin), ORIGIN_TTL_SECONDS);
   let result: AcceptResult | undefined;
   try {
     [result] = await accept();
@@ -124,6 +128,10 @@ async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId,
   if (result?.status === "refused") {
     await replyError(rt, el, errorForParleyError(result.error));
     return;
+  }
+  // After acceptance only: the core reads the id map to recognise echoes (DESIGN §3).
+  if (result?.status === "accepted" && el.attrs.id) {
+    await rt.ctx.ids.link(result.messageId ?? id, { network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderBare });
   }
   rt.log.debug({ messageId: id, status: result?.status }, "inbound message handled");
 }

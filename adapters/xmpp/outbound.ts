@@ -101,19 +101,20 @@ export async function deliverMessage(rt: XmppRuntime, m: Message): Promise<Deliv
 export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise<void> {
   if (s.sender.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", "status for a sender who is not on XMPP");
   if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
-  const original = await rt.ctx.ids.nativeFor(s.messageId, XMPP, "message-id");
+  const raw = await rt.ctx.state.get(`origin:${s.messageId}`);
+  const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string });
   const from = puppetOf(rt, { from: s.recipient });
-  const to = (await rt.ctx.ids.nativeFor(s.messageId, XMPP, "sender-jid"))?.id ?? toNative(s.sender, rt.ctx.mappings());
+  const to = origin?.jid ?? toNative(s.sender, rt.ctx.mappings());
   let el: XmlElement;
   if (s.state === "failed") {
     const spec = errorForReason(s.reason ?? "internal", s.text ?? "The message could not be delivered.");
-    el = xml("message", { type: "error", from, to, id: original?.id }, errorElement(spec));
+    el = xml("message", { type: "error", from, to, id: origin?.id }, errorElement(spec));
   } else {
-    if (!original) {
+    if (origin?.id === undefined) {
       rt.log.debug({ messageId: s.messageId }, "no XMPP stanza id for a receipt; nothing to answer");
       return;
     }
-    el = xml("message", { from, to, id: stanzaIdFor(s.messageId) }, xml("received", { xmlns: NS_RECEIPTS, id: original.id }));
+    el = xml("message", { from, to, id: stanzaIdFor(s.messageId) }, xml("received", { xmlns: NS_RECEIPTS, id: origin.id }));
   }
   await sendConfirmed(rt, el, domainOf(s.sender.address));
 }

@@ -63,8 +63,8 @@ describe("XMPP messages through Prosody", () => {
       { network: "xmpp", kind: "message-id", id: "b-1", scope: `bob@${domain()}` },
       { network: "xmpp", kind: "origin-id", id: "origin-b-1", scope: `bob@${domain()}` },
     ]));
-    // The id is linked for receipts and corrections.
-    expect(await ctx.ids.nativeFor(m.id, "xmpp", "message-id")).toMatchObject({ id: "b-1" });
+    // Where a status goes back to is recorded before the core sees the message.
+    expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop` });
   });
 
   it("T-4.1.1 a canonical message arrives as the right stanza from the right puppet JID", async () => {

@@ -85,15 +85,18 @@ describe("XMPP presence and subscriptions through Prosody", () => {
 
   it("T-3.2.1 a probe (Prosody probes on each login) is answered from the presence store", async () => {
     // dave's roster now has fred with subscription 'to'? Make it so, then a new login probes fred.
+    ctx.accepted.length = 0;
     await dave.send(xml("presence", { type: "subscribe", to: "fred@matrix.test" }));
+    // Approve only once the request went through Prosody (its roster must hold the pending ask).
+    await ctx.waitForAccepted((e): e is SubscriptionEvent => e.kind === "subscription" && e.request.action === "request");
     await adapter.deliverSubscription({ to: daveEp(), notice: "outcome", subscription: { watcher: daveEp(), presentity: puppet, state: "approved", at: at() } });
-    await dave.inbox.next((s) => s.is("presence") && s.attrs.type === "subscribed");
+    await dave.inbox.next((s) => s.is("presence") && s.attrs.type === "subscribed", 10_000, "subscribed again");
     ctx.presences.set("matrix/fred@matrix.test", PresenceSchema.parse({
       presentity: puppet, version: 5, provenance: { source: "origin" }, tuples: [{ id: "web", basic: "open", show: "chat", timestamp: at() }],
     }));
     const dave3 = await connectUser("dave", { resource: "probe" });
     try {
-      const p = await dave3.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/web");
+      const p = await dave3.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/web", 10_000, "probe answer");
       expect(p.getChildText("show")).toBe("chat");
     } finally {
       await dave3.stop();
