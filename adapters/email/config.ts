@@ -37,7 +37,9 @@ export const EmailConfigSchema = z.object({
     maxHeaderFields: z.number().int().positive().default(1000),
     maxRecipients: z.number().int().positive().default(50),
     maxAttachments: z.number().int().nonnegative().default(20),
-  }).default({ maxMessageBytes: 25 * MiB, maxParts: 200, maxDepth: 20, maxHeaderLineBytes: 998, maxHeaderFields: 1000, maxRecipients: 50, maxAttachments: 20 }),
+    /** Concurrent SMTP connections; with maxMessageBytes it bounds the memory DATA can take. */
+    maxConnections: z.number().int().positive().default(40),
+  }).default({ maxMessageBytes: 25 * MiB, maxParts: 200, maxDepth: 20, maxHeaderLineBytes: 998, maxHeaderFields: 1000, maxRecipients: 50, maxAttachments: 20, maxConnections: 40 }),
   /** Messages per minute before SMTP answers 4xx (451 4.7.1 at MAIL FROM, 421 at connect). */
   rateLimits: z.object({
     perSenderPerMinute: z.number().int().positive().default(60),
@@ -53,6 +55,8 @@ export const EmailConfigSchema = z.object({
     mode: z.enum(["relay", "mx"]).default("relay"),
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(1).max(65535).default(25),
+    /** Port of the recipient's MX in `mx` mode (25; tests point it at a private MTA). */
+    mxPort: z.number().int().min(1).max(65535).default(25),
     /** Refuse to send when the relay does not offer STARTTLS. */
     requireTLS: z.boolean().default(false),
     /** Use STARTTLS when offered (off for a loopback relay without TLS). */
@@ -60,7 +64,7 @@ export const EmailConfigSchema = z.object({
     user: z.string().optional(),
     passwordFile: z.string().optional(),
     connectionTimeoutMs: z.number().int().positive().default(10_000),
-  }).default({ mode: "relay", host: "127.0.0.1", port: 25, requireTLS: false, opportunisticTLS: true, connectionTimeoutMs: 10_000 }),
+  }).default({ mode: "relay", host: "127.0.0.1", port: 25, mxPort: 25, requireTLS: false, opportunisticTLS: true, connectionTimeoutMs: 10_000 }),
   /**
    * Envelope sender of outbound mail, VERP-extended per message (`bounces+<id>@domain`), and the
    * address where DSNs (RFC 3464) arrive. Its domain must route to this listener.

@@ -15,7 +15,7 @@ import { DirectoryBlobStore, type BlobStore } from "./blobs.js";
 import { EmailConfigSchema, type EmailConfig } from "./config.js";
 import { sendFailureDsn } from "./dsn-out.js";
 import { Inbound } from "./inbound.js";
-import { loadDkimKeys, MailSender, Outbound } from "./outbound.js";
+import { loadDkimKeys, MailSender, Outbound, type MxResolver } from "./outbound.js";
 import { SmtpListener } from "./smtp-in.js";
 
 export const emailCapabilities: AdapterCapabilities = {
@@ -33,6 +33,8 @@ export interface EmailAdapterDeps {
   /** DNS for SPF/DKIM/DMARC lookups (mailauth's `resolver`); default: the system resolver. */
   readonly resolver?: DNSResolver;
   readonly blobs?: BlobStore;
+  /** MX lookups for `outbound.mode: mx`; default: the system resolver. */
+  readonly resolveMx?: MxResolver;
 }
 
 export class EmailAdapter implements Adapter {
@@ -53,8 +55,9 @@ export class EmailAdapter implements Adapter {
     this.ctx = ctx;
     const log = ctx.log.child({ module: "email" });
     const dkimKeys = loadDkimKeys(this.config);
-    this.sender = new MailSender({ config: this.config, dkimKeys, log });
-    this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs: this.blobs, log, dkimKeys });
+    const resolveMx = this.deps.resolveMx;
+    this.sender = new MailSender({ config: this.config, dkimKeys, log, resolveMx });
+    this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs: this.blobs, log, dkimKeys, resolveMx });
     const inbound = new Inbound({ config: this.config, ctx, blobs: this.blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s) });
     this.listener = new SmtpListener(this.config, ctx, inbound);
     this.port = await this.listener.start();

@@ -51,6 +51,9 @@ export function dkimKeyFor(keys: readonly LoadedDkimKey[], fromDomain: string): 
   return keys.find((k) => k.domain === fromDomain) ?? keys.find((k) => k.subdomains && fromDomain.endsWith(`.${k.domain}`));
 }
 
+/** MX lookup (RFC 5321 §5.1); injectable so tests can serve their own DNS. */
+export type MxResolver = (domain: string) => Promise<Array<{ exchange: string; priority: number }>>;
+
 export interface OutboundDeps {
   readonly config: EmailConfig;
   readonly store: AdapterStateStore;
@@ -59,6 +62,7 @@ export interface OutboundDeps {
   readonly blobs: BlobStore;
   readonly log: Logger;
   readonly dkimKeys: readonly LoadedDkimKey[];
+  readonly resolveMx?: MxResolver | undefined;
 }
 
 export function verpAddress(bounceAddress: string, id: CanonicalId): string {
@@ -68,7 +72,7 @@ export function verpAddress(bounceAddress: string, id: CanonicalId): string {
 
 /** The envelope and headers every Parley mail shares, sent through the relay or the MX. */
 export class MailSender {
-  constructor(private readonly deps: Pick<OutboundDeps, "config" | "dkimKeys" | "log">) {}
+  constructor(private readonly deps: Pick<OutboundDeps, "config" | "dkimKeys" | "log" | "resolveMx">) {}
 
   private transportFor(host: string, port: number) {
     const o = this.deps.config.outbound;
@@ -85,9 +89,10 @@ export class MailSender {
     const o = this.deps.config.outbound;
     if (o.mode === "relay") return [{ host: o.host, port: o.port }];
     const domain = recipient.slice(recipient.lastIndexOf("@") + 1);
-    const mx = await resolveMx(domain).catch(() => []);
+    const mx = await (this.deps.resolveMx ?? resolveMx)(domain).catch(() => []);
     // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
-    return mx.length === 0 ? [{ host: domain, port: 25 }] : mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port: 25 }));
+    const port = o.mxPort;
+    return mx.length === 0 ? [{ host: domain, port }] : [...mx].sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port }));
   }
 
   /** Send; resolves on the relay's 250, throws a classified DeliveryError otherwise. */

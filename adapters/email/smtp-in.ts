@@ -56,7 +56,7 @@ export class SmtpListener {
       disabledCommands: c.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
       hideENHANCEDSTATUSCODES: true,
       logger: false,
-      maxClients: 100,
+      maxClients: c.limits.maxConnections,
       disableReverseLookup: true, // no PTR lookups: nothing here uses the client host name
       socketTimeout: 60_000,
       ...tls,

@@ -121,4 +121,18 @@ describe("email outbound (IM → email)", () => {
     expect((err as DeliveryError).failureClass).toBe("permanent");
     expect((err as DeliveryError).nativeDetail).toMatch(/^5\d\d/);
   });
+
+  it("T-2.2.1 direct to MX when configured: MX records by preference, falling over to the next", async () => {
+    const mx = await startAdapter(mta, { listen: { host: "127.0.0.1", port: 0 }, outbound: { mode: "mx", mxPort: mta.smtpPort, opportunisticTLS: false, connectionTimeoutMs: 2000 } as never }, undefined, undefined, {
+      // The preferred exchange does not answer (nothing listens on 127.0.0.2): the next one is tried.
+      resolveMx: async (domain) => (domain === "example.org" ? [{ exchange: "127.0.0.1", priority: 20 }, { exchange: "127.0.0.2", priority: 10 }] : []),
+    });
+    try {
+      const m = chat(alice, endpoint(`mx-${Date.now()}@example.org`, "email"), "via MX");
+      expect((await mx.adapter.deliverMessage(m)).state).toBe("relayed");
+      await waitForMail(inbox, byId(m.id));
+    } finally {
+      await mx.adapter.stop();
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { dkimSign } from "mailauth";
-import { EmailAdapter, emailAdapter } from "../../../adapters/email/index.js";
+import { EmailAdapter, emailAdapter, type EmailAdapterDeps } from "../../../adapters/email/index.js";
 import { EmailConfigSchema, type EmailConfigInput } from "../../../adapters/email/config.js";
 import { DirectoryBlobStore } from "../../../adapters/email/blobs.js";
 import { emailAddressing } from "../../../adapters/email/address.js";
@@ -88,13 +88,13 @@ export function adapterConfig(mta: MtaCoordinates, overrides: Partial<EmailConfi
   });
 }
 
-export async function startAdapter(mta: MtaCoordinates, overrides: Partial<EmailConfigInput> = {}, mappings = emailMappings(), decide?: FakeContextOptions["decide"]) {
+export async function startAdapter(mta: MtaCoordinates, overrides: Partial<EmailConfigInput> = {}, mappings = emailMappings(), decide?: FakeContextOptions["decide"], deps: Partial<EmailAdapterDeps> = {}) {
   const config = adapterConfig(mta, overrides);
   const ctx = new FakeContext({
     network: asNetworkId("email"), mappings, ...(decide ? { decide } : {}),
     addressing: new Map([[asNetworkId("email"), emailAddressing]]),
   });
-  const adapter = new EmailAdapter(config, { resolver, blobs: new DirectoryBlobStore(config.blobDir) });
+  const adapter = new EmailAdapter(config, { resolver, blobs: new DirectoryBlobStore(config.blobDir), ...deps });
   await adapter.start(ctx);
   return { adapter, ctx, config, mappings, factory: emailAdapter };
 }
