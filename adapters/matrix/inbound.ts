@@ -43,7 +43,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
   const relates = isObj(c["m.relates_to"]) ? c["m.relates_to"] : {};
   const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
   const src = isEdit ? (c["m.new_content"] as Obj) : c;
-  const tell = (text: string) => plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, text));
+  const tell = (text: string) => plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, text, ev.event_id));
   if (typeof src.msgtype !== "string" || typeof src.body !== "string") {
     d.log.info({ eventId: ev.event_id }, "malformed message");
     tell(`⚠ Not delivered to ${to.address}: the message is malformed (no text body).`);
@@ -153,7 +153,7 @@ export async function planTransaction(d: MatrixDeps, events: readonly MatrixEven
     if (size > d.config.maxEventBytes) {
       d.log.info({ eventId: ev.event_id, size }, "event over the size limit");
       const rec = await d.rooms.record(ev.room_id);
-      if (rec) plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered: the message has ${size} bytes, more than ${d.config.maxEventBytes}.`));
+      if (rec) plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered: the message has ${size} bytes, more than ${d.config.maxEventBytes}.`, ev.event_id));
       continue;
     }
     await roomEvent(d, plan, ev);

@@ -8,11 +8,14 @@ import { MATRIX } from "./config.js";
 import type { MatrixDeps } from "./deps.js";
 import { enc, Method } from "./homeserver.js";
 
-/** A notice from `owner` in a given room (not necessarily a recorded DM). */
-export async function noticeInRoom(d: MatrixDeps, owner: string, roomId: string, text: string, inReplyTo?: string): Promise<void> {
+/**
+ * A notice from `owner` in a given room (not necessarily a recorded DM). `about`, the event it
+ * answers, is quoted as a reply and names the transaction, so the same notice is never sent twice.
+ */
+export async function noticeInRoom(d: MatrixDeps, owner: string, roomId: string, text: string, about?: string): Promise<void> {
   const content: Record<string, unknown> = { msgtype: "m.notice", body: text };
-  if (inReplyTo !== undefined) content["m.relates_to"] = { "m.in_reply_to": { event_id: inReplyTo } };
-  const txnId = `parley.notice.${Date.now()}.${Math.random().toString(36).slice(2)}`;
+  if (about !== undefined) content["m.relates_to"] = { "m.in_reply_to": { event_id: about } };
+  const txnId = about !== undefined ? `parley.notice.${about}` : `parley.notice.${Date.now()}.${Math.random().toString(36).slice(2)}`;
   await d.hs.request(owner, Method.Put, `/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`, content);
 }
 

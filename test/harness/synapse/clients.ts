@@ -8,8 +8,11 @@ import {
 import { logger as sdkGlobalLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
 import { registerUser, type RegisteredUser } from "./synapse.js";
 
-// Parts of the SDK (MatrixRTC) log through the global logger whatever the client's logger is.
-(sdkGlobalLogger as unknown as { setLevel(level: string): void }).setLevel("silent");
+// Parts of the SDK (MatrixRTC) log through children of the global loglevel logger whatever the
+// client's logger is; children copy its method factory, so a silent factory silences them all.
+const sdkRoot = sdkGlobalLogger as unknown as { methodFactory: () => () => void; rebuild(): void };
+sdkRoot.methodFactory = () => () => undefined;
+sdkRoot.rebuild();
 
 const quiet: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, getChild: () => quiet };
 
