@@ -2,8 +2,8 @@
  * How updates combine into the one stored presence of a presentity (DESIGN §4, docs/presence.md).
  * An update carries the tuples that changed (an XMPP resource, the one Matrix per-user tuple);
  * they replace the stored tuples with the same id. An update with no tuples closes every tuple.
- * While any tuple is open, closed tuples are dropped; when none is, only the most recent closed
- * tuple is kept, so a fetch while OUT OF CONTACT answers CLOSED with the last time (RFC 2779 3.2.1).
+ * Per service (im, email, …), while any tuple is open, closed tuples are dropped; when none is,
+ * only the most recent closed tuple is kept, so a fetch while OUT OF CONTACT answers CLOSED with the last time (RFC 2779 3.2.1).
  */
 import { overallBasic, type Presence, type Tuple } from "../model/presence.js";
 
@@ -21,15 +21,23 @@ export function closeAll(tuples: readonly Tuple[], at: string): Tuple[] {
   return tuples.map((t) => ({ ...t, basic: "closed" as const, show: undefined, timestamp: at }));
 }
 
+/**
+ * Per communication means (RFC 2779 4.4.3: IM may be CLOSED while email is OPEN): the open tuples
+ * of a service, or, when none is open, its newest closed one.
+ */
 export function mergeTuples(previous: readonly Tuple[], incoming: readonly Tuple[], at: string): Tuple[] {
   const byId = new Map<string, Tuple>(previous.map((t) => [t.id, t]));
   if (incoming.length === 0) return [newest(closeAll(previous, at))!];
   for (const t of incoming) byId.set(t.id, t);
-  const all = [...byId.values()];
-  const open = all.filter((t) => t.basic === "open");
-  if (open.length === 0) return [newest(all)!];
+  const byService = new Map<string, Tuple[]>();
+  for (const t of byId.values()) byService.set(t.service, [...(byService.get(t.service) ?? []), t]);
+  const kept: Tuple[] = [];
+  for (const tuples of byService.values()) {
+    const open = tuples.filter((t) => t.basic === "open");
+    kept.push(...(open.length > 0 ? open : [newest(tuples)!]));
+  }
   // Newest first when over the bound, so a flood of resources cannot grow the record.
-  return open.sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp)).slice(0, MAX_TUPLES);
+  return kept.sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp)).slice(0, MAX_TUPLES);
 }
 
 /**

