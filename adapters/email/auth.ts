@@ -4,9 +4,10 @@
  * DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), checked by mailauth.
  *
  * The `From:` address is trusted only when DMARC passes; for a From domain that publishes no DMARC
- * record, when an aligned DKIM signature or an aligned SPF pass proves it (RFC 7489 §3.1 relaxed
- * alignment, organisational domain approximated by the last two labels). Anything else is
- * unverified, and a spoofed From never becomes a trusted sender.
+ * record, when an aligned DKIM signature (mailauth's relaxed alignment, RFC 7489 §3.1.1, on the
+ * Public Suffix List) or an SPF pass for exactly the From domain (strict, RFC 7489 §3.1.2: without
+ * a PSL of our own, relaxed SPF alignment could pair evil.co.uk with victim.co.uk) proves it.
+ * Anything else is unverified, and a spoofed From never becomes a trusted sender.
  */
 import { authenticate, type AuthenticateResult, type DNSResolver } from "mailauth";
 
@@ -39,12 +40,8 @@ export interface SenderVerdict {
   readonly fromAddress: string | undefined;
 }
 
-function orgDomain(domain: string): string {
-  return domain.toLowerCase().split(".").slice(-2).join(".");
-}
-
-export function relaxedAligned(a: string | undefined, b: string | undefined): boolean {
-  return !!a && !!b && orgDomain(a) === orgDomain(b);
+export function strictlyAligned(a: string | undefined, b: string | undefined): boolean {
+  return !!a && !!b && a.toLowerCase().replace(/\.$/, "") === b.toLowerCase().replace(/\.$/, "");
 }
 
 /** Turn mailauth's result into a verdict (pure; exported for unit tests). */
@@ -53,10 +50,11 @@ export function verdictOf(r: AuthenticateResult, mailFrom: string): SenderVerdic
   const fromAddr = froms.length === 1 ? froms[0] : undefined;
   const fromDomain = fromAddr?.includes("@") ? fromAddr.slice(fromAddr.lastIndexOf("@") + 1).toLowerCase() : undefined;
   const dkimPass = r.dkim.results.filter((d) => d.status.result === "pass");
-  const dkimAligned = dkimPass.some((d) => relaxedAligned(d.signingDomain, fromDomain));
+  // mailauth sets status.aligned (relaxed, PSL-aware) against the header From; strict equality otherwise.
+  const dkimAligned = dkimPass.some((d) => (d.status.aligned !== undefined ? !!d.status.aligned : strictlyAligned(d.signingDomain, fromDomain)));
   const spfResult = r.spf ? r.spf.status.result : "none";
   const spfDomain = r.spf ? r.spf.domain : mailFrom.slice(mailFrom.lastIndexOf("@") + 1);
-  const spfAligned = spfResult === "pass" && relaxedAligned(spfDomain, fromDomain);
+  const spfAligned = spfResult === "pass" && strictlyAligned(spfDomain, fromDomain);
   const dmarcResult = r.dmarc ? r.dmarc.status.result : "none";
   const arcResult = r.arc ? r.arc.status.result : "none";
   const single = froms.length === 1 && r.dkim.fromFields <= 1;

@@ -68,9 +68,9 @@ describe("DSN", () => {
   });
 });
 
-function authResult(o: { from?: string[]; dkim?: Array<{ d: string; r: string }>; spf?: [string, string]; dmarc?: string }): AuthenticateResult {
+function authResult(o: { from?: string[]; dkim?: Array<{ d: string; r: string; aligned?: string | false }>; spf?: [string, string]; dmarc?: string }): AuthenticateResult {
   return {
-    dkim: { headerFrom: o.from ?? ["carol@example.org"], fromFields: 1, envelopeFrom: false, results: (o.dkim ?? []).map((x) => ({ signingDomain: x.d, status: { result: x.r }, info: "" })) },
+    dkim: { headerFrom: o.from ?? ["carol@example.org"], fromFields: 1, envelopeFrom: false, results: (o.dkim ?? []).map((x) => ({ signingDomain: x.d, status: { result: x.r, ...(x.aligned !== undefined ? { aligned: x.aligned } : {}) }, info: "" })) },
     spf: o.spf ? { domain: o.spf[0], "client-ip": "127.0.0.1", status: { result: o.spf[1] }, header: "", info: "" } : false,
     dmarc: o.dmarc ? { status: { result: o.dmarc } } : false,
     arc: false, bimi: false, headers: "",
@@ -80,13 +80,19 @@ function authResult(o: { from?: string[]; dkim?: Array<{ d: string; r: string }>
 describe("sender verdicts (T-5.1.1)", () => {
   it("T-5.1.1 trusts DMARC pass; without a DMARC record, aligned DKIM or SPF", () => {
     expect(verdictOf(authResult({ dmarc: "pass", dkim: [{ d: "example.org", r: "pass" }] }), "carol@example.org")).toMatchObject({ trusted: true, method: "dmarc", aligned: true });
-    expect(verdictOf(authResult({ dmarc: "none", dkim: [{ d: "mail.example.org", r: "pass" }] }), "x@y.z")).toMatchObject({ trusted: true, method: "dkim" });
+    expect(verdictOf(authResult({ dmarc: "none", dkim: [{ d: "mail.example.org", r: "pass", aligned: "example.org" }] }), "x@y.z")).toMatchObject({ trusted: true, method: "dkim" });
     expect(verdictOf(authResult({ dmarc: "none", spf: ["example.org", "pass"] }), "carol@example.org")).toMatchObject({ trusted: true, method: "spf" });
   });
   it("T-5.1.1 never trusts a spoofed From: DMARC fail, unaligned passes, several From mailboxes", () => {
     expect(verdictOf(authResult({ dmarc: "fail", spf: ["evil.test", "pass"], dkim: [{ d: "evil.test", r: "pass" }] }), "m@evil.test")).toMatchObject({ trusted: false, aligned: false });
     expect(verdictOf(authResult({ dmarc: "none", spf: ["evil.test", "pass"] }), "m@evil.test")).toMatchObject({ trusted: false });
     expect(verdictOf(authResult({ from: ["a@example.org", "b@example.org"], dmarc: "pass" }), "a@example.org").trusted).toBe(false);
+    // Public suffixes: a DKIM pass for evil.co.uk does not align with victim.co.uk (mailauth says so),
+    // nor does an SPF pass (strict without a DMARC record).
+    const uk = { from: ["v@victim.co.uk"], dmarc: "none" };
+    expect(verdictOf(authResult({ ...uk, dkim: [{ d: "evil.co.uk", r: "pass", aligned: false }] }), "m@evil.co.uk").trusted).toBe(false);
+    expect(verdictOf(authResult({ ...uk, spf: ["evil.co.uk", "pass"] }), "m@evil.co.uk").trusted).toBe(false);
+    expect(verdictOf(authResult({ ...uk, spf: ["bounce.victim.co.uk", "pass"] }), "m@bounce.victim.co.uk").trusted).toBe(false);
   });
 });
 
