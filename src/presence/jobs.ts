@@ -26,7 +26,9 @@ export const BatchPayloadSchema = z.object({
   /** Watchers as `endpointKey`s, all on the job's network. */
   watchers: z.array(z.string().min(3).max(1100)).max(100_000),
 });
-export const PresenceJobPayloadSchema = z.discriminatedUnion("op", [FanoutPayloadSchema, NotifyPayloadSchema, BatchPayloadSchema]);
+/** Answer every waiting probe of one watcher (RFC 2779 2.2.4). */
+export const ProbesPayloadSchema = z.object({ op: z.literal("probes"), watcher: EndpointSchema });
+export const PresenceJobPayloadSchema = z.discriminatedUnion("op", [FanoutPayloadSchema, NotifyPayloadSchema, BatchPayloadSchema, ProbesPayloadSchema]);
 export type PresenceJobPayload = z.infer<typeof PresenceJobPayloadSchema>;
 
 export const SubscriptionJobPayloadSchema = z.object({
@@ -54,6 +56,11 @@ export function notifyJob(watcher: Endpoint, presentity: Endpoint): DeliveryJobS
     coalesce: true,
     payload: { op: "notify", watcher, presentity },
   };
+}
+
+/** One coalescing job per watcher answers all its waiting probes. */
+export function probesJob(watcher: Endpoint): DeliveryJobSpec {
+  return { kind: "presence", network: watcher.network, key: `pp.${digest(endpointKey(watcher))}`, coalesce: true, payload: { op: "probes", watcher } };
 }
 
 /** Which bucket of a fan-out a watcher is in: stable, so a coalesced batch names the same watchers. */

@@ -15,7 +15,8 @@ import type { DeliveryJob } from "../delivery/types.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import { createParts, type PresenceParts, type PresenceServiceOptions } from "./context.js";
 import { notify, notifyBatch, projectedFor, runFanout } from "./fanout.js";
-import { fanoutJob, notifyJob, PresenceJobPayloadSchema, SubscriptionJobPayloadSchema } from "./jobs.js";
+import { fanoutJob, PresenceJobPayloadSchema, SubscriptionJobPayloadSchema } from "./jobs.js";
+import { addProbe, answerProbes } from "./probes.js";
 import { applySubscription, asToldToWatcher, showWaitingRequests } from "./subscribe.js";
 import { Liveness } from "./liveness.js";
 import type { InlineFanout } from "./store.js";
@@ -100,13 +101,13 @@ export class PresenceService {
     if (cameOnline) await showWaitingRequests(this.parts, who);
   }
 
-  /** A probe or fetch: answered by a notification job that projects the newest state (RFC 2779 3.2.1). */
+  /** A probe or fetch: answered by the watcher's probe job, which projects the newest state (RFC 2779 3.2.1, 2.2.4). */
   async probe(event: PresenceProbeEvent, source: NetworkId): Promise<AcceptResult> {
     const forged = this.speaksFor(event.watcher, source) ?? (isAuthenticated(event.authenticatedBy) ? undefined : new ParleyError("PARLEY_NOT_AUTHENTICATED", "a probe needs a proved sender"));
     if (forged) return refused(forged);
     if (!this.parts.options.hasPresence(event.watcher.network)) return refused(new ParleyError("PARLEY_UNSUPPORTED", `${event.watcher.network} addresses have no presence`));
     return storing(async () => {
-      await this.parts.options.delivery.enqueue([notifyJob(event.watcher, event.presentity)]);
+      await addProbe(this.parts, event.watcher, event.presentity);
       return { status: "accepted" } as const;
     });
   }
@@ -153,6 +154,10 @@ export class PresenceService {
     const payload = parsed.data;
     if (payload.op === "fanout") {
       await runFanout(this.parts, payload.presentity, payload.force ?? false);
+      return;
+    }
+    if (payload.op === "probes") {
+      await answerProbes(this.parts, payload.watcher);
       return;
     }
     if (payload.op === "batch") {

@@ -109,6 +109,26 @@ describe("fan-out", () => {
     expect(retried.map((s) => (s.payload as { watcher: { address: string } }).watcher.address)).toEqual([victim.address]);
   });
 
+  it("T-2.2.4 a watcher with 500 subscriptions gets 500 initial states from one job, whatever the domains", async () => {
+    h = new PresenceHarness();
+    const watcher = endpoint("fan@matrix.example.org", "matrix");
+    const presentities = Array.from({ length: 500 }, (_, i) => endpoint(`p${i}@d${i % 50}.example.net`, "xmpp"));
+    for (const p of presentities) {
+      await h.admin.setAccessRules(`xmpp/${p.address}`, { subscribe: "anyone" }, "test");
+      await h.publish(p, "open", { note: p.address });
+      await h.act("request", watcher, p);
+    }
+    await h.drain();
+    h.clearPeers();
+    h.memory!.stored.length = 0;
+    for (const p of presentities) expect(await h.probe(watcher, p)).toEqual({ status: "accepted" });
+    expect(h.memory!.stored.map((s) => (s.payload as { op: string }).op)).toEqual(["probes"]);
+    await h.drain();
+    const seen = h.seen(watcher);
+    expect(seen).toHaveLength(500);
+    expect(new Set(seen.map((p) => p.tuples[0]!.note!.en)).size).toBe(500);
+  });
+
   it("a change whose fan-out could not be enqueued is still fanned out by the timer", async () => {
     h = new PresenceHarness();
     const [w] = await watchers(h, 1, alice);

@@ -64,9 +64,9 @@ describe("speed of notification", () => {
     const [msg50, pres50, msg95, pres95] = [p50(messageMs), p50(presenceMs), p95(messageMs), p95(presenceMs)];
     console.info(`T-3.4.1 message p50 ${msg50.toFixed(2)} p95 ${msg95.toFixed(2)} ms; presence p50 ${pres50.toFixed(2)} p95 ${pres95.toFixed(2)} ms; ${rounds} rounds`);
     // "About as fast" (the RFC gives no number). The samples interleave, so load on the machine hits
-    // both; the typical case must be within 2 ms, and the tail within twice the message's + 5 ms
+    // both; the typical case must be within 50% + 2 ms, and the tail within twice the message's + 5 ms
     // (the tail on a shared 2-core machine is scheduling noise; bench:presence measures under load).
-    expect(pres50).toBeLessThanOrEqual(msg50 + 2);
+    expect(pres50).toBeLessThanOrEqual(msg50 * 1.5 + 2);
     expect(pres95).toBeLessThanOrEqual(msg95 * 2 + 5);
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * Probes, batched per watcher (RFC 2779 2.2.4, 3.2.1): a watcher that comes online asks for the
+ * state of everyone it watches at once (an XMPP server sends one probe per contact). Each probe
+ * adds the presentity to the watcher's probe set; one coalescing job per watcher answers them all,
+ * reading every state, subscription and rule set in one round trip.
+ */
+import { DeliveryError } from "../adapter/contract.js";
+import { endpointKey, type Endpoint } from "../model/address.js";
+import type { DeliveryJobSpec } from "../delivery/types.js";
+import { project } from "../policy/project.js";
+import { endpointFromKey } from "./keys.js";
+import { decodeRow } from "./subscriptions.js";
+import { parseStored } from "./store.js";
+import { notifyJob, probesJob } from "./jobs.js";
+import type { PresenceParts } from "./context.js";
+
+function probesKey(parts: PresenceParts, watcher: Endpoint): string {
+  return `${parts.keys.prefix}probes:${endpointKey(watcher)}`;
+}
+
+/** Record a probe and make sure one job will answer the watcher's probes. */
+export async function addProbe(parts: PresenceParts, watcher: Endpoint, presentity: Endpoint): Promise<void> {
+  parts.store.roundTrips++;
+  await parts.options.redis.sadd(probesKey(parts, watcher), endpointKey(presentity));
+  await parts.options.delivery.enqueue([probesJob(watcher)]);
+}
+
+/** Answer every waiting probe of `watcher`: each presentity's newest state, projected for it. */
+export async function answerProbes(parts: PresenceParts, watcher: Endpoint): Promise<number> {
+  const { redis } = parts.options;
+  const key = probesKey(parts, watcher);
+  parts.store.roundTrips++;
+  const taken = await redis.multi().smembers(key).del(key).exec();
+  const members = (taken?.[0]?.[1] ?? []) as string[];
+  if (members.length === 0) return 0;
+  const adapter = parts.options.adapters(watcher.network);
+  if (adapter === undefined) {
+    await redis.sadd(key, ...members);
+    throw new DeliveryError("transient", "unavailable", `no ${watcher.network} adapter runs in this process`);
+  }
+  const pipeline = redis.pipeline();
+  for (const m of members) {
+    pipeline.hmget(parts.keys.presence(m), ...parts.store.fields).hget(parts.keys.watchers(m), endpointKey(watcher)).get(`${parts.keys.prefix}acl:${m}`);
+  }
+  parts.store.roundTrips++;
+  const results = (await pipeline.exec()) ?? [];
+  const retry: DeliveryJobSpec[] = [];
+  let sent = 0;
+  await Promise.all(members.map(async (m, i) => {
+    const presentity = endpointFromKey(m);
+    const stored = parseStored((results[3 * i]?.[1] ?? []) as (string | null)[]);
+    const subJson = results[3 * i + 1]?.[1] as string | null;
+    const rules = parts.policy.resolve(presentity, results[3 * i + 2]?.[1] as string | null);
+    const presence = project(stored?.presence, watcher, rules, subJson ? decodeRow(subJson)?.s : undefined);
+    if (presence === undefined) return;
+    try {
+      await adapter.deliverPresence({ watcher, presence });
+      sent++;
+    } catch (e) {
+      if (!(e instanceof DeliveryError && e.failureClass === "permanent")) retry.push(notifyJob(watcher, presentity));
+    }
+  }));
+  if (retry.length > 0) await parts.options.delivery.enqueue(retry);
+  return sent;
+}
