@@ -50,7 +50,9 @@ function langMap(els: readonly XmlElement[], defaultLang: string): LangMap | und
 
 function nativeIds(el: XmlElement, p: Parties): NativeId[] {
   const ids: NativeId[] = [];
-  if (el.attrs.id) ids.push({ network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderBare });
+  // RFC 6120 §8.1.3: the sender makes `id` unique, in practice per session: scoped to the full JID,
+  // so a counter restarting in a new session is not taken for a replay (T-2.5.2).
+  if (el.attrs.id) ids.push({ network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderJid.slice(0, 1024) });
   const origin = el.getChild("origin-id", NS_SID)?.attrs.id;
   if (origin) ids.push({ network: XMPP, kind: "origin-id", id: origin.slice(0, 1024), scope: p.senderBare });
   for (const s of el.getChildren("stanza-id", NS_SID).slice(0, 4)) {

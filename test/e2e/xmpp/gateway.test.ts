@@ -60,6 +60,16 @@ describe("XMPP through the gateway", () => {
     expect(m.authenticatedBy.method).toBe("network");
   });
 
+  it("T-2.5.2 a replayed stanza (same id and origin-id from the same session) is delivered once", async () => {
+    const stanza = () => xml("message", { type: "chat", to: "dan@matrix.test", id: "gw-replay" }, xml("body", {}, "only once"),
+      xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: "origin-gw-replay" }));
+    await frank.send(stanza());
+    await frank.send(stanza());
+    await frank.send(xml("message", { type: "chat", to: "dan@matrix.test", id: "gw-replay-after" }, xml("body", {}, "after the replay")));
+    await until("the message after the replay", () => x.matrix.peer.messages.find((mm) => plainText(mm) === "after the replay"));
+    expect(x.matrix.peer.messages.filter((mm) => plainText(mm) === "only once")).toHaveLength(1);
+  });
+
   it("T-4.1.1 a canonical message reaches the XMPP user as the right stanza from the right puppet JID", async () => {
     const m = fromMatrix(`grace@${c().userDomain}`, "to xmpp via core");
     const [r] = await x.gw.gateway.accept(MATRIX, [{ kind: "message", message: m }]);

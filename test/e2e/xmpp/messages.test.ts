@@ -60,7 +60,7 @@ describe("XMPP messages through Prosody", () => {
     expect(m.receiptRequest).toEqual({ delivered: true, displayed: false });
     expect(m.authenticatedBy.method).toBe("network");
     expect(m.nativeIds).toEqual(expect.arrayContaining([
-      { network: "xmpp", kind: "message-id", id: "b-1", scope: `bob@${domain()}` },
+      { network: "xmpp", kind: "message-id", id: "b-1", scope: `bob@${domain()}/laptop` },
       { network: "xmpp", kind: "origin-id", id: "origin-b-1", scope: `bob@${domain()}` },
     ]));
     // Where a status goes back to is recorded before the core sees the message.
