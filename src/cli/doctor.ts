@@ -1,0 +1,148 @@
+/**
+ * `parley doctor`: checks a deployment from the admin's side and says, for each problem, what is
+ * wrong and how to fix it (issue 7). The core's checks live here (Redis reachable and durable,
+ * the running gateway's readiness through the admin API); each network's checks (component
+ * handshake, homeserver tokens, SMTP, DNS) are handed in by the composition root
+ * (`bin/doctor-checks.ts`), since only bin/ may import adapters.
+ *
+ * Exit code: 0 when nothing failed (notes are fine), 1 when a check failed, 2 on wrong usage.
+ */
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import type { GatewayConfig } from "../config/schema.js";
+import type { DomainMappings } from "../mappings/types.js";
+import { checkRedisDurability } from "../store/durability.js";
+import type { CommandOutput } from "./config-check.js";
+
+export type FindingStatus = "ok" | "fail" | "note";
+
+/** One result: what was checked, how it went, and for a failure how to fix it. */
+export interface Finding {
+  readonly check: string;
+  readonly status: FindingStatus;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+export interface DoctorContext {
+  readonly config: GatewayConfig;
+  readonly mappings: DomainMappings;
+  /** Per network step (connect, handshake, request). */
+  readonly timeoutMs: number;
+}
+
+/** A network's checks: run only when the config has that network's `adapters.<id>` section ("*": always). */
+export interface NetworkDoctor {
+  readonly network: string;
+  run(ctx: DoctorContext, section: unknown): Promise<Finding[]>;
+}
+
+export type LoadAll = (configPath: string | undefined) => Promise<{ config: GatewayConfig; mappings: DomainMappings } | CommandOutput>;
+
+export const DOCTOR_USAGE = "usage: parley doctor [--config FILE] [--timeout MS]";
+
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
+
+/** Redis: reachable, and set up to keep what Parley acknowledges (AOF or RDB on, noeviction). */
+export async function checkRedis(config: GatewayConfig, timeoutMs: number): Promise<Finding[]> {
+  const url = redact(config.redis.url);
+  const redis = new Redis(config.redis.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    return [{
+      check: "redis", status: "fail", detail: `Redis at ${url} does not answer (${(e as Error).message})`,
+      fix: "start Redis (redis-server, or the redis service of docker/compose.yaml), or point redis.url / PARLEY_REDIS__URL at it",
+    }];
+  }
+  try {
+    const report = await checkRedisDurability(redis);
+    const out: Finding[] = [{ check: "redis", status: "ok", detail: `Redis at ${url} answers` }];
+    if (report.durable) {
+      out.push({ check: "redis persistence", status: "ok", detail: `appendonly ${report.settings.appendonly ?? "?"}, maxmemory-policy ${report.settings.maxmemoryPolicy ?? "?"}` });
+    }
+    for (const p of report.problems) {
+      const configMissing = p.startsWith("CONFIG is not available");
+      out.push({
+        check: "redis persistence", status: configMissing ? "note" : "fail", detail: p,
+        ...(configMissing ? {} : { fix: "in redis.conf: appendonly yes, maxmemory-policy noeviction (live: redis-cli CONFIG SET appendonly yes; CONFIG SET maxmemory-policy noeviction; CONFIG REWRITE); see docs/operations.md" }),
+      });
+    }
+    return out;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+interface Readiness { ready: boolean; checks: Array<{ name: string; ready: boolean; detail: string }> }
+
+/** The running gateway's own view through its admin API: is it up, and is each network's link ready? */
+export async function checkRunningGateway(config: GatewayConfig, timeoutMs: number): Promise<Finding[]> {
+  if (!config.admin.enabled) {
+    return [{ check: "parley", status: "note", detail: "admin.enabled is false: cannot ask the running gateway whether its links are up" }];
+  }
+  const host = config.admin.host === "0.0.0.0" || config.admin.host === "::" ? "127.0.0.1" : config.admin.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.admin.port}/readyz`;
+  let body: Readiness;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    body = (await res.json()) as Readiness;
+  } catch (e) {
+    return [{
+      check: "parley", status: "fail", detail: `no Parley answers at ${url} (${(e as Error).message})`,
+      fix: "start it (parley start --config FILE, or the parley service); if it runs elsewhere, run doctor with that host's config",
+    }];
+  }
+  const out: Finding[] = [{ check: "parley", status: "ok", detail: `the gateway answers at ${url}` }];
+  for (const c of body.checks) {
+    const link = c.name.startsWith("adapter.") ? `${c.name.slice("adapter.".length)} link` : c.name;
+    out.push(c.ready
+      ? { check: link, status: "ok", detail: `up (${c.detail})` }
+      : { check: link, status: "fail", detail: `down: ${c.detail}`, fix: "see the checks of this network below and the gateway's log" });
+  }
+  return out;
+}
+
+export async function runDoctor(ctx: DoctorContext, networks: readonly NetworkDoctor[]): Promise<Finding[]> {
+  const findings: Finding[] = [...(await checkRedis(ctx.config, ctx.timeoutMs)), ...(await checkRunningGateway(ctx.config, ctx.timeoutMs))];
+  for (const n of networks) {
+    const section = ctx.config.adapters[n.network];
+    if (section === undefined && n.network !== "*") continue;
+    try {
+      findings.push(...(await n.run(ctx, section)));
+    } catch (e) {
+      findings.push({ check: n.network, status: "fail", detail: `the ${n.network} checks themselves failed: ${(e as Error).message}` });
+    }
+  }
+  return findings;
+}
+
+const MARK: Record<FindingStatus, string> = { ok: "ok  ", fail: "FAIL", note: "note" };
+
+export function formatFindings(findings: readonly Finding[]): string[] {
+  const lines = findings.flatMap((f) => [`${MARK[f.status]}  ${f.check}: ${f.detail}`, ...(f.fix ? [`      fix: ${f.fix}`] : [])]);
+  const failed = findings.filter((f) => f.status === "fail").length;
+  lines.push("", failed === 0 ? "No problems found." : `${failed} problem${failed === 1 ? "" : "s"} found.`);
+  return lines;
+}
+
+/** `parley doctor [--config FILE] [--timeout MS]` (args after `doctor`). */
+export async function doctorCommand(args: readonly string[], deps: { loadAll: LoadAll; networks: readonly NetworkDoctor[] }): Promise<CommandOutput> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...args], options: { config: { type: "string" }, timeout: { type: "string", default: "3000" } }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, DOCTOR_USAGE] };
+  }
+  const timeoutMs = Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) return { exitCode: 2, lines: ["parley: --timeout must be a whole number of milliseconds ≥ 100", DOCTOR_USAGE] };
+  const loaded = await deps.loadAll(values.config);
+  if ("exitCode" in loaded) return { exitCode: 1, lines: [...loaded.lines, "", "fix: the config or mappings above are invalid (parley config check shows the same)"] };
+  const findings = await runDoctor({ config: loaded.config, mappings: loaded.mappings, timeoutMs }, deps.networks);
+  const failed = findings.some((f) => f.status === "fail");
+  // Print to stdout either way: the report is the output, not an error message.
+  return { exitCode: failed ? 1 : 0, lines: formatFindings(findings) };
+}
