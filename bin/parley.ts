@@ -87,6 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case "matrix":
       if (sub === "registration") return print(await matrixRegistrationCommand(rest, loadAll));
       return print({ exitCode: 2, lines: ["usage: parley matrix registration …"] });
+    case "doctor": return print(await (await import("./doctor-checks.js")).doctorMain(argv.slice(1), loadAll));
     case undefined:
     case "help":
     case "--help":
