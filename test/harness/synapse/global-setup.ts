@@ -5,8 +5,7 @@
  * tests as `inject("synapse")`; Synapse is stopped in teardown.
  */
 import type { TestProject } from "vitest/node";
-import { startSynapse } from "./synapse.js";
-import { appserviceSlots, type SynapseCoordinates } from "./slots.js";
+import { startSynapseWithSlots, type SynapseCoordinates } from "./slots.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,17 +21,7 @@ export const PRESENCE_TIMEOUT_MS = 8_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverName = process.env.PARLEY_TEST_MATRIX_SERVER ?? "matrix.example.org";
-  const slots = await appserviceSlots(serverName, 6);
-  const synapse = await startSynapse({ serverName, appserviceRegistrations: slots.map((s) => s.yaml), presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS });
-  const coordinates: SynapseCoordinates = {
-    baseUrl: synapse.baseUrl,
-    serverName,
-    registrationSharedSecret: synapse.registrationSharedSecret,
-    presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS,
-    appservices: slots.map(({ yaml: _yaml, ...slot }) => slot),
-  };
+  const { coordinates, stop } = await startSynapseWithSlots({ serverName, slots: 6, presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS });
   project.provide("synapse", coordinates);
-  return async () => {
-    await synapse.stop({ cleanup: true });
-  };
+  return stop;
 }

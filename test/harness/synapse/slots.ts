@@ -6,7 +6,7 @@
 import { writeRegistration } from "../../../adapters/matrix/registration.js";
 import { testMappings } from "../../support/mappings.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
-import { freePort } from "./synapse.js";
+import { freePort, startSynapse } from "./synapse.js";
 
 export interface AppserviceSlot {
   readonly id: string;
@@ -52,4 +52,25 @@ export async function appserviceSlots(serverName: string, count: number): Promis
     slots.push({ id, port, url, asToken: written.asToken, hsToken: written.hsToken, puppetPrefix, botLocalpart, yaml: written.yaml });
   }
   return slots;
+}
+
+/**
+ * One Synapse with `slots` application-service registrations: what the e2e-matrix globalSetup
+ * provides, and what a cross-network globalSetup (XMPP ↔ Matrix) can start next to Prosody.
+ */
+export async function startSynapseWithSlots(opts: { serverName?: string; slots?: number; presenceSyncOnlineTimeoutMs?: number } = {}): Promise<{ coordinates: SynapseCoordinates; stop(): Promise<void> }> {
+  const serverName = opts.serverName ?? "matrix.example.org";
+  const slots = await appserviceSlots(serverName, opts.slots ?? 6);
+  const synapse = await startSynapse({
+    serverName, appserviceRegistrations: slots.map((s) => s.yaml),
+    ...(opts.presenceSyncOnlineTimeoutMs !== undefined ? { presenceSyncOnlineTimeoutMs: opts.presenceSyncOnlineTimeoutMs } : {}),
+  });
+  const coordinates: SynapseCoordinates = {
+    baseUrl: synapse.baseUrl,
+    serverName,
+    registrationSharedSecret: synapse.registrationSharedSecret,
+    presenceSyncOnlineTimeoutMs: opts.presenceSyncOnlineTimeoutMs ?? 30_000,
+    appservices: slots.map(({ yaml: _yaml, ...slot }) => slot),
+  };
+  return { coordinates, stop: () => synapse.stop({ cleanup: true }) };
 }
