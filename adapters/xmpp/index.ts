@@ -32,6 +32,10 @@ export const xmppCapabilities: AdapterCapabilities = {
 
 export const LEASE_NAME = "component-link";
 
+function bareOf(jid: string | undefined): string {
+  return (jid ?? "").split("/")[0]!.toLowerCase();
+}
+
 export class XmppAdapter implements Adapter {
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
@@ -42,6 +46,17 @@ export class XmppAdapter implements Adapter {
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 
   constructor(private readonly config: XmppConfig) {}
+
+  private readonly chains = new Map<string, Promise<void>>();
+
+  /** Run `task` after every earlier task of the same key; keys never block each other. */
+  private serial(key: string, task: () => Promise<void>): void {
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task).finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+    this.chains.set(key, next);
+  }
 
   /** The component link (tests inject raw bytes through it: README, "Hostile input"). */
   get link(): ComponentLink | undefined { return this.rt?.link; }
@@ -58,7 +73,8 @@ export class XmppAdapter implements Adapter {
         maxStanzaBytes: this.config.maxStanzaBytes, reconnect: this.config.reconnect,
         iqTimeoutMs: this.config.confirmTimeoutMs, log,
       }, {
-        stanza: (el) => void handleStanza(rt, el, presence),
+        // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
+        stanza: (el) => this.serial(`${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`, () => handleStanza(rt, el, presence)),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {

@@ -67,6 +67,25 @@ describe("XMPP messages through Prosody", () => {
     expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop` });
   });
 
+  it("DESIGN §3 order: a burst from one sender reaches the core in the order it was sent", async () => {
+    const n = 100;
+    // The core answers with jitter, as Redis does under load: order must not depend on its timing.
+    const accept = ctx.accept.bind(ctx);
+    ctx.accept = async (events) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 4));
+      return accept(events);
+    };
+    try {
+      for (let i = 0; i < n; i++) void bob.send(xml("message", { type: "chat", to: "gus@matrix.test", id: `burst-${i}` }, xml("body", {}, `burst ${i}`)));
+      await ctx.waitForAccepted((e): e is MessageEvent => e.kind === "message" && e.message.nativeIds.some((x) => x.id === `burst-${n - 1}`));
+    } finally {
+      ctx.accept = accept;
+    }
+    const order = ctx.accepted.filter((e): e is MessageEvent => e.kind === "message" && e.message.to.address === "gus@matrix.test")
+      .map((e) => e.message.nativeIds.find((x) => x.kind === "message-id")!.id);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => `burst-${i}`));
+  });
+
   it("T-4.1.1 a canonical message arrives as the right stanza from the right puppet JID", async () => {
     const m = canonical(`carol@${domain()}`, "hello from matrix", {
       subject: { en: "Hi", de: "Hallo" }, thread: "t-1", lang: "en", receiptRequest: { delivered: true, displayed: false },
