@@ -48,10 +48,14 @@ export class Transactions {
     if ((await d.ctx.state.get(txnKey)) !== undefined) return { status: 200, body: {} };
 
     const events: MatrixEvent[] = [];
+    const ids = new Set<string>();
     for (const e of parsed.events) {
       const ev = MatrixEventSchema.safeParse(e);
-      if (ev.success) events.push(ev.data);
-      else d.log.info({ txnId, issue: ev.error.issues[0]?.message }, "malformed event skipped");
+      if (!ev.success) d.log.info({ txnId, issue: ev.error.issues[0]?.message }, "malformed event skipped");
+      else if (!ids.has(ev.data.event_id)) {
+        ids.add(ev.data.event_id);
+        events.push(ev.data);
+      }
     }
     const claim = await this.claim(events);
     if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
