@@ -4,8 +4,10 @@
  */
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
-import type {
-  Adapter, AdapterCapabilities, AdapterContext, AdapterFactory, DeliveryOutcome, LinkHealth, PresenceNotification, SubscriptionNotice,
+import {
+  DeliveryError,
+  type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory, type DeliveryOutcome, type LinkHealth,
+  type PresenceNotification, type SubscriptionNotice,
 } from "../../src/adapter/contract.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
@@ -126,27 +128,38 @@ export class MatrixAdapter implements Adapter {
     return this.d;
   }
 
+  /** Run a delivery and remember whether the homeserver answered (for health()). */
+  private async track<T>(f: (d: MatrixDeps) => Promise<T>): Promise<T> {
+    try {
+      const out = await f(this.deps());
+      this.homeserverOk = true;
+      return out;
+    } catch (e) {
+      if (e instanceof DeliveryError && e.failureClass === "transient" && e.reason === "unavailable") this.homeserverOk = false;
+      else this.homeserverOk = true;
+      throw e;
+    }
+  }
+
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
-    const out = await deliverMessage(this.deps(), message);
-    this.homeserverOk = true;
-    return out;
+    return this.track((d) => deliverMessage(d, message));
   }
 
   async deliverPresence(n: PresenceNotification): Promise<void> {
-    await this.presence!.deliver(n);
+    await this.track(async () => this.presence!.deliver(n));
   }
 
   async deliverSubscription(n: SubscriptionNotice): Promise<void> {
-    await deliverSubscription(this.deps(), n);
+    await this.track((d) => deliverSubscription(d, n));
   }
 
   async deliverStatus(s: DeliveryStatus): Promise<void> {
-    await deliverStatus(this.deps(), s);
+    await this.track((d) => deliverStatus(d, s));
   }
 
   health(): LinkHealth {
     const listening = this.server?.listening ?? false;
-    return { ready: listening, detail: listening ? `listening on ${this.port}${this.homeserverOk ? "" : "; homeserver not reached yet"}` : "stopped" };
+    return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.homeserverOk ? "answering" : "unreachable"}` : "stopped" };
   }
 }
 

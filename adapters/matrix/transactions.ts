@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { MatrixDeps } from "./deps.js";
+import { isOwnUser } from "./address.js";
 import { planTransaction } from "./inbound.js";
 import { MatrixEventSchema, type HttpReply, type MatrixEvent } from "./types.js";
 
@@ -49,9 +50,11 @@ export class Transactions {
 
     const events: MatrixEvent[] = [];
     const ids = new Set<string>();
+    const mappings = d.ctx.mappings();
     for (const e of parsed.events) {
       const ev = MatrixEventSchema.safeParse(e);
       if (!ev.success) d.log.info({ txnId, issue: ev.error.issues[0]?.message }, "malformed event skipped");
+      else if (isOwnUser(ev.data.sender, mappings)) continue; // Parley's own sends: no claim, no work
       else if (!ids.has(ev.data.event_id)) {
         ids.add(ev.data.event_id);
         events.push(ev.data);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matrixAdapter, writeRegistration } from "../../../adapters/matrix/index.js";
 import { toNative } from "../../../adapters/matrix/address.js";
-import { endpoint, type Endpoint } from "../../../src/model/address.js";
+import { asNetworkId, endpoint, type Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, plainText, type Message } from "../../../src/model/message.js";
 import { testDoubleFactory, TestDoublePeer } from "../../support/test-double-adapter.js";
@@ -73,6 +73,9 @@ describe("Synapse outage", () => {
       const [r] = await gw.gateway.accept(bob.network, [{ kind: "message", message: fromBob(t) }]);
       expect(r?.status).toBe("accepted");
     }
+    const matrixLink = () => gw.gateway.adapter(asNetworkId("matrix"))!.health();
+    await expect.poll(() => matrixLink().detail, { timeout: 20_000 }).toContain("homeserver unreachable");
+    expect(matrixLink().ready).toBe(true); // ingress still listens; only delivery waits
     // The outage itself is the scenario: Synapse stays down for 30 s while Parley retries.
     await new Promise((r) => setTimeout(r, OUTAGE_MS - (Date.now() - stoppedAt)));
     await synapse.restart();
@@ -80,6 +83,7 @@ describe("Synapse outage", () => {
 
     await alice.waitForMessage("during 9", puppet, 60_000);
     console.log(`measured: all 10 messages queued during a 30 s outage arrived ${Date.now() - restartedAt} ms after Synapse returned`);
+    expect(matrixLink().detail).toContain("homeserver answering");
     const seen = alice.events.filter((e) => e.getSender() === puppet && String(e.getContent().body ?? "").startsWith("during ")).map((e) => String(e.getContent().body));
     expect(seen).toEqual(texts);
 
