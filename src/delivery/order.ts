@@ -14,7 +14,7 @@
  *   blocking across conversations — a job in retry backoff sits in BullMQ's delayed set and holds
  *   back exactly its successors).
  * - **done** (success or final failure) removes the job from `ord` and, if the new head is parked,
- *   claims it from `park` and the worker promotes it at once: no polling latency.
+ *   the worker promotes it at once: no polling latency.
  * - A parked job also wakes after a timeout, `parkMs` doubling per park up to `parkMaxMs`: a
  *   safety net only (a lost promote), cheap even for a long backlog behind a failing recipient.
  * - Race: a successor can decide to park just before its predecessor finishes, so the predecessor's
@@ -36,16 +36,35 @@
 import type { Redis, ChainableCommander } from "ioredis";
 
 /**
- * Remove `id` from the line; if the (new) head is parked, claim it so the caller promotes it. The
- * head is checked even when `id` was not the head: a parked head is never right (a head runs, waits
- * or sits in retry backoff), so whoever passes by wakes it — this is what closes the gap of a
- * worker dying between *done* and its promote (the dead job's re-run after its stall passes by).
+ * Remove `id` from the line (and from `park`); if the (new) head is parked, return it so the caller
+ * promotes it (at most once a second per head, see `wake`). The head is checked even when `id` was not the head, and a parked head stays in
+ * `park` until it actually begins (BEGIN removes it), so *whoever* passes by wakes it: a parked
+ * head is never right (a head runs, waits or sits in retry backoff). This is what closes the gap of
+ * a worker dying between *done* and its promote: the dead job's re-run after its stall finds the
+ * sent marker, passes by the line and wakes the head. A promote of a job no longer delayed fails
+ * harmlessly.
  */
 const ADVANCE = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- park is a sorted set: member = parked job, score = when someone last tried to wake it (0: never).
+-- A head is handed out for a promote at most once a second, so a crowd of out-of-turn jobs
+-- passing by does not promote it again and again while it already waits to run.
+local function wake(park, head)
+  local t = redis.call('ZSCORE', park, head)
+  if not t then return '' end
+  local now = nowMs()
+  if now - tonumber(t) < 1000 then return '' end
+  redis.call('ZADD', park, now, head)
+  return head
+end
 local function advance(ord, park, id)
   redis.call('LREM', ord, 1, id)
+  redis.call('ZREM', park, id)
   local nxt = redis.call('LINDEX', ord, 0)
-  if nxt and redis.call('SREM', park, nxt) == 1 then return nxt end
+  if nxt then return wake(park, nxt) end
   return ''
 end
 `;
@@ -68,14 +87,14 @@ if not pos then return {'go', ''} end
 while pos > 0 do
   local head = redis.call('LINDEX', KEYS[1], 0)
   if redis.call('EXISTS', ARGV[2] .. head) == 1 and not redis.call('ZSCORE', ARGV[2] .. 'failed', head) then
-    redis.call('SADD', KEYS[2], id)
-    if redis.call('SREM', KEYS[2], head) == 1 then return {'park', head} end
-    return {'park', ''}
+    redis.call('ZADD', KEYS[2], 0, id)
+    return {'park', wake(KEYS[2], head)}
   end
   redis.call('LPOP', KEYS[1])
+  redis.call('ZREM', KEYS[2], head)
   pos = pos - 1
 end
-redis.call('SREM', KEYS[2], id)
+redis.call('ZREM', KEYS[2], id)
 return {'go', ''}`;
 
 /** KEYS ord, park, marker; ARGV id, ttlSeconds, ordered(1|0). Sets the marker, hands the turn on. */
@@ -87,7 +106,7 @@ return ''`;
 /** KEYS ord, park; ARGV id. After parking: 1 when the job is (now) the head and must promote itself. */
 const RECHECK = `
 local pos = redis.call('LPOS', KEYS[1], ARGV[1])
-if pos == 0 or not pos then redis.call('SREM', KEYS[2], ARGV[1]) return 1 end
+if pos == 0 or not pos then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
 return 0`;
 
 type Reply<T> = Promise<T>;

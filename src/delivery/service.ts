@@ -244,8 +244,7 @@ export class BullDeliveryService implements DeliveryService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const up = (this.workerRedis ?? this.producer).status === "ready";
-    const graceful = await within(Promise.all(this.workers.map((w) => w.close())), up ? this.opts.closeTimeoutMs : 1000);
+    const graceful = await this.closeWorkersGracefully();
     if (!graceful) {
       this.log.warn({ redis: this.workerRedis?.status }, "delivery workers did not finish in time; closing anyway");
       for (const r of this.ownConnections) r.disconnect();
@@ -255,6 +254,19 @@ export class BullDeliveryService implements DeliveryService {
     await Promise.all(this.ownConnections.map(async (r) => {
       if (r.status !== "ready" || !(await within(r.quit(), 1000))) r.disconnect();
     }));
+  }
+
+  /** Wait for the workers to finish their jobs: up to closeTimeoutMs, or until Redis has been down 1 s. */
+  private async closeWorkersGracefully(): Promise<boolean> {
+    const closing = Promise.all(this.workers.map((w) => w.close()));
+    const deadline = Date.now() + this.opts.closeTimeoutMs;
+    let downSince: number | undefined;
+    for (;;) {
+      if (await within(closing, 250)) return true;
+      const now = Date.now();
+      downSince = (this.workerRedis ?? this.producer).status === "ready" ? undefined : (downSince ?? now);
+      if (now > deadline || (downSince !== undefined && now - downSince >= 1000)) return false;
+    }
   }
 
   /** The patient connection workers use (for tests and the gateway's readiness). */
