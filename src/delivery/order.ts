@@ -9,7 +9,8 @@
  *   exists iff its place in line does (no hole, no ghost) even across a crash or `kill -9` of
  *   Redis with AOF. A key already present as a job is not appended again (the add is a no-op too).
  * - **begin**: a worker runs a job only when it is the head of `ord`. Otherwise it *parks* it
- *   (`moveToDelayed` + DelayedError) and records it in the conversation's `park` set. Only the
+ *   (`moveToDelayed` + DelayedError) and records it in the conversation's `park` set (a sorted
+ *   set: member = job, score = when it was last woken). Only the
  *   conversation's own later jobs wait; other conversations never see this job (no head-of-line
  *   blocking across conversations — a job in retry backoff sits in BullMQ's delayed set and holds
  *   back exactly its successors).
@@ -37,12 +38,13 @@ import type { Redis, ChainableCommander } from "ioredis";
 
 /**
  * Remove `id` from the line (and from `park`); if the (new) head is parked, return it so the caller
- * promotes it (at most once a second per head, see `wake`). The head is checked even when `id` was not the head, and a parked head stays in
- * `park` until it actually begins (BEGIN removes it), so *whoever* passes by wakes it: a parked
- * head is never right (a head runs, waits or sits in retry backoff). This is what closes the gap of
- * a worker dying between *done* and its promote: the dead job's re-run after its stall finds the
- * sent marker, passes by the line and wakes the head. A promote of a job no longer delayed fails
- * harmlessly.
+ * promotes it (at most once a second per head, see `wake`). The head is checked even when `id` was
+ * not the head, and a parked head stays in `park` until it actually begins (BEGIN removes it), so
+ * *whoever* passes by wakes it: a parked head is never right (a head runs, waits or sits in retry
+ * backoff — a job in backoff is not in `park`, so its backoff is never cut short). This is what
+ * closes the gap of a worker dying between *done* and its promote: the dead job's re-run after its
+ * stall finds the sent marker, passes by the line and wakes the head. A promote of a job no longer
+ * delayed fails harmlessly.
  */
 const ADVANCE = `
 local function nowMs()
