@@ -12,7 +12,7 @@ import { MATRIX } from "./config.js";
 import { HOPS_KEY, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "./content.js";
 import type { MatrixDeps } from "./deps.js";
 import { reasonText } from "./errors.js";
-import { handleInvite, noticeInRoom } from "./invites.js";
+import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
 import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
@@ -32,10 +32,6 @@ async function canonicalOf(d: MatrixDeps, eventId: unknown, roomId: string): Pro
   if (typeof eventId !== "string") return undefined;
   return d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: eventId, scope: roomId });
 }
-
-const E2E_NOTICE = (who: string) =>
-  `This room is end-to-end encrypted. Parley cannot read or send encrypted messages, so nothing written here reaches ${who}. ` +
-  "Start a new direct chat without encryption to talk to them.";
 
 /** An `m.room.message` in a puppet's DM → a canonical message, or a notice saying why not. */
 async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: RoomRecord, to: Endpoint, from: Endpoint): Promise<void> {

@@ -8,6 +8,11 @@ import { MATRIX } from "./config.js";
 import type { MatrixDeps } from "./deps.js";
 import { enc, Method } from "./homeserver.js";
 
+/** What an encrypted room is told (DESIGN §8, FIELD.md "Encrypted DMs"). */
+export const E2E_NOTICE = (who: string): string =>
+  `This room is end-to-end encrypted. Parley cannot read or send encrypted messages, so nothing written here reaches ${who}. ` +
+  "Start a new direct chat without encryption to talk to them.";
+
 /**
  * A notice from `owner` in a given room (not necessarily a recorded DM). `about`, the event it
  * answers, is quoted as a reply and names the transaction, so the same notice is never sent twice.
@@ -45,7 +50,7 @@ export async function handleInvite(d: MatrixDeps, roomId: string, inviter: strin
   if (!isBot) await d.puppets.ensure(target, targetAddress);
   await d.hs.request(target, Method.Post, `/join/${enc(roomId)}`, {});
   if (await isEncrypted(d, target, roomId)) {
-    await noticeInRoom(d, target, roomId, `This room is end-to-end encrypted. Parley cannot read or send encrypted messages, so nothing written here reaches ${targetAddress}. Start a new direct chat without encryption to talk to them.`);
+    await noticeInRoom(d, target, roomId, E2E_NOTICE(targetAddress));
     await leave(d, target, roomId);
     return;
   }

@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import type { MessageEvent, SubscriptionEvent } from "../../../src/model/events.js";
+import { newCanonicalId } from "../../../src/model/ids.js";
+import { MessageSchema } from "../../../src/model/message.js";
 import { toNative } from "../../../adapters/matrix/address.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { startRig, type Rig } from "./rig.js";
@@ -107,6 +109,22 @@ describe("Matrix adapter with Synapse: invites to puppets", () => {
     const n = await alice.waitForMessage("end-to-end encrypted", puppet);
     expect(n.getRoomId()).toBe(roomId);
     expect(n.getContent().body).toContain("hal@chat.example.org");
+  });
+
+  it("encryption turned on in a bridged DM gets a notice, and the next message opens a fresh room", async () => {
+    const kim = endpoint("kim@chat.example.org", "xmpp");
+    const puppet = toNative(kim, rig.mappings);
+    const first = MessageSchema.parse({ id: newCanonicalId(), from: kim, to: aliceEp, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: "plain at first" }] });
+    await rig.adapter.deliverMessage(first);
+    const m = await alice.waitForMessage("plain at first", puppet);
+    const roomId = m.getRoomId()!;
+    await alice.waitForEvent((e) => e.getRoomId() === roomId && e.getStateKey() === alice.userId && e.getContent().membership === "join");
+    await alice.client.sendStateEvent(roomId, "m.room.encryption" as never, { algorithm: "m.megolm.v1.aes-sha2" } as never, "");
+    const n = await alice.waitForMessage("end-to-end encrypted", puppet);
+    expect(n.getRoomId()).toBe(roomId);
+    await alice.waitForEvent((e) => e.getRoomId() === roomId && e.getStateKey() === puppet && e.getContent().membership === "leave");
+    await rig.adapter.deliverMessage({ ...first, id: newCanonicalId(), parts: [{ role: "text", body: "in a new room" }] });
+    expect((await alice.waitForMessage("in a new room", puppet)).getRoomId()).not.toBe(roomId);
   });
 
   it("the user query creates a puppet in the namespace and refuses anything else", async () => {
