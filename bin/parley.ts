@@ -88,6 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (sub === "registration") return print(await matrixRegistrationCommand(rest, loadAll));
       return print({ exitCode: 2, lines: ["usage: parley matrix registration …"] });
     case "doctor": return print(await (await import("./doctor-checks.js")).doctorMain(argv.slice(1), loadAll));
+    case "docker-init": return print(await (await import("./docker-init.js")).dockerInitCommand(argv.slice(1)));
     case undefined:
     case "help":
     case "--help":

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Runs `parley` from the compiled output. On first start (`init`), generates the secrets the
-# deployment shares: the XMPP component secret, the Matrix application-service registration with
-# fresh as_token/hs_token, and the admin token, into /data (a volume), never into the image.
+# The image's entry point: runs `parley` from the compiled output.
+#   init [OPTIONS]   first start (the compose file's parley-init service): `parley docker-init`
+#                    generates the shared secrets, the Matrix registration, parley.yaml and a
+#                    Synapse config into the volumes; it never overwrites an existing file.
+#   anything else    passed to `parley` (start, doctor, config check, dlq, …).
 set -eu
 cd /app
 if [ "${1:-}" = "init" ]; then

@@ -1,0 +1,180 @@
+/**
+ * The Docker deployment, validated without Docker (no engine on this kind of machine; issue 7):
+ *  - the compose file passes `docker-compose config -q` (Debian's docker-compose 1.29, installed
+ *    with --no-install-recommends when missing), and a broken one does not;
+ *  - the entrypoint and Prosody's config parse;
+ *  - `parley docker-init` generates the shared secrets idempotently and a config that checks;
+ *  - the Dockerfile's COPY and RUN steps, read from the Dockerfile itself, are replayed on the
+ *    host stage by stage in temporary directories, and Parley starts from the runtime stage's
+ *    contents (config check, start, /healthz, SIGTERM).
+ * Replay differences (said in docs/deployment.md): npm runs with --prefer-offline from the host's
+ * cache; `npm cache clean` is not run (it would empty the host's cache); the RUN that creates
+ * /data and changes owners touches system paths and is checked by reading it, not run.
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { deleteKeysUnder } from "../../../src/store/index.js";
+import { freePort } from "../../support/redis-server.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+const work = mkdtempSync(join(tmpdir(), "parley-docker-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function sh(cmd: string, cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync("sh", ["-c", cmd], { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20, timeout: 400_000 });
+}
+
+function ensureDockerCompose(): void {
+  if (sh("command -v docker-compose", root).status === 0) return;
+  const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends docker-compose";
+  if (process.getuid?.() !== 0) throw new Error(`docker-compose is missing; as root: ${install}`);
+  const r = sh(`${install} || (apt-get update -o DPkg::Lock::Timeout=600 && ${install})`, root);
+  if (r.status !== 0) throw new Error(`installing docker-compose failed: ${r.stderr}`);
+}
+
+interface Step { readonly stage: string; readonly op: "COPY" | "RUN" | "USER" | "FROM" | "WORKDIR"; readonly args: string }
+
+/** The Dockerfile's steps, continuation lines joined. */
+function dockerfileSteps(): Step[] {
+  const text = readFileSync(join(root, "docker/Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  const steps: Step[] = [];
+  let stage = "";
+  for (const line of text.split("\n")) {
+    const m = /^(FROM|COPY|RUN|USER|WORKDIR)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === "FROM") stage = /AS\s+(\S+)/i.exec(m[2]!)?.[1] ?? "";
+    steps.push({ stage, op: m[1] as Step["op"], args: m[2]!.trim() });
+  }
+  return steps;
+}
+
+/** Replay one stage: COPY from the repository (or an earlier stage's directory), RUN in its directory. */
+function replayStage(name: string, dir: string, stageDirs: Record<string, string>, workdirOf: Record<string, string>): string[] {
+  const skipped: string[] = [];
+  mkdirSync(dir, { recursive: true });
+  for (const s of dockerfileSteps().filter((x) => x.stage === name)) {
+    if (s.op === "COPY") {
+      const from = /^--from=(\S+)\s+/.exec(s.args)?.[1];
+      const parts = s.args.replace(/^--from=\S+\s+/, "").split(/\s+/);
+      const dest = parts.pop()!;
+      if (dest.startsWith("/")) { skipped.push(`COPY ${s.args} (outside the workdir)`); continue; }
+      for (const src of parts) {
+        const source = from ? join(stageDirs[from]!, src.replace(new RegExp(`^${workdirOf[from]}/?`), "")) : join(root, src);
+        const target = dest.endsWith("/") ? join(dir, dest, src.split("/").pop()!) : join(dir, dest);
+        mkdirSync(dirname(target), { recursive: true });
+        cpSync(source, target, { recursive: true });
+      }
+    } else if (s.op === "RUN") {
+      if (/(^|\s)\/(data|usr|etc)\b/.test(s.args)) { skipped.push(`RUN ${s.args}`); continue; }
+      const cmd = s.args.replace(/\s*&&\s*npm cache clean --force/, "");
+      const r = sh(cmd, dir, { npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false" });
+      expect(r.status, `RUN ${cmd} in stage ${name}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`).toBe(0);
+    }
+  }
+  return skipped;
+}
+
+describe("docker/ validated on the host", () => {
+  it("the compose file passes docker-compose config -q, and a broken one does not", () => {
+    ensureDockerCompose();
+    const ok = sh("docker-compose -f compose.yaml config -q", join(root, "docker"));
+    expect(ok.status, ok.stderr).toBe(0);
+    const broken = readFileSync(join(root, "docker/compose.yaml"), "utf8").replace("  redis:\n", "  redis:\n    no_such_key: 1\n");
+    const bad = spawnSync("docker-compose", ["-f", "-", "config", "-q"], { cwd: join(root, "docker"), input: broken, encoding: "utf8" });
+    expect(bad.status).not.toBe(0);
+    const text = readFileSync(join(root, "docker/compose.yaml"), "utf8");
+    expect(text).toMatch(/--appendonly", "yes"/);
+    expect(text).toMatch(/--maxmemory-policy", "noeviction"/);
+    expect(text).toMatch(/parley-worker:[\s\S]*--role", "workers"/);
+  });
+
+  it("the entrypoint and Prosody's config parse; the image runs as a non-root user on Node 24", () => {
+    expect(sh("sh -n docker/entrypoint.sh", root).status).toBe(0);
+    const luac = ["luac5.4", "luac", "luac5.3", "luac5.2"].find((b) => sh(`command -v ${b}`, root).status === 0);
+    expect(luac, "a Lua compiler (installed with prosody)").toBeDefined();
+    const lua = sh(`${luac!} -p docker/prosody/prosody.cfg.lua`, root);
+    expect(lua.status, lua.stderr).toBe(0);
+    const steps = dockerfileSteps();
+    expect(steps.filter((s) => s.op === "FROM").map((s) => s.args)).toEqual(["node:24-bookworm-slim AS build", "node:24-bookworm-slim AS runtime"]);
+    expect(steps.filter((s) => s.stage === "runtime" && s.op === "USER").map((s) => s.args)).toEqual(["node"]);
+  });
+
+  it("parley docker-init generates secrets once, keeps them on a second run, and its config checks", () => {
+    const dir = join(work, "init");
+    const run = () => sh(`${JSON.stringify(process.execPath)} bin/parley.js docker-init --dir ${dir}/data --synapse-dir ${dir}/synapse --mappings mappings/domains.example.yaml`, root);
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/created .*secrets\/xmpp-component-secret/);
+    const secret = readFileSync(join(dir, "data/secrets/xmpp-component-secret"), "utf8");
+    const registration = readFileSync(join(dir, "data/matrix-registration.yaml"), "utf8");
+    expect(secret.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(registration).toContain(`as_token: ${readFileSync(join(dir, "data/secrets/matrix-as-token"), "utf8").trim()}`);
+    expect(registration).toContain(`hs_token: ${readFileSync(join(dir, "data/secrets/matrix-hs-token"), "utf8").trim()}`);
+    expect(statSync(join(dir, "data/secrets/admin-token")).mode & 0o077).toBe(0);
+    expect(readFileSync(join(dir, "synapse/homeserver.yaml"), "utf8")).toContain("/parley-data/matrix-registration.yaml");
+    expect(readFileSync(join(dir, "synapse/signing.key"), "utf8")).toMatch(/^ed25519 a_\w+ [A-Za-z0-9+/]{43}\n$/);
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).not.toContain("created");
+    expect(readFileSync(join(dir, "data/secrets/xmpp-component-secret"), "utf8")).toBe(secret);
+    expect(readFileSync(join(dir, "data/matrix-registration.yaml"), "utf8")).toBe(registration);
+    // parley.yaml holds no secret; with the compose file's _FILE variables it is a valid config.
+    const config = readFileSync(join(dir, "data/parley.yaml"), "utf8");
+    expect(config).not.toContain(secret.trim());
+    const check = sh(`${JSON.stringify(process.execPath)} bin/parley.js config check --config ${dir}/data/parley.yaml`, root, {
+      PARLEY_ADAPTERS__XMPP__COMPONENT_SECRET_FILE: join(dir, "data/secrets/xmpp-component-secret"),
+      PARLEY_ADAPTERS__MATRIX__AS_TOKEN_FILE: join(dir, "data/secrets/matrix-as-token"),
+      PARLEY_ADAPTERS__MATRIX__HS_TOKEN_FILE: join(dir, "data/secrets/matrix-hs-token"),
+    });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+  });
+
+  it("the Dockerfile's build steps, replayed on the host, give a runtime that starts Parley", async () => {
+    const t0 = performance.now();
+    const build = join(work, "build");
+    const app = join(work, "app");
+    const workdirOf = { build: "/src", runtime: "/app" };
+    const skippedBuild = replayStage("build", build, {}, workdirOf);
+    expect(skippedBuild).toEqual([]);
+    expect(existsSync(join(build, "dist/bin/parley.js"))).toBe(true);
+    const skipped = replayStage("runtime", app, { build }, workdirOf);
+    expect(skipped).toHaveLength(2); // COPY of the entrypoint to /usr/local/bin, RUN on /data
+    // Production dependencies only: no compiler, no test runner in the runtime.
+    expect(existsSync(join(app, "node_modules/bullmq"))).toBe(true);
+    expect(existsSync(join(app, "node_modules/typescript"))).toBe(false);
+    expect(existsSync(join(app, "node_modules/vitest"))).toBe(false);
+    console.log(`measured: Dockerfile steps replayed on the host in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    const prefix = `test-docker-${Date.now().toString(36)}`;
+    const port = await freePort();
+    const cfg = join(app, "minimal.yaml");
+    writeFileSync(cfg, `mappings: mappings/domains.example.yaml\nredis: { url: "redis://127.0.0.1:6379", keyPrefix: "${prefix}:" }\nadmin: { enabled: true, host: 127.0.0.1, port: ${port}, token: "${prefix}-admin-token" }\nlog: { level: warn }\n`);
+    const node = process.execPath;
+    const check = spawnSync(node, ["dist/bin/parley.js", "config", "check", "--config", cfg], { cwd: app, encoding: "utf8" });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    const child = spawn(node, ["dist/bin/parley.js", "start", "--config", cfg], { cwd: app, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
+    let log = "";
+    child.stdout.on("data", (b: Buffer) => { log += b.toString(); });
+    child.stderr.on("data", (b: Buffer) => { log += b.toString(); });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      let healthy = false;
+      const deadline = Date.now() + 30_000;
+      while (!healthy && Date.now() < deadline && child.exitCode === null) {
+        healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        if (!healthy) await new Promise((r) => setTimeout(r, 100)); // polling the listener
+      }
+      expect(healthy, log).toBe(true);
+      child.kill("SIGTERM");
+      expect(await exited, log).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      const redis = new Redis("redis://127.0.0.1:6379");
+      await deleteKeysUnder(redis, prefix).finally(() => redis.disconnect());
+    }
+  });
+});
