@@ -9,6 +9,7 @@
  *   sub:w:<presentity> hash  watcher ep → subscription record   (the fan-out index)
  *   sub:p:<watcher>    hash  presentity ep → subscription record (what a watcher watches)
  *   sub:unshown:<ep>   set   watchers whose pending request the presentity has not been shown
+ *   probes:<watcher>   set   presentities whose probes the watcher's probe job will answer
  *   acl:<ep>           string per-address access-rule overrides (src/policy)
  *
  * The scripts touch several of these keys at once; under Redis Cluster they would need one hash
