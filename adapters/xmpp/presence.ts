@@ -49,6 +49,8 @@ export class PresenceState {
   private readonly versions = new Map<string, number>();
   /** (watcher, puppet) pairs Parley has shown presence for: restored on connect, closed on stop. */
   private pairs = new Map<string, { watcher: Endpoint; presentity: Endpoint }>();
+  /** Per pair, the puppet resources last shown available (to withdraw the ones that disappear). */
+  private readonly shown = new Map<string, Set<string>>();
 
   constructor(private readonly rt: XmppRuntime) {}
 
@@ -96,12 +98,19 @@ export class PresenceState {
     const to = toNative(n.watcher, m);
     if (!this.rt.link.isOnline(parseJid(from).domain)) throw new DeliveryError("transient", "unavailable", "component link is down");
     const tuples = n.presence.tuples.filter((t) => t.service === "im" || t.service === "other");
-    const stanzas = tuples.length > 0 ? tuples.map((t) => presenceStanza(from, to, t)) : [presenceStanza(from, to, undefined)];
+    const key = `${endpointKey(n.watcher)}|${endpointKey(n.presence.presentity)}`;
+    // A resource shown before and absent now goes unavailable by its own full JID (RFC 6121 §4.5).
+    const gone = [...(this.shown.get(key) ?? [])].filter((id) => !tuples.some((t) => t.id === id));
+    const stanzas = [
+      ...gone.map((id) => presenceStanza(from, to, { id, service: "im", basic: "closed", timestamp: new Date().toISOString() })),
+      ...(tuples.length > 0 ? tuples.map((t) => presenceStanza(from, to, t)) : gone.length > 0 ? [] : [presenceStanza(from, to, undefined)]),
+    ];
     try {
       for (const s of stanzas) await this.rt.link.send(s);
     } catch (e) {
       throw new DeliveryError("transient", "unavailable", "presence not sent", { cause: e });
     }
+    this.shown.set(key, new Set(tuples.filter((t) => t.basic === "open").map((t) => t.id)));
     await this.remember(n.watcher, n.presence.presentity);
   }
 

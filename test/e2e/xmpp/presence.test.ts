@@ -47,6 +47,14 @@ describe("XMPP presence and subscriptions through Prosody", () => {
       presentity: puppet, version: 2, provenance: { source: "origin" }, tuples: [{ id: "phone", basic: "closed", timestamp: at() }],
     }) });
     await dave.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/phone" && s.attrs.type === "unavailable");
+    // A resource that vanishes from the tuples goes unavailable by its own full JID.
+    const two = (ids: string[]) => PresenceSchema.parse({ presentity: puppet, version: 3, provenance: { source: "origin" }, tuples: ids.map((id) => ({ id, basic: "open", timestamp: at() })) });
+    await adapter.deliverPresence({ watcher: daveEp(), presence: two(["a", "b"]) });
+    await dave.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/b" && s.attrs.type === undefined);
+    await adapter.deliverPresence({ watcher: daveEp(), presence: two(["a"]) });
+    await dave.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/b" && s.attrs.type === "unavailable");
+    await adapter.deliverPresence({ watcher: daveEp(), presence: two([]) });
+    await dave.inbox.next((s) => s.is("presence") && s.attrs.from === "fred@matrix.test/a" && s.attrs.type === "unavailable");
     await dave.send(xml("presence", { type: "unsubscribe", to: "fred@matrix.test" }));
     const cancel = await ctx.waitForAccepted((e): e is SubscriptionEvent => e.kind === "subscription" && e.request.action === "cancel");
     expect(cancel.request).toMatchObject({ watcher: daveEp(), presentity: puppet });
