@@ -112,13 +112,13 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
 }
 
 /** Where statuses for a canonical message go back to (adapter state, 7 days). */
-export interface OriginRecord { readonly id: string | undefined; readonly jid: string }
+export interface OriginRecord { readonly id: string | undefined; readonly jid: string; readonly receipt: boolean }
 export const ORIGIN_TTL_SECONDS = 7 * 24 * 3600;
 
 async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId, p: Parties, accept: () => Promise<AcceptResult[]>): Promise<void> {
   // Recorded before the core sees the message, so a status can never outrun it (XEP-0184 §5:
   // the receipt goes to the sending resource and names its stanza id).
-  const origin: OriginRecord = { id: el.attrs.id?.slice(0, 1024), jid: p.senderJid };
+  const origin: OriginRecord = { id: el.attrs.id?.slice(0, 1024), jid: p.senderJid, receipt: el.getChild("request", NS_RECEIPTS) !== undefined };
   await rt.ctx.state.set(`origin:${id}`, JSON.stringify(origin), ORIGIN_TTL_SECONDS);
   let result: AcceptResult | undefined;
   try {

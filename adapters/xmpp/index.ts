@@ -74,7 +74,8 @@ export class XmppAdapter implements Adapter {
         iqTimeoutMs: this.config.confirmTimeoutMs, log,
       }, {
         // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
-        stanza: (el) => this.serial(`${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`, () => handleStanza(rt, el, presence)),
+        // Presence: one sender at a time (its per-resource state is shared across puppets).
+        stanza: (el) => this.serial(el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`, () => handleStanza(rt, el, presence)),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {

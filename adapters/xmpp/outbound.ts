@@ -102,7 +102,7 @@ export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise
   if (s.sender.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", "status for a sender who is not on XMPP");
   if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
   const raw = await rt.ctx.state.get(`origin:${s.messageId}`);
-  const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string });
+  const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string; receipt?: boolean });
   const from = puppetOf(rt, { from: s.recipient });
   const to = origin?.jid ?? toNative(s.sender, rt.ctx.mappings());
   let el: XmlElement;
@@ -110,8 +110,9 @@ export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise
     const spec = errorForReason(s.reason ?? "internal", s.text ?? "The message could not be delivered.");
     el = xml("message", { type: "error", from, to, id: origin?.id }, errorElement(spec));
   } else {
-    if (origin?.id === undefined) {
-      rt.log.debug({ messageId: s.messageId }, "no XMPP stanza id for a receipt; nothing to answer");
+    // XEP-0184 §5: a receipt only answers a request, and names the requesting stanza's id.
+    if (origin?.id === undefined || origin.receipt !== true) {
+      rt.log.debug({ messageId: s.messageId }, "no receipt requested (or no stanza id); nothing to answer");
       return;
     }
     el = xml("message", { from, to, id: stanzaIdFor(s.messageId) }, xml("received", { xmlns: NS_RECEIPTS, id: origin.id }));

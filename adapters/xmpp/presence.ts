@@ -16,6 +16,8 @@ import { drop, resolveParties, type Parties, type XmppRuntime } from "./stanza.j
 
 const AUTH = { method: "network" as const, detail: "XMPP server on the component link" };
 const MAX_PAIRS = 10_000;
+/** A resource silent for a day is forgotten (the server sends unavailable for dead sessions anyway). */
+const RESOURCES_TTL_SECONDS = 24 * 3600;
 
 /** Presence of one XMPP resource → canonical tuple (RFC 7248 Table 1: no type → open, unavailable → closed). */
 export function tupleOf(el: XmlElement, resource: string): Tuple {
@@ -78,15 +80,24 @@ export class PresenceState {
     return v;
   }
 
-  /** Record one resource's presence; undefined when nothing changed (Prosody fans one change out to every puppet). */
-  update(bare: string, resource: string, tuple: Tuple): Tuple[] | undefined {
-    const res = this.resources.get(bare) ?? new Map<string, Tuple>();
-    this.resources.set(bare, res);
+  /**
+   * Record one resource's presence; undefined when nothing changed (Prosody fans one change out to
+   * every puppet). The resource map is kept in adapter state too, so a process taking over the
+   * link continues with it.
+   */
+  async update(bare: string, tuple: Tuple): Promise<Tuple[] | undefined> {
+    let res = this.resources.get(bare);
+    if (!res) {
+      const raw = await this.rt.ctx.state.get(`resources:${bare}`);
+      res = new Map((raw ? (JSON.parse(raw) as Tuple[]) : []).map((t) => [t.id, t]));
+      this.resources.set(bare, res);
+    }
     const prev = res.get(tuple.id);
     const same = prev && JSON.stringify({ ...prev, timestamp: 0 }) === JSON.stringify({ ...tuple, timestamp: 0 });
     if (tuple.basic === "closed") res.delete(tuple.id);
     else res.set(tuple.id, tuple);
     if (same || (!prev && tuple.basic === "closed" && res.size > 0)) return undefined;
+    await this.rt.ctx.state.set(`resources:${bare}`, JSON.stringify([...res.values()]), RESOURCES_TTL_SECONDS);
     return res.size > 0 ? [...res.values()] : [tuple];
   }
 
@@ -143,7 +154,7 @@ export class PresenceState {
 
   async inbound(el: XmlElement, p: Parties): Promise<void> {
     const resource = parseJid(p.senderJid).resource ?? "";
-    const tuples = this.update(p.senderBare, resource, tupleOf(el, resource));
+    const tuples = await this.update(p.senderBare, tupleOf(el, resource));
     if (!tuples) return;
     const presence = PresenceSchema.parse({
       presentity: p.sender, tuples, version: this.nextVersion(p.senderBare), provenance: { source: "origin" },

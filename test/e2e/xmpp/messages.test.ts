@@ -64,7 +64,7 @@ describe("XMPP messages through Prosody", () => {
       { network: "xmpp", kind: "origin-id", id: "origin-b-1", scope: `bob@${domain()}` },
     ]));
     // Where a status goes back to is recorded before the core sees the message.
-    expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop` });
+    expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop`, receipt: true });
   });
 
   it("DESIGN §3 order: a burst from one sender reaches the core in the order it was sent", async () => {
@@ -123,6 +123,10 @@ describe("XMPP messages through Prosody", () => {
     await bob.send(xml("message", { type: "chat", to: "dan@matrix.test", id: "b-rcpt" }, xml("body", {}, "receipt please"), xml("request", { xmlns: "urn:xmpp:receipts" })));
     const ev = await ctx.waitForAccepted((e): e is MessageEvent => e.kind === "message" && e.message.nativeIds.some((n) => n.id === "b-rcpt"));
     const at = new Date().toISOString();
+    // No <request/>, no <received/> (XEP-0184 §5), whatever the core reports.
+    await bob.send(xml("message", { type: "chat", to: "dan@matrix.test", id: "b-norcpt" }, xml("body", {}, "no receipt wanted")));
+    const plain = await ctx.waitForAccepted((e): e is MessageEvent => e.kind === "message" && e.message.nativeIds.some((n) => n.id === "b-norcpt"));
+    await adapter.deliverStatus({ messageId: plain.message.id, sender: plain.message.from, recipient: plain.message.to, state: "delivered", at, extensions: {} });
     await adapter.deliverStatus({ messageId: ev.message.id, sender: ev.message.from, recipient: ev.message.to, state: "relayed", at, extensions: {} });
     await adapter.deliverStatus({ messageId: ev.message.id, sender: ev.message.from, recipient: ev.message.to, state: "delivered", at, extensions: {} });
     const r = await bob.inbox.next((x) => x.is("message") && x.getChild("received", "urn:xmpp:receipts") !== undefined);
