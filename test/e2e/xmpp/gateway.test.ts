@@ -148,7 +148,9 @@ describe("XMPP through the gateway", () => {
     for (const m of during) expect((await x.gw.gateway.accept(MATRIX, [{ kind: "message", message: m }]))[0]?.status).toBe("accepted");
     await until("adapter sees the link down", () => (x.gw.gateway.health().xmpp?.ready === false ? true : undefined), 5_000);
     await startProsody(coords);
+    const restartedAt = Date.now();
     await until("adapter reconnected by itself", () => (x.gw.gateway.health().xmpp?.ready ? true : undefined), 15_000);
+    console.log(`[figure] XMPP link back ${Date.now() - restartedAt} ms after Prosody listened again`);
     grace = await connectUser("grace", { resource: "back" });
     frank = await connectUser("frank", { resource: "back" });
     // All five arrive (offline storage or live), once each, in the order they were accepted.
