@@ -8,7 +8,7 @@ import type { GatewayConfig } from "../src/config/index.js";
 import type { DomainMappings } from "../src/mappings/index.js";
 import type { CommandOutput } from "../src/cli/index.js";
 import { BullDeliveryService } from "../src/delivery/index.js";
-import { PresenceAdmin, PresenceService } from "../src/presence/index.js";
+import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionListing } from "../src/presence/index.js";
 import { silentLogger } from "../src/log/logger.js";
 import { createProducerConnection } from "../src/store/index.js";
 
@@ -56,7 +56,7 @@ export async function adminCommand(command: "dlq" | "presence" | "subscriptions"
       log: silentLogger(),
     });
     const admin = new PresenceAdmin(presence);
-    return { exitCode: 0, lines: json(command === "presence" ? await admin.showPresence(target!) : await admin.listSubscriptions(target!)) };
+    return { exitCode: 0, lines: command === "presence" ? formatPresenceShow(await admin.showPresence(target!)) : formatSubscriptionListing(await admin.listSubscriptions(target!)) };
   } finally {
     await delivery.close();
     redis.disconnect();

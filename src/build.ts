@@ -111,6 +111,9 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     hasPresence: (n) => factoryById.get(n)?.capabilities.presence ?? false,
     log,
     livenessTimeoutMs: config.presence.livenessTimeoutMs,
+    // A presentity goes CLOSED on its deadline only while its network's link is down here; a live
+    // link vouches for its users, who republish only on change. Worker-only processes hold no link.
+    linkReady: role === "workers" ? () => undefined : (n) => running.gateway?.adapter(n)?.health().ready,
   });
   const policy = new AccessPolicy({ redis, prefix: `${prefix}:`, mappings: () => mappings });
   const gateway = new Gateway({
@@ -159,6 +162,13 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     redis,
     adminAddress: () => adminAddress,
     async start() {
+      // One process holding every link: after a crash, nothing is open without a live session
+      // (RFC 2779 3.2.5); adapters republish what they find. With several processes another may
+      // hold live links, so liveness deadlines do this instead.
+      if (role === "all") {
+        const closed = await presence.reconcileOnStartup([]);
+        if (closed > 0) log.info({ closed }, "presence reconciled after start: stale presentities closed");
+      }
       await built.start();
       if (role !== "ingress") presence.start();
       if (admin) {

@@ -1,13 +1,14 @@
 /**
  * The bridge bot (issue 4 step 6; DESIGN §4): the application service's own user DMs a Matrix
  * user for what Matrix has no native form for — subscription requests to answer with `approve`,
- * `deny` or `block`, outcomes of their own requests — and answers `watchers`, `revoke`, `help`.
+ * `deny` or `block`, outcomes of their own requests — and answers `watchers`, `revoke`, `watch`,
+ * `unwatch` (a Matrix user asking to see someone's presence: Matrix has no subscribe of its own), `help`.
  * Decisions become canonical SubscriptionRequest events through ctx.accept (RFC 2779 5.1.5–5.1.10).
  *
  * State: `pending:<user>` → JSON {address: watcher endpoint} of requests awaiting an answer.
  */
 import type { SubscriptionNotice } from "../../src/adapter/contract.js";
-import { canonicalAddress, endpointKey, type Endpoint } from "../../src/model/address.js";
+import { asNetworkId, canonicalAddress, domainOf, endpointKey, type Endpoint } from "../../src/model/address.js";
 import type { SubscriptionAction } from "../../src/model/subscription.js";
 import { fromNative } from "./address.js";
 import type { MatrixDeps } from "./deps.js";
@@ -23,6 +24,8 @@ export const HELP = [
   "  block <address> — refuse their request (a lasting block is set by the admin's access rules)",
   "  watchers — who sees or asks to see your presence",
   "  revoke <address> — stop sharing your presence with them",
+  "  watch <address> — ask to see their presence (network/address when the domain is not listed)",
+  "  unwatch <address> — stop seeing their presence",
   "  help — this text",
 ].join("\n");
 
@@ -102,6 +105,10 @@ export async function handleBotMessage(d: MatrixDeps, plan: Plan, ev: MatrixEven
     });
     return;
   }
+  if (word === "watch" || word === "unwatch") {
+    askToWatch(d, plan, me, word, arg, reply);
+    return;
+  }
   const action = ACTIONS[word];
   if (action === undefined) {
     reply(HELP);
@@ -128,6 +135,42 @@ export async function handleBotMessage(d: MatrixDeps, plan: Plan, ev: MatrixEven
       const done = { approve: "Approved", deny: "Denied", block: "Blocked (denied)", revoke: "Revoked" }[word] ?? "Done";
       reply(`${done}: ${network(watcher)}.`);
       d.log.info({ action, watcher: endpointKey(watcher) }, "subscription decision");
+    },
+  });
+}
+
+/** `network/local@domain`, or `local@domain` of a listed domain (its home network). */
+function presentityOf(d: MatrixDeps, arg: string): Endpoint | string {
+  const slash = arg.indexOf("/");
+  try {
+    if (slash > 0 && slash < arg.indexOf("@")) return { network: asNetworkId(arg.slice(0, slash)), address: canonicalAddress(arg.slice(slash + 1)) };
+    const address = canonicalAddress(arg);
+    const home = d.ctx.mappings().domains.get(domainOf(address))?.home;
+    return home ? { network: home, address } : `${domainOf(address)} is not a listed domain: say which network, e.g. "xmpp/${address}".`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** `watch` / `unwatch`: the Matrix user asks to see someone's presence, or stops (RFC 2779 5.1.6, 5.1.7). */
+function askToWatch(d: MatrixDeps, plan: Plan, me: Endpoint, word: "watch" | "unwatch", arg: string | undefined, reply: (text: string) => void): void {
+  if (arg === undefined) {
+    reply(`Say whom: "${word} <address>".`);
+    return;
+  }
+  const presentity = presentityOf(d, arg);
+  if (typeof presentity === "string") {
+    reply(presentity);
+    return;
+  }
+  plan.items.push({
+    event: { kind: "subscription", request: {
+      action: word === "watch" ? "request" : "cancel", watcher: me, presentity, actor: me,
+      authenticatedBy: { method: "network", detail: "application service hs_token" }, at: new Date().toISOString(),
+    } },
+    onResult: async (r) => {
+      if (r.status === "refused") reply(`Could not ${word} ${presentity.address}: ${r.error.message}`);
+      else reply(word === "watch" ? `Asked ${network(presentity)} to share their presence.` : `You no longer see ${network(presentity)}.`);
     },
   });
 }

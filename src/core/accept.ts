@@ -43,6 +43,8 @@ interface Admitted {
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
+const isPresenceKind = (e: CanonicalEvent): boolean => e.kind === "presence" || e.kind === "presence-probe" || e.kind === "subscription";
+
 export function nativeKey(n: Pick<NativeId, "network" | "kind" | "id" | "scope">): string {
   return `${n.network}|${n.kind}|${n.scope ?? ""}|${n.id}`;
 }
@@ -59,7 +61,13 @@ export class AcceptPipeline {
     const results: AcceptResult[] = new Array<AcceptResult>(events.length);
     const admitted: Admitted[] = [];
     const jobs: DeliveryJobSpec[] = [];
-    for (const [index, event] of events.entries()) {
+    // Messages and statuses first, enqueued in one round; presence and subscriptions after, so a
+    // presence-heavy batch never delays the messages in it (DESIGN §4).
+    const order = [...events.keys()].sort((a, b) => Number(isPresenceKind(events[a]!)) - Number(isPresenceKind(events[b]!)));
+    const firstPresence = order.findIndex((i) => isPresenceKind(events[i]!));
+    for (const [position, index] of order.entries()) {
+      const event = events[index]!;
+      if (position === firstPresence && jobs.length > 0) await this.enqueueAdmitted(source, admitted.splice(0), jobs.splice(0));
       try {
         const outcome = await this.acceptOne(source, event, index);
         if ("job" in outcome) {

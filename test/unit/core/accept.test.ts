@@ -8,6 +8,7 @@ import type { CanonicalId } from "../../../src/model/ids.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, type Message, type MessageInput } from "../../../src/model/message.js";
 import { DeliveryStatusSchema } from "../../../src/model/delivery-status.js";
+import { PresenceSchema } from "../../../src/model/presence.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { MemoryDelivery } from "../../support/memory-delivery.js";
@@ -192,6 +193,19 @@ describe("accept pipeline", () => {
     await pipeline.accept(bob.network, [{ kind: "delivery-status", status: DeliveryStatusSchema.parse({ ...base, state: "delivered" }) }]);
     const [job] = delivery.ofKind("status");
     expect(job?.network).toBe("alpha");
+  });
+
+  it("T-3.4.1 in a batch, messages are queued before presence is handled, so presence never delays them", async () => {
+    const seen: string[] = [];
+    const presence: PresencePort = { ...noPresence, publish: async () => { seen.push(`presence after ${delivery.ofKind("message").length} message jobs`); return { status: "accepted" }; } };
+    const p = new AcceptPipeline({
+      mappings: () => mappings, route: routeByNetwork, policy, presence, delivery, claims, ids,
+      capabilities: () => testDoubleCapabilities, log: silentLogger(), metrics: createCoreMetrics(new Registry()),
+    });
+    const presenceEvent = { kind: "presence" as const, authenticatedBy: { method: "network" as const }, presence: PresenceSchema.parse({ presentity: alice, tuples: [], version: 1, provenance: { source: "origin" } }) };
+    const results = await p.accept(alice.network, [presenceEvent, { kind: "message", message: message() }]);
+    expect(seen).toEqual(["presence after 1 message jobs"]);
+    expect(results.map((r) => r.status)).toEqual(["accepted", "accepted"]);
   });
 
   it("T-5.4.3 a network cannot report statuses for another network's recipients", async () => {
