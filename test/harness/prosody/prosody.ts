@@ -144,7 +144,12 @@ async function portOpen(host: string, port: number): Promise<boolean> {
 
 /** Start Prosody in the foreground; resolves once both its c2s and component ports listen. */
 export async function startProsody(c: ProsodyCoordinates, timeoutMs = 20_000): Promise<ChildProcess> {
-  const child = spawn("prosody", ["-F", "--config", c.configPath], { stdio: ["ignore", "ignore", "pipe"], detached: false });
+  // Its own process group: a Ctrl-C meant for the caller's group (the demo) does not reach it, so
+  // the caller's own stop decides when it goes, and waits for it.
+  const child = spawn("prosody", ["-F", "--config", c.configPath], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  child.unref();
+  (child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null)?.unref?.();
+  if (child.pid !== undefined) writeFileSync(harnessPidFile(c), String(child.pid));
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
   const deadline = Date.now() + timeoutMs;
@@ -162,10 +167,19 @@ export function readLog(c: Pick<ProsodyCoordinates, "dir">): string {
   return existsSync(f) ? readFileSync(f, "utf8") : "";
 }
 
-function pidOf(c: ProsodyCoordinates): number | undefined {
-  if (!existsSync(c.pidFile)) return undefined;
-  const pid = Number(readFileSync(c.pidFile, "utf8").trim());
+/** The pid the harness started, kept beside Prosody's own pid file (which Prosody removes as it exits). */
+function harnessPidFile(c: Pick<ProsodyCoordinates, "dir">): string {
+  return join(c.dir, "harness.pid");
+}
+
+function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8").trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function pidOf(c: ProsodyCoordinates): number | undefined {
+  return readPid(c.pidFile) ?? readPid(harnessPidFile(c));
 }
 
 function alive(pid: number): boolean {
@@ -181,7 +195,8 @@ export async function stopProsody(c: ProsodyCoordinates, signal: "SIGTERM" | "SI
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (alive(pid)) process.kill(pid, "SIGKILL");
   while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
-  if (signal === "SIGKILL") rmSync(c.pidFile, { force: true });
+  rmSync(c.pidFile, { force: true });
+  rmSync(harnessPidFile(c), { force: true });
 }
 
 export function removeProsodyDir(c: ProsodyCoordinates): void {
