@@ -20,6 +20,7 @@ export default defineConfig({
       { test: { name: "e2e-xmpp", include: ["test/e2e/xmpp/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts"], ...e2eDefaults } },
       { test: { name: "e2e-matrix", include: ["test/e2e/matrix/**/*.test.ts"], globalSetup: ["test/harness/synapse/global-setup.ts"], ...e2eDefaults } },
       { test: { name: "e2e-email", include: ["test/e2e/email/**/*.test.ts"], globalSetup: ["test/harness/mta/global-setup.ts"], ...e2eDefaults } },
+      { test: { name: "e2e-cross", include: ["test/e2e/cross/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts", "test/harness/synapse/global-setup.ts", "test/harness/mta/global-setup.ts"], ...e2eDefaults } },
       // issue 7: the demo (its own peers, spawned) and `parley doctor` against one shared healthy deployment.
       { test: { name: "e2e-demo", include: ["test/e2e/demo/**/*.test.ts", "test/e2e/doctor/**/*.test.ts"], globalSetup: ["test/e2e/demo/global-setup.ts"], ...e2eDefaults, testTimeout: 240_000 } },
       // issue 7: the Dockerfile's build steps rehearsed on the host (two npm ci: slow, kept apart).
