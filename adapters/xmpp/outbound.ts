@@ -70,7 +70,8 @@ export function messageStanza(rt: XmppRuntime, m: Message): XmlElement {
   el.append(xml("origin-id", { xmlns: NS_SID, id }));
   if (m.receiptRequest?.delivered) el.append(xml("request", { xmlns: NS_RECEIPTS }));
   if (m.replaces !== undefined) el.append(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
-  el.append(xml("hops", { xmlns: NS_HOPS }, String(Math.max(0, m.hops - 1))));
+  // The core decremented the count when it accepted the message (DESIGN §3).
+  el.append(xml("hops", { xmlns: NS_HOPS }, String(m.hops)));
   return el;
 }
 

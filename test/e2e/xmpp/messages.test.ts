@@ -101,6 +101,7 @@ describe("XMPP messages through Prosody", () => {
     expect(s.getChildren("subject").map((x) => [x.attrs["xml:lang"], x.text()])).toEqual([["en", "Hi"], ["de", "Hallo"]]);
     expect(s.getChild("origin-id", "urn:xmpp:sid:0")?.attrs.id).toBe(`parley-${m.id}`);
     expect(s.getChild("request", "urn:xmpp:receipts")).toBeDefined();
+    expect(s.getChildText("hops", "urn:parley:hops:0")).toBe(String(m.hops)); // DESIGN §3: on the wire
     // A foreign user of an unlisted-appearance domain comes from the shared, escaped form.
     const e = canonical(`carol@${domain()}`, "from mail", { from: endpoint("Erin.O'Neil@example.org", "email") });
     await adapter.deliverMessage(e);
