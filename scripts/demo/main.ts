@@ -5,7 +5,9 @@
  * log in with your own clients until Ctrl-C, which stops everything the demo started.
  * Exit code: 0 when every step of the conversation succeeded, 1 otherwise.
  */
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { registerUser } from "../../test/harness/synapse/synapse.js";
 import { join } from "node:path";
 import { startDeployment, type DemoDeployment } from "./deployment.js";
 import { Conversation, type StepResult } from "./conversation.js";
@@ -30,15 +32,15 @@ function summary(results: readonly StepResult[], wallMs: number): string[] {
   return lines;
 }
 
-function loginHelp(d: DemoDeployment): string[] {
+function loginHelp(d: DemoDeployment, matrixGuest: { user: string; password: string }): string[] {
   const p = d.prosody;
   return [
     "",
     "The demo stays up. Log in with your own clients (everything listens on 127.0.0.1):",
     `  XMPP   server 127.0.0.1 port ${p.c2sPort} (no TLS, PLAIN), user alice@${p.userDomain}, password ${p.users.alice}`,
     `         write to bob@${DEMO.matrixServer} (Matrix) or carol@${DEMO.mailDomain} (mail).`,
-    `  Matrix homeserver ${d.synapse.baseUrl}, user bob (password: register new users with`,
-    `         register_new_matrix_user -k ${d.synapse.registrationSharedSecret} ${d.synapse.baseUrl}),`,
+    `  Matrix homeserver ${d.synapse.baseUrl}, user ${matrixGuest.user}, password ${matrixGuest.password}`,
+    `         (more users: register_new_matrix_user -k ${d.synapse.registrationSharedSecret} ${d.synapse.baseUrl}),`,
     `         write to @_chat_alice:${DEMO.matrixServer} or @_mail_carol:${DEMO.matrixServer}.`,
     `  Mail   send through SMTP 127.0.0.1:${d.mta.smtpPort} (no auth) as anyone@${DEMO.mailDomain} to alice@${DEMO.xmppDomain}`,
     `         or bob@${DEMO.matrixServer}; ${DEMO.mailDomain}'s mail lands in the Maildir ${d.mta.maildirs[DEMO.mailDomain]}`,
@@ -66,9 +68,17 @@ async function main(): Promise<number> {
     await deployment?.stop();
     say("Stopped.");
   };
+  // Ctrl-C reaches this process twice (the terminal signals the group, and tsx relays it):
+  // the first signal starts the clean stop, later ones must not cut it short.
+  let signals = 0;
   const interrupted = new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+    const on = () => {
+      signals += 1;
+      if (signals === 1) resolve();
+      else if (signals === 3) say("Still stopping the peers … (a few seconds)");
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
   });
   try {
     deployment = await Promise.race([startDeployment({ dir: values.dir, progress }), interrupted.then(() => undefined)]);
@@ -83,7 +93,9 @@ async function main(): Promise<number> {
       await stopAll();
       return allOk ? 0 : 1;
     }
-    for (const l of loginHelp(deployment)) say(l);
+    const password = randomBytes(6).toString("hex");
+    const guest = await registerUser(deployment.synapse.baseUrl, deployment.synapse.registrationSharedSecret, "dana", { password });
+    for (const l of loginHelp(deployment, { user: guest.userId, password })) say(l);
     await interrupted;
     await stopAll();
     return allOk ? 0 : 1;

@@ -18,8 +18,10 @@ function demoDir(): string {
   return join(d, "demo");
 }
 
+/** Running, not a zombie (this machine's init does not reap orphans, so exited peers linger as Z). */
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; }
 }
 
 describe("npm run demo", () => {
@@ -66,7 +68,7 @@ describe("npm run demo", () => {
     while (!out.includes("Press Ctrl-C") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain("Press Ctrl-C");
     expect(out).toMatch(/XMPP {3}server 127\.0\.0\.1 port \d+ .* user alice@chat\.demo, password \S+/);
-    expect(out).toMatch(/Matrix homeserver http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/Matrix homeserver http:\/\/127\.0\.0\.1:\d+, user @dana:matrix\.demo, password \S+/);
     expect(out).toMatch(/Mail {3}send through SMTP 127\.0\.0\.1:\d+/);
     const peers = JSON.parse(readFileSync(join(dir, "peers.json"), "utf8")) as { prosody: { pidFile: string } };
     const prosodyPid = Number(readFileSync(peers.prosody.pidFile, "utf8").trim());
