@@ -7,7 +7,8 @@
  *                            same concurrency, payload and removeOnComplete
  *   ratio                    parley / floor
  *   p50_ms, p99_ms           enqueue → handler latency at a fixed offered rate (open loop), one
- *                            message per enqueue call, as the accept path sends them
+ *                            message per enqueue call, as the accept path sends them (after a
+ *                            warm-up of 500 messages)
  *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
  *                            own floor at that moment (2 shared cores: other load shows up here)
  *   *_node_cpu_us_per_msg,   CPU per message of this process and of Redis in the throughput runs
@@ -38,6 +39,8 @@ let REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
 const PRIVATE = (args.private ?? process.env.BENCH_PRIVATE_REDIS) === "1";
 const NET = asNetworkId("xmpp");
 const CONVERSATIONS = 1000;
+/** Messages sent (and not measured) before the latency run. */
+const WARMUP = 500;
 /** A typical canonical text message, ~300 bytes of JSON. */
 const BODY = randomBytes(90).toString("base64");
 
@@ -147,9 +150,13 @@ async function floorRig(prefix: string, lat: number[], hit: () => void): Promise
 async function latency(prefix: string, makeRig: typeof parleyRig): Promise<{ p50: number; p99: number; count: number }> {
   const total = RATE * SECONDS;
   const lat: number[] = [];
-  const c = counter(total);
+  const c = counter(WARMUP + total);
   const rig = await makeRig(prefix, lat, () => c.hit());
   const enqueue = rig.enqueue;
+  // Warm up (JIT, Lua script loading on fresh connections), then measure.
+  for (let i = 0; i < WARMUP; i++) await enqueue([spec(10_000_000 + i, now())]);
+  while (c.n < WARMUP) await new Promise((r) => setTimeout(r, 5));
+  lat.length = 0;
   const start = performance.now();
   let sent = 0;
   const inflight = new Set<Promise<void>>();
