@@ -6,6 +6,7 @@
  * Exit code: 0 when every step of the conversation succeeded, 1 otherwise.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { registerUser } from "../../test/harness/synapse/synapse.js";
 import { join } from "node:path";
@@ -30,6 +31,15 @@ function summary(results: readonly StepResult[], wallMs: number): string[] {
   const networks = new Set(results.filter((r) => r.ok).map((r) => r.network));
   lines.push(`Networks heard from: ${[...networks].sort().join(", ") || "none"}`);
   return lines;
+}
+
+/** The last warnings and errors in Parley's log, to explain a failed step. */
+function parleyWarnings(logFile: string): string[] {
+  let lines: string[];
+  try { lines = readFileSync(logFile, "utf8").trim().split("\n"); } catch { return []; }
+  const warn = lines.map((l) => { try { return JSON.parse(l) as { level: number; msg?: string; module?: string; err?: string }; } catch { return undefined; } })
+    .filter((l) => l !== undefined && l.level >= 40).slice(-8);
+  return warn.length === 0 ? [] : ["", `Parley's last warnings (${logFile}):`, ...warn.map((l) => `  ${l!.module ?? ""} ${l!.msg ?? ""}${l!.err ? `: ${l!.err}` : ""}`)];
 }
 
 function loginHelp(d: DemoDeployment, matrixGuest: { user: string; password: string }): string[] {
@@ -88,6 +98,7 @@ async function main(): Promise<number> {
     conversation = new Conversation(deployment, say);
     const results = await conversation.play();
     for (const l of summary(results, performance.now() - t0)) say(l);
+    if (results.some((r) => !r.ok)) for (const l of parleyWarnings(join(deployment.dir, "parley.log"))) say(l);
     const allOk = results.length > 0 && results.every((r) => r.ok);
     if (values.once) {
       await stopAll();

@@ -57,7 +57,8 @@ export class DemoXmppUser {
       const w = { match, resolve: (s: Stanza) => { clearTimeout(timer); resolve(s); } };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`no ${what} within ${timeoutMs} ms`));
+        const recent = this.seen.slice(-3).map((x) => x.toString().slice(0, 300)).join(" | ");
+        reject(new Error(`no ${what} within ${timeoutMs} ms${recent ? `; last unmatched stanzas: ${recent}` : ""}`));
       }, timeoutMs);
       this.waiters.push(w);
     });
