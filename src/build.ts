@@ -112,8 +112,8 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     log,
     livenessTimeoutMs: config.presence.livenessTimeoutMs,
     // A presentity goes CLOSED on its deadline only while its network's link is down here; a live
-    // link vouches for its users, who republish only on change. Worker-only processes hold no link.
-    linkReady: role === "workers" ? () => undefined : (n) => running.gateway?.adapter(n)?.health().ready,
+    // link vouches for its users, who republish only on change.
+    linkReady: (n) => running.gateway?.adapter(n)?.health().ready,
   });
   const policy = new AccessPolicy({ redis, prefix: `${prefix}:`, mappings: () => mappings });
   const gateway = new Gateway({
@@ -131,7 +131,8 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     },
     log,
     registry,
-    roles: { ingress: role !== "workers", workers: role !== "ingress" },
+    // Every process starts its adapters (delivering needs them); "ingress" runs no delivery workers.
+    roles: { ingress: true, workers: role !== "ingress" },
   });
 
   running.gateway = gateway;

@@ -40,8 +40,14 @@ export interface GatewayOptions {
   readonly parts: GatewayParts;
   readonly log: Logger;
   readonly registry: Registry;
-  /** Which roles this process plays: ingress (adapters' listeners and links) and delivery workers. */
+  /**
+   * Which roles this process plays: ingress (start the adapters: their listeners and links, which
+   * delivery needs too) and delivery workers (which take a network's jobs only while its adapter
+   * here is ready).
+   */
   readonly roles?: { readonly ingress: boolean; readonly workers: boolean };
+  /** How often readiness is followed (ms, default 250). */
+  readonly readinessIntervalMs?: number;
 }
 
 export class Gateway {
@@ -51,6 +57,7 @@ export class Gateway {
   private readonly pipeline: AcceptPipeline;
   private readonly dispatcher: Dispatcher;
   private started = false;
+  private readinessTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.metrics = createCoreMetrics(options.registry);
@@ -138,13 +145,40 @@ export class Gateway {
         this.options.log.info({ network }, "adapter started");
       }
     }
-    if (roles.workers) await this.options.parts.delivery.startWorkers(this.dispatcher);
+    if (roles.workers) {
+      await this.options.parts.delivery.startWorkers(this.dispatcher, (n) => this.isReady(n));
+      this.followReadiness();
+    }
+  }
+
+  private isReady(network: NetworkId): boolean {
+    return this.adapters.get(network)?.health().ready ?? false;
+  }
+
+  /**
+   * Take a network's deliveries only while this process's adapter for it is ready (e.g. holds the
+   * XMPP component link): jobs wait in the queue for a process that can deliver them, instead of
+   * spending retry attempts here.
+   */
+  private followReadiness(): void {
+    const active = new Map([...this.adapters.keys()].map((n) => [n, this.isReady(n)]));
+    this.readinessTimer = setInterval(() => {
+      for (const [network, was] of active) {
+        const now = this.isReady(network);
+        if (now === was) continue;
+        active.set(network, now);
+        this.options.parts.delivery.setLocalActive(network, now).catch((e: unknown) =>
+          this.options.log.warn({ network, err: (e as Error).message }, "could not follow adapter readiness"));
+      }
+    }, this.options.readinessIntervalMs ?? 250);
+    this.readinessTimer.unref();
   }
 
   /** Graceful stop: drain running deliveries, then stop every adapter. */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    clearInterval(this.readinessTimer);
     await this.options.parts.delivery.close();
     for (const [network, adapter] of this.adapters) {
       try {

@@ -38,6 +38,8 @@ export class BullDeliveryService implements DeliveryService {
   /** Worker-side queues (patient connection), by name: promote and rate limit from workers. */
   private readonly workerQueues = new Map<string, Queue<JobData>>();
   private readonly workers: Worker<JobData>[] = [];
+  private readonly workersByNetwork = new Map<NetworkId, Worker<JobData>[]>();
+  private readonly runningWorkers = new Set<Worker<JobData>>();
   private workerRedis: Redis | undefined;
   private closed = false;
 
@@ -162,7 +164,7 @@ export class BullDeliveryService implements DeliveryService {
     if (failed) throw unavailable(failed[0], "the enqueue");
   }
 
-  async startWorkers(handler: DeliveryHandler): Promise<void> {
+  async startWorkers(handler: DeliveryHandler, active: (network: NetworkId) => boolean = () => true): Promise<void> {
     if (this.workers.length > 0) throw new Error("workers already started");
     const redis = this.o.worker ?? createWorkerConnection({ url: this.o.redisUrl, connectionName: "parley-delivery-worker" });
     if (!this.o.worker) this.ownConnections.push(redis);
@@ -178,6 +180,7 @@ export class BullDeliveryService implements DeliveryService {
     for (const name of this.queues.keys()) {
       const kind = JOB_KINDS.find((k) => name.startsWith(`${k}-`))!;
       const worker = new Worker<JobData>(name, (job, token) => runner.process(job, token), {
+        autorun: false,
         connection: redis,
         prefix: this.opts.prefix,
         concurrency: this.opts.concurrency(kind),
@@ -198,8 +201,30 @@ export class BullDeliveryService implements DeliveryService {
       });
       worker.on("error", this.onConnError(`worker ${name}`));
       this.workers.push(worker);
+      const network = this.networkOf(name);
+      this.workersByNetwork.set(network, [...(this.workersByNetwork.get(network) ?? []), worker]);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    for (const network of this.workersByNetwork.keys()) await this.setLocalActive(network, active(network));
+  }
+
+  private networkOf(queue: string): NetworkId {
+    return this.opts.networks.find((n) => JOB_KINDS.some((k) => queueName(k, n) === queue))!;
+  }
+
+  /** A worker never run is started; a running one is paused (without waiting) or resumed. */
+  async setLocalActive(network: NetworkId, active: boolean): Promise<void> {
+    for (const worker of this.workersByNetwork.get(network) ?? []) {
+      if (active && !this.runningWorkers.has(worker)) {
+        this.runningWorkers.add(worker);
+        worker.run().catch((e: unknown) => this.log.error({ err: e, queue: worker.name }, "delivery worker stopped"));
+      } else if (active && worker.isPaused()) {
+        await worker.resume();
+      } else if (!active && this.runningWorkers.has(worker) && !worker.isPaused()) {
+        await worker.pause(true);
+      }
+    }
+    this.log.info({ network, active }, active ? "this process takes the network's deliveries" : "this process leaves the network's deliveries to others");
   }
 
   private networkQueues(network: NetworkId): Queue<JobData>[] {

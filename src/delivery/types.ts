@@ -62,8 +62,17 @@ export interface FailedJobInfo {
 export interface DeliveryService {
   /** Store jobs durably (one round of addBulk where possible). Resolves only when Redis has them; rejects with ParleyError PARLEY_UNAVAILABLE quickly when Redis is down. */
   enqueue(specs: readonly DeliveryJobSpec[]): Promise<void>;
-  /** Start processing with `handler` in this process. */
-  startWorkers(handler: DeliveryHandler): Promise<void>;
+  /**
+   * Start processing with `handler` in this process. `active(network)` says whether this process
+   * may take that network's jobs now (default: all); see {@link setLocalActive}.
+   */
+  startWorkers(handler: DeliveryHandler, active?: (network: NetworkId) => boolean): Promise<void>;
+  /**
+   * Let this process take a network's jobs, or stop taking them (jobs stay queued for other
+   * processes). The gateway follows its adapter's readiness: a process without the network's link
+   * (e.g. the standby of the one XMPP component link) takes none, and spends no attempts.
+   */
+  setLocalActive(network: NetworkId, active: boolean): Promise<void>;
   /** Kill switch for a network: its queues stop handing out jobs (jobs are kept), and resume later. */
   pause(network: NetworkId): Promise<void>;
   resume(network: NetworkId): Promise<void>;

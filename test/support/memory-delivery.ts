@@ -12,7 +12,9 @@ export class MemoryDelivery implements DeliveryService {
     if (this.down) throw new ParleyError("PARLEY_UNAVAILABLE", "memory delivery is down");
     for (const s of specs) if (!this.jobs.has(s.key)) this.jobs.set(s.key, s);
   }
-  async startWorkers(handler: DeliveryHandler) { this.handler = handler; }
+  readonly inactive = new Set<NetworkId>();
+  async startWorkers(handler: DeliveryHandler, active: (n: NetworkId) => boolean = () => true) { this.handler = handler; void active; }
+  async setLocalActive(n: NetworkId, active: boolean) { if (active) this.inactive.delete(n); else this.inactive.add(n); }
   async pause(n: NetworkId) { this.paused.add(n); }
   async resume(n: NetworkId) { this.paused.delete(n); }
   async counts() { return {}; }

@@ -49,6 +49,10 @@ export class TestDoublePeer {
   readonly statuses: DeliveryStatus[] = [];
   /** Set to make deliveries fail with this class until cleared. */
   failWith: TestDoubleConfig["failWith"];
+  /** Set to make the adapter report not ready (e.g. a standby without the network's link). */
+  notReady = false;
+  /** Deliveries attempted, successful or not. */
+  attempts = 0;
 }
 
 export class TestDoubleAdapter implements Adapter {
@@ -58,6 +62,7 @@ export class TestDoubleAdapter implements Adapter {
   async start(ctx: AdapterContext) { this.ctx = ctx; this.started = true; }
   async stop() { this.started = false; }
   private check() {
+    this.peer.attempts++;
     if (this.peer.failWith) throw new DeliveryError(this.peer.failWith, this.peer.failWith === "permanent" ? "recipient-unknown" : "unavailable", `test double failing (${this.peer.failWith})`);
   }
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
@@ -68,7 +73,10 @@ export class TestDoubleAdapter implements Adapter {
   async deliverPresence(n: PresenceNotification) { this.check(); this.peer.presences.push(n); }
   async deliverSubscription(n: SubscriptionNotice) { this.check(); this.peer.subscriptions.push(n); }
   async deliverStatus(s: DeliveryStatus) { this.check(); this.peer.statuses.push(s); }
-  health() { return { ready: this.started, detail: this.started ? "up" : "stopped" }; }
+  health() {
+    const ready = this.started && !this.peer.notReady;
+    return { ready, detail: ready ? "up" : this.started ? "link held elsewhere" : "stopped" };
+  }
 }
 
 /** A factory for a test-double network named `id`; `peer` is where its deliveries land. */

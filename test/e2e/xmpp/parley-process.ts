@@ -24,7 +24,9 @@ const gw = await startTestGateway({
   },
   mappings: gatewayMappings(coords),
   prefix,
-  delivery: { attempts: 200, backoffBaseMs: 100, backoffCapMs: 300 },
+  // Production attempt count: a standby without the link takes no XMPP jobs (src/gateway.ts follows
+  // adapter readiness), so retries are spent only by real failures.
+  delivery: { attempts: 10, backoffBaseMs: 100, backoffCapMs: 300 },
 });
 
 const reply = (msg: unknown) => process.send?.(msg);

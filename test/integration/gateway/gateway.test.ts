@@ -105,6 +105,20 @@ describe("gateway on real Redis", () => {
     }
   });
 
+  it("a process whose adapter is not ready takes none of that network's jobs and spends no attempts; it delivers once ready", async () => {
+    const { betaPeer, factories } = networks();
+    betaPeer.notReady = true;
+    gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings, delivery: { attempts: 2 } });
+    const m = message("waits for the link");
+    await gw.gateway.accept(alice.network, [{ kind: "message", message: m }]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(betaPeer.attempts).toBe(0);
+    expect(await gw.delivery.listFailed()).toEqual([]);
+    betaPeer.notReady = false;
+    await waitFor("delivery once ready", () => betaPeer.messages.find((x) => x.id === m.id), 10_000);
+    expect(betaPeer.attempts).toBe(1);
+  });
+
   it("serves health openly and metrics and the admin API only with the token", async () => {
     const { factories } = networks();
     gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings, admin: { token: "test-admin-token-123456" } });

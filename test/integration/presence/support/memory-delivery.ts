@@ -64,6 +64,7 @@ export class MemoryDelivery implements DeliveryService {
   }
 
   async startWorkers(handler: DeliveryHandler): Promise<void> { this.handler = handler; }
+  async setLocalActive(): Promise<void> {}
   async pause(_network: NetworkId): Promise<void> {}
   async resume(_network: NetworkId): Promise<void> {}
   async counts(): Promise<Record<string, Record<string, number>>> { return { memory: { waiting: this.waiting.length } }; }
