@@ -90,6 +90,11 @@ async function main(): Promise<number> {
     process.on("SIGINT", on);
     process.on("SIGTERM", on);
   });
+  // A crash must not leave the peers running: stop them, then exit.
+  process.once("uncaughtException", (e) => {
+    say(`\nThe demo crashed: ${e.stack ?? e.message}`);
+    void stopAll().finally(() => process.exit(1));
+  });
   try {
     deployment = await Promise.race([startDeployment({ dir: values.dir, progress }), interrupted.then(() => undefined)]);
     if (!deployment) { await stopAll(); return 130; }
