@@ -7,7 +7,19 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../../support/redis-server.js";
+
+function redisAnswers(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = connect(Number(u.port), u.hostname);
+    s.once("connect", () => { s.write("PING\r\n"); });
+    s.once("data", (d: Buffer) => { s.destroy(); resolve(d.toString().startsWith("+PONG")); });
+    s.once("error", () => resolve(false));
+  });
+}
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -58,15 +70,23 @@ describe("npm run demo", () => {
     expect(wallS).toBeLessThan(180);
   });
 
-  it("stays up with login instructions until Ctrl-C, which stops everything it started", async () => {
+  it("starts its own Redis when none answers, stays up with login instructions, passes parley doctor, and Ctrl-C stops everything it started", async () => {
     const dir = demoDir();
-    const child = spawn("npm", ["run", "--silent", "demo", "--", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const redisPort = await freePort();
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const child = spawn("npm", ["run", "--silent", "demo", "--", "--dir", dir], {
+      stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, PARLEY_DEMO_REDIS_URL: redisUrl },
+    });
     let out = "";
     child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const deadline = Date.now() + 180_000;
     while (!out.includes("Press Ctrl-C") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain("Press Ctrl-C");
+    expect(out).toContain(`Starting Redis on ${redisUrl}: done`);
+    // The running demo is a healthy deployment (its own Redis has AOF on): the doctor finds nothing.
+    const doctor = spawnSync(process.execPath, ["bin/parley.js", "doctor", "--config", join(dir, "parley.yaml")], { encoding: "utf8", timeout: 60_000 });
+    expect(doctor.stdout, `${doctor.stdout}${doctor.stderr}`).toContain("No problems found.");
     expect(out).toMatch(/XMPP {3}server 127\.0\.0\.1 port \d+ .* user alice@chat\.demo, password \S+/);
     expect(out).toMatch(/Matrix homeserver http:\/\/127\.0\.0\.1:\d+, user @dana:matrix\.demo, password \S+/);
     expect(out).toMatch(/Mail {3}send through SMTP 127\.0\.0\.1:\d+/);
@@ -78,6 +98,7 @@ describe("npm run demo", () => {
     await exited;
     expect(out).toContain("Stopped.");
     expect(pidAlive(prosodyPid)).toBe(false);
+    expect(await redisAnswers(redisUrl)).toBe(false);
     const synapsePid = join(dir, "synapse", "homeserver.pid");
     expect(existsSync(synapsePid) && pidAlive(Number(readFileSync(synapsePid, "utf8")))).toBe(false);
   });
