@@ -6,9 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.js";
+export { freePort };
 
 export interface RedisServerOptions {
   /** `--appendonly yes --appendfsync always` (default false: nothing on disk, like the shared Redis). */
@@ -16,16 +17,6 @@ export interface RedisServerOptions {
   readonly extraArgs?: readonly string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 export class RedisServer {
   private proc: ChildProcess | undefined;

@@ -16,9 +16,10 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../support/ports.js";
+export { freePort };
 
 const run = promisify(execFile);
 const MASTER = "/usr/lib/postfix/sbin/master";
@@ -46,17 +47,6 @@ export interface MtaOptions {
   parleyPort?: number;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Install Postfix non-interactively when missing, without configuring or starting a system MTA. */
 export async function ensurePostfix(): Promise<void> {

@@ -7,9 +7,11 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../support/ports.js";
+export { freePort };
 
 /** What tests get through vitest's provide/inject: plain JSON, no functions. */
 export interface ProsodyCoordinates {
@@ -50,17 +52,6 @@ export function ensureProsodyInstalled(): void {
   if (r.status !== 0) throw new Error(`"${install}" failed with status ${r.status}`);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function lua(s: string): string {
   return JSON.stringify(s);

@@ -11,11 +11,12 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
+import { freePort } from "../../support/ports.js";
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -60,17 +61,6 @@ export async function ensureSynapseVenv(): Promise<string> {
 }
 
 /** A free TCP port on 127.0.0.1 (released before returning; the caller binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface SynapseOptions {
   serverName?: string;
