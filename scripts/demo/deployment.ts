@@ -19,7 +19,7 @@ import { matrixAdapter } from "../../adapters/matrix/index.js";
 import { emailAdapterFactory } from "../../adapters/email/index.js";
 import type { AdapterFactory } from "../../src/adapter/contract.js";
 import { loadConfig } from "../../src/config/index.js";
-import { loadMappingsFile, parseMappings } from "../../src/mappings/index.js";
+import { loadMappingsFile, parseMappings, type DomainMappings } from "../../src/mappings/index.js";
 import { buildGateway, type BuiltGateway } from "../../src/build.js";
 import { createLogger } from "../../src/log/logger.js";
 import { deleteKeysUnder } from "../../src/store/index.js";
@@ -107,13 +107,65 @@ export interface DeployOptions {
   readonly progress: Progress;
 }
 
+type Stops = Array<() => Promise<void> | void>;
+
+interface Peers {
+  readonly prosody: ProsodyCoordinates;
+  readonly mta: MtaCoordinates;
+  readonly synapse: SynapseInstance;
+  readonly registration: { asToken: string; hsToken: string };
+  readonly appservicePort: number;
+}
+
+/** Prosody, Postfix and Synapse through the harness functions; each one's stop goes on `stops`. */
+async function startPeers(dir: string, mappings: DomainMappings, progress: Progress, stops: Stops): Promise<Peers> {
+  const prosody = await timed(progress, "Installing (if needed) and starting Prosody", async () => {
+    const c = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice"] });
+    await startProsody(c);
+    return c;
+  });
+  stops.push(async () => { await stopProsody(prosody); removeProsodyDir(prosody); });
+
+  const mta = await timed(progress, "Installing (if needed) and starting Postfix", async () => {
+    await ensurePostfix();
+    const c = await configureMta({ catchAllDomains: [DEMO.mailDomain], bounceDomains: [`nobody.${DEMO.mailDomain}`], relayDomains: DEMO.relayDomains });
+    await startMta(c);
+    return c;
+  });
+  stops.push(async () => { await stopMta(mta); removeMta(mta); });
+
+  const appservicePort = await freePort();
+  const registration = writeRegistration({ id: DEMO.appserviceId, url: `http://127.0.0.1:${appservicePort}`, mappings });
+  await timed(progress, "Installing Synapse from PyPI if needed (minutes the first time)", () => ensureSynapseVenv());
+  mkdirSync(join(dir, "synapse"), { mode: 0o700 });
+  const synapse = await timed(progress, "Starting Synapse", () =>
+    startSynapse({ serverName: DEMO.matrixServer, appserviceRegistrations: [registration.yaml], dataDir: join(dir, "synapse") }));
+  stops.push(() => synapse.stop());
+  return { prosody, mta, synapse, registration, appservicePort };
+}
+
+/** Parley's config from the peers' coordinates (secrets inline: the demo's peers are throw-away). */
+function writeParleyConfig(dir: string, redisUrl: string, keyPrefix: string, adminPort: number, p: Peers): { configPath: string; adminToken: string } {
+  const adminToken = randomBytes(24).toString("base64url");
+  const adminTokenFile = join(dir, "admin-token");
+  writeFileSync(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
+  const configPath = join(dir, "parley.yaml");
+  writeFileSync(configPath, demoConfigYaml({
+    redisUrl, keyPrefix, adminPort, adminTokenFile,
+    xmpp: { host: p.prosody.host, port: p.prosody.componentPort, componentSecret: p.prosody.componentSecret },
+    matrix: { homeserverUrl: p.synapse.baseUrl, asToken: p.registration.asToken, hsToken: p.registration.hsToken, registrationFile: join(p.synapse.dataDir, "appservice-0.yaml"), port: p.appservicePort },
+    email: { listenPort: p.mta.parleyPort, relayPort: p.mta.smtpPort, blobDir: join(dir, "blobs") },
+  }), { mode: 0o600 });
+  return { configPath, adminToken };
+}
+
 /** Bring up the whole demo deployment. On failure, whatever was started is stopped again. */
 export async function startDeployment(o: DeployOptions): Promise<DemoDeployment> {
   const dir = resolve(o.dir);
   const progress = o.progress;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stops: Array<() => Promise<void> | void> = [];
+  const stops: Stops = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
     stops.length = 0;
@@ -129,49 +181,17 @@ export async function startDeployment(o: DeployOptions): Promise<DemoDeployment>
     writeFileSync(mappingsPath, demoMappingsYaml());
     const mappings = await loadMappingsFile(mappingsPath, knownNetworks());
     if (!mappings.ok) throw new Error(mappings.error.lines().join("\n"));
-
-    const prosody = await timed(progress, "Installing (if needed) and starting Prosody", async () => {
-      const c = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice"] });
-      await startProsody(c);
-      return c;
-    });
-    stops.push(async () => { await stopProsody(prosody); removeProsodyDir(prosody); });
-
-    const mta = await timed(progress, "Installing (if needed) and starting Postfix", async () => {
-      await ensurePostfix();
-      const c = await configureMta({ catchAllDomains: [DEMO.mailDomain], bounceDomains: [`nobody.${DEMO.mailDomain}`], relayDomains: DEMO.relayDomains });
-      await startMta(c);
-      return c;
-    });
-    stops.push(async () => { await stopMta(mta); removeMta(mta); });
-
-    const appservicePort = await freePort();
-    const registration = writeRegistration({ id: DEMO.appserviceId, url: `http://127.0.0.1:${appservicePort}`, mappings: mappings.mappings });
-    await timed(progress, "Installing Synapse from PyPI if needed (minutes the first time)", () => ensureSynapseVenv());
-    mkdirSync(join(dir, "synapse"), { mode: 0o700 });
-    const synapse = await timed(progress, "Starting Synapse", () =>
-      startSynapse({ serverName: DEMO.matrixServer, appserviceRegistrations: [registration.yaml], dataDir: join(dir, "synapse") }));
-    stops.push(() => synapse.stop());
-
-    const adminToken = randomBytes(24).toString("base64url");
-    const adminTokenFile = join(dir, "admin-token");
-    writeFileSync(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
+    const peers = await startPeers(dir, mappings.mappings, progress, stops);
     const keyPrefix = `parley-demo-${randomBytes(3).toString("hex")}:`;
     const adminPort = await freePort();
-    const configPath = join(dir, "parley.yaml");
-    writeFileSync(configPath, demoConfigYaml({
-      redisUrl, keyPrefix, adminPort, adminTokenFile,
-      xmpp: { host: prosody.host, port: prosody.componentPort, componentSecret: prosody.componentSecret },
-      matrix: { homeserverUrl: synapse.baseUrl, asToken: registration.asToken, hsToken: registration.hsToken, registrationFile: join(synapse.dataDir, "appservice-0.yaml"), port: appservicePort },
-      email: { listenPort: mta.parleyPort, relayPort: mta.smtpPort, blobDir: join(dir, "blobs") },
-    }), { mode: 0o600 });
-
+    const { configPath, adminToken } = writeParleyConfig(dir, redisUrl, keyPrefix, adminPort, peers);
     const gateway = await timed(progress, "Starting Parley", () => startParley(configPath, join(dir, "parley.log")));
     stops.push(async () => {
       await gateway.stop();
       const r = new Redis(redisUrl);
       try { await deleteKeysUnder(r, keyPrefix.replace(/:+$/, "")); } finally { r.disconnect(); }
     });
+    const { prosody, mta, synapse, appservicePort } = peers;
     writeJson(dir, "peers.json", { redisUrl, keyPrefix, prosody, synapse: { baseUrl: synapse.baseUrl, dataDir: synapse.dataDir, registrationSharedSecret: synapse.registrationSharedSecret }, mta, parley: { smtp: mta.parleyPort, appservice: appservicePort, admin: adminPort } });
     return {
       dir, configPath, mappingsPath, redisUrl, keyPrefix, adminToken, prosody, synapse, mta, gateway,
