@@ -76,9 +76,28 @@ export class PuppetPresence {
     this.timer = undefined;
   }
 
+  /** Per-puppet chains: every change of a puppet's presence runs after the previous one. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  /**
+   * Run `work` after any presence change of `puppet` in flight. Without this a refresh that read
+   * "online" could land after a change that lowered the puppet for privacy (RFC 2779 5.2.1) and
+   * show it again.
+   */
+  private serial(puppet: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(puppet) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.chains.set(puppet, next);
+    const forget = () => { if (this.chains.get(puppet) === next) this.chains.delete(puppet); };
+    next.then(forget, forget);
+    return next;
+  }
+
   private async refresh(): Promise<void> {
-    for (const [puppet, state] of this.live) {
-      await setPuppetPresence(this.d, puppet, state).catch((e: unknown) => this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed"));
+    for (const puppet of [...this.live.keys()]) {
+      await this.serial(puppet, async () => {
+        const state = this.live.get(puppet);
+        if (state) await setPuppetPresence(this.d, puppet, state);
+      }).catch((e: unknown) => this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed"));
     }
   }
 
@@ -86,16 +105,18 @@ export class PuppetPresence {
    * A Matrix user now shares a DM with `puppet` (RFC 2779 5.2.1): if they may see less than the
    * puppet shows, the puppet shows less, at once.
    */
-  async partnerAdded(puppet: string, user: string): Promise<void> {
-    const current = this.live.get(puppet);
-    if (!current) return;
-    const d = this.d;
-    const mappings = d.ctx.mappings();
-    const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(user, mappings), fromNative(puppet, mappings)));
-    if (RANK[theirs.presence] >= RANK[current.presence]) return;
-    await setPuppetPresence(d, puppet, theirs);
-    if (theirs.presence === "offline") this.live.delete(puppet);
-    else this.live.set(puppet, theirs);
+  partnerAdded(puppet: string, user: string): Promise<void> {
+    return this.serial(puppet, async () => {
+      const current = this.live.get(puppet);
+      if (!current) return;
+      const d = this.d;
+      const mappings = d.ctx.mappings();
+      const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(user, mappings), fromNative(puppet, mappings)));
+      if (RANK[theirs.presence] >= RANK[current.presence]) return;
+      await setPuppetPresence(d, puppet, theirs);
+      if (theirs.presence === "offline") this.live.delete(puppet);
+      else this.live.set(puppet, theirs);
+    });
   }
 
   async deliver(n: PresenceNotification): Promise<void> {
@@ -106,15 +127,17 @@ export class PuppetPresence {
       await d.puppets.ensure(puppet, n.presence.presentity.address);
       // Presence shows only to users sharing a room with the puppet: the DM is that room.
       await d.rooms.dm(puppet, watcher, "dm");
-      let state = matrixPresenceOf(n.presence);
-      for (const other of await d.rooms.partners(puppet)) {
-        if (other === watcher) continue;
-        const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(other, d.ctx.mappings()), n.presence.presentity));
-        if (RANK[theirs.presence] < RANK[state.presence]) state = theirs;
-      }
-      await setPuppetPresence(d, puppet, state);
-      if (state.presence === "offline") this.live.delete(puppet);
-      else this.live.set(puppet, state);
+      await this.serial(puppet, async () => {
+        let state = matrixPresenceOf(n.presence);
+        for (const other of await d.rooms.partners(puppet)) {
+          if (other === watcher) continue;
+          const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(other, d.ctx.mappings()), n.presence.presentity));
+          if (RANK[theirs.presence] < RANK[state.presence]) state = theirs;
+        }
+        await setPuppetPresence(d, puppet, state);
+        if (state.presence === "offline") this.live.delete(puppet);
+        else this.live.set(puppet, state);
+      });
     } catch (e) {
       throw classify(e, "setting presence");
     }
