@@ -2,7 +2,8 @@
  * The Docker deployment, validated without Docker (no engine on this kind of machine; issue 7):
  *  - the compose file passes `docker-compose config -q` (Debian's docker-compose 1.29, installed
  *    with --no-install-recommends when missing), and a broken one does not;
- *  - the entrypoint and Prosody's config parse;
+ *  - the entrypoint parses; Prosody's config passes `prosodyctl check config`; Synapse starts from
+ *    docker-init's homeserver.yaml and loads its registration;
  *  - `parley docker-init` generates the shared secrets idempotently and a config that checks;
  *  - the Dockerfile's COPY and RUN steps, read from the Dockerfile itself, are replayed on the
  *    host stage by stage in temporary directories, and Parley starts from the runtime stage's
@@ -12,13 +13,15 @@
  * /data and changes owners touches system paths and is checked by reading it, not run.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { deleteKeysUnder } from "../../../src/store/index.js";
 import { freePort } from "../../support/redis-server.js";
+import { ensureSynapseVenv } from "../../harness/synapse/synapse.js";
+import { ensureProsodyInstalled } from "../../harness/prosody/prosody.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const work = mkdtempSync(join(tmpdir(), "parley-docker-"));
@@ -93,11 +96,20 @@ describe("docker/ validated on the host", () => {
     expect(text).toMatch(/parley-worker:[\s\S]*--role", "workers"/);
   });
 
-  it("the entrypoint and Prosody's config parse; the image runs as a non-root user on Node 24", () => {
+  it("the entrypoint parses, Prosody's config passes prosodyctl check config, the image runs as a non-root user on Node 24", () => {
     expect(sh("sh -n docker/entrypoint.sh", root).status).toBe(0);
-    ensureCommand("luac5.4", "lua5.4"); // Prosody 0.12's Lua (a dependency of Debian's prosody)
-    const lua = sh("luac5.4 -p docker/prosody/prosody.cfg.lua", root);
-    expect(lua.status, lua.stderr).toBe(0);
+    // Prosody's own check of the config, with the shared volume's path mapped onto a directory here.
+    ensureProsodyInstalled();
+    // prosodyctl insists that the prosody user can read the files, as in the container.
+    const pdir = join(work, "prosody-check");
+    const vol = join(pdir, "parley-data");
+    mkdirSync(join(vol, "secrets"), { recursive: true });
+    for (const d of [work, pdir, vol, join(vol, "secrets")]) chmodSync(d, 0o755);
+    writeFileSync(join(vol, "secrets/xmpp-component-secret"), "secret\n", { mode: 0o644 });
+    writeFileSync(join(pdir, "prosody.cfg.lua"), readFileSync(join(root, "docker/prosody/prosody.cfg.lua"), "utf8").replaceAll("/parley-data/", `${vol}/`), { mode: 0o644 });
+    const check = sh(`prosodyctl --config ${join(pdir, "prosody.cfg.lua")} check config`, root);
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(check.stdout).toContain("All checks passed");
     const steps = dockerfileSteps();
     expect(steps.filter((s) => s.op === "FROM").map((s) => s.args)).toEqual(["node:24-bookworm-slim AS build", "node:24-bookworm-slim AS runtime"]);
     expect(steps.filter((s) => s.stage === "runtime" && s.op === "USER").map((s) => s.args)).toEqual(["node"]);
@@ -175,6 +187,43 @@ describe("docker/ validated on the host", () => {
       if (child.exitCode === null) child.kill("SIGKILL");
       const redis = new Redis("redis://127.0.0.1:6379");
       await deleteKeysUnder(redis, prefix).finally(() => redis.disconnect());
+    }
+  });
+});
+
+describe("docker-init's Synapse config, started for real", () => {
+  it("Synapse starts from the generated homeserver.yaml and signing key, and knows the registration's as_token", async () => {
+    const dir = join(work, "synapse-check");
+    const init = sh(`${JSON.stringify(process.execPath)} bin/parley.js docker-init --dir ${dir}/data --synapse-dir ${dir}/synapse --mappings mappings/domains.example.yaml`, root);
+    expect(init.status, init.stderr).toBe(0);
+    // The container paths, mapped onto this directory; the listener on a free loopback port.
+    const port = await freePort();
+    const config = readFileSync(join(dir, "synapse/homeserver.yaml"), "utf8")
+      .replace(/(^|\s)\/data\//gm, `$1${dir}/synapse/`).replaceAll("/parley-data/", `${dir}/data/`)
+      .replace("port: 8008", `port: ${port}`).replace("- 0.0.0.0", "- 127.0.0.1");
+    writeFileSync(join(dir, "synapse/homeserver.yaml"), config);
+    const python = await ensureSynapseVenv();
+    const child = spawn(python, ["-m", "synapse.app.homeserver", "--config-path", join(dir, "synapse/homeserver.yaml")], { cwd: join(dir, "synapse"), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => { stderr += b.toString(); });
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 90_000;
+      let up = false;
+      while (!up && Date.now() < deadline && child.exitCode === null) {
+        up = await fetch(`${base}/_matrix/client/versions`).then((r) => r.ok, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 200)); // polling the listener
+      }
+      expect(up, stderr.slice(-3000)).toBe(true);
+      const asToken = readFileSync(join(dir, "data/secrets/matrix-as-token"), "utf8").trim();
+      const res = await fetch(`${base}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${asToken}` } });
+      expect(await res.json()).toMatchObject({ user_id: "@parley:matrix.example.org" });
+    } finally {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
     }
   });
 });
