@@ -101,3 +101,20 @@ describe("parley doctor", () => {
     expect(r.text).toMatch(/fix: start the MTA or fix adapters\.email\.outbound\.host\/port/);
   });
 });
+
+describe("parley doctor: usage", () => {
+  it("wrong arguments are exit code 2 with the usage", async () => {
+    const r = await doctorMain(["--bogus"], loadAll);
+    expect(r.exitCode).toBe(2);
+    expect(r.lines.join("\n")).toContain("usage: parley doctor");
+    expect((await doctorMain(["--timeout", "5"], loadAll)).exitCode).toBe(2);
+  });
+
+  it("an invalid config is named first, with where to look", async () => {
+    const path = variant("invalid", (c) => { c.delivery = { attempts: "many" }; });
+    const r = await doctor(path);
+    expect(r.exitCode).toBe(1);
+    expect(r.text).toMatch(/delivery\.attempts/);
+    expect(r.text).toContain("fix: the config or mappings above are invalid");
+  });
+});
