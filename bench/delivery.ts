@@ -1,23 +1,25 @@
 /**
- * `npm run bench:delivery` — the delivery layer's throughput and latency (DESIGN §3; RFC 2779 4.3.1).
+ * `npm run bench:delivery` — throughput and latency of delivery (DESIGN §3; RFC 2779 4.3.1).
  * Prints `key=value` lines:
- *   parley_msgs_per_s        N ordered messages (1,000 conversations) through the DeliveryService:
- *                            enqueue (batches of 1,000, one MULTI each) → worker → recording handler
+ *   parley_msgs_per_s        N messages (1,000 conversations) through the whole core, as issue 2
+ *                            asks: gateway accept (validate, route, access policy) → DeliveryService
+ *                            → worker → a test-double adapter that records them; one message per
+ *                            accept call (as stanzas arrive), `concurrency` calls in flight
  *   bullmq_floor_msgs_per_s  the same N jobs through a bare BullMQ Queue (addBulk 1,000) + Worker,
  *                            same concurrency, payload and removeOnComplete
  *   ratio                    parley / floor
- *   p50_ms, p99_ms           enqueue → handler latency at a fixed offered rate (open loop), one
- *                            message per enqueue call, as the accept path sends them (after a
- *                            warm-up of 500 messages)
+ *   p50_ms, p99_ms           accept → adapter latency at a fixed offered rate (open loop), one
+ *                            message per accept call (after a warm-up of 500 messages)
  *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
  *                            own floor at that moment (2 shared cores: other load shows up here)
+ *   delivery_layer_*         the DeliveryService alone (enqueue in batches of 1,000 → handler), to
+ *                            tell the queueing's share from the accept path's
  *   *_node_cpu_us_per_msg,   CPU per message of this process and of Redis in the throughput runs
  *   *_redis_cpu_us_per_msg   (where the time goes; Redis's figure includes other clients of a
  *                            shared Redis — use private=1 for a clean one)
  * Arguments or environment: n=20000 (BENCH_N), rate=1000 (BENCH_RATE), seconds=10 (BENCH_SECONDS),
  * concurrency=32 (BENCH_CONCURRENCY), redis=redis://127.0.0.1:6379 (BENCH_REDIS), private=1
  * (BENCH_PRIVATE_REDIS: start a private redis-server without persistence instead).
- * To measure more of the path (e.g. the gateway's accept → route), swap `enqueueVia`.
  */
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
@@ -28,6 +30,7 @@ import type { DeliveryJob, DeliveryJobSpec } from "../src/delivery/types.js";
 import { asNetworkId } from "../src/model/address.js";
 import { deleteKeysUnder } from "../src/store/keys.js";
 import { RedisServer } from "../test/support/redis-server.js";
+import { benchMessage, gatewayRig, sentAt } from "./gateway-rig.js";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
 const num = (k: string, env: string, d: number) => Number(args[k] ?? process.env[env] ?? d);
@@ -121,6 +124,20 @@ async function bullmqFloor(prefix: string): Promise<number> {
   return rate;
 }
 
+/** N messages through the gateway's accept path, `CONCURRENCY` accept calls in flight. */
+async function gatewayThroughput(prefix: string): Promise<number> {
+  const c = counter(N);
+  const gw = await gatewayRig({ redisUrl: REDIS, prefix, concurrency: CONCURRENCY, onDeliver: () => c.hit() });
+  const t0 = performance.now();
+  let next = 0;
+  const lane = async () => { while (next < N) { const i = next++; await gw.accept([benchMessage(i, Date.now(), BODY, CONVERSATIONS)]); } };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  await c.finished;
+  const rate = N / ((performance.now() - t0) / 1000);
+  await gw.close();
+  return rate;
+}
+
 const now = () => performance.timeOrigin + performance.now();
 
 interface LatencyRig { enqueue: EnqueueFn; close(): Promise<void> }
@@ -133,6 +150,16 @@ async function parleyRig(prefix: string, lat: number[], hit: () => void): Promis
     async onFinalFailure() {},
   });
   return { enqueue: enqueueVia(svc), close: () => svc.close() };
+}
+
+/** The whole core: each spec becomes one canonical message accepted by the gateway. */
+async function gatewayLatencyRig(prefix: string, lat: number[], hit: () => void): Promise<LatencyRig> {
+  const gw = await gatewayRig({ redisUrl: REDIS, prefix, concurrency: CONCURRENCY, onDeliver: (m) => { lat.push(now() - sentAt(m)); hit(); } });
+  let i = 0;
+  return {
+    enqueue: (specs) => gw.accept(specs.map((s) => benchMessage(i++, (s.payload as Payload).t0, BODY, CONVERSATIONS))),
+    close: () => gw.close(),
+  };
 }
 
 /** The floor: one Queue.add per message into a bare BullMQ worker (same machine load, same rate). */
@@ -186,30 +213,37 @@ async function main(): Promise<void> {
 
 async function runAll(): Promise<void> {
   const run = randomBytes(3).toString("hex");
-  const prefixes = [`bench-parley-${run}`, `bench-floor-${run}`, `bench-lat-${run}`, `bench-flat-${run}`];
+  const prefixes = ["gw", "floor", "layer", "gwlat", "flat", "layerlat"].map((p) => `bench-${p}-${run}`);
   const admin = new Redis(REDIS);
+  const print = (k: string, v: number, digits = 0) => console.log(`${k}=${v.toFixed(digits)}`);
   try {
     console.log(`n=${N}`);
     console.log(`concurrency=${CONCURRENCY}`);
     console.log(`redis=${PRIVATE ? "private" : "shared"}`);
     const floor = await measure(admin, () => bullmqFloor(prefixes[1]!));
-    const parley = await measure(admin, () => parleyThroughput(prefixes[0]!));
-    console.log(`parley_msgs_per_s=${Math.round(parley.rate)}`);
-    console.log(`bullmq_floor_msgs_per_s=${Math.round(floor.rate)}`);
-    console.log(`ratio=${(parley.rate / floor.rate).toFixed(2)}`);
-    console.log(`parley_node_cpu_us_per_msg=${parley.nodeUs.toFixed(1)}`);
-    console.log(`bullmq_floor_node_cpu_us_per_msg=${floor.nodeUs.toFixed(1)}`);
-    console.log(`parley_redis_cpu_us_per_msg=${parley.redisUs.toFixed(1)}`);
-    console.log(`bullmq_floor_redis_cpu_us_per_msg=${floor.redisUs.toFixed(1)}`);
-    const l = await latency(prefixes[2]!, parleyRig);
+    const parley = await measure(admin, () => gatewayThroughput(prefixes[0]!));
+    const layer = await measure(admin, () => parleyThroughput(prefixes[2]!));
+    print("parley_msgs_per_s", parley.rate);
+    print("bullmq_floor_msgs_per_s", floor.rate);
+    print("ratio", parley.rate / floor.rate, 2);
+    print("delivery_layer_msgs_per_s", layer.rate);
+    print("delivery_layer_ratio", layer.rate / floor.rate, 2);
+    for (const [name, c] of [["parley", parley], ["delivery_layer", layer], ["bullmq_floor", floor]] as const) {
+      print(`${name}_node_cpu_us_per_msg`, c.nodeUs, 1);
+      print(`${name}_redis_cpu_us_per_msg`, c.redisUs, 1);
+    }
+    const l = await latency(prefixes[3]!, gatewayLatencyRig);
     console.log(`offered_rate_msgs_per_s=${RATE}`);
     console.log(`latency_samples=${l.count}`);
-    console.log(`p50_ms=${l.p50.toFixed(2)}`);
-    console.log(`p99_ms=${l.p99.toFixed(2)}`);
-    const f = await latency(prefixes[3]!, floorRig);
-    console.log(`bullmq_floor_p50_ms=${f.p50.toFixed(2)}`);
-    console.log(`bullmq_floor_p99_ms=${f.p99.toFixed(2)}`);
-    console.log(`load_average_1m=${loadavg()[0]!.toFixed(2)}`);
+    print("p50_ms", l.p50, 2);
+    print("p99_ms", l.p99, 2);
+    const f = await latency(prefixes[4]!, floorRig);
+    print("bullmq_floor_p50_ms", f.p50, 2);
+    print("bullmq_floor_p99_ms", f.p99, 2);
+    const d = await latency(prefixes[5]!, parleyRig);
+    print("delivery_layer_p50_ms", d.p50, 2);
+    print("delivery_layer_p99_ms", d.p99, 2);
+    print("load_average_1m", loadavg()[0]!, 2);
   } finally {
     for (const p of prefixes) await deleteKeysUnder(admin, p);
     admin.disconnect();

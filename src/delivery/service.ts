@@ -105,9 +105,45 @@ export class BullDeliveryService implements DeliveryService {
    * One MULTI/EXEC for the whole batch: each ordered job's place in its conversation's line and
    * the job itself are stored together or not at all (order.ts). Resolves only after EXEC.
    */
-  async enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> {
-    if (this.closed) throw new ParleyError("PARLEY_UNAVAILABLE", "the delivery service is closed");
-    if (specs.length === 0) return;
+  /**
+   * Group commit: enqueue calls made in the same turn of the event loop (e.g. 32 stanzas being
+   * accepted at once) are stored in one MULTI, in call order, so per-conversation order is the
+   * order of the calls. Each caller resolves only once its jobs are in Redis; if the transaction
+   * fails, every caller in it is told PARLEY_UNAVAILABLE.
+   */
+  enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    if (this.closed) return Promise.reject(new ParleyError("PARLEY_UNAVAILABLE", "the delivery service is closed"));
+    if (specs.length === 0) return Promise.resolve();
+    try {
+      for (const spec of specs) this.checkSpec(spec);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (!this.batch) {
+        this.batch = { specs: [], waiters: [] };
+        setImmediate(() => void this.flushBatch());
+      }
+      this.batch.specs.push(...specs);
+      this.batch.waiters.push({ resolve, reject });
+    });
+  }
+
+  private batch: { specs: DeliveryJobSpec[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
+
+  private async flushBatch(): Promise<void> {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (!batch) return;
+    try {
+      await this.enqueueStored(batch.specs);
+      for (const w of batch.waiters) w.resolve();
+    } catch (e) {
+      for (const w of batch.waiters) w.reject(e);
+    }
+  }
+
+  private async enqueueStored(specs: readonly DeliveryJobSpec[]): Promise<void> {
     try {
       await this.enqueueOnce(specs);
     } catch (e) {
@@ -120,6 +156,12 @@ export class BullDeliveryService implements DeliveryService {
     }
   }
 
+  /** A spec must name a network with queues; coalescing is for unordered jobs only. */
+  private checkSpec(spec: DeliveryJobSpec): void {
+    this.queueFor(spec);
+    if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
+  }
+
   private async reloadScripts(): Promise<void> {
     const scripts = (this.producer as unknown as { scriptsSet?: Record<string, { lua: string }> }).scriptsSet ?? {};
     try {
@@ -129,10 +171,6 @@ export class BullDeliveryService implements DeliveryService {
   }
 
   private async enqueueOnce(specs: readonly DeliveryJobSpec[]): Promise<void> {
-    for (const spec of specs) {
-      this.queueFor(spec);
-      if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
-    }
     let multi: ChainableCommander;
     const pending: Promise<unknown>[] = [];
     try {

@@ -53,6 +53,8 @@ export class TestDoublePeer {
   notReady = false;
   /** Deliveries attempted, successful or not. */
   attempts = 0;
+  /** Called with each delivered message instead of keeping it (benches moving many messages). */
+  onMessage: ((m: Message) => void) | undefined;
 }
 
 export class TestDoubleAdapter implements Adapter {
@@ -67,7 +69,8 @@ export class TestDoubleAdapter implements Adapter {
   }
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
     this.check();
-    this.peer.messages.push(message);
+    if (this.peer.onMessage) this.peer.onMessage(message);
+    else this.peer.messages.push(message);
     return { state: "relayed", nativeIds: [] };
   }
   async deliverPresence(n: PresenceNotification) { this.check(); this.peer.presences.push(n); }
