@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { destination } from "pino";
@@ -125,6 +125,7 @@ async function startPeers(dir: string, mappings: DomainMappings, progress: Progr
     return c;
   });
   stops.push(async () => { await stopProsody(prosody); removeProsodyDir(prosody); });
+  symlinkSync(prosody.dir, join(dir, "prosody")); // the harness keeps its peers' files under /tmp
 
   const mta = await timed(progress, "Installing (if needed) and starting Postfix", async () => {
     await ensurePostfix();
@@ -133,6 +134,7 @@ async function startPeers(dir: string, mappings: DomainMappings, progress: Progr
     return c;
   });
   stops.push(async () => { await stopMta(mta); removeMta(mta); });
+  symlinkSync(mta.workDir, join(dir, "postfix")); // under /tmp: Postfix's own user must traverse it
 
   const appservicePort = await freePort();
   const registration = writeRegistration({ id: DEMO.appserviceId, url: `http://127.0.0.1:${appservicePort}`, mappings });
