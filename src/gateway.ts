@@ -6,7 +6,7 @@
  * workers. stop() drains the workers (running jobs finish), then stops the adapters; the parts'
  * connections are closed by whoever built them (see `src/build.ts`).
  */
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
@@ -82,6 +82,16 @@ export class Gateway {
       ids: parts.ids,
       log: log.child({ module: "dispatch" }),
       metrics: this.metrics,
+    });
+    const adapters = this.adapters;
+    new Gauge({
+      name: "parley_adapter_ready",
+      help: "1 while this process's adapter for a network is ready (its link up), else 0",
+      labelNames: ["network"],
+      registers: [options.registry],
+      collect() {
+        for (const [network, adapter] of adapters) this.set({ network }, adapter.health().ready ? 1 : 0);
+      },
     });
     for (const [network, config] of options.adapterConfigs) {
       const factory = this.factories.get(network);

@@ -132,7 +132,9 @@ describe("gateway on real Redis", () => {
     expect((await fetch(`${base}/metrics`, { headers: { authorization: "Bearer wrong-token-wrong-token" } })).status).toBe(401);
     const metrics = await fetch(`${base}/metrics`, { headers: { authorization: "Bearer test-admin-token-123456" } });
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toMatch(/parley_messages_accepted_total/);
+    const text = await metrics.text();
+    expect(text).toMatch(/parley_messages_accepted_total/);
+    expect(text).toMatch(/parley_adapter_ready\{network="beta"\} 1/);
     const dlq = await fetch(`${base}/dlq`, { headers: { authorization: "Bearer test-admin-token-123456" } });
     expect(await dlq.json()).toEqual([]);
   });
