@@ -19,7 +19,7 @@
 import { z } from "zod";
 import type { NetworkAddressing } from "../../src/adapter/contract.js";
 import {
-  asNetworkId, canonicalAddress, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
+  asNetworkId, canonicalAddress, DomainNameSchema, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
 } from "../../src/model/address.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
@@ -27,23 +27,15 @@ import { ParleyError } from "../../src/errors/parley-error.js";
 export const EMAIL: NetworkId = asNetworkId("email");
 export const MAX_EMAIL_LOCAL_OCTETS = 255;
 
-const DomainSchema = z.string().transform((s, ctx) => {
-  try {
-    return normaliseDomain(s);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** `networks.email`: the shared mail domain per foreign network. */
 export const EmailNetworkSettingsSchema = z.object({
-  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainSchema).default({}),
+  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainNameSchema).default({}),
 }).loose();
 export type EmailNetworkSettings = z.infer<typeof EmailNetworkSettingsSchema>;
 
 /** `domains.<d>.appearsOn.email`: the mail domain the admin routes to Parley for this domain's users. */
-export const EmailAppearanceSchema = z.object({ mailDomain: DomainSchema }).loose();
+export const EmailAppearanceSchema = z.object({ mailDomain: DomainNameSchema }).loose();
 export type EmailAppearance = z.infer<typeof EmailAppearanceSchema>;
 
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/?^_`{|}~]$/;

@@ -3,7 +3,7 @@
  * sections (`networks.matrix`, `domains.<d>.appearsOn.matrix`) and the limits it enforces.
  */
 import { z } from "zod";
-import { asNetworkId, normaliseDomain } from "../../src/model/address.js";
+import { asNetworkId, DomainNameSchema } from "../../src/model/address.js";
 
 export const MATRIX = asNetworkId("matrix");
 
@@ -14,14 +14,6 @@ export const MAX_USER_ID_BYTES = 255;
 /** Matrix spec, client-server API "Size limits": an event is at most 65536 bytes (federation format). */
 export const MAX_EVENT_BYTES = 65_536;
 
-const domain = z.string().transform((s, ctx) => {
-  try {
-    return normaliseDomain(s);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 const prefix = z
   .string()
@@ -32,7 +24,7 @@ const prefix = z
 /** `networks.matrix` in the mappings file. */
 export const MatrixNetworkSettingsSchema = z.object({
   /** The homeserver whose namespace holds the puppets (its `server_name`). */
-  serverName: domain.describe("server_name of the homeserver Parley is an application service of"),
+  serverName: DomainNameSchema.describe("server_name of the homeserver Parley is an application service of"),
   /** Shared puppet form: `@<puppetPrefix><network>_<escaped address>:<serverName>`. */
   puppetPrefix: prefix.default("_parley_").describe("localpart prefix of puppets for domains without their own prefix"),
   /** The application service's own user, the bridge bot. */

@@ -24,30 +24,22 @@ import type { NetworkAddressing } from "../../src/adapter/contract.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import {
-  asNetworkId, canonicalAddress, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
+  asNetworkId, canonicalAddress, DomainNameSchema, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
 } from "../../src/model/address.js";
 
 export const XMPP: NetworkId = asNetworkId("xmpp");
 /** RFC 7622 §3.3.1 / §3.2.1: localpart and domainpart limits in bytes. */
 export const MAX_JID_PART_BYTES = 1023;
 
-const DomainSchema = z.string().transform((s, ctx) => {
-  try {
-    return normaliseDomain(s);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** `networks.xmpp`: the shared component domain per foreign network. */
 export const XmppNetworkSettingsSchema = z.object({
-  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainSchema).default({}),
+  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainNameSchema).default({}),
 }).loose();
 export type XmppNetworkSettings = z.infer<typeof XmppNetworkSettingsSchema>;
 
 /** `domains.<d>.appearsOn.xmpp`: the component domain under which this domain's users appear. */
-export const XmppAppearanceSchema = z.object({ componentDomain: DomainSchema }).loose();
+export const XmppAppearanceSchema = z.object({ componentDomain: DomainNameSchema }).loose();
 export type XmppAppearance = z.infer<typeof XmppAppearanceSchema>;
 
 /** The ten characters XEP-0106 §4 escapes. */

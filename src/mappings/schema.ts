@@ -5,18 +5,10 @@
  */
 import { z } from "zod";
 import { AccessRulesSchema, type AccessRules } from "../model/access.js";
-import { normaliseDomain } from "../model/address.js";
+import { DomainNameSchema } from "../model/address.js";
 import type { DomainPolicy, FederationPolicy } from "./types.js";
 
-/** A domain name, normalised to lower-case ASCII (IDNA A-labels). */
-export const DomainNameSchema = z.string().transform((s, ctx) => {
-  try {
-    return normaliseDomain(s);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+export { DomainNameSchema };
 
 const domainList = z.array(DomainNameSchema);
 

@@ -84,6 +84,16 @@ export const CanonicalAddressSchema = z.string().transform((s, ctx) => {
   }
 });
 
+/** A domain name, normalised to lower-case ASCII (IDNA A-labels); the error says what is wrong. */
+export const DomainNameSchema = z.string().transform((s, ctx) => {
+  try {
+    return normaliseDomain(s);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
 export const NetworkIdSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits and dashes")
