@@ -2,7 +2,7 @@
  * Build a DomainMappings in code, for tests that do not need the YAML loader.
  * Network sections are passed as plain objects (each adapter's own schema decides their shape).
  */
-import { AccessRulesSchema } from "../../src/model/access.js";
+import { defaultPolicy } from "../../src/mappings/schema.js";
 import { asNetworkId, type NetworkId } from "../../src/model/address.js";
 import type { DomainMapping, DomainMappings, DomainPolicy, FederationPolicy, NetworkMapping } from "../../src/mappings/types.js";
 
@@ -12,17 +12,9 @@ export interface TestMappingsSpec {
   defaultPolicy?: Partial<DomainPolicy>;
 }
 
+/** The loader's built-in policy (src/mappings/schema.ts), with a test's overrides. */
 export function testPolicy(overrides: Partial<DomainPolicy> = {}): DomainPolicy {
-  return {
-    enabled: true,
-    messaging: true,
-    presence: true,
-    acceptUnauthenticated: false,
-    allowPeers: [],
-    denyPeers: [],
-    access: AccessRulesSchema.parse({}),
-    ...overrides,
-  };
+  return { ...defaultPolicy(), ...overrides };
 }
 
 export function testMappings(spec: TestMappingsSpec): DomainMappings {
