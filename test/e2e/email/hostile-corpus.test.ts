@@ -32,7 +32,7 @@ describe("hostile email corpus", () => {
   });
 
   for (const e of table) {
-    it(`T-2.5.1 T-5.4.8 ${e.file}: ${e.what} → ${e.smtp}${e.chat ? (e.chat.bridged ? ", shown in chat" : ", not bridged") : ""}`, async () => {
+    it(`T-2.5.1 T-5.4.8 ${e.chat?.opaque ? "T-5.4.9 " : ""}${e.file}: ${e.what} → ${e.smtp}${e.chat ? (e.chat.bridged ? ", shown in chat" : ", not bridged") : ""}`, async () => {
       const raw = readFileSync(join(corpus, e.file));
       const before = s.ctx.accepted.length;
       const r = await smtpSend(s.adapter.port, { from: e.mailFrom ?? "sender@nodmarc.test", to: e.rcpt ?? ["alice@chat.example.org"] }, raw);

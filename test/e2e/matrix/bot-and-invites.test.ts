@@ -90,7 +90,7 @@ describe("Matrix adapter with Synapse: invites to puppets", () => {
     expect((await alice.client.getProfileInfo(puppet)).displayname).toBe("frank@jabber.example");
   });
 
-  it("a group invite is declined with a notice", async () => {
+  it("T-2.3.6 a group invite is declined with a notice: no 1:1 conversation is bridged into a room with others", async () => {
     const puppet = toNative(endpoint("gina@chat.example.org", "xmpp"), rig.mappings);
     const { room_id: roomId } = await alice.client.createRoom({ invite: [eve.userId] });
     await eve.waitForEvent((e) => e.getRoomId() === roomId && e.getStateKey() === eve.userId && e.getContent().membership === "join");
