@@ -16,19 +16,10 @@ import { readMaildir, waitForMail } from "../../harness/mta/maildir.js";
 import { startMta, stopMta } from "../../harness/mta/postfix.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { adapterConfig, alice, composeMail, emailMappings, mailboxSigner, resolver } from "./support.js";
+import { until } from "../../support/until.js";
 
 const mta = mtaCoordinates();
 const inbox = mta.maildirs["example.org"]!;
-
-async function until<T>(what: string, get: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} not seen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("email through the gateway", () => {
   const xmpp = testDoubleFactory("xmpp");

@@ -13,6 +13,7 @@ import { testDoubleFactory, TestDoublePeer } from "../../support/test-double-ada
 import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { matrixTestMappings } from "./rig.js";
+import { until } from "../../support/until.js";
 
 const coords = inject("synapse");
 const slot = coords.appservices[4]!;
@@ -27,16 +28,6 @@ let roomId: string;
 
 function fromBob(text: string, extra: Partial<Message> = {}): Message {
   return MessageSchema.parse({ id: newCanonicalId(), from: bob, to: aliceEp, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: text }], ...extra });
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const received = (text: string) => () => xmppPeer.messages.find((m) => plainText(m) === text);

@@ -12,6 +12,7 @@ import { newCanonicalId } from "../../../src/model/ids.js";
 import { deleteKeysUnder } from "../../../src/store/index.js";
 import { testPrefix } from "../../support/gateway.js";
 import { connectUser, prosody, type TestUser } from "./support.js";
+import { until } from "../../support/until.js";
 
 interface Proc { child: ChildProcess; call(cmd: Record<string, unknown>): Promise<unknown> }
 
@@ -43,16 +44,6 @@ function startProc(prefix: string): Promise<Proc> {
       }
     });
   });
-}
-
-async function until<T>(what: string, get: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50)); // polling a condition, bounded
-  }
 }
 
 describe("two Parley processes, one XMPP component link", () => {

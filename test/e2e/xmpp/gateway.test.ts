@@ -13,20 +13,11 @@ import { newCanonicalId } from "../../../src/model/ids.js";
 import { startProsody, stopProsody } from "../../harness/prosody/prosody.js";
 import { connectUser, prosody, xml, type Stanza, type TestUser } from "./support.js";
 import { startXmppGateway, type XmppGateway } from "./gateway-support.js";
+import { until } from "../../support/until.js";
 
 const MATRIX = asNetworkId("matrix");
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const condition = (s: Stanza) => s.getChild("error")?.getChildElements().find((c) => c.attrs.xmlns === NS_STANZAS && c.name !== "text")?.name;
-
-async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} not seen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25)); // polling a condition, bounded
-  }
-}
 
 describe("XMPP through the gateway", () => {
   let x: XmppGateway;

@@ -13,6 +13,7 @@ import { testMappings } from "../../support/mappings.js";
 import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { RedisServer } from "../../support/redis-server.js";
 import type { AdapterFactory } from "../../../src/adapter/contract.js";
+import { until } from "../../support/until.js";
 
 const alice = endpoint("alice@alpha.example", "alpha");
 const bob = endpoint("bob@beta.example", "beta");
@@ -23,16 +24,6 @@ const mappings = testMappings({
 
 function message(text: string) {
   return MessageSchema.parse({ id: newCanonicalId(), from: alice, to: bob, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: text }] });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function networks() {
@@ -52,7 +43,7 @@ describe("gateway on real Redis", () => {
     const m = message("hello through BullMQ");
     const [result] = await gw.gateway.accept(alice.network, [{ kind: "message", message: m }]);
     expect(result).toEqual({ status: "accepted", messageId: m.id });
-    const got = await waitFor("delivery", () => betaPeer.messages.find((x) => x.id === m.id));
+    const got = await until("delivery", () => betaPeer.messages.find((x) => x.id === m.id));
     expect(got.hops).toBe(m.hops - 1);
   });
 
@@ -63,7 +54,7 @@ describe("gateway on real Redis", () => {
     const m = message("to nobody");
     const started = Date.now();
     await gw.gateway.accept(alice.network, [{ kind: "message", message: m }]);
-    const status = await waitFor("failed status", () => alphaPeer.statuses.find((s) => s.messageId === m.id));
+    const status = await until("failed status", () => alphaPeer.statuses.find((s) => s.messageId === m.id));
     expect(status).toMatchObject({ state: "failed", reason: "recipient-unknown", sender: alice, recipient: bob });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(betaPeer.messages).toHaveLength(0);
@@ -79,7 +70,7 @@ describe("gateway on real Redis", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(betaPeer.messages).toHaveLength(0);
     betaPeer.failWith = undefined;
-    await waitFor("delivery after recovery", () => betaPeer.messages.find((x) => x.id === m.id));
+    await until("delivery after recovery", () => betaPeer.messages.find((x) => x.id === m.id));
     expect(alphaPeer.statuses).toHaveLength(0);
   });
 
@@ -96,7 +87,7 @@ describe("gateway on real Redis", () => {
       const m = message("after the outage");
       const result = await waitForAsync(() => gw!.gateway.accept(alice.network, [{ kind: "message", message: m }]));
       expect(result[0]?.status).toBe("accepted");
-      await waitFor("delivery after outage", () => betaPeer.messages.find((x) => x.id === m.id), 30_000);
+      await until("delivery after outage", () => betaPeer.messages.find((x) => x.id === m.id), 30_000);
       expect(betaPeer.messages.some((x) => x.parts.some((p) => p.role === "text" && p.body === "while down"))).toBe(false);
     } finally {
       await gw?.stop();
@@ -115,7 +106,7 @@ describe("gateway on real Redis", () => {
     expect(betaPeer.attempts).toBe(0);
     expect(await gw.delivery.listFailed()).toEqual([]);
     betaPeer.notReady = false;
-    await waitFor("delivery once ready", () => betaPeer.messages.find((x) => x.id === m.id), 10_000);
+    await until("delivery once ready", () => betaPeer.messages.find((x) => x.id === m.id), 10_000);
     expect(betaPeer.attempts).toBe(1);
   });
 
