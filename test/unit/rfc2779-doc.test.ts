@@ -1,7 +1,8 @@
 /**
  * docs/rfc2779.md lists every RFC 2779 requirement id of ../shared/rfc2779-requirements.md with the
- * test that proves it (`T-x.y.z`, as named in a test), or "N/A: reason", or "pending: who" (not
- * proved yet, reported). Fails when an id is missing or a row names a test that does not exist.
+ * test that proves it (`T-x.y.z`, as named in a test, and the test files that hold it), or
+ * "N/A: reason" (issue 6, Done when). Fails when an id is missing or listed twice, when a row is
+ * neither (e.g. "pending: who"), or when it names a test or a test file that does not hold it.
  * Without the shared file (a checkout on its own), the id list committed in the doc is used.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -60,6 +61,26 @@ export function namedTests(files: readonly string[]): Map<string, Set<string>> {
   return found;
 }
 
+/** What is wrong with the rows: a row must be "N/A: reason" (ten characters at least) or name tests that exist, with their files. */
+export function problemsOf(rows: readonly Row[], tests: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const problems: string[] = [];
+  for (const row of rows) {
+    if (/^N\/A:\s*\S.{9,}/.test(row.proof)) continue;
+    const named = [...row.proof.matchAll(/\bT-(\d+\.\d+(?:\.\d+)?)\b/g)].map((m) => m[1]!);
+    const files = [...row.proof.matchAll(/`([^`]+\.ts)`/g)].map((f) => f[1]!);
+    if (named.length === 0) {
+      problems.push(`${row.id}: neither a test (T-x.y.z) nor "N/A: reason": ${row.proof}`);
+      continue;
+    }
+    if (files.length === 0) problems.push(`${row.id}: names T-${named.join("/T-")} but no test file`);
+    for (const t of named) if (!tests.has(t)) problems.push(`${row.id}: no test is named T-${t}`);
+    for (const f of files) {
+      if (!named.some((t) => tests.get(t)?.has(f))) problems.push(`${row.id}: ${f} has no test named ${named.map((t) => `T-${t}`).join("/")}`);
+    }
+  }
+  return problems;
+}
+
 describe("docs/rfc2779.md", () => {
   const doc = readFileSync(docPath, "utf8");
   const rows = rowsOfDoc(doc);
@@ -71,28 +92,27 @@ describe("docs/rfc2779.md", () => {
     if (existsSync(sharedPath)) expect(committedIds(doc)).toEqual(required);
   });
 
-  it("lists every requirement id", () => {
+  it("lists every requirement id, each once", () => {
     const listed = new Set(rows.map((r) => r.id));
     expect(required.filter((id) => !listed.has(id))).toEqual([]);
+    expect(rows.map((r) => r.id).filter((id, i, all) => all.indexOf(id) !== i)).toEqual([]);
   });
 
-  it("names only tests that exist, and gives a reason for every N/A", () => {
-    const problems: string[] = [];
-    for (const row of rows) {
-      if (/^N\/A:\s*\S.{9,}/.test(row.proof) || /^pending:\s*\S+/.test(row.proof)) continue;
-      const named = [...row.proof.matchAll(/\bT-(\d+\.\d+(?:\.\d+)?)\b/g)].map((m) => m[1]!);
-      if (named.length === 0) problems.push(`${row.id}: neither a test (T-x.y.z), "N/A: reason" nor "pending: who"`);
-      for (const t of named) if (!tests.has(t)) problems.push(`${row.id}: no test is named T-${t}`);
-      for (const f of row.proof.matchAll(/`([^`]+\.ts)`/g)) {
-        if (!named.some((t) => tests.get(t)?.has(f[1]!))) problems.push(`${row.id}: ${f[1]} has no test named ${named.map((t) => `T-${t}`).join("/")}`);
-      }
-    }
-    expect(problems).toEqual([]);
+  it("names only tests that exist, in files that hold them, and gives a reason for every N/A", () => {
+    expect(problemsOf(rows, tests)).toEqual([]);
   });
 
-  it("reports the ids still pending", () => {
-    const pending = rows.filter((r) => r.proof.startsWith("pending:"));
-    if (pending.length > 0) console.info(`RFC 2779 ids not proved yet: ${pending.map((r) => r.id).join(" ")}`);
-    expect(pending.length).toBeLessThanOrEqual(rows.length);
+  it("has no pending row: every id is proved by a named test or is N/A with a reason", () => {
+    expect(rows.filter((r) => !/^(?:N\/A:|T-\d)/.test(r.proof)).map((r) => `${r.id}: ${r.proof}`)).toEqual([]);
+  });
+
+  it("catches the rows it must refuse (the check itself can fail)", () => {
+    const known = new Map([["2.0", new Set(["test/unit/a.test.ts"])]]);
+    expect(problemsOf([{ id: "2.0", proof: "T-2.0 `test/unit/a.test.ts`" }, { id: "3.1.6", proof: "N/A: not built yet — no PIDF export" }], known)).toEqual([]);
+    expect(problemsOf([{ id: "2.0", proof: "pending: someone" }], known)).toHaveLength(1);
+    expect(problemsOf([{ id: "2.0", proof: "N/A: tbd" }], known)).toHaveLength(1);
+    expect(problemsOf([{ id: "2.0", proof: "T-2.0" }], known)).toHaveLength(1);
+    expect(problemsOf([{ id: "2.0", proof: "T-2.0.1 `test/unit/a.test.ts`" }], known)).toHaveLength(2);
+    expect(problemsOf([{ id: "2.0", proof: "T-2.0 `test/unit/b.test.ts`" }], known)).toHaveLength(1);
   });
 });
