@@ -38,6 +38,11 @@ export function classifySendError(e: unknown): DeliveryError {
   const response = typeof err.response === "string" ? err.response.replace(/[\r\n]+/g, " ").slice(0, 300) : undefined;
   const status = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response ?? "")?.[1];
   const detail = response ?? `${err.code ?? "error"}: ${err.message ?? String(e)}`;
+  if (err.code === "ETLS") {
+    // requireTLS and the relay offers no STARTTLS: the relay's own reply (e.g. "502 command not
+    // implemented") would mislead; say what the policy refused. Permanent until the admin acts.
+    return new DeliveryError("permanent", "refused-by-policy", "the relay offers no TLS, and outbound.requireTLS forbids sending in clear", { nativeDetail: detail, cause: e });
+  }
   if (code !== undefined && code >= 500) {
     return new DeliveryError("permanent", reasonForStatus(status, code), `relay refused: ${detail}`, { nativeDetail: detail, cause: e });
   }

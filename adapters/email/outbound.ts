@@ -168,6 +168,8 @@ export class Outbound {
         "X-Parley-Hops": String(message.hops),
         // RFC 3834 §5: a chat message a person wrote is not auto-submitted; a notice from a bot is.
         ...(message.kind === "notice" ? { "Auto-Submitted": "auto-generated" } : {}),
+        // RFC 7572 §8: a gateway maps the message's language (XMPP xml:lang) to Content-Language.
+        ...(message.lang ? { "Content-Language": headerSafe(message.lang) } : {}),
       },
       ...(inReplyTo ? { inReplyTo } : {}),
       ...(references.length ? { references } : {}),

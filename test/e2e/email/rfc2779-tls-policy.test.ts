@@ -45,6 +45,9 @@ describe("RFC 2779 2.5.3 / 2.5.4: TLS is a policy, not hard-wired", () => {
     expect(err).toBeInstanceOf(DeliveryError);
     expect((err as DeliveryError).failureClass).toBe("permanent");
     expect((err as DeliveryError).cause).toMatchObject({ code: "ETLS", command: "STARTTLS" });
+    // The sender is told what the policy refused, not the relay's misleading "command not implemented".
+    expect((err as DeliveryError).reason).toBe("refused-by-policy");
+    expect((err as DeliveryError).message).toMatch(/offers no TLS.*requireTLS/);
     // Control: a mail sent after it, in clear, arrives; the refused one never did.
     const control = `tls-control-${Date.now()}`;
     await senderWith(false).send(mail(control), undefined, "carol@example.org");

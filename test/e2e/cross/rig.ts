@@ -1,0 +1,85 @@
+/**
+ * One gateway with all three adapters against the run's Prosody, Synapse and Postfix, and a real
+ * client per person: `alice` on XMPP, `bob` on Matrix (syncing), the mailbox carol@example.org read
+ * from Postfix's Maildir. Each test file takes its own application-service slot.
+ */
+import { inject } from "vitest";
+import { xmppAdapter } from "../../../adapters/xmpp/index.js";
+import { matrixAdapter } from "../../../adapters/matrix/index.js";
+import { emailAdapterFactory } from "../../../adapters/email/index.js";
+import { endpoint, type Endpoint } from "../../../src/model/address.js";
+import type { DomainMappings } from "../../../src/mappings/types.js";
+import { testMappings } from "../../support/mappings.js";
+import { startTestGateway, type TestGateway } from "../../support/gateway.js";
+import { connectUser, type TestUser, type Stanza } from "../xmpp/support.js";
+import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
+import { slotNetworkSettings } from "../../harness/synapse/slots.js";
+import { mtaCoordinates } from "../../harness/mta/inject.js";
+import { adapterConfig, resolver } from "../email/support.js";
+
+export type Network = "xmpp" | "matrix" | "email";
+
+export interface CrossRig {
+  readonly gw: TestGateway;
+  readonly mappings: DomainMappings;
+  readonly alice: TestUser;
+  readonly aliceEp: Endpoint;
+  readonly bob: TestMatrixUser;
+  readonly bobEp: Endpoint;
+  readonly carolEp: Endpoint;
+  /** Postfix's Maildir of example.org, where carol's mail lands. */
+  readonly carolInbox: string;
+  readonly mta: ReturnType<typeof mtaCoordinates>;
+  readonly botUserId: string;
+  /** How `who` appears on `network`, by that adapter's own addressing. */
+  on(network: Network, who: Endpoint): string;
+  stop(): Promise<void>;
+}
+
+export const bodyOf = (s: Stanza): string => s.getChildText("body") ?? "";
+
+export async function startCrossRig(slotIndex: number, xmppResource: string): Promise<CrossRig> {
+  const prosody = inject("prosody");
+  const synapse = inject("synapse");
+  const mta = mtaCoordinates();
+  const slot = synapse.appservices[slotIndex]!;
+  const mappings = testMappings({
+    networks: {
+      xmpp: { settings: { sharedDomains: { matrix: "matrix.gw.test", email: "email.gw.test" } } },
+      matrix: { settings: slotNetworkSettings(synapse.serverName, slot) },
+      email: { settings: { sharedDomains: { xmpp: "xmpp.gw.example.org", matrix: "matrix.gw.example.org" } } },
+    },
+    domains: {
+      [prosody.userDomain]: { home: "xmpp" },
+      [synapse.serverName]: { home: "matrix" },
+      "example.org": { home: "email" },
+    },
+  });
+  const factories = { xmpp: xmppAdapter, matrix: matrixAdapter, email: emailAdapterFactory({ resolver }) };
+  const gw = await startTestGateway({
+    factories: Object.values(factories),
+    adapters: {
+      xmpp: { host: prosody.host, port: prosody.componentPort, componentSecret: prosody.componentSecret, reconnect: { baseMs: 100, maxMs: 1000 } },
+      matrix: { homeserverUrl: synapse.baseUrl, appserviceId: slot.id, asToken: slot.asToken, hsToken: slot.hsToken, listen: { host: "127.0.0.1", port: slot.port } },
+      email: adapterConfig(mta),
+    },
+    mappings,
+    delivery: { attempts: 20, backoffBaseMs: 100, backoffCapMs: 1000 },
+  });
+  const alice = await connectUser("alice", { resource: xmppResource });
+  const bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));
+  return {
+    gw, mappings, alice, bob, mta,
+    aliceEp: endpoint(alice.bare, "xmpp"),
+    bobEp: endpoint(`${bob.userId.slice(1, bob.userId.indexOf(":"))}@${synapse.serverName}`, "matrix"),
+    carolEp: endpoint("carol@example.org", "email"),
+    carolInbox: mta.maildirs["example.org"]!,
+    botUserId: `@${slot.botLocalpart}:${synapse.serverName}`,
+    on: (network, who) => factories[network].addressing.toNative(who, mappings),
+    async stop() {
+      bob.stop();
+      await alice.stop();
+      await gw.destroy();
+    },
+  };
+}
