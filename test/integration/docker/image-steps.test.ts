@@ -40,7 +40,7 @@ function ensureCommand(command: string, pkg: string): void {
   if (r.status !== 0) throw new Error(`installing ${pkg} failed: ${r.stderr}`);
 }
 
-interface Step { readonly stage: string; readonly op: "COPY" | "RUN" | "USER" | "FROM" | "WORKDIR"; readonly args: string }
+interface Step { readonly stage: string; readonly op: "COPY" | "RUN" | "USER" | "FROM" | "WORKDIR" | "ENV"; readonly args: string }
 
 /** The Dockerfile's steps, continuation lines joined. */
 function dockerfileSteps(): Step[] {
@@ -48,7 +48,7 @@ function dockerfileSteps(): Step[] {
   const steps: Step[] = [];
   let stage = "";
   for (const line of text.split("\n")) {
-    const m = /^(FROM|COPY|RUN|USER|WORKDIR)\s+(.*)$/.exec(line.trim());
+    const m = /^(FROM|COPY|RUN|USER|WORKDIR|ENV)\s+(.*)$/.exec(line.trim());
     if (!m) continue;
     if (m[1] === "FROM") stage = /AS\s+(\S+)/i.exec(m[2]!)?.[1] ?? "";
     steps.push({ stage, op: m[1] as Step["op"], args: m[2]!.trim() });
@@ -168,7 +168,10 @@ describe("docker/ validated on the host", () => {
     const node = process.execPath;
     const check = spawnSync(node, ["dist/bin/parley.js", "config", "check", "--config", cfg], { cwd: app, encoding: "utf8" });
     expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
-    const child = spawn(node, ["dist/bin/parley.js", "start", "--config", cfg], { cwd: app, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
+    // The runtime stage's ENV lines (NODE_ENV, NODE_OPTIONS) apply to the process, as in the image.
+    const imageEnv = Object.fromEntries(dockerfileSteps().filter((x) => x.stage === "runtime" && x.op === "ENV").map((x) => [x.args.slice(0, x.args.indexOf("=")), x.args.slice(x.args.indexOf("=") + 1)]));
+    expect(imageEnv).toMatchObject({ NODE_ENV: "production", NODE_OPTIONS: "--max-semi-space-size=8" });
+    const child = spawn(node, ["dist/bin/parley.js", "start", "--config", cfg], { cwd: app, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...imageEnv } });
     let log = "";
     child.stdout.on("data", (b: Buffer) => { log += b.toString(); });
     child.stderr.on("data", (b: Buffer) => { log += b.toString(); });
