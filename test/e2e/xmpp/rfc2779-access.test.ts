@@ -102,6 +102,20 @@ describe("RFC 2779 access rules, real XMPP clients through the gateway", () => {
     expect(users.trent.inbox.seen.filter((s) => fromOscar(s) && s.attrs.type === undefined)).toEqual([]);
   });
 
+  it("T-5.1.7 after a watcher unsubscribes, the service sends it nothing new", async () => {
+    const judy = ep("judy");
+    await users.judy!.send(xml("presence", { type: "unsubscribe", to: OSCAR }));
+    await until("judy's subscription cancelled in the core", async () => {
+      const subs = await x.gw.presence.subscriptionsOf(oscar, "watchers");
+      return subs.some((s) => s.watcher.address === judy.address && s.state === "approved") ? undefined : true;
+    });
+    const seenBefore = users.judy!.inbox.seen.length;
+    await publish(12, "open", "after judy left");
+    await users.ivan!.inbox.next((s) => fromOscar(s) && s.getChildText("status") === "after judy left", 15_000, "the change at ivan");
+    const later = users.judy!.inbox.seen.slice(seenBefore).filter((s) => fromOscar(s) && s.attrs.type === undefined);
+    expect(later).toEqual([]);
+  });
+
   it("T-3.2.4 T-3.2.5 a watched XMPP user whose client vanishes without a goodbye goes CLOSED for its watchers", async () => {
     const ivan = ep("ivan");
     await x.gw.gateway.accept(MATRIX, [{ kind: "subscription", request: { action: "request", watcher: oscar, presentity: ivan, actor: oscar, authenticatedBy: { method: "network" }, at: at() } }]);
@@ -113,5 +127,20 @@ describe("RFC 2779 access rules, real XMPP clients through the gateway", () => {
     (users.ivan!.xmpp as unknown as { socket: { destroy(): void } }).socket.destroy();
     const closed = await until("ivan closed at oscar's network", () => x.matrix.peer.presences.find((n) => n.presence.presentity.address === ivan.address && n.presence.tuples.every((t) => t.basic === "closed")), 30_000);
     expect(closed.watcher).toEqual(oscar);
+  });
+
+  // Last: it restarts the gateway.
+  it("T-3.2.2 a request to an offline XMPP user survives a gateway restart, reaches her at login, and her approval completes it", async () => {
+    const quinn = endpoint("quinn@matrix.test", "matrix");
+    const carol = ep("carol");
+    const [r] = await x.gw.gateway.accept(MATRIX, [{ kind: "subscription", request: { action: "request", watcher: quinn, presentity: carol, actor: quinn, authenticatedBy: { method: "network" }, at: at() } }]);
+    expect(r?.status).toBe("accepted");
+    const prefix = x.gw.prefix;
+    await x.gw.stop(); // keys kept: a restart, not a wipe
+    x = await startXmppGateway(prosody(), { prefix });
+    users.carol = await connectUser("carol", { resource: "login" });
+    await users.carol.inbox.next((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === "quinn@matrix.test", 15_000, "quinn's request at carol's login");
+    await users.carol.send(xml("presence", { type: "subscribed", to: "quinn@matrix.test" }));
+    await until("approved in the core", async () => (await x.gw.presence.subscriptionsOf(carol, "watchers")).find((s) => s.watcher.address === quinn.address && s.state === "approved"));
   });
 });
