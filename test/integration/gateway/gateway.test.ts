@@ -4,34 +4,15 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
-import { endpoint } from "../../../src/model/address.js";
-import { newCanonicalId } from "../../../src/model/ids.js";
-import { MessageSchema } from "../../../src/model/message.js";
 import { createLogger } from "../../../src/log/logger.js";
-import { testDoubleFactory, TestDoublePeer } from "../../support/test-double-adapter.js";
-import { testMappings } from "../../support/mappings.js";
 import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { RedisServer } from "../../support/redis-server.js";
-import type { AdapterFactory } from "../../../src/adapter/contract.js";
 import { until } from "../../support/until.js";
+import { alice, aliceToBob, bob, twoNetworkMappings, twoNetworks } from "../../support/two-networks.js";
 
-const alice = endpoint("alice@alpha.example", "alpha");
-const bob = endpoint("bob@beta.example", "beta");
-const mappings = testMappings({
-  networks: { alpha: {}, beta: {} },
-  domains: { "alpha.example": { home: "alpha" }, "beta.example": { home: "beta" } },
-});
-
-function message(text: string) {
-  return MessageSchema.parse({ id: newCanonicalId(), from: alice, to: bob, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: text }] });
-}
-
-function networks() {
-  const alphaPeer = new TestDoublePeer();
-  const betaPeer = new TestDoublePeer();
-  const factories = [testDoubleFactory("alpha", alphaPeer), testDoubleFactory("beta", betaPeer)] as unknown as AdapterFactory<unknown>[];
-  return { alphaPeer, betaPeer, factories };
-}
+const mappings = twoNetworkMappings;
+const message = aliceToBob;
+const networks = twoNetworks;
 
 let gw: TestGateway | undefined;
 afterEach(async () => { await gw?.destroy(); gw = undefined; });

@@ -12,29 +12,13 @@ import { MessageSchema } from "../../../src/model/message.js";
 import { createLogger } from "../../../src/log/logger.js";
 import { RedisIdMap } from "../../../src/store/id-map.js";
 import { deleteKeysUnder, keyspace } from "../../../src/store/index.js";
-import type { AdapterFactory } from "../../../src/adapter/contract.js";
-import { testDoubleFactory, TestDoublePeer } from "../../support/test-double-adapter.js";
-import { testMappings } from "../../support/mappings.js";
 import { startTestGateway, testPrefix, type TestGateway } from "../../support/gateway.js";
 import { waitFor } from "../delivery/helpers.js";
+import { alice, aliceToBob, twoNetworkMappings, twoNetworks } from "../../support/two-networks.js";
 
-const alice = endpoint("alice@alpha.example", "alpha");
-const bob = endpoint("bob@beta.example", "beta");
-const mappings = testMappings({
-  networks: { alpha: {}, beta: {} },
-  domains: { "alpha.example": { home: "alpha" }, "beta.example": { home: "beta" } },
-});
-
-function message(text: string) {
-  return MessageSchema.parse({ id: newCanonicalId(), from: alice, to: bob, authenticatedBy: { method: "network" }, sentAt: new Date().toISOString(), parts: [{ role: "text", body: text }] });
-}
-
-function networks() {
-  const alphaPeer = new TestDoublePeer();
-  const betaPeer = new TestDoublePeer();
-  const factories = [testDoubleFactory("alpha", alphaPeer), testDoubleFactory("beta", betaPeer)] as unknown as AdapterFactory<unknown>[];
-  return { alphaPeer, betaPeer, factories };
-}
+const mappings = twoNetworkMappings;
+const message = aliceToBob;
+const networks = twoNetworks;
 
 /**
  * Every Redis command touching keys under `prefix`, seen by MONITOR, with the client that sent it.
