@@ -12,7 +12,7 @@ import { readMaildir, type MaildirMessage } from "../../test/harness/mta/maildir
 import { smtpSend } from "../../test/harness/mta/smtp-client.js";
 import type { DemoDeployment } from "./deployment.js";
 import { DEMO } from "./files.js";
-import { DemoXmppUser, xml, type Stanza } from "./xmpp-user.js";
+import { connectXmppUser, xml, type Stanza, type XmppTestUser } from "../../test/harness/prosody/client.js";
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -68,7 +68,7 @@ function mailText(from: string, to: string, subject: string, text: string): stri
 
 export class Conversation {
   readonly results: StepResult[] = [];
-  private aliceX?: DemoXmppUser;
+  private aliceX?: XmppTestUser;
   private bobM?: TestMatrixUser;
   private dmWithAlice?: string;
 
@@ -103,7 +103,7 @@ export class Conversation {
     const missing = this.notReady();
     for (const n of missing) this.print(`!! the ${n} adapter is not ready: the steps through ${n} will fail`);
     this.print("Logging in: alice on XMPP, bob on Matrix; carol reads her Maildir …");
-    this.aliceX = await DemoXmppUser.connect(this.d.prosody, "alice");
+    this.aliceX = await connectXmppUser(this.d.prosody, "alice", { resource: "demo" });
     this.bobM = await startUser(this.d.synapse.baseUrl, this.d.synapse.registrationSharedSecret, "bob");
     this.print("");
     await this.greetings();
@@ -124,7 +124,7 @@ export class Conversation {
     await this.hop("matrix", `${bobAddr} → ${alice} (xmpp): "Hi Alice! Bob on Matrix"`, async () => {
       if (!this.dmWithAlice) throw new Error("no room with alice's puppet (the previous hop failed)");
       await b.say(this.dmWithAlice, { msgtype: "m.text", body: "Hi Alice! Bob on Matrix" });
-      await a.next(isMessageWith("Hi Alice! Bob on Matrix", bobAddr), STEP_TIMEOUT_MS, "bob's reply");
+      await a.inbox.next(isMessageWith("Hi Alice! Bob on Matrix", bobAddr), STEP_TIMEOUT_MS, "bob's reply");
       return `delivered to XMPP (alice sees it from ${bobAddr})`;
     });
     await this.hop("xmpp", `${alice} → ${carol} (email): "Hello Carol, Alice here"`, async () => {
@@ -135,7 +135,7 @@ export class Conversation {
     await this.hop("email", `${carol} → ${alice} (xmpp): "Hi Alice, Carol answering by mail"`, async () => {
       const r = await smtpSend(this.d.mta.smtpPort, { from: carol, to: [alice] }, mailText(carol, alice, "Hello", "Hi Alice, Carol answering by mail"));
       if (r.final !== 250) throw new Error(`the MTA answered ${r.final ?? r.rcpt.join(",")}`);
-      await a.next(isMessageWith("Hi Alice, Carol answering by mail", carol), STEP_TIMEOUT_MS, "carol's mail");
+      await a.inbox.next(isMessageWith("Hi Alice, Carol answering by mail", carol), STEP_TIMEOUT_MS, "carol's mail");
       return `delivered to XMPP (alice sees it from ${carol})`;
     });
     await this.hop("matrix", `${bobAddr} → ${carol} (email): "Hi Carol, Bob from Matrix"`, async () => {
@@ -169,17 +169,17 @@ export class Conversation {
     await this.hop("matrix", `${bobAddr} tells the bot: "approve ${alice}"`, async () => {
       const ask = await b.waitForMessage("asks to see your presence", bot, 1_000);
       await b.say(ask.getRoomId()!, { msgtype: "m.text", body: `approve ${alice}` });
-      await a.next(this.presenceFromBob((s) => s.attrs.type === "subscribed"), STEP_TIMEOUT_MS, "subscribed");
+      await a.inbox.next(this.presenceFromBob((s) => s.attrs.type === "subscribed"), STEP_TIMEOUT_MS, "subscribed");
       return "alice's client shows the subscription approved";
     });
     await this.hop("matrix", `${bobAddr} goes away ("at lunch")`, async () => {
       await b.client.setPresence({ presence: "unavailable", status_msg: "at lunch" });
-      const s = await a.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === "away"), STEP_TIMEOUT_MS, "bob away");
+      const s = await a.inbox.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === "away"), STEP_TIMEOUT_MS, "bob away");
       return `alice sees bob away: "${s.getChildText("status") ?? ""}"`;
     });
     await this.hop("matrix", `${bobAddr} comes back`, async () => {
       await b.client.setPresence({ presence: "online", status_msg: "back" });
-      await a.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === null), STEP_TIMEOUT_MS, "bob available");
+      await a.inbox.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === null), STEP_TIMEOUT_MS, "bob available");
       return "alice sees bob available again";
     });
   }
@@ -188,7 +188,7 @@ export class Conversation {
     const a = this.aliceX!;
     await this.hop("xmpp", `${alice} → ${ghost} (matrix, no such user): "Are you there?"`, async () => {
       await a.send(xml("message", { to: ghost, type: "chat", id: "demo-fail" }, xml("body", {}, "Are you there?")));
-      const err = await a.next((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === "demo-fail", STEP_TIMEOUT_MS, "the error");
+      const err = await a.inbox.next((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === "demo-fail", STEP_TIMEOUT_MS, "the error");
       const e = err.getChild("error");
       const condition = e?.getChildElements().find((c) => c.attrs.xmlns === "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name !== "text")?.name ?? "?";
       const text = e?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
