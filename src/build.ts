@@ -13,11 +13,10 @@ import type { GatewayConfig } from "./config/schema.js";
 import { adapterConfigsOf } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
-import { createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
 import { AccessPolicy } from "./policy/index.js";
 import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/index.js";
-import { RedisInboundClaims } from "./core/claims.js";
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
 import { ParleyError } from "./errors/parley-error.js";
@@ -123,7 +122,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     parts: {
       delivery,
       ids: new RedisIdMap(redis, keys),
-      claims: new RedisInboundClaims(redis, `${prefix}:claims:`),
+      claims: new RedisInboundClaims(redis, keys),
       route,
       policy,
       presence,

@@ -2,5 +2,5 @@ export * from "./redis.js";
 export * from "./keys.js";
 export * from "./adapter-state.js";
 export * from "./id-map.js";
-export * from "./dedupe.js";
+export * from "./claims.js";
 export * from "./durability.js";

@@ -8,7 +8,7 @@
  *   <prefix>:state:<network>:<key>     adapter state (AdapterStateStore)
  *   <prefix>:lease:<network>:<name>    adapter leases
  *   <prefix>:ids:…                     canonical ↔ native id map
- *   <prefix>:seen:<scope>:<id>         inbound dedupe (RFC 2779 2.5.2)
+ *   <prefix>:claims:<native key>       inbound claims on native ids (RFC 2779 2.5.2)
  */
 import type { Redis } from "ioredis";
 

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asNetworkId } from "../../../src/model/address.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
-import { deleteKeysUnder, InboundDedupe, keyspace, RedisAdapterStateStore, RedisIdMap } from "../../../src/store/index.js";
+import { deleteKeysUnder, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims } from "../../../src/store/index.js";
 import { SHARED_REDIS, uniquePrefix, waitFor } from "../delivery/helpers.js";
 
 const prefix = uniquePrefix("store");
@@ -12,15 +12,18 @@ beforeAll(() => { redis = new Redis(SHARED_REDIS); });
 afterAll(async () => { await deleteKeysUnder(redis, prefix); redis.disconnect(); });
 
 describe("Redis store (src/adapter/state.ts)", () => {
-  it("T-2.5.2 seenBefore: the first sighting records, a replay is recognised, per scope, until the TTL", async () => {
-    const d = new InboundDedupe(redis, keys);
-    expect(await d.seenBefore("matrix-txn", "t1", 60)).toBe(false);
-    expect(await d.seenBefore("matrix-txn", "t1", 60)).toBe(true);
-    expect(await d.seenBefore("xmpp-origin", "t1", 60)).toBe(false);
-    expect(await redis.ttl(keys.key("seen", "matrix-txn", "t1"))).toBeGreaterThan(55);
-    await d.forget("matrix-txn", "t1");
-    expect(await d.seenBefore("matrix-txn", "t1", 60)).toBe(false);
-    await expect(d.seenBefore("s", "x", 0)).rejects.toThrow(RangeError);
+  it("T-2.5.2 inbound claims: the first arrival claims, a replay learns the earlier id, per native id, for the TTL; only the claimant releases", async () => {
+    const claims = new RedisInboundClaims(redis, keys, 60);
+    const first = newCanonicalId();
+    const replay = newCanonicalId();
+    expect(await claims.claim("matrix|event||$e1", first)).toBeUndefined();
+    expect(await claims.claim("matrix|event||$e1", replay)).toBe(first);
+    expect(await claims.claim("xmpp|stanza-id||$e1", replay)).toBeUndefined();
+    expect(await redis.ttl(keys.key("claims", "matrix|event||$e1"))).toBeGreaterThan(55);
+    await claims.release("matrix|event||$e1", replay); // not the claimant: nothing happens
+    expect(await claims.claim("matrix|event||$e1", replay)).toBe(first);
+    await claims.release("matrix|event||$e1", first);
+    expect(await claims.claim("matrix|event||$e1", replay)).toBeUndefined();
   });
 
   it("adapter state: get/set/TTL/setIfAbsent/delete under the adapter's own prefix", async () => {
