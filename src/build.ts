@@ -15,7 +15,6 @@ import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
 import { createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
-import { AccessPolicy } from "./policy/index.js";
 import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
@@ -114,7 +113,6 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     // link vouches for its users, who republish only on change.
     linkReady: (n) => running.gateway?.adapter(n)?.health().ready,
   });
-  const policy = new AccessPolicy({ redis, prefix: `${prefix}:`, mappings: () => mappings });
   const gateway = new Gateway({
     factories,
     adapterConfigs,
@@ -124,7 +122,8 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       ids: new RedisIdMap(redis, keys),
       claims: new RedisInboundClaims(redis, keys),
       route,
-      policy,
+      // One access policy for messages and presence alike: the presence service's (RFC 2779 2.3).
+      policy: presence.parts.policy,
       presence,
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
     },

@@ -7,7 +7,7 @@
  * connections are closed by whoever built them (see `src/build.ts`).
  */
 import { Gauge, type Registry } from "prom-client";
-import type { Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
+import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
@@ -109,12 +109,8 @@ export class Gateway {
     return this.factories.get(network)?.addressing;
   }
 
-  /** Accept events as if `source`'s adapter had received them (the adapters' own door). */
-  accept(source: NetworkId, events: readonly CanonicalEvent[]) {
-    return this.acceptFrom(source, events);
-  }
-
-  private async acceptFrom(source: NetworkId, events: readonly CanonicalEvent[]) {
+  /** Accept events as `source`'s adapter does through its context (tests and benches call it too). */
+  async accept(source: NetworkId, events: readonly CanonicalEvent[]): Promise<AcceptResult[]> {
     try {
       const results = await this.pipeline.accept(source, events);
       for (const r of results) if (r.status === "refused") this.metrics.refused.inc({ source, code: r.error.code });
@@ -133,7 +129,7 @@ export class Gateway {
       network,
       log: log.child({ module: `adapter.${network}` }),
       mappings,
-      accept: (events) => this.acceptFrom(network, events),
+      accept: (events) => this.accept(network, events),
       presenceFor: (watcher, presentity) => parts.presence.presenceFor(watcher, presentity),
       subscriptionsOf: (who, side) => parts.presence.subscriptionsOf(who, side),
       addressOn: (who: Endpoint, on: NetworkId) => {

@@ -18,7 +18,7 @@ import type { DeliveryJobSpec, DeliveryService } from "../delivery/types.js";
 import type { Logger } from "../log/logger.js";
 import type { CoreMetrics } from "./metrics.js";
 import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./ports.js";
-import { conversationKey, messageJob, statusJob } from "./jobs.js";
+import { messageJob, statusJob } from "./jobs.js";
 
 export interface AcceptDeps {
   readonly mappings: () => DomainMappings;
@@ -222,4 +222,3 @@ export class AcceptPipeline {
   }
 }
 
-export { conversationKey };
