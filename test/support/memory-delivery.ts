@@ -1,26 +1,79 @@
-/** An in-memory DeliveryService for unit tests of pure core logic: records what was enqueued. */
-import type { DeliveryHandler, DeliveryJobSpec, DeliveryService, FailedJobInfo } from "../../src/delivery/types.js";
+/**
+ * An in-memory DeliveryService with the documented key and coalescing semantics (src/delivery/types.ts),
+ * for unit tests of pure core logic and presence tests that run without the BullMQ implementation. `drain()` runs every
+ * waiting job, including jobs enqueued while draining, through the handler.
+ */
+import type { DeliveryError } from "../../src/adapter/contract.js";
 import type { NetworkId } from "../../src/model/address.js";
+import type { DeliveryHandler, DeliveryJob, DeliveryJobSpec, DeliveryService, FailedJobInfo } from "../../src/delivery/types.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 
 export class MemoryDelivery implements DeliveryService {
-  readonly jobs = new Map<string, DeliveryJobSpec>();
-  readonly paused = new Set<NetworkId>();
+  /** Every spec ever stored (not the coalesced or duplicate ones). */
+  readonly stored: DeliveryJobSpec[] = [];
+  /** Every job the handler ran, in order. */
+  readonly ran: DeliveryJob[] = [];
+  readonly failed: Array<{ job: DeliveryJob; error: unknown }> = [];
+  private waiting: DeliveryJobSpec[] = [];
+  private readonly waitingKeys = new Set<string>();
+  enqueueCalls = 0;
+  failNextEnqueue = false;
+  /** While true, every enqueue is refused as Redis would be: PARLEY_UNAVAILABLE. */
   down = false;
-  handler: DeliveryHandler | undefined;
-  async enqueue(specs: readonly DeliveryJobSpec[]) {
-    if (this.down) throw new ParleyError("PARLEY_UNAVAILABLE", "memory delivery is down");
-    for (const s of specs) if (!this.jobs.has(s.key)) this.jobs.set(s.key, s);
+  private handler: DeliveryHandler | undefined;
+
+  async enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    if (this.down) throw new ParleyError("PARLEY_UNAVAILABLE", "memory delivery is down (test)");
+    if (this.failNextEnqueue) {
+      this.failNextEnqueue = false;
+      throw new Error("enqueue failed (test)");
+    }
+    this.enqueueCalls++;
+    for (const spec of specs) {
+      if (this.waitingKeys.has(spec.key)) continue;
+      this.waitingKeys.add(spec.key);
+      this.waiting.push(spec);
+      this.stored.push(spec);
+    }
   }
-  readonly inactive = new Set<NetworkId>();
-  async startWorkers(handler: DeliveryHandler, active: (n: NetworkId) => boolean = () => true) { this.handler = handler; void active; }
-  async setLocalActive(n: NetworkId, active: boolean) { if (active) this.inactive.delete(n); else this.inactive.add(n); }
-  async pause(n: NetworkId) { this.paused.add(n); }
-  async resume(n: NetworkId) { this.paused.delete(n); }
-  async counts() { return {}; }
+
+  /** Jobs waiting now, optionally of one kind. */
+  pending(kind?: DeliveryJobSpec["kind"]): DeliveryJobSpec[] {
+    return this.waiting.filter((s) => kind === undefined || s.kind === kind);
+  }
+
+  /** Drop waiting jobs (e.g. to look only at what a later step enqueues). */
+  clear(): void {
+    this.waiting = [];
+    this.waitingKeys.clear();
+  }
+
+  async drain(handler: DeliveryHandler | undefined = this.handler): Promise<number> {
+    if (!handler) throw new Error("no handler");
+    let n = 0;
+    while (this.waiting.length > 0) {
+      const spec = this.waiting.shift()!;
+      this.waitingKeys.delete(spec.key);
+      const job: DeliveryJob = { kind: spec.kind, network: spec.network, key: spec.key, conversation: spec.conversation, payload: spec.payload, attempt: 1 };
+      this.ran.push(job);
+      try {
+        await handler.deliver(job);
+      } catch (error) {
+        this.failed.push({ job, error });
+        await handler.onFinalFailure(job, error as DeliveryError);
+      }
+      n++;
+    }
+    return n;
+  }
+
+  async startWorkers(handler: DeliveryHandler): Promise<void> { this.handler = handler; }
+  async setLocalActive(): Promise<void> {}
+  async pause(_network: NetworkId): Promise<void> {}
+  async resume(_network: NetworkId): Promise<void> {}
+  async counts(): Promise<Record<string, Record<string, number>>> { return { memory: { waiting: this.waiting.length } }; }
   async listFailed(): Promise<readonly FailedJobInfo[]> { return []; }
-  async retryFailed() { return false; }
-  async dropFailed() { return false; }
-  async close() {}
-  ofKind(kind: DeliveryJobSpec["kind"]) { return [...this.jobs.values()].filter((j) => j.kind === kind); }
+  async retryFailed(): Promise<boolean> { return false; }
+  async dropFailed(): Promise<boolean> { return false; }
+  async close(): Promise<void> {}
 }

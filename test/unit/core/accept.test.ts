@@ -90,7 +90,7 @@ describe("accept pipeline", () => {
     const m = message();
     const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: m }]);
     expect(result).toEqual({ status: "accepted", messageId: m.id });
-    const [job] = delivery.ofKind("message");
+    const [job] = delivery.pending("message");
     expect(job?.network).toBe("beta");
     expect(job?.conversation).toBe("alpha/alice@chat.example>beta/bob@matrix.example");
     expect((job?.payload as Message).hops).toBe(m.hops - 1);
@@ -100,7 +100,7 @@ describe("accept pipeline", () => {
     const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ hops: 0 }) }]);
     expect(result?.status).toBe("refused");
     expect(result?.status === "refused" && result.error.code).toBe("PARLEY_LOOP");
-    expect(delivery.jobs.size).toBe(0);
+    expect(delivery.stored.length).toBe(0);
   });
 
   it("T-2.5.2 a replayed native id is acknowledged as a duplicate and delivered once", async () => {
@@ -110,7 +110,7 @@ describe("accept pipeline", () => {
     await pipeline.accept(alice.network, [{ kind: "message", message: first }]);
     const [again] = await pipeline.accept(alice.network, [{ kind: "message", message: replay }]);
     expect(again).toEqual({ status: "duplicate" });
-    const jobs = delivery.ofKind("message");
+    const jobs = delivery.pending("message");
     expect(jobs).toHaveLength(1);
     expect((jobs[0]?.payload as Message).id).toBe(first.id);
   });
@@ -121,7 +121,7 @@ describe("accept pipeline", () => {
     await claims.claim("alpha|event||$e1", first.id);
     const [again] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }]);
     expect(again).toEqual({ status: "duplicate" });
-    expect((delivery.ofKind("message")[0]?.payload as Message).id).toBe(first.id);
+    expect((delivery.pending("message")[0]?.payload as Message).id).toBe(first.id);
   });
 
   it("recognises Parley's own echo by a native id it recorded on delivery, never by content", async () => {
@@ -157,7 +157,7 @@ describe("accept pipeline", () => {
     const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ from: mallory }) }]);
     expect(result?.status === "refused" && result.error.code).toBe("PARLEY_REFUSED");
     expect(result?.status === "refused" && result.error.message).not.toMatch(/block/i);
-    expect(delivery.jobs.size).toBe(0);
+    expect(delivery.stored.length).toBe(0);
   });
 
   it("T-5.4.6 a message that must stay end-to-end encrypted is never delivered in clear", async () => {
@@ -189,15 +189,15 @@ describe("accept pipeline", () => {
   it("T-4.2.1 forwards end-to-end statuses to the sender's network, but not hand-offs", async () => {
     const base = { messageId: newCanonicalId(), sender: alice, recipient: bob, at: new Date().toISOString() };
     await pipeline.accept(bob.network, [{ kind: "delivery-status", status: DeliveryStatusSchema.parse({ ...base, state: "relayed" }) }]);
-    expect(delivery.ofKind("status")).toHaveLength(0);
+    expect(delivery.pending("status")).toHaveLength(0);
     await pipeline.accept(bob.network, [{ kind: "delivery-status", status: DeliveryStatusSchema.parse({ ...base, state: "delivered" }) }]);
-    const [job] = delivery.ofKind("status");
+    const [job] = delivery.pending("status");
     expect(job?.network).toBe("alpha");
   });
 
   it("T-3.4.1 in a batch, messages are queued before presence is handled, so presence never delays them", async () => {
     const seen: string[] = [];
-    const presence: PresencePort = { ...noPresence, publish: async () => { seen.push(`presence after ${delivery.ofKind("message").length} message jobs`); return { status: "accepted" }; } };
+    const presence: PresencePort = { ...noPresence, publish: async () => { seen.push(`presence after ${delivery.pending("message").length} message jobs`); return { status: "accepted" }; } };
     const p = new AcceptPipeline({
       mappings: () => mappings, route: routeByNetwork, policy, presence, delivery, claims, ids,
       capabilities: () => testDoubleCapabilities, log: silentLogger(), metrics: createCoreMetrics(new Registry()),

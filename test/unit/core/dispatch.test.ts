@@ -37,14 +37,14 @@ describe("delivery dispatcher", () => {
     const s = setup();
     await s.dispatcher.deliver(s.job);
     expect(s.peer.messages).toHaveLength(1);
-    expect(s.delivery.ofKind("status")).toHaveLength(0);
+    expect(s.delivery.pending("status")).toHaveLength(0);
   });
 
   it("T-4.2.1 an end-to-end delivery reports `delivered` to the sender's network and links native ids", async () => {
     const s = setup();
     s.beta.deliverMessage = async () => ({ state: "delivered", nativeIds: [{ network: "beta", kind: "event", id: "$x" }] });
     await s.dispatcher.deliver(s.job);
-    const [status] = s.delivery.ofKind("status");
+    const [status] = s.delivery.pending("status");
     expect(status?.network).toBe("alpha");
     expect((status?.payload as DeliveryStatus).state).toBe("delivered");
     expect(await s.ids.canonicalFor({ network: "beta", kind: "event", id: "$x" })).toBe(s.message.id);
@@ -53,7 +53,7 @@ describe("delivery dispatcher", () => {
   it("T-5.4.1 a final failure becomes a failed status for the sender, with the neutral reason and the native detail", async () => {
     const s = setup();
     await s.dispatcher.onFinalFailure(s.job, new DeliveryError("permanent", "recipient-unknown", "no such user", { nativeDetail: "M_NOT_FOUND" }));
-    const [status] = s.delivery.ofKind("status");
+    const [status] = s.delivery.pending("status");
     const payload = status?.payload as DeliveryStatus;
     expect(status?.network).toBe("alpha");
     expect(payload).toMatchObject({ state: "failed", reason: "recipient-unknown", messageId: s.message.id, sender: alice, recipient: bob });

@@ -17,7 +17,7 @@ import type { DeliveryHandler, DeliveryService } from "../../../../src/delivery/
 import { silentLogger, type Logger } from "../../../../src/log/logger.js";
 import { testMappings } from "../../../support/mappings.js";
 import { TestDoubleAdapter, TestDoublePeer } from "../../../support/test-double-adapter.js";
-import { MemoryDelivery } from "./memory-delivery.js";
+import { MemoryDelivery } from "../../../support/memory-delivery.js";
 
 export const NETWORKS = ["xmpp", "matrix", "email"] as const;
 export const T0 = Date.parse("2026-11-24T00:00:00.000Z");
