@@ -2,13 +2,11 @@
  * DESIGN §3 "Order": per-conversation order with two worker processes and injected transient
  * failures, and one recipient failing for 30 s without slowing the other conversations.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import { describe, expect, it } from "vitest";
 import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
 import type { TestPayload } from "../../support/delivery-worker-process.js";
-import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
-import { spawnWorker, stopWorker, type WorkerProc } from "./processes.js";
+import { NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { useProcessRig } from "./processes.js";
 
 const prefix = uniquePrefix("order");
 const base = `${prefix}:t`;
@@ -17,23 +15,7 @@ const CONVS = 20;
 const FAIL_MS = 30_000;
 const service = { retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 };
 
-let producer: BullDeliveryService;
-let rec: Redis;
-const workers: WorkerProc[] = [];
-
-beforeAll(async () => {
-  rec = new Redis(SHARED_REDIS);
-  producer = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...service });
-  const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, failRate: 0.1, downable: ["F"], service };
-  workers.push(...(await Promise.all([spawnWorker(cfg), spawnWorker(cfg)])));
-});
-
-afterAll(async () => {
-  await Promise.all(workers.map(stopWorker));
-  await producer.close();
-  await cleanup(prefix);
-  rec.disconnect();
-});
+const rig = useProcessRig({ prefix, service, spawn: { cfg: { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, failRate: 0.1, downable: ["F"], service }, count: 2 } });
 
 /** Enqueue at RATE msg/s for `ms`, round-robin over `convs`; returns the count per conversation. */
 async function offer(convs: readonly string[], ms: number): Promise<Map<string, number>> {
@@ -50,14 +32,14 @@ async function offer(convs: readonly string[], ms: number): Promise<Map<string, 
       const payload: TestPayload = { i, conv, t0: Date.now() };
       specs.push({ kind: "message", network: NET, key: `${conv}.${i}`, conversation: conv, payload });
     }
-    if (specs.length > 0) await producer.enqueue(specs);
+    if (specs.length > 0) await rig.producer.enqueue(specs);
     await new Promise((r) => setTimeout(r, 5)); // the offered rate's clock, not a synchronisation
   }
   return sent;
 }
 
 async function received(conv: string): Promise<{ i: number; ms: number; pid: number }[]> {
-  return (await rec.lrange(`${base}:recv:${conv}`, 0, -1)).map((s) => {
+  return (await rig.rec.lrange(`${base}:recv:${conv}`, 0, -1)).map((s) => {
     const [i, ms, pid] = s.split("|").map(Number);
     return { i: i!, ms: ms!, pid: pid! };
   });
@@ -65,7 +47,7 @@ async function received(conv: string): Promise<{ i: number; ms: number; pid: num
 
 async function waitAll(sent: Map<string, number>, timeoutMs: number): Promise<void> {
   await waitFor(async () => {
-    for (const [c, n] of sent) if ((await rec.llen(`${base}:recv:${c}`)) < n) return false;
+    for (const [c, n] of sent) if ((await rig.rec.llen(`${base}:recv:${c}`)) < n) return false;
     return true;
   }, timeoutMs, "every message delivered");
 }
@@ -99,7 +81,7 @@ describe("per-conversation order across worker processes (DESIGN §3, RFC 2779 4
     expect(b.pids.size, "both worker processes delivered").toBe(2);
 
     const otherConvs = [...Array(CONVS).keys()].map((i) => `o${i}`);
-    await rec.set(`${base}:down:F`, "1", "PX", FAIL_MS);
+    await rig.rec.set(`${base}:down:F`, "1", "PX", FAIL_MS);
     const withFailing = await offer([...otherConvs, "F"], FAIL_MS);
     const others = new Map([...withFailing].filter(([c]) => c !== "F"));
     await waitAll(others, 20_000);

@@ -5,32 +5,16 @@
  * parked job's re-check closes — its process stalling between BEGIN and moveToDelayed while the
  * predecessor finishes — is rare here; this guards the chain as a whole.)
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import { describe, expect, it } from "vitest";
 import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
 import type { TestPayload } from "../../support/delivery-worker-process.js";
-import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
-import { spawnWorker, stopWorker, type WorkerProc } from "./processes.js";
+import { NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { useProcessRig } from "./processes.js";
 
 const prefix = uniquePrefix("race");
 const PARK_MS = 30_000;
 const service = { parkMs: PARK_MS, parkMaxMs: PARK_MS, lockDurationMs: 5000, stalledIntervalMs: 2000 };
-let producer: BullDeliveryService;
-let rec: Redis;
-const workers: WorkerProc[] = [];
-beforeAll(async () => {
-  rec = new Redis(SHARED_REDIS);
-  producer = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...service });
-  const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, service };
-  workers.push(...(await Promise.all([spawnWorker(cfg), spawnWorker(cfg)])));
-});
-afterAll(async () => {
-  await Promise.all(workers.map(stopWorker));
-  await producer.close();
-  await cleanup(prefix);
-  rec.disconnect();
-});
+const rig = useProcessRig({ prefix, service, spawn: { cfg: { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, service }, count: 2 } });
 
 describe("park/promote race (DESIGN §3 order)", () => {
   it("T-4.3.1 one conversation of 1,000 messages over two processes never waits for the park timer", { timeout: 60_000 }, async () => {
@@ -41,10 +25,10 @@ describe("park/promote race (DESIGN §3 order)", () => {
       specs.push({ kind: "message", network: NET, key: `one.${i}`, conversation: "one", payload });
     }
     const t0 = Date.now();
-    for (let s = 0; s < N; s += 50) await producer.enqueue(specs.slice(s, s + 50));
-    await waitFor(async () => (await rec.llen(`${prefix}:t:recv:one`)) >= N, PARK_MS - 5000, `all ${N} delivered before any park timer fires`);
+    for (let s = 0; s < N; s += 50) await rig.producer.enqueue(specs.slice(s, s + 50));
+    await waitFor(async () => (await rig.rec.llen(`${prefix}:t:recv:one`)) >= N, PARK_MS - 5000, `all ${N} delivered before any park timer fires`);
     const elapsed = Date.now() - t0;
-    const got = (await rec.lrange(`${prefix}:t:recv:one`, 0, -1)).map((e) => e.split("|").map(Number));
+    const got = (await rig.rec.lrange(`${prefix}:t:recv:one`, 0, -1)).map((e) => e.split("|").map(Number));
     console.log(`order_race messages=${N} elapsed_ms=${elapsed} processes=${new Set(got.map((g) => g[2])).size}`);
     expect(got.map((g) => g[0])).toEqual([...Array(N).keys()]);
     expect(new Set(got.map((g) => g[2])).size).toBe(2);

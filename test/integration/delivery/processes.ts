@@ -1,7 +1,11 @@
 /** Spawning delivery worker processes (test/support/delivery-worker-process.ts) for multi-process tests. */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
+import { createDeliveryService, type BullDeliveryService, type DeliveryServiceOptions } from "../../../src/delivery/index.js";
 import type { WorkerProcessConfig } from "../../support/delivery-worker-process.js";
+import { cleanup, NET, SHARED_REDIS } from "./helpers.js";
 
 const ENTRY = fileURLToPath(new URL("../../support/delivery-worker-process.ts", import.meta.url));
 
@@ -30,4 +34,35 @@ export async function stopWorker(w: WorkerProc): Promise<void> {
   if (w.child.exitCode !== null || w.child.signalCode !== null) return;
   w.child.kill("SIGTERM");
   await w.exited;
+}
+
+/** What a multi-process delivery test works with; filled in by the `beforeAll` of {@link useProcessRig}. */
+export interface ProcessRig {
+  /** A delivery service in this process, for enqueueing and counts. */
+  producer: BullDeliveryService;
+  /** A plain connection to read what the worker processes recorded. */
+  rec: Redis;
+  /** Worker processes, stopped after the tests (push the ones a test spawns). */
+  readonly workers: WorkerProc[];
+}
+
+/**
+ * The scaffolding of a multi-process delivery test: registers beforeAll/afterAll that make the
+ * producer and the reading connection (and spawn `spawn.count` workers when given), then stop the
+ * workers, close everything and delete the test's keys.
+ */
+export function useProcessRig(o: { prefix: string; service: Partial<DeliveryServiceOptions>; spawn?: { cfg: WorkerProcessConfig; count: number } }): ProcessRig {
+  const rig = { workers: [] as WorkerProc[] } as unknown as ProcessRig;
+  beforeAll(async () => {
+    rig.rec = new Redis(SHARED_REDIS);
+    rig.producer = await createDeliveryService({ networks: [NET], prefix: o.prefix, redisUrl: SHARED_REDIS, ...o.service });
+    if (o.spawn) rig.workers.push(...(await Promise.all(Array.from({ length: o.spawn.count }, () => spawnWorker(o.spawn!.cfg)))));
+  });
+  afterAll(async () => {
+    await Promise.all(rig.workers.map(stopWorker));
+    await rig.producer?.close();
+    await cleanup(o.prefix);
+    rig.rec?.disconnect();
+  });
+  return rig;
 }

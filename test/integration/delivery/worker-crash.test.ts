@@ -3,13 +3,11 @@
  * 5,000 messages, restart, and every message is delivered; the only duplicates allowed are those
  * whose first send fell in the crash window (sent by the killed process, marker not yet written).
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
+import { describe, expect, it } from "vitest";
 import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
 import type { TestPayload } from "../../support/delivery-worker-process.js";
-import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
-import { kill9, spawnWorker, stopWorker, type WorkerProc } from "./processes.js";
+import { NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { kill9, spawnWorker, useProcessRig } from "./processes.js";
 
 const prefix = uniquePrefix("crash");
 const base = `${prefix}:t`;
@@ -18,30 +16,18 @@ const CONVS = 50;
 const service = { parkMs: 1000, lockDurationMs: 2000, stalledIntervalMs: 1000, retry: { attempts: 10, baseMs: 50, capMs: 1000 } };
 const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, logSteps: true, service };
 
-let producer: BullDeliveryService;
-let rec: Redis;
-const workers: WorkerProc[] = [];
-beforeAll(async () => {
-  rec = new Redis(SHARED_REDIS);
-  producer = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...service });
-});
-afterAll(async () => {
-  await Promise.all(workers.map(stopWorker));
-  await producer.close();
-  await cleanup(prefix);
-  rec.disconnect();
-});
+const rig = useProcessRig({ prefix, service });
 
 async function totalReceived(): Promise<number> {
   let n = 0;
-  for (let c = 0; c < CONVS; c++) n += await rec.llen(`${base}:recv:c${c}`);
+  for (let c = 0; c < CONVS; c++) n += await rig.rec.llen(`${base}:recv:c${c}`);
   return n;
 }
 
 describe("worker crash (RFC 2779 5.4.2)", () => {
   it("T-5.4.2 kill -9 of a worker mid-stream: nothing lost, duplicates only in the crash window, order kept", { timeout: 120_000 }, async () => {
     const [victim, survivor] = await Promise.all([spawnWorker(cfg), spawnWorker(cfg)]);
-    workers.push(victim, survivor);
+    rig.workers.push(victim, survivor);
     const specs: DeliveryJobSpec[] = [];
     for (let i = 0; i < N / CONVS; i++) {
       for (let c = 0; c < CONVS; c++) {
@@ -49,16 +35,16 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
         specs.push({ kind: "message", network: NET, key: `c${c}.${i}`, conversation: `c${c}`, payload });
       }
     }
-    for (let s = 0; s < specs.length; s += 500) await producer.enqueue(specs.slice(s, s + 500));
+    for (let s = 0; s < specs.length; s += 500) await rig.producer.enqueue(specs.slice(s, s + 500));
     await waitFor(async () => (await totalReceived()) >= 1500, 60_000, "1,500 deliveries before the kill");
     await kill9(victim);
-    await rec.rpush(`${base}:log`, `KILL|-|${victim.pid}`);
-    workers.push(await spawnWorker(cfg));
+    await rig.rec.rpush(`${base}:log`, `KILL|-|${victim.pid}`);
+    rig.workers.push(await spawnWorker(cfg));
     await waitFor(async () => (await totalReceived()) >= N, 60_000, `all ${N} delivered`);
-    await waitFor(async () => { const c = (await producer.counts())["message-xmpp"]!; return c.active === 0 && c.waiting === 0 && c.delayed === 0; }, 20_000, "empty queue");
+    await waitFor(async () => { const c = (await rig.producer.counts())["message-xmpp"]!; return c.active === 0 && c.waiting === 0 && c.delayed === 0; }, 20_000, "empty queue");
 
     // Tally: lost, duplicates, and duplicates whose first send was the killed process's last act.
-    const log = (await rec.lrange(`${base}:log`, 0, -1)).map((l) => l.split("|") as [string, string, string]);
+    const log = (await rig.rec.lrange(`${base}:log`, 0, -1)).map((l) => l.split("|") as [string, string, string]);
     const killAt = log.findIndex(([e]) => e === "KILL");
     const sends = new Map<string, { at: number; pid: number }[]>();
     log.forEach(([e, key, pid], at) => { if (e === "sent") sends.set(key, [...(sends.get(key) ?? []), { at, pid: Number(pid) }]); });
@@ -72,7 +58,7 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
         if (list.length === 2 && first!.pid === victim.pid && first!.at < killAt && rest.every((r) => r.at > killAt)) inWindow++;
       }
     }
-    const final = await rec.llen(`${base}:final`);
+    const final = await rig.rec.llen(`${base}:final`);
     const started = new Set(log.filter(([e, , pid]) => e === "start" && Number(pid) === victim.pid).map(([, k]) => k));
     const victimSent = new Set(log.filter(([e, , pid]) => e === "sent" && Number(pid) === victim.pid).map(([, k]) => k));
     const interrupted = [...started].filter((k) => !victimSent.has(k)).length;
@@ -84,7 +70,7 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
     for (let c = 0; c < CONVS; c++) {
       const firsts: number[] = [];
       const seen = new Set<number>();
-      for (const entry of await rec.lrange(`${base}:recv:c${c}`, 0, -1)) {
+      for (const entry of await rig.rec.lrange(`${base}:recv:c${c}`, 0, -1)) {
         const i = Number(entry.split("|")[0]);
         if (!seen.has(i)) { seen.add(i); firsts.push(i); }
       }
