@@ -8,7 +8,8 @@ import type { GatewayConfig } from "../src/config/index.js";
 import type { DomainMappings } from "../src/mappings/index.js";
 import type { CommandOutput } from "../src/cli/index.js";
 import { BullDeliveryService } from "../src/delivery/index.js";
-import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionListing } from "../src/presence/index.js";
+import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionListing, type PresenceShow } from "../src/presence/index.js";
+import { serializePidf } from "../src/model/pidf.js";
 import { silentLogger } from "../src/log/logger.js";
 import { createProducerConnection } from "../src/store/index.js";
 
@@ -21,16 +22,23 @@ interface AdminDeps {
 
 const USAGE: Record<string, string> = {
   dlq: "usage: parley dlq list|retry ID|drop ID [--config FILE]",
-  presence: "usage: parley presence show ADDRESS [--config FILE]",
+  presence: "usage: parley presence show ADDRESS [--pidf] [--config FILE]",
   subscriptions: "usage: parley subscriptions list ADDRESS [--config FILE]",
 };
+
+/** `parley presence show`: the admin's summary, or with `--pidf` the RFC 3863 document. */
+function presenceLines(show: PresenceShow, pidf: boolean): CommandOutput {
+  if (!pidf) return { exitCode: 0, lines: formatPresenceShow(show) };
+  if (show.presence === null) return { exitCode: 1, lines: [`no presence known for ${show.presentity.network}/${show.presentity.address}`] };
+  return { exitCode: 0, lines: serializePidf(show.presence).trimEnd().split("\n") };
+}
 
 const json = (v: unknown): string[] => JSON.stringify(v, null, 2).split("\n");
 
 export async function adminCommand(command: "dlq" | "presence" | "subscriptions", args: readonly string[], deps: AdminDeps): Promise<CommandOutput> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, limit: { type: "string" } }, allowPositionals: true });
+    parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, limit: { type: "string" }, pidf: { type: "boolean" } }, allowPositionals: true });
   } catch (e) {
     return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, USAGE[command]!] };
   }
@@ -56,7 +64,8 @@ export async function adminCommand(command: "dlq" | "presence" | "subscriptions"
       log: silentLogger(),
     });
     const admin = new PresenceAdmin(presence);
-    return { exitCode: 0, lines: command === "presence" ? formatPresenceShow(await admin.showPresence(target!)) : formatSubscriptionListing(await admin.listSubscriptions(target!)) };
+    if (command === "subscriptions") return { exitCode: 0, lines: formatSubscriptionListing(await admin.listSubscriptions(target!)) };
+    return presenceLines(await admin.showPresence(target!), parsed.values.pidf === true);
   } finally {
     await delivery.close();
     redis.disconnect();

@@ -14,12 +14,17 @@ export interface ReadinessCheck {
   check(): Promise<{ ready: boolean; detail: string }>;
 }
 
-/** An admin API route: method, a path pattern with `:param`s, and its handler's JSON answer. */
+/**
+ * An admin API route: method, a path pattern with `:param`s, and its handler's answer: JSON, or
+ * text of its own `contentType` (e.g. PIDF when the request's `Accept` asks for it).
+ */
 export interface AdminRoute {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   readonly path: string;
-  handle(params: Readonly<Record<string, string>>, body: unknown, query: URLSearchParams): Promise<{ status: number; body: unknown }>;
+  handle(params: Readonly<Record<string, string>>, body: unknown, query: URLSearchParams, accept?: string): Promise<AdminAnswer>;
 }
+
+export type AdminAnswer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string; contentType: string };
 
 export interface AdminServerOptions {
   readonly host: string;
@@ -89,8 +94,11 @@ export class AdminServer {
       if (!params) continue;
       try {
         const body = req.method === "GET" ? undefined : await readJsonBody(req);
-        const answer = await route.handle(params, body, url.searchParams);
-        return sendJson(res, answer.status, answer.body);
+        const answer = await route.handle(params, body, url.searchParams, req.headers.accept ?? "");
+        if (answer.contentType === undefined) return sendJson(res, answer.status, answer.body);
+        res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": Buffer.byteLength(answer.body) });
+        res.end(answer.body);
+        return;
       } catch (e) {
         if (isParleyError(e)) return sendError(res, e.code, e.message);
         if (e instanceof SyntaxError) return sendError(res, "PARLEY_INVALID_EVENT", `request body: ${e.message}`);

@@ -36,6 +36,8 @@ export const PersonSchema = z.object({
   /** Contact URIs of the principal (RFC 2779 3.1.3): mailto:, tel:, xmpp:, matrix:. */
   contacts: z.array(z.string().max(2048)).max(32).optional(),
   displayName: z.string().max(256).optional(),
+  /** The principal's picture: an `https:`/`mxc:` URI or a blob-store reference (XEP-0084, Matrix `avatar_url`). */
+  avatar: z.string().max(2048).optional(),
 });
 
 export const ProvenanceSchema = z.object({

@@ -12,6 +12,7 @@ import { ParleyError } from "../errors/parley-error.js";
 import type { AccessRulesOverride } from "../policy/access-policy.js";
 import { fanoutJob } from "./jobs.js";
 import type { PresenceService } from "./service.js";
+import { PIDF_CONTENT_TYPE, serializePidf } from "../model/pidf.js";
 
 export interface PresenceShow {
   readonly presentity: Endpoint;
@@ -98,7 +99,16 @@ export class PresenceAdmin {
 /** Admin API routes (for the lead to add to the admin listener). `:address` as in {@link PresenceAdmin.resolve}. */
 export function presenceAdminRoutes(admin: PresenceAdmin): AdminRoute[] {
   return [
-    { method: "GET", path: "/presence/:address", handle: async (p) => ({ status: 200, body: await admin.showPresence(p.address!) }) },
+    {
+      method: "GET",
+      path: "/presence/:address",
+      handle: async (p, _body, _query, accept) => {
+        const show = await admin.showPresence(p.address!);
+        if (!(accept ?? "").includes(PIDF_CONTENT_TYPE)) return { status: 200, body: show };
+        if (show.presence === null) throw new ParleyError("PARLEY_NOT_FOUND", `no presence known for ${show.presentity.network}/${show.presentity.address}`);
+        return { status: 200, body: serializePidf(show.presence), contentType: `${PIDF_CONTENT_TYPE}; charset=utf-8` };
+      },
+    },
     { method: "GET", path: "/subscriptions/:address", handle: async (p) => ({ status: 200, body: await admin.listSubscriptions(p.address!) }) },
     { method: "GET", path: "/access/:address", handle: async (p) => ({ status: 200, body: (await admin.showPresence(p.address!)).rules }) },
     {

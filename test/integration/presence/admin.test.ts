@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { formatPresenceShow, formatSubscriptionListing, presenceAdminRoutes } from "../../../src/presence/admin.js";
 import { PresenceHarness, alice, bob, erin } from "./support/harness.js";
+import { parsePidf } from "../../../src/model/pidf-parse.js";
+import { ensureXmllint, validateXml } from "../../harness/xmllint/xmllint.js";
 
 let h: PresenceHarness | undefined;
 afterEach(async () => { await h?.close(); h = undefined; });
@@ -44,5 +46,20 @@ describe("presence admin", () => {
     expect((await get.handle({ address: "alice@chat.example.org" }, undefined, new URLSearchParams())).status).toBe(200);
     await h.admin.setAccessRules("alice@chat.example.org", {}, "ops");
     expect((await h.admin.showPresence("alice@chat.example.org")).rules.subscribe).toBe("approval");
+  });
+
+  it("T-3.1.6 serves the stored presence as PIDF to an admin API client that asks for application/pidf+xml", async () => {
+    ensureXmllint();
+    h = new PresenceHarness();
+    await h.publish(alice, "open", { note: "at work", show: "away" });
+    const get = presenceAdminRoutes(h.admin).find((r) => r.method === "GET" && r.path === "/presence/:address")!;
+    const answer = await get.handle({ address: "alice@chat.example.org" }, undefined, new URLSearchParams(), "application/pidf+xml");
+    expect(answer.contentType).toMatch(/^application\/pidf\+xml/);
+    const doc = String(answer.body);
+    expect(validateXml(doc).valid).toBe(true);
+    expect(parsePidf(doc)).toEqual((await h.admin.showPresence("alice@chat.example.org")).presence);
+    const json = await get.handle({ address: "alice@chat.example.org" }, undefined, new URLSearchParams(), "application/json");
+    expect(json.contentType).toBeUndefined();
+    await expect(get.handle({ address: "nobody@chat.example.org" }, undefined, new URLSearchParams(), "application/pidf+xml")).rejects.toMatchObject({ code: "PARLEY_NOT_FOUND" });
   });
 });
