@@ -13,6 +13,7 @@ import componentCore from "@xmpp/component-core";
 import xml from "@xmpp/xml";
 import type { Logger } from "../../src/log/logger.js";
 import { StanzaGuard, type GuardEvent } from "./bounds.js";
+import { xmlSafeElement } from "./xml-safe.js";
 
 export type XmlElement = xml.Element;
 export { xml };
@@ -158,6 +159,9 @@ class DomainLink {
 
   async send(el: XmlElement): Promise<void> {
     if (!this.entity || !this.online) throw new Error(`component link for ${this.domain} is down`);
+    // Issue 11 class 1: nothing XML cannot carry ever reaches the socket (xml-safe.ts).
+    const replaced = xmlSafeElement(el);
+    if (replaced > 0) this.opts.log.info({ domain: this.domain, stanza: el.name, id: el.attrs.id, replaced }, "characters XML cannot carry replaced with U+FFFD");
     await this.entity.send(el);
   }
 

@@ -9,6 +9,7 @@ import { matrixAdapter } from "../../../adapters/matrix/index.js";
 import { emailAdapterFactory } from "../../../adapters/email/index.js";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
+import type { Logger } from "../../../src/log/logger.js";
 import { testMappings } from "../../support/mappings.js";
 import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { connectUser, type TestUser, type Stanza } from "../xmpp/support.js";
@@ -38,7 +39,7 @@ export interface CrossRig {
 
 export const bodyOf = (s: Stanza): string => s.getChildText("body") ?? "";
 
-export async function startCrossRig(slotIndex: number, xmppResource: string): Promise<CrossRig> {
+export async function startCrossRig(slotIndex: number, xmppResource: string, log?: Logger): Promise<CrossRig> {
   const prosody = inject("prosody");
   const synapse = inject("synapse");
   const mta = mtaCoordinates();
@@ -65,6 +66,7 @@ export async function startCrossRig(slotIndex: number, xmppResource: string): Pr
     },
     mappings,
     delivery: { attempts: 20, backoffBaseMs: 100, backoffCapMs: 1000 },
+    log,
   });
   const alice = await connectUser("alice", { resource: xmppResource });
   const bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));

@@ -100,18 +100,35 @@ export async function startAdapter(mta: MtaCoordinates, overrides: Partial<Email
 }
 
 /** An RFC 5322 message as a mail client writes it, DKIM-signed when a key is given. */
+function encodeBody(text: string, encoding: "8bit" | "base64" | "quoted-printable"): string {
+  if (encoding === "8bit") return text.replace(/\r?\n/g, "\r\n");
+  const bytes = Buffer.from(text, "utf8");
+  if (encoding === "base64") return bytes.toString("base64").replace(/.{76}/g, "$&\r\n");
+  // RFC 2045 §6.7: every byte but printable ASCII other than "=" as =HH, soft breaks under 76.
+  let out = "";
+  let line = "";
+  for (const b of bytes) {
+    const t = b >= 0x21 && b <= 0x7e && b !== 0x3d ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    if (line.length + t.length > 73) { out += `${line}=\r\n`; line = ""; }
+    line += t;
+  }
+  return out + line;
+}
+
 export async function composeMail(o: {
   from: string; to: string; subject?: string; text: string; messageId?: string; inReplyTo?: string; extraHeaders?: string[];
   sign?: { domain: string; selector: string; privateKey: string };
+  /** How the UTF-8 body travels (default 8bit). */
+  encoding?: "8bit" | "base64" | "quoted-printable";
 }): Promise<Buffer> {
   const head = [
     `From: ${o.from}`, `To: ${o.to}`, `Subject: ${o.subject ?? "hello"}`, `Date: ${new Date().toUTCString()}`,
     `Message-ID: ${o.messageId ?? `<${Math.random().toString(36).slice(2)}@client.test>`}`,
     ...(o.inReplyTo ? [`In-Reply-To: ${o.inReplyTo}`, `References: ${o.inReplyTo}`] : []),
     ...(o.extraHeaders ?? []),
-    "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+    "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", `Content-Transfer-Encoding: ${o.encoding ?? "8bit"}`,
   ];
-  const raw = Buffer.from(`${head.join("\r\n")}\r\n\r\n${o.text.replace(/\r?\n/g, "\r\n")}\r\n`, "utf8");
+  const raw = Buffer.from(`${head.join("\r\n")}\r\n\r\n${encodeBody(o.text, o.encoding ?? "8bit")}\r\n`, "utf8");
   if (!o.sign) return raw;
   const { signatures } = await dkimSign(raw, { signingDomain: o.sign.domain, selector: o.sign.selector, privateKey: o.sign.privateKey });
   return Buffer.concat([Buffer.from(signatures), raw]);
