@@ -59,14 +59,17 @@ async function start(args: readonly string[]): Promise<number> {
   log.info({ role, networks: Object.keys(loaded.config.adapters) }, "parley started");
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
-      log.info({ signal }, "stopping: draining deliveries, then closing the adapters");
+      log.info({ signal }, "stopping: ingress first, then draining deliveries, then the links, then Redis");
+      // A stop that hangs (a peer that never answers a close) must not hold a restart back.
+      setTimeout(() => { log.error("stop did not finish within 3 s; exiting"); process.exit(1); }, 3_000).unref();
       built.stop().then(resolve, (e: unknown) => { log.error({ err: (e as Error).message }, "unclean stop"); resolve(); });
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
   });
   log.info("parley stopped");
-  return 0;
+  // Exit now: a library timer or socket left behind must not keep a stopped gateway alive.
+  process.exit(0);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

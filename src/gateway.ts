@@ -9,6 +9,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
+import { hasIngressControl } from "./adapter/ingress.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
 import type { DomainMappings } from "./mappings/types.js";
@@ -117,9 +118,11 @@ export class Gateway {
       return results;
     } catch (e) {
       const error = isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", undefined, {}, { cause: e });
-      this.metrics.refused.inc({ source, code: error.code });
-      this.options.log.warn({ source, code: error.code, err: error.message }, "inbound batch not accepted");
-      throw error;
+      this.metrics.refused.inc({ source, code: error.code }, events.length);
+      this.options.log.warn({ source, code: error.code, err: error.message, events: events.length }, "inbound batch not accepted");
+      // The sender is told only the catalogue's neutral text ("try again later"); the internal
+      // detail (which Redis command failed, and why) is for the log above.
+      throw error.info.retryable || error.code === "PARLEY_INTERNAL" ? new ParleyError(error.code, undefined, error.details, { cause: error }) : error;
     }
   }
 
@@ -180,11 +183,23 @@ export class Gateway {
     this.readinessTimer.unref();
   }
 
-  /** Graceful stop: drain running deliveries, then stop every adapter. */
+  /**
+   * Graceful stop, in the order that loses nothing (src/adapter/ingress.ts): stop the listeners
+   * (sources keep what they could not hand over and retry), drain running deliveries, then stop
+   * every adapter (links last: the XMPP component hands its link over). The caller closes Redis
+   * only after this resolves, so whatever is accepted meanwhile is stored or refused, never dropped.
+   */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.readinessTimer);
+    await Promise.all([...this.adapters].filter(([, a]) => hasIngressControl(a)).map(async ([network, adapter]) => {
+      try {
+        if (hasIngressControl(adapter)) await adapter.stopIngress();
+      } catch (e) {
+        this.options.log.warn({ network, err: (e as Error).message }, "adapter ingress did not stop cleanly");
+      }
+    }));
     await this.options.parts.delivery.close();
     for (const [network, adapter] of this.adapters) {
       try {

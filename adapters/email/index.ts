@@ -64,10 +64,15 @@ export class EmailAdapter implements Adapter {
     log.info({ port: this.port, dkimKeys: dkimKeys.length }, "SMTP listener ready");
   }
 
-  async stop(): Promise<void> {
+  /** Close the SMTP listener (MTAs keep the mail and retry); outbound mail keeps going (src/adapter/ingress.ts). */
+  async stopIngress(): Promise<void> {
     const l = this.listener;
     this.listener = undefined;
     await l?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopIngress();
   }
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {

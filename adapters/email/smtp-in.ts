@@ -59,6 +59,9 @@ export class SmtpListener {
       maxClients: c.limits.maxConnections,
       disableReverseLookup: true, // no PTR lookups: nothing here uses the client host name
       socketTimeout: 60_000,
+      // On stop, sessions still open after 1 s are cut: their mail was not acknowledged (no 250),
+      // so the MTA keeps it and retries; a stop never waits smtp-server's default 30 s.
+      closeTimeout: 1_000,
       ...tls,
       onConnect: (s, cb) => cb(this.byIp.hit(s.remoteAddress) ? null : new SmtpReplyError(reply(421, "4.7.0", "Too many connections from your address, try later"))),
       onMailFrom: (a, s, cb) => cb(this.onMailFrom(a, s)),

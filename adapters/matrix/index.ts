@@ -109,10 +109,14 @@ export class MatrixAdapter implements Adapter {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Close the application-service endpoint (Synapse keeps what it could not hand over and retries)
+   * and wait for the transactions being accepted; deliveries to the homeserver keep working
+   * (src/adapter/ingress.ts).
+   */
+  async stopIngress(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    this.presence?.stop();
     if (server) {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -120,6 +124,11 @@ export class MatrixAdapter implements Adapter {
       });
     }
     await this.transactions?.settled();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopIngress();
+    this.presence?.stop();
     this.d?.hs.close();
   }
 

@@ -23,10 +23,12 @@ export const XmppConfigSchema = z.object({
     maxMs: z.number().int().min(100).default(30_000),
   }).default({ baseMs: 500, maxMs: 30_000 }),
   /** Lease on the component link when several Parley processes run (one link per domain in Prosody). */
+  // A standby takes over within ttlMs (+ one renewMs) of the holder's death, and within one
+  // renewMs of a graceful stop (the holder releases the lease): docs/operations.md.
   lease: z.object({
-    ttlMs: z.number().int().min(500).default(5_000),
-    renewMs: z.number().int().min(100).default(1_000),
-  }).default({ ttlMs: 5_000, renewMs: 1_000 }),
+    ttlMs: z.number().int().min(500).default(1_500),
+    renewMs: z.number().int().min(50).default(250),
+  }).default({ ttlMs: 1_500, renewMs: 250 }),
   /** How long a send waits for the server's answer to the confirming ping (see README, "what can be lost"). */
   confirmTimeoutMs: z.number().int().min(100).default(5_000),
   /** The gateway identity in disco#info (XEP-0030, XEP-0100 `gateway` category). */

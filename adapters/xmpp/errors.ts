@@ -54,9 +54,15 @@ export function errorForReason(reason: FailureReason, text: string): StanzaError
   return { ...BY_REASON[reason], text };
 }
 
+/**
+ * A refusal's own text names what was refused and why (for the sender); a passing failure of the
+ * gateway (Redis down, an internal error) gets only the catalogue's neutral text, never the
+ * internal detail (that is for the log).
+ */
 export function errorForParleyError(e: ParleyError): StanzaErrorSpec {
   const hit = BY_CODE[e.code] ?? BY_REASON[e.info.reason];
-  return { ...hit, text: e.message };
+  const neutral = e.code === "PARLEY_UNAVAILABLE" || e.code === "PARLEY_INTERNAL";
+  return { ...hit, text: neutral ? e.info.summary : e.message };
 }
 
 export function errorFor(e: unknown): StanzaErrorSpec {

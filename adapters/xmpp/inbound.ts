@@ -119,9 +119,12 @@ async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId,
   // Recorded before the core sees the message, so a status can never outrun it (XEP-0184 §5:
   // the receipt goes to the sending resource and names its stanza id).
   const origin: OriginRecord = { id: el.attrs.id?.slice(0, 1024), jid: p.senderJid, receipt: el.getChild("request", NS_RECEIPTS) !== undefined };
-  await rt.ctx.state.set(`origin:${id}`, JSON.stringify(origin), ORIGIN_TTL_SECONDS);
   let result: AcceptResult | undefined;
   try {
+    // A failed write here (Redis down) goes on to accept, which fails the same way and is counted
+    // and answered with the neutral "try later"; never an internal error text to the user.
+    await rt.ctx.state.set(`origin:${id}`, JSON.stringify(origin), ORIGIN_TTL_SECONDS)
+      .catch((e: unknown) => rt.log.warn({ messageId: id, err: (e as Error).message }, "origin record not stored"));
     [result] = await accept();
   } catch (e) {
     await replyError(rt, el, errorFor(e instanceof ParleyError ? e : new ParleyError("PARLEY_UNAVAILABLE")));

@@ -135,7 +135,9 @@ export class XmppAdapter implements Adapter {
     const rt = this.rt;
     if (!rt) return;
     if (this.owner) {
-      await this.presence?.withdrawAll();
+      // Hand the link over (README, "Several processes"): close it, then release the lease at
+      // once, so a standby connects on its next lease check instead of after the lease's TTL.
+      await settleWithin(this.presence?.withdrawAll() ?? Promise.resolve(), 500);
       await rt.link.stop();
       this.owner = false;
       try {
@@ -144,6 +146,8 @@ export class XmppAdapter implements Adapter {
         rt.log.warn({ err: (e as Error).message }, "lease not released; it expires by itself");
       }
     }
+    // Stanzas read before the link closed finish their accept while Redis is still open.
+    await settleWithin(Promise.all([...this.chains.values()]), 2_000);
   }
 
   private runtime(): XmppRuntime {
@@ -165,8 +169,19 @@ export class XmppAdapter implements Adapter {
     if (!this.owner) return { ready: false, detail: "standby: another Parley process holds the component link" };
     const online = this.rt.link.onlineDomains();
     const all = this.rt.link.domains;
+    // A frozen server keeps the TCP link up but answers nothing: not ready, so this process stops
+    // taking XMPP jobs (src/gateway.ts) and /readyz says why.
+    const silentMs = this.rt.link.unansweredMs();
+    if (silentMs > this.config.confirmTimeoutMs) return { ready: false, detail: `component link up, but the XMPP server has not answered for ${silentMs} ms` };
     return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online` };
   }
+}
+
+/** Wait for `p` (its failure included) at most `ms`. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
 }
 
 export const xmppAdapter = {

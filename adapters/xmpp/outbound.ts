@@ -75,13 +75,17 @@ export function messageStanza(rt: XmppRuntime, m: Message): XmlElement {
   return el;
 }
 
-/** Send, then wait for the server to have read it (connection.ts, confirm). */
+/**
+ * Send, then wait for the server to have read it (connection.ts, confirmWritten). A stanza written
+ * to a live connection is never sent again because the server is slow to answer (it would arrive
+ * twice); it is retried only when its connection died before the server confirmed it.
+ */
 export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomain: string): Promise<void> {
   const fromDomain = parseJid(el.attrs.from ?? "").domain;
   if (!rt.link.isOnline(fromDomain)) throw new DeliveryError("transient", "unavailable", `component link for ${fromDomain} is down`);
   try {
-    await rt.link.send(el);
-    await rt.link.confirm(fromDomain, serverDomain);
+    const generation = await rt.link.send(el);
+    await rt.link.confirmWritten(fromDomain, serverDomain, generation);
   } catch (e) {
     throw new DeliveryError("transient", "unavailable", "the XMPP server did not confirm the stanza", { cause: e, nativeDetail: (e as Error).message });
   }

@@ -53,7 +53,7 @@ declare module "@xmpp/component-core" {
     _onData(data: Buffer): void;
     _onElement(el: xml.Element): void;
     parser: xml.Parser | null;
-    socket: { destroy(): void } | null;
+    socket: { destroy(): void; setNoDelay(noDelay?: boolean): void } | null;
   }
   const componentCore: { Component: typeof Component };
   export = componentCore;

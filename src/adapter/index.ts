@@ -1,2 +1,3 @@
 export * from "./contract.js";
 export * from "./state.js";
+export * from "./ingress.js";

@@ -27,13 +27,16 @@ export interface DeliveryServiceOptions {
   /** Safety-net timeout of a parked (out-of-turn) job, ms (default 5000), doubling per park up to parkMaxMs (default 60000). */
   readonly parkMs?: number;
   readonly parkMaxMs?: number;
-  /** BullMQ lock duration / stalled check interval / stalls allowed (defaults 30 s / 15 s / 3). */
+  /**
+   * BullMQ lock duration / stalled check interval / stalls allowed (defaults 3 s / 1 s / 3): a job
+   * left active by a dead process runs again within lockDurationMs + stalledIntervalMs (< 5 s).
+   */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
   readonly maxStalledCount?: number;
   /** How long failed jobs stay for the admin (default 30 days). */
   readonly failedRetentionSeconds?: number;
-  /** How long close() waits for running jobs (default 30 s). */
+  /** How long close() waits for running jobs (default 1.5 s, so a SIGTERM exits within 2 s). */
   readonly closeTimeoutMs?: number;
   /** Producer command timeout, ms (default 500): the bound on how long enqueue can take to fail. */
   readonly commandTimeoutMs?: number;
@@ -71,10 +74,10 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     markerTtlSeconds: o.markerTtlSeconds ?? 7 * 24 * 3600,
     parkMs: o.parkMs ?? 5000,
     parkMaxMs: Math.max(o.parkMaxMs ?? 60_000, o.parkMs ?? 5000),
-    lockDurationMs: o.lockDurationMs ?? 30_000,
-    stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
+    lockDurationMs: o.lockDurationMs ?? 3_000,
+    stalledIntervalMs: o.stalledIntervalMs ?? 1_000,
     maxStalledCount: o.maxStalledCount ?? 3,
     failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
-    closeTimeoutMs: o.closeTimeoutMs ?? 30_000,
+    closeTimeoutMs: o.closeTimeoutMs ?? 1_500,
   };
 }

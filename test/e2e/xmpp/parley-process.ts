@@ -19,7 +19,7 @@ const prefix = process.env.PARLEY_TEST_PREFIX ?? "test-failover";
 const gw = await startTestGateway({
   factories: [xmppAdapter, testDoubleFactory("matrix")],
   adapters: {
-    xmpp: { host: coords.host, port: coords.componentPort, componentSecret: coords.componentSecret, reconnect: { baseMs: 100, maxMs: 1000 }, lease: { ttlMs: 3000, renewMs: 500 } },
+    xmpp: { host: coords.host, port: coords.componentPort, componentSecret: coords.componentSecret, reconnect: { baseMs: 100, maxMs: 1000 } },
     matrix: {},
   },
   mappings: gatewayMappings(coords),

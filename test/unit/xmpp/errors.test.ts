@@ -7,6 +7,14 @@ import { ParleyError } from "../../../src/errors/parley-error.js";
 import { FailureReasonSchema } from "../../../src/model/delivery-status.js";
 
 describe("XMPP error mapping", () => {
+  it("T-5.4.1 a passing gateway failure reaches the user as neutral text, never the internal detail", () => {
+    const internal = new ParleyError("PARLEY_UNAVAILABLE", "Redis refused a state write: Stream isn't writeable");
+    const spec = errorForParleyError(internal);
+    expect(spec).toMatchObject({ type: "wait", condition: "service-unavailable", text: ERROR_CODES.PARLEY_UNAVAILABLE.summary });
+    expect(errorForParleyError(new ParleyError("PARLEY_INTERNAL", "TypeError: x is undefined")).text).toBe(ERROR_CODES.PARLEY_INTERNAL.summary);
+    // A refusal keeps its own text: it tells the sender what to change.
+    expect(errorForParleyError(new ParleyError("PARLEY_TOO_LARGE", "the body is larger than 10 bytes")).text).toBe("the body is larger than 10 bytes");
+  });
   it("T-5.4.1 maps every neutral reason to a stanza error with text, and RFC 7247 §7's pairs as written", () => {
     for (const r of FailureReasonSchema.options) {
       const e = errorForReason(r, "why");

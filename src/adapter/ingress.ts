@@ -1,0 +1,21 @@
+/**
+ * Optional capability: an adapter whose ingress can stop before its deliveries do (DESIGN §3,
+ * STYLE habit 10). On a graceful stop the gateway first calls {@link IngressControl.stopIngress}
+ * on every adapter that has it, then drains the delivery workers, then calls `stop()`, and only
+ * then are the Redis connections closed: an event a source hands over during the stop is either
+ * stored (and acknowledged) or refused with the network's own "try later", never dropped.
+ *
+ * An adapter whose listener is separate from its sending side (an HTTP endpoint, an SMTP
+ * listener) implements it; one whose ingress and egress share a link (the XMPP component) does
+ * not, and keeps taking stanzas until `stop()`, while Redis is still open.
+ */
+import type { Adapter } from "./contract.js";
+
+export interface IngressControl {
+  /** Stop taking new inbound events and wait for those being accepted; deliveries keep working. Idempotent. */
+  stopIngress(): Promise<void>;
+}
+
+export function hasIngressControl(a: Adapter): a is Adapter & IngressControl {
+  return typeof (a as Partial<IngressControl>).stopIngress === "function";
+}
