@@ -28,11 +28,8 @@ export const EMAIL: NetworkId = asNetworkId("email");
 export const MAX_EMAIL_LOCAL_OCTETS = 255;
 
 
-/** `networks.email`: the shared mail domain per foreign network. */
-export const EmailNetworkSettingsSchema = z.object({
-  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainNameSchema).default({}),
-}).loose();
-export type EmailNetworkSettings = z.infer<typeof EmailNetworkSettingsSchema>;
+/** `networks.email`: nothing of its own; the shared mail domain per foreign network is the core's `sharedDomains`. */
+export const EmailNetworkSettingsSchema = z.object({});
 
 /** `domains.<d>.appearsOn.email`: the mail domain the admin routes to Parley for this domain's users. */
 export const EmailAppearanceSchema = z.object({ mailDomain: DomainNameSchema }).loose();
@@ -74,8 +71,9 @@ export function unescapeLocal(escaped: string): string {
   }
 }
 
-export function networkSettings(m: DomainMappings): EmailNetworkSettings {
-  return EmailNetworkSettingsSchema.parse(m.networks.get(EMAIL)?.settings ?? {});
+/** `networks.email.sharedDomains`: the shared mail domain per foreign network. */
+function sharedDomainsOf(m: DomainMappings): Readonly<Record<string, string>> {
+  return m.networks.get(EMAIL)?.sharedDomains ?? {};
 }
 
 function appearanceOf(m: DomainMappings, domain: string): EmailAppearance | undefined {
@@ -98,7 +96,7 @@ export function toNative(who: Endpoint, m: DomainMappings): string {
   const listed = m.domains.get(domain);
   const appearance = listed?.home === who.network ? appearanceOf(m, domain) : undefined;
   if (appearance) return checkLength(local, `${local}@${appearance.mailDomain}`);
-  const shared = networkSettings(m).sharedDomains[who.network];
+  const shared = sharedDomainsOf(m)[who.network];
   if (shared === undefined) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `no email form for ${who.network} users (networks.email.sharedDomains.${who.network})`);
   const sharedLocal = `${local}=${domain}`;
   return checkLength(sharedLocal, `${sharedLocal}@${shared}`);
@@ -137,7 +135,7 @@ function canonical(address: string, network: NetworkId): Endpoint {
 export function fromNative(native: string, m: DomainMappings): Endpoint {
   const { local, domain } = parseNative(native);
   if (Buffer.byteLength(local) > MAX_EMAIL_LOCAL_OCTETS) throw new ParleyError("PARLEY_ADDRESS_INVALID", `local part of ${native} is too long`);
-  const sharedFor = Object.entries(networkSettings(m).sharedDomains).find(([, d]) => d === domain);
+  const sharedFor = Object.entries(sharedDomainsOf(m)).find(([, d]) => d === domain);
   if (sharedFor) {
     const sep = local.lastIndexOf("=");
     if (sep <= 0 || sep === local.length - 1) throw new ParleyError("PARLEY_ADDRESS_INVALID", `"${native}" lacks the =domain of a ${sharedFor[0]} user`);
@@ -155,4 +153,6 @@ export const emailAddressing: NetworkAddressing = {
   appearanceSchema: EmailAppearanceSchema,
   toNative,
   fromNative,
+  settingsClaims: () => [],
+  appearanceClaims: (a) => (typeof a.mailDomain === "string" ? [{ kind: "domain", name: a.mailDomain, key: "mailDomain" }] : []),
 };

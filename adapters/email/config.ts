@@ -3,6 +3,7 @@
  * password, TLS key) are read from files named here, never inlined in logs.
  */
 import { z } from "zod";
+import { secret } from "../../src/config/secret.js";
 
 const MiB = 1024 * 1024;
 
@@ -13,7 +14,7 @@ export const DkimKeySchema = z.object({
   /** PEM private key file. */
   privateKeyFile: z.string().min(1).optional(),
   /** PEM private key inline (tests; prefer a file). */
-  privateKey: z.string().min(1).optional(),
+  privateKey: secret(z.string().min(1)).optional(),
   subdomains: z.boolean().default(true),
 }).refine((k) => k.privateKey !== undefined || k.privateKeyFile !== undefined, "a DKIM key needs privateKeyFile or privateKey");
 

@@ -1,18 +1,20 @@
 /**
  * The email adapter (issue 5): Parley's own SMTP listener with sender authentication in,
  * nodemailer to a relay or MX out, threads, DSNs both ways. Email has no presence
- * (RFC 2779 2.1.2): an address is an inbox, never shown online or offline.
+ * (RFC 2779 2.1.2): an address is an inbox, never shown online or offline, never a watcher, so
+ * the adapter implements neither optional presence interface (src/adapter/presence.ts).
  */
 import type { DNSResolver } from "mailauth";
 import {
   DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
-  type DeliveryOutcome, type PresenceNotification, type SubscriptionNotice,
+  type DeliveryOutcome,
 } from "../../src/adapter/contract.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { Message } from "../../src/model/message.js";
 import { EMAIL, emailAddressing } from "./address.js";
 import { DirectoryBlobStore, type BlobStore } from "./blobs.js";
 import { EmailConfigSchema, type EmailConfig } from "./config.js";
+import { emailDoctor } from "./doctor.js";
 import { sendFailureDsn } from "./dsn-out.js";
 import { Inbound } from "./inbound.js";
 import { loadDkimKeys, MailSender, Outbound, type MxResolver } from "./outbound.js";
@@ -80,12 +82,6 @@ export class EmailAdapter implements Adapter {
     return this.outbound.deliver(message);
   }
 
-  /** Email has no presence (RFC 2779 2.1.2): nothing is ever shown. */
-  async deliverPresence(_n: PresenceNotification): Promise<void> {}
-
-  /** A mailbox is never a watcher or a presentity (DESIGN §4): nothing to tell. */
-  async deliverSubscription(_n: SubscriptionNotice): Promise<void> {}
-
   /** Only failures go back, as a DSN, and only to senders whose SPF or DKIM aligned (RFC 2779 T-5.4.1). */
   async deliverStatus(status: DeliveryStatus): Promise<void> {
     if (status.state !== "failed" || !this.ctx || !this.sender) return;
@@ -104,6 +100,8 @@ export function emailAdapterFactory(deps: EmailAdapterDeps = {}) {
     capabilities: emailCapabilities,
     configSchema: EmailConfigSchema,
     addressing: emailAddressing,
+    docs: { readme: "adapters/email/README.md" },
+    doctor: emailDoctor,
     create(config: EmailConfig): Adapter {
       return new EmailAdapter(config, deps);
     },

@@ -181,4 +181,6 @@ export const matrixAddressing = {
   appearanceSchema: MatrixAppearanceSchema,
   toNative,
   fromNative,
+  settingsClaims: (s) => (typeof s.puppetPrefix === "string" ? [{ kind: "prefix", name: s.puppetPrefix, key: "puppetPrefix" }] : []),
+  appearanceClaims: (a) => (typeof a.prefix === "string" ? [{ kind: "prefix", name: a.prefix, key: "prefix" }] : []),
 } satisfies NetworkAddressing;

@@ -7,7 +7,7 @@
  *
  * State: `pending:<user>` → JSON {address: watcher endpoint} of requests awaiting an answer.
  */
-import type { SubscriptionNotice } from "../../src/adapter/contract.js";
+import type { SubscriptionNotice } from "../../src/adapter/presence.js";
 import { asNetworkId, canonicalAddress, domainOf, endpointKey, type Endpoint } from "../../src/model/address.js";
 import type { SubscriptionAction } from "../../src/model/subscription.js";
 import { fromNative } from "./address.js";

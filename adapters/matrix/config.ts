@@ -3,6 +3,7 @@
  * sections (`networks.matrix`, `domains.<d>.appearsOn.matrix`) and the limits it enforces.
  */
 import { z } from "zod";
+import { secret } from "../../src/config/secret.js";
 import { asNetworkId, DomainNameSchema } from "../../src/model/address.js";
 
 export const MATRIX = asNetworkId("matrix");
@@ -44,8 +45,8 @@ export const MatrixConfigSchema = z.object({
   homeserverUrl: z.url().describe("homeserver client-server base URL, e.g. https://matrix.example.org"),
   /** The registration's `id`. */
   appserviceId: z.string().min(1).max(255).default("parley"),
-  asToken: z.string().min(16).describe("as_token of the registration (secret)"),
-  hsToken: z.string().min(16).describe("hs_token of the registration (secret)"),
+  asToken: secret(z.string().min(16).describe("as_token of the registration (secret)")),
+  hsToken: secret(z.string().min(16).describe("hs_token of the registration (secret)")),
   /** When set, start() refuses tokens that differ from this registration file's. */
   registrationFile: z.string().optional(),
   listen: z.object({

@@ -7,8 +7,8 @@ import { MatrixError } from "matrix-js-sdk";
 import {
   DeliveryError,
   type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory, type DeliveryOutcome, type LinkHealth,
-  type PresenceNotification, type SubscriptionNotice,
 } from "../../src/adapter/contract.js";
+import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { Message } from "../../src/model/message.js";
@@ -21,7 +21,9 @@ import { Homeserver, Method, enc } from "./homeserver.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
 import { PuppetPresence } from "./presence.js";
 import { Puppets } from "./puppets.js";
+import { matrixDoctor } from "./doctor.js";
 import { checkRegistrationFile } from "./registration.js";
+import { registrationCommand } from "./registration-command.js";
 import { Rooms } from "./rooms.js";
 import { Transactions } from "./transactions.js";
 import type { HttpReply } from "./types.js";
@@ -41,7 +43,7 @@ export const matrixCapabilities: AdapterCapabilities = {
   maxMessageBytes: 60_000,
 };
 
-export class MatrixAdapter implements Adapter {
+export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
   private d: MatrixDeps | undefined;
   private server: Server | undefined;
   private transactions: Transactions | undefined;
@@ -177,5 +179,8 @@ export const matrixAdapter = {
   capabilities: matrixCapabilities,
   configSchema: MatrixConfigSchema,
   addressing: matrixAddressing,
+  docs: { readme: "adapters/matrix/README.md" },
+  doctor: matrixDoctor,
+  commands: [registrationCommand],
   create: (config: MatrixConfig) => new MatrixAdapter(config),
 } satisfies AdapterFactory<MatrixConfig>;

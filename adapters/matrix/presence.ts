@@ -16,7 +16,7 @@
 import type { PresenceEvent } from "../../src/model/events.js";
 import type { Endpoint } from "../../src/model/address.js";
 import { PresenceSchema, type Presence } from "../../src/model/presence.js";
-import type { PresenceNotification } from "../../src/adapter/contract.js";
+import type { PresenceNotification } from "../../src/adapter/presence.js";
 import { fromNative } from "./address.js";
 import type { MatrixDeps } from "./deps.js";
 import { classify } from "./errors.js";

@@ -32,11 +32,8 @@ export const XMPP: NetworkId = asNetworkId("xmpp");
 export const MAX_JID_PART_BYTES = 1023;
 
 
-/** `networks.xmpp`: the shared component domain per foreign network. */
-export const XmppNetworkSettingsSchema = z.object({
-  sharedDomains: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), DomainNameSchema).default({}),
-}).loose();
-export type XmppNetworkSettings = z.infer<typeof XmppNetworkSettingsSchema>;
+/** `networks.xmpp`: nothing of its own; the shared component domain per foreign network is the core's `sharedDomains`. */
+export const XmppNetworkSettingsSchema = z.object({});
 
 /** `domains.<d>.appearsOn.xmpp`: the component domain under which this domain's users appear. */
 export const XmppAppearanceSchema = z.object({ componentDomain: DomainNameSchema }).loose();
@@ -123,15 +120,9 @@ export function parseJid(jid: string): BareJid & { readonly resource: string | u
   return { local: prepLocal(local), domain, resource };
 }
 
-const settingsCache = new WeakMap<DomainMappings, XmppNetworkSettings>();
-
-export function xmppSettings(m: DomainMappings): XmppNetworkSettings {
-  const hit = settingsCache.get(m);
-  if (hit) return hit;
-  const parsed = XmppNetworkSettingsSchema.safeParse(m.networks.get(XMPP)?.settings ?? {});
-  if (!parsed.success) throw new ParleyError("PARLEY_CONFIG_INVALID", `networks.xmpp: ${parsed.error.message}`);
-  settingsCache.set(m, parsed.data);
-  return parsed.data;
+/** `networks.xmpp.sharedDomains`: the shared component domain per foreign network. */
+export function sharedDomainsOf(m: DomainMappings): Readonly<Record<string, string>> {
+  return m.networks.get(XMPP)?.sharedDomains ?? {};
 }
 
 function appearanceOf(m: DomainMappings, domain: string): XmppAppearance | undefined {
@@ -144,7 +135,7 @@ function appearanceOf(m: DomainMappings, domain: string): XmppAppearance | undef
 
 /** Every component domain the mappings give Parley on XMPP (own appearances and shared forms). */
 export function componentDomains(m: DomainMappings): string[] {
-  const out = new Set<string>(Object.values(xmppSettings(m).sharedDomains));
+  const out = new Set<string>(Object.values(sharedDomainsOf(m)));
   for (const d of m.domains.values()) {
     if (d.home === XMPP) continue;
     const a = appearanceOf(m, d.domain);
@@ -166,7 +157,7 @@ export function toNative(who: Endpoint, m: DomainMappings): string {
   const listed = m.domains.get(domain);
   const appearance = listed?.home === who.network ? appearanceOf(m, domain) : undefined;
   if (appearance) return checked(`${escapeLocal(localOf(who.address))}@${appearance.componentDomain}`);
-  const shared = xmppSettings(m).sharedDomains[who.network];
+  const shared = sharedDomainsOf(m)[who.network];
   if (shared === undefined) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `no XMPP form for ${who.network} users (networks.xmpp.sharedDomains.${who.network})`);
   return checked(`${escapeLocal(who.address)}@${shared}`);
 }
@@ -189,7 +180,7 @@ function unescaped(local: string, jid: string): string {
 export function fromNative(native: string, m: DomainMappings): Endpoint {
   const { local, domain } = parseJid(native);
   if (local === "") throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `"${native}" names a server, not a user`);
-  const sharedFor = Object.entries(xmppSettings(m).sharedDomains).find(([, d]) => d === domain);
+  const sharedFor = Object.entries(sharedDomainsOf(m)).find(([, d]) => d === domain);
   if (sharedFor) {
     const who = canonical(unescaped(local, native), asNetworkId(sharedFor[0]));
     const listed = m.domains.get(domainOf(who.address));
@@ -230,4 +221,6 @@ export const xmppAddressing: NetworkAddressing = {
   appearanceSchema: XmppAppearanceSchema,
   toNative,
   fromNative,
+  settingsClaims: () => [],
+  appearanceClaims: (a) => (typeof a.componentDomain === "string" ? [{ kind: "domain", name: a.componentDomain, key: "componentDomain" }] : []),
 };

@@ -4,13 +4,14 @@
  * declared in Prosody with the same `component_secret` (XEP-0114 §3).
  */
 import { z } from "zod";
+import { secret } from "../../src/config/secret.js";
 
 export const XmppConfigSchema = z.object({
   /** Host of the XMPP server's component listener (Prosody `component_ports`). */
   host: z.string().min(1).default("127.0.0.1").describe("XMPP server host for the component link"),
   port: z.number().int().min(1).max(65535).default(5347).describe("XMPP server component port (XEP-0114)"),
   /** The handshake secret (XEP-0114 §3); from a file or the environment, never logged. */
-  componentSecret: z.string().min(1).describe("component_secret shared with the XMPP server (secret)"),
+  componentSecret: secret(z.string().min(1).describe("component_secret shared with the XMPP server (secret)")),
   /** Extra component domains to connect beyond those the mappings imply (rarely needed). */
   extraDomains: z.array(z.string().min(1)).default([]),
   /** Largest stanza accepted from the link, in bytes, before it reaches the XML parser (bounds.ts). */

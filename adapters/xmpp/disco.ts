@@ -23,7 +23,7 @@ function result(el: XmlElement, ...children: XmlElement[]): XmlElement {
 /** The foreign network a component domain carries, for the gateway identity's type. */
 function networkOfDomain(rt: XmppRuntime, domain: string): string {
   const m = rt.ctx.mappings();
-  const shared = m.networks.get(XMPP)?.settings.sharedDomains as Record<string, string> | undefined;
+  const shared = m.networks.get(XMPP)?.sharedDomains;
   for (const [net, d] of Object.entries(shared ?? {})) if (d === domain) return net;
   for (const d of m.domains.values()) if ((d.appearsOn.get(XMPP) as { componentDomain?: string } | undefined)?.componentDomain === domain) return d.home;
   return "parley";

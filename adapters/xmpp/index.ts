@@ -8,8 +8,9 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
-  type DeliveryOutcome, type LinkHealth, type PresenceNotification, type SubscriptionNotice,
+  type DeliveryOutcome, type LinkHealth,
 } from "../../src/adapter/contract.js";
+import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
 import type { Message } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { XMPP, componentDomains, xmppAddressing } from "./address.js";
@@ -18,6 +19,7 @@ import { ComponentLink } from "./connection.js";
 import { handleStanza } from "./inbound.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
 import { PresenceState, deliverSubscription } from "./presence.js";
+import { xmppDoctor } from "./doctor.js";
 import { replyError, type XmppRuntime } from "./stanza.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
@@ -36,7 +38,7 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter {
+export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -189,6 +191,8 @@ export const xmppAdapter = {
   capabilities: xmppCapabilities,
   configSchema: XmppConfigSchema,
   addressing: xmppAddressing,
+  docs: { readme: "adapters/xmpp/README.md" },
+  doctor: xmppDoctor,
   create(config: XmppConfig): Adapter {
     return new XmppAdapter(XmppConfigSchema.parse(config));
   },

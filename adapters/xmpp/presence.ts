@@ -5,7 +5,8 @@
  * remembered per (watcher, puppet) so it can be restored on reconnect and withdrawn on shutdown
  * (XEP-0100 §4.3/§4.5 habits).
  */
-import { DeliveryError, type PresenceNotification, type SubscriptionNotice } from "../../src/adapter/contract.js";
+import { DeliveryError } from "../../src/adapter/contract.js";
+import type { PresenceNotification, SubscriptionNotice } from "../../src/adapter/presence.js";
 import { endpointKey, type Endpoint } from "../../src/model/address.js";
 import type { LangMap } from "../../src/model/common.js";
 import { PresenceSchema, ShowSchema, type Presence, type Tuple } from "../../src/model/presence.js";

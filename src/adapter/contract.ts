@@ -2,6 +2,11 @@
  * The adapter contract: everything the core knows about a network. An adapter is one folder in
  * `adapters/` exposing one {@link AdapterFactory}; `adapters/index.ts` lists them and
  * `bin/parley.ts` hands that list to `src/gateway.ts`. The core never imports an adapter.
+ *
+ * Every method says when the core calls it and what it must not do (after mautrix bridgev2's
+ * `networkinterface.go`). Optional capabilities are optional interfaces in their own files
+ * (`presence.ts`: presence and subscriptions), found by the core with a type guard: an adapter
+ * implements only what its network has, never a no-op stub.
  */
 import type { z } from "zod";
 import type { Logger } from "../log/logger.js";
@@ -11,6 +16,7 @@ import type { Message, NativeId } from "../model/message.js";
 import type { Presence } from "../model/presence.js";
 import type { DeliveryStatus, FailureReason } from "../model/delivery-status.js";
 import type { Subscription } from "../model/subscription.js";
+import type { AdapterCommand, AdapterDocs, AdapterDoctorContext, AddressClaim, Finding } from "./declarations.js";
 import type { CanonicalId } from "../model/ids.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { ParleyError } from "../errors/parley-error.js";
@@ -43,6 +49,14 @@ export interface NetworkAddressing {
   toNative(who: Endpoint, mappings: DomainMappings): string;
   /** The endpoint behind a native id; throws ParleyError PARLEY_ADDRESS_UNKNOWN or PARLEY_ADDRESS_INVALID. */
   fromNative(native: string, mappings: DomainMappings): Endpoint;
+  /**
+   * Names the network's own settings occupy on it (e.g. a puppet prefix), besides the shared
+   * domains the core already knows. When called: while loading the mappings, with the parsed
+   * `networks.<id>` section. Must not: throw (a name the schema let through is a claim).
+   */
+  settingsClaims(settings: Readonly<Record<string, unknown>>): readonly AddressClaim[];
+  /** Names one domain's `appearsOn.<id>` section occupies on this network (same rules). */
+  appearanceClaims(appearance: Readonly<Record<string, unknown>>): readonly AddressClaim[];
 }
 
 /** A failure class decides what the delivery worker does (DESIGN §3). */
@@ -72,23 +86,6 @@ export interface DeliveryOutcome {
   readonly state: "relayed" | "delivered";
   /** Native ids the destination assigned, linked to the canonical id for echo suppression and receipts. */
   readonly nativeIds: readonly NativeId[];
-}
-
-/** Presence to show to one watcher on this adapter's network, already projected for that watcher. */
-export interface PresenceNotification {
-  readonly watcher: Endpoint;
-  readonly presence: Presence;
-}
-
-/**
- * A subscription change to tell someone on this network about: a request to a presentity here
- * (`to` is the presentity), or an outcome to a watcher here (`to` is the watcher).
- */
-export interface SubscriptionNotice {
-  readonly to: Endpoint;
-  readonly subscription: Subscription;
-  /** `request`: the presentity must decide; `outcome`: the watcher learns the decision. */
-  readonly notice: "request" | "outcome";
 }
 
 export interface LinkHealth {
@@ -129,27 +126,68 @@ export interface AdapterContext {
 
 /** The live adapter. Every method may be called concurrently for different conversations. */
 export interface Adapter {
-  /** Connect to the network and begin ingress. Resolves when ready to deliver. */
+  /**
+   * Connect to the network and begin ingress. Resolves when ready to deliver.
+   * When called: once per process at gateway start, after the config section was validated.
+   * Must not: acknowledge anything to the network before `ctx.accept` resolved for it (ack after
+   * durability), or reject for a peer that is merely down (start, report it in `health`, retry).
+   */
   start(ctx: AdapterContext): Promise<void>;
-  /** Stop ingress, then disconnect. Idempotent. */
+  /**
+   * Stop ingress, then disconnect. Idempotent.
+   * When called: at shutdown, after the delivery workers drained; also after a failed start.
+   * Must not: drop events it acknowledged (they are in Redis already) or leave timers running.
+   */
   stop(): Promise<void>;
-  /** Deliver a message to a recipient whose home is this network. Throws {@link DeliveryError}. */
+  /**
+   * Deliver a message to a recipient whose home is this network.
+   * When called: by a delivery worker, one message of a conversation at a time, in order, and
+   * again after a transient failure (use an idempotency key derived from `message.id`).
+   * Must not: resolve before the network took the message, or report `delivered` for a hand-off.
+   * Before `start` or after `stop` it throws a transient `DeliveryError`; every other failure is
+   * a {@link DeliveryError} with its class (transient, permanent, rate-limited).
+   */
   deliverMessage(message: Message): Promise<DeliveryOutcome>;
-  /** Show a presentity's presence to a watcher on this network. Throws {@link DeliveryError}. */
-  deliverPresence(notification: PresenceNotification): Promise<void>;
-  /** Tell someone here about a subscription request or outcome. Throws {@link DeliveryError}. */
-  deliverSubscription(notice: SubscriptionNotice): Promise<void>;
-  /** Report a delivery status to the original sender, who is on this network. Throws {@link DeliveryError}. */
+  /**
+   * Report a delivery status to the original sender, who is on this network: a failure in the
+   * network's own terms (a stanza error, a notice, a DSN), a receipt for `delivered`/`displayed`.
+   * When called: by a delivery worker, for statuses the sender asked for or must hear about.
+   * Must not: answer a receipt request with `relayed` (only end-to-end proof answers it).
+   * Throws {@link DeliveryError} like `deliverMessage`.
+   */
   deliverStatus(status: DeliveryStatus): Promise<void>;
+  /**
+   * Whether the network link is up, for `/readyz` and `parley doctor`.
+   * When called: at any time, often. Must not: block, throw or touch the network.
+   */
   health(): LinkHealth;
 }
 
-/** One per network. `satisfies AdapterFactory<C>` in each adapter lets the compiler prove conformance. */
+/**
+ * One per network, and everything the network brings: `satisfies AdapterFactory<C>` in each
+ * adapter lets the compiler prove conformance; `adapters/index.ts` lists the factories.
+ */
 export interface AdapterFactory<Config = unknown> {
   readonly id: NetworkId;
   readonly capabilities: AdapterCapabilities;
-  /** The adapter's section of the gateway config (`adapters.<id>`). */
+  /**
+   * The adapter's section of the gateway config (`adapters.<id>`), with `.describe()` texts (the
+   * sample config and docs are generated from them) and secrets marked with `secret()` from
+   * `src/config/secret.ts` (the logger redacts them by that mark, never by a list of names).
+   */
   readonly configSchema: z.ZodType<Config>;
   readonly addressing: NetworkAddressing;
+  readonly docs: AdapterDocs;
+  /**
+   * Checks `parley doctor` runs when the config has this network's section: talk to the peer as
+   * Parley would, and name each problem with its fix. Must not: change anything on the peer.
+   */
+  doctor?(ctx: AdapterDoctorContext, config: Config): Promise<Finding[]>;
+  /** `parley <id> <name> …` subcommands (e.g. `parley matrix registration`). */
+  readonly commands?: readonly AdapterCommand<Config>[];
+  /**
+   * A live adapter for a validated config section. When called: once per process at start, or by
+   * tests. Must not: connect, listen or start timers (that is `start`).
+   */
   create(config: Config): Adapter;
 }

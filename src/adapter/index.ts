@@ -1,3 +1,5 @@
 export * from "./contract.js";
+export * from "./declarations.js";
+export * from "./presence.js";
 export * from "./state.js";
 export * from "./ingress.js";

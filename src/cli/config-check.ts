@@ -9,11 +9,9 @@ import { loadMappingsFile, type KnownNetwork } from "../mappings/load.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { GatewayConfig } from "../config/schema.js";
 
-/** What a command prints and the process's exit code. */
-export interface CommandOutput {
-  readonly exitCode: number;
-  readonly lines: readonly string[];
-}
+import type { CommandOutput } from "../adapter/declarations.js";
+
+export type { CommandOutput };
 
 export const EXIT_OK = 0;
 /** The input has problems (invalid config or mappings, an address that does not resolve). */

@@ -2,8 +2,7 @@
  * `parley doctor`: checks a deployment from the admin's side and says, for each problem, what is
  * wrong and how to fix it (issue 7). The core's checks live here (Redis reachable and durable,
  * the running gateway's readiness through the admin API); each network's checks (component
- * handshake, homeserver tokens, SMTP, DNS) are handed in by the composition root
- * (`bin/doctor-checks.ts`), since only bin/ may import adapters.
+ * handshake, homeserver tokens, SMTP, DNS) are its adapter factory's `doctor`.
  *
  * Exit code: 0 when nothing failed (notes are fine), 1 when a check failed, 2 on wrong usage.
  */
@@ -12,17 +11,11 @@ import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
 import type { DomainMappings } from "../mappings/types.js";
 import { checkRedisDurability } from "../store/durability.js";
+import type { AdapterFactory } from "../adapter/contract.js";
+import type { Finding, FindingStatus } from "../adapter/declarations.js";
 import type { CommandOutput } from "./config-check.js";
 
-export type FindingStatus = "ok" | "fail" | "note";
-
-/** One result: what was checked, how it went, and for a failure how to fix it. */
-export interface Finding {
-  readonly check: string;
-  readonly status: FindingStatus;
-  readonly detail: string;
-  readonly fix?: string;
-}
+export type { Finding, FindingStatus };
 
 export interface DoctorContext {
   readonly config: GatewayConfig;
@@ -31,10 +24,15 @@ export interface DoctorContext {
   readonly timeoutMs: number;
 }
 
-/** A network's checks: run only when the config has that network's `adapters.<id>` section ("*": always). */
+/** A network's checks: run only when the config has that network's `adapters.<id>` section. */
 export interface NetworkDoctor {
   readonly network: string;
   run(ctx: DoctorContext, section: unknown): Promise<Finding[]>;
+}
+
+/** The checks every adapter factory declares (`AdapterFactory.doctor`). */
+export function doctorsOf(factories: readonly AdapterFactory<unknown>[]): NetworkDoctor[] {
+  return factories.flatMap((f) => (f.doctor ? [{ network: f.id, run: (ctx: DoctorContext, section: unknown) => f.doctor!(ctx, section) }] : []));
 }
 
 export type LoadAll = (configPath: string | undefined) => Promise<{ config: GatewayConfig; mappings: DomainMappings } | CommandOutput>;
@@ -110,7 +108,7 @@ export async function runDoctor(ctx: DoctorContext, networks: readonly NetworkDo
   const findings: Finding[] = [...(await checkRedis(ctx.config, ctx.timeoutMs)), ...(await checkRunningGateway(ctx.config, ctx.timeoutMs))];
   for (const n of networks) {
     const section = ctx.config.adapters[n.network];
-    if (section === undefined && n.network !== "*") continue;
+    if (section === undefined) continue;
     try {
       findings.push(...(await n.run(ctx, section)));
     } catch (e) {

@@ -20,7 +20,7 @@ export function defOf(schema: z.ZodType): LooseDef {
   return schema._zod.def;
 }
 
-const WRAPPERS = new Set(["optional", "default", "prefault", "nullable", "readonly", "catch", "nonoptional"]);
+export const WRAPPERS: ReadonlySet<string> = new Set(["optional", "default", "prefault", "nullable", "readonly", "catch", "nonoptional"]);
 
 /** Strip optional/default/nullable/pipe wrappers down to the schema that decides the shape. */
 export function unwrap(schema: z.ZodType): z.ZodType {

@@ -4,6 +4,7 @@
  * the documentation: `docs/configuration.md` is generated from them (sample.ts).
  */
 import { z } from "zod";
+import { secret } from "./secret.js";
 import type { NetworkId } from "../model/address.js";
 
 const port = z.number().int().min(0).max(65_535);
@@ -23,7 +24,7 @@ export const AdminSchema = z
     enabled: z.boolean().default(true).describe("Whether the admin HTTP API (health, metrics, queues) listens at all."),
     host: z.string().min(1).default("127.0.0.1").describe("Address the admin API listens on. Keep it on loopback unless a proxy with TLS stands in front."),
     port: port.default(8780).describe("Port of the admin API (0: any free port)."),
-    token: z.string().min(16, "must be at least 16 characters").optional()
+    token: secret(z.string().min(16, "must be at least 16 characters")).optional()
       .describe("Bearer token the admin API requires. Prefer tokenFile or PARLEY_ADMIN__TOKEN_FILE to keep it out of this file."),
     tokenFile: z.string().min(1).optional().describe("File holding the admin token (e.g. a container secret); read at start."),
   })

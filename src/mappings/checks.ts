@@ -2,15 +2,16 @@
  * Checks across the whole mappings file: no two things may claim the same name on one network
  * (DESIGN §1: every mapping is reversible, so a native name must lead back to one domain).
  *
- * A "claim" is a name a mapping occupies on a network: a shared domain (`networks.<n>.sharedDomains.*`),
- * or an appearance value whose key ends in `Domain` (a component or mail domain) or `prefix`
- * (a Matrix localpart prefix), and a network setting whose key ends in `prefix` (Matrix
- * `puppetPrefix`). The adapters own the meaning of these keys; the core only sees that they must
- * be unique per network, and that no prefix may start with another.
+ * A "claim" is a name a mapping occupies on a network: a shared domain (`networks.<n>.sharedDomains.*`,
+ * the core's own key), and whatever the network's adapter declares its settings and appearances
+ * claim (`NetworkAddressing.settingsClaims` / `appearanceClaims`: a component or mail domain, a
+ * Matrix localpart prefix). The adapters own the meaning of their keys; the core only sees that
+ * claims must be unique per network, and that no prefix may start with another.
  */
 import { normaliseDomain } from "../model/address.js";
 import type { KeyPath } from "../config/problems.js";
-import { isObj, type Checker } from "./checker.js";
+import type { Checker } from "./checker.js";
+import type { AddressClaim } from "../adapter/declarations.js";
 import type { DomainMapping, NetworkMapping } from "./types.js";
 
 interface Claim {
@@ -66,40 +67,26 @@ function domainOrUndefined(s: string): string | undefined {
 }
 
 function claimSharedDomains(c: Checker, claims: Claims, n: NetworkMapping, networks: ReadonlyMap<string, NetworkMapping>): void {
-  const shared = n.settings.sharedDomains;
-  if (!isObj(shared)) return;
-  for (const [foreign, value] of Object.entries(shared)) {
+  for (const [foreign, value] of Object.entries(n.sharedDomains)) {
     const path = ["networks", n.network, "sharedDomains", foreign];
     if (foreign === n.network) c.add(path, `a network needs no shared domain for itself`);
     else if (!c.known.has(foreign)) c.add(path, `unknown network "${foreign}" (known: ${c.knownList()})`);
     else if (!networks.has(foreign)) c.add(path, `network "${foreign}" is not configured under networks:`);
-    if (typeof value !== "string") continue;
-    const name = domainOrUndefined(value);
-    if (name === undefined) c.add(path, `"${value}" is not a valid domain name`);
-    else claims.claim(n.network, "domain", name, `the shared domain for ${foreign} users`, path);
+    claims.claim(n.network, "domain", value, `the shared domain for ${foreign} users`, path);
   }
 }
 
-/** Prefixes in a network's own settings (e.g. Matrix `puppetPrefix`) are claimed like appearance prefixes. */
-function claimSettingPrefixes(claims: Claims, n: NetworkMapping): void {
-  for (const [field, value] of Object.entries(n.settings)) {
-    if (typeof value === "string" && /prefix$/i.test(field)) claims.claim(n.network, "prefix", value, `networks.${n.network}.${field}`, ["networks", n.network, field]);
-  }
-}
-
-function claimAppearances(claims: Claims, d: DomainMapping, key: string): void {
-  for (const [network, appearance] of d.appearsOn) {
-    for (const [field, value] of Object.entries(appearance)) {
-      if (typeof value !== "string") continue;
-      const path = ["domains", key, "appearsOn", network, field];
-      const owner = `the appearance of ${d.domain}`;
-      if (/domain$/i.test(field)) {
-        const name = domainOrUndefined(value);
-        if (name !== undefined) claims.claim(network, "domain", name, owner, path, d.domain);
-      } else if (/prefix$/i.test(field)) {
-        claims.claim(network, "prefix", value, owner, path);
-      }
+/** Record what an adapter declares a section claims; `path` is the section's. */
+function claimDeclared(c: Checker, claims: Claims, network: string, declared: readonly AddressClaim[], path: readonly string[], owner: (key: string) => string, ownDomain?: string): void {
+  for (const claim of declared) {
+    const at = [...path, claim.key];
+    if (claim.kind === "prefix") {
+      claims.claim(network, "prefix", claim.name, owner(claim.key), at);
+      continue;
     }
+    const name = domainOrUndefined(claim.name);
+    if (name === undefined) c.add(at, `"${claim.name}" is not a valid domain name`);
+    else claims.claim(network, "domain", name, owner(claim.key), at, ownDomain);
   }
 }
 
@@ -108,7 +95,13 @@ export function checkClaims(c: Checker, networks: ReadonlyMap<string, NetworkMap
   const claims = new Claims(c, domains);
   for (const n of networks.values()) {
     claimSharedDomains(c, claims, n, networks);
-    claimSettingPrefixes(claims, n);
+    const declared = c.known.get(n.network)?.addressing.settingsClaims(n.settings) ?? [];
+    claimDeclared(c, claims, n.network, declared, ["networks", n.network], (key) => `networks.${n.network}.${key}`);
   }
-  for (const d of domains.values()) claimAppearances(claims, d, keys.get(d.domain) ?? d.domain);
+  for (const d of domains.values()) {
+    for (const [network, appearance] of d.appearsOn) {
+      const declared = c.known.get(network)?.addressing.appearanceClaims(appearance) ?? [];
+      claimDeclared(c, claims, network, declared, ["domains", keys.get(d.domain) ?? d.domain, "appearsOn", network], () => `the appearance of ${d.domain}`, d.domain);
+    }
+  }
 }

@@ -9,7 +9,7 @@ import { ConfigError, type KeyPath, type Problem } from "../config/problems.js";
 import { YamlSource } from "../config/yaml-source.js";
 import type { DomainMapping, DomainMappings, DomainPolicy, NetworkMapping } from "./types.js";
 import {
-  DomainEntrySchema, NETWORK_CORE_KEYS, NetworkCoreSchema, PolicyInputSchema, defaultPolicy, mergePolicy,
+  DomainEntrySchema, NETWORK_CORE_KEYS, NetworkCoreSchema, SharedDomainsSchema, PolicyInputSchema, defaultPolicy, mergePolicy,
 } from "./schema.js";
 import { checkClaims } from "./checks.js";
 import { Checker, isObj, sectionOf, type KnownNetwork, type Obj } from "./checker.js";
@@ -39,9 +39,12 @@ function loadNetwork(c: Checker, id: string, raw: unknown): NetworkMapping | und
   for (const [k, v] of Object.entries(section)) ((NETWORK_CORE_KEYS as readonly string[]).includes(k) ? coreRaw : rest)[k] = v;
   // With problems in one half, the other half is still loaded so the whole-file checks can run;
   // the problems already make the result an error.
-  const core = c.parse(NetworkCoreSchema, coreRaw, path) ?? NetworkCoreSchema.parse({});
+  // Shared domains are parsed on their own, so a typo in `enabled` still leaves them checked.
+  const { sharedDomains: sharedRaw, ...switches } = coreRaw;
+  const core = c.parse(NetworkCoreSchema, switches, path) ?? NetworkCoreSchema.parse({});
+  const sharedDomains = c.parse(SharedDomainsSchema, sharedRaw ?? {}, [...path, "sharedDomains"]) ?? {};
   const settings = c.parseSection(known.addressing.networkSettingsSchema, rest, path) ?? {};
-  return { network: known.id, enabled: core.enabled, settings, federation: core.federation, source: { file: c.src.file, line: c.src.lineOf(path) } };
+  return { network: known.id, enabled: core.enabled, sharedDomains, settings, federation: core.federation, source: { file: c.src.file, line: c.src.lineOf(path) } };
 }
 
 interface Defaults {

@@ -23,8 +23,17 @@ export const FederationSchema = z.strictObject({
 export const DEFAULT_FEDERATION: FederationPolicy = { inbound: "allow", outbound: "allow", allowDomains: [], denyDomains: [] };
 
 /** Keys of `networks.<id>` the core reads; the rest belongs to the network's adapter. */
-export const NETWORK_CORE_KEYS = ["enabled", "federation"] as const;
+export const NETWORK_CORE_KEYS = ["enabled", "federation", "sharedDomains"] as const;
 
+/**
+ * `networks.<id>.sharedDomains`: the shared form of each foreign network (DESIGN §1), one domain
+ * per foreign network id under which its users of unlisted domains appear on this network (an
+ * XMPP component domain, a mail subdomain). Networks whose shared form is no domain (Matrix's
+ * puppet prefix) leave it empty.
+ */
+export const SharedDomainsSchema = z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "a network id"), DomainNameSchema);
+
+/** `networks.<id>` minus `sharedDomains` (parsed on its own) and the adapter's keys. */
 export const NetworkCoreSchema = z.strictObject({
   enabled: z.boolean().default(true),
   federation: FederationSchema.default(() => ({ inbound: "allow" as const, outbound: "allow" as const, allowDomains: [], denyDomains: [] })),

@@ -53,7 +53,9 @@ export interface DomainMapping {
 export interface NetworkMapping {
   readonly network: NetworkId;
   readonly enabled: boolean;
-  /** The adapter's `networks.<id>` section: shared forms for unlisted domains, server names, prefixes. */
+  /** Foreign network id → the domain its users of unlisted domains appear under here (DESIGN §1, shared form). */
+  readonly sharedDomains: Readonly<Record<string, string>>;
+  /** The adapter's own part of `networks.<id>` (server names, prefixes), validated by its schema. */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly federation: FederationPolicy;
   readonly source: SourceRef;

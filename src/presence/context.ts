@@ -1,6 +1,7 @@
 /** What the parts of the presence service share: stores, policy, delivery, adapters, clock. */
 import type { Redis } from "ioredis";
-import type { Adapter } from "../adapter/contract.js";
+import { DeliveryError, type Adapter } from "../adapter/contract.js";
+import { deliversPresence, deliversSubscriptions, type PresenceDelivery, type SubscriptionDelivery } from "../adapter/presence.js";
 import type { NetworkId } from "../model/address.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { DeliveryService } from "../delivery/types.js";
@@ -16,7 +17,7 @@ export interface PresenceServiceOptions {
   readonly prefix: string;
   readonly mappings: () => DomainMappings;
   readonly delivery: DeliveryService;
-  /** The running adapter of a network (its deliverPresence / deliverSubscription). */
+  /** The running adapter of a network (found to deliver presence or subscriptions by the guards in src/adapter/presence.ts). */
   readonly adapters: (network: NetworkId) => Adapter | undefined;
   /** Whether a network has presence (AdapterCapabilities.presence); a mailbox is never a watcher or presentity. */
   readonly hasPresence: (network: NetworkId) => boolean;
@@ -79,4 +80,22 @@ export function createParts(options: PresenceServiceOptions): PresenceParts {
     inlineFanoutMax,
     fanoutIntervalMs,
   };
+}
+
+function runningAdapter(parts: PresenceParts, network: NetworkId): Adapter {
+  const adapter = parts.options.adapters(network);
+  if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${network} adapter runs in this process`);
+  return adapter;
+}
+
+/** The adapter that shows presence on `network`: undefined when the network has none (nothing to show); throws transient when it does not run here. */
+export function presenceAdapter(parts: PresenceParts, network: NetworkId): PresenceDelivery | undefined {
+  const adapter = runningAdapter(parts, network);
+  return deliversPresence(adapter) ? adapter : undefined;
+}
+
+/** The adapter that carries subscription notices on `network`, like {@link presenceAdapter}. */
+export function subscriptionAdapter(parts: PresenceParts, network: NetworkId): SubscriptionDelivery | undefined {
+  const adapter = runningAdapter(parts, network);
+  return deliversSubscriptions(adapter) ? adapter : undefined;
 }

@@ -13,7 +13,7 @@ import { decodeRow } from "./subscriptions.js";
 import { endpointFromKey } from "./keys.js";
 import { parseStored, type InlineFanout } from "./store.js";
 import { batchJob, bucketOf, notifyJob } from "./jobs.js";
-import type { PresenceParts } from "./context.js";
+import { presenceAdapter, type PresenceParts } from "./context.js";
 
 export interface FanoutResult {
   /** Notification jobs enqueued, by network. */
@@ -103,8 +103,8 @@ export async function projectedFor(parts: PresenceParts, watcher: Endpoint, pres
 export async function notify(parts: PresenceParts, watcher: Endpoint, presentity: Endpoint): Promise<boolean> {
   const presence = await projectedFor(parts, watcher, presentity);
   if (presence === undefined) return false;
-  const adapter = parts.options.adapters(watcher.network);
-  if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${watcher.network} adapter runs in this process`);
+  const adapter = presenceAdapter(parts, watcher.network);
+  if (adapter === undefined) return false;
   await adapter.deliverPresence({ watcher, presence });
   parts.log.debug({ watcher: endpointKey(watcher), presentity: endpointKey(presentity), basic: overallBasic(presence) }, "presence delivered");
   return true;
@@ -127,8 +127,8 @@ export async function notifyBatch(parts: PresenceParts, network: NetworkId, pres
   if (stored === undefined) return 0;
   const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
   const rows = (results?.[2]?.[1] ?? []) as (string | null)[];
-  const adapter = parts.options.adapters(network);
-  if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${network} adapter runs in this process`);
+  const adapter = presenceAdapter(parts, network);
+  if (adapter === undefined) return 0;
   const retry: DeliveryJobSpec[] = [];
   let sent = 0;
   await Promise.all(watcherKeys.map(async (key, i) => {

@@ -12,7 +12,7 @@ import { endpointFromKey } from "./keys.js";
 import { decodeRow } from "./subscriptions.js";
 import { parseStored } from "./store.js";
 import { notifyJob, probesJob } from "./jobs.js";
-import type { PresenceParts } from "./context.js";
+import { presenceAdapter, type PresenceParts } from "./context.js";
 
 function probesKey(parts: PresenceParts, watcher: Endpoint): string {
   return `${parts.keys.prefix}probes:${endpointKey(watcher)}`;
@@ -33,11 +33,14 @@ export async function answerProbes(parts: PresenceParts, watcher: Endpoint): Pro
   const taken = await redis.multi().smembers(key).del(key).exec();
   const members = (taken?.[0]?.[1] ?? []) as string[];
   if (members.length === 0) return 0;
-  const adapter = parts.options.adapters(watcher.network);
-  if (adapter === undefined) {
+  let adapter;
+  try {
+    adapter = presenceAdapter(parts, watcher.network);
+  } catch (e) {
     await redis.sadd(key, ...members);
-    throw new DeliveryError("transient", "unavailable", `no ${watcher.network} adapter runs in this process`);
+    throw e;
   }
+  if (adapter === undefined) return 0;
   const pipeline = redis.pipeline();
   for (const m of members) {
     pipeline.hmget(parts.keys.presence(m), ...parts.store.fields).hget(parts.keys.watchers(m), endpointKey(watcher)).get(`${parts.keys.prefix}acl:${m}`);

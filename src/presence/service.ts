@@ -13,7 +13,7 @@ import { PresenceSchema, type Presence } from "../model/presence.js";
 import { SubscriptionRequestSchema, type Subscription } from "../model/subscription.js";
 import type { DeliveryJob } from "../delivery/types.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
-import { createParts, type PresenceParts, type PresenceServiceOptions } from "./context.js";
+import { createParts, subscriptionAdapter, type PresenceParts, type PresenceServiceOptions } from "./context.js";
 import { notify, notifyBatch, projectedFor, runFanout } from "./fanout.js";
 import { fanoutJob, PresenceJobPayloadSchema, SubscriptionJobPayloadSchema } from "./jobs.js";
 import { addProbe, answerProbes } from "./probes.js";
@@ -176,9 +176,7 @@ export class PresenceService {
       const current = await this.parts.subscriptions.get(subscription.watcher, subscription.presentity);
       if (current?.state !== "pending") return;
     }
-    const adapter = this.parts.options.adapters(to.network);
-    if (adapter === undefined) throw new DeliveryError("transient", "unavailable", `no ${to.network} adapter runs in this process`);
-    await adapter.deliverSubscription({ to, notice, subscription });
+    await subscriptionAdapter(this.parts, to.network)?.deliverSubscription({ to, notice, subscription });
   }
 
   /** Start the timers: due (throttled) fan-outs and liveness sweeps. */

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Adapter, AdapterFactory } from "../../src/adapter/contract.js";
+import { deliversPresence } from "../../src/adapter/presence.js";
 import type { Endpoint } from "../../src/model/address.js";
 import { newCanonicalId } from "../../src/model/ids.js";
 import { MessageSchema, type Message } from "../../src/model/message.js";
@@ -100,6 +101,7 @@ export function adapterContractSuite(name: string, setup: () => Promise<Contract
         expect(s.expectPresenceSeen).toBeUndefined();
         return;
       }
+      if (!deliversPresence(s.adapter)) throw new Error("declares presence but does not implement PresenceDelivery");
       await s.adapter.deliverPresence({ watcher: s.localUser, presence: canonicalPresence(s.foreignUser, "open", Date.now()) });
       await s.expectPresenceSeen!("open");
     });

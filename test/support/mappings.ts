@@ -7,7 +7,8 @@ import { asNetworkId, type NetworkId } from "../../src/model/address.js";
 import type { DomainMapping, DomainMappings, DomainPolicy, FederationPolicy, NetworkMapping } from "../../src/mappings/types.js";
 
 export interface TestMappingsSpec {
-  networks: Record<string, { settings?: Record<string, unknown>; enabled?: boolean; federation?: Partial<FederationPolicy> }>;
+  /** `settings.sharedDomains` is taken as the core's `sharedDomains` (as the YAML loader does). */
+  networks: Record<string, { settings?: Record<string, unknown>; sharedDomains?: Record<string, string>; enabled?: boolean; federation?: Partial<FederationPolicy> }>;
   domains: Record<string, { home: string; appearsOn?: Record<string, Record<string, unknown>>; policy?: Partial<DomainPolicy> }>;
   defaultPolicy?: Partial<DomainPolicy>;
 }
@@ -21,10 +22,12 @@ export function testMappings(spec: TestMappingsSpec): DomainMappings {
   const source = { file: "<test>", line: 0 };
   const networks = new Map<NetworkId, NetworkMapping>();
   for (const [id, n] of Object.entries(spec.networks)) {
+    const { sharedDomains, ...settings } = n.settings ?? {};
     networks.set(asNetworkId(id), {
       network: asNetworkId(id),
       enabled: n.enabled ?? true,
-      settings: n.settings ?? {},
+      sharedDomains: n.sharedDomains ?? (sharedDomains as Record<string, string> | undefined) ?? {},
+      settings,
       federation: { inbound: "allow", outbound: "allow", allowDomains: [], denyDomains: [], ...n.federation },
       source,
     });

@@ -6,8 +6,9 @@
 import { z } from "zod";
 import {
   DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
-  type DeliveryOutcome, type NetworkAddressing, type PresenceNotification, type SubscriptionNotice,
+  type DeliveryOutcome, type NetworkAddressing,
 } from "../../src/adapter/contract.js";
+import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
 import { asNetworkId, canonicalAddress, domainOf, type Endpoint, type NetworkId } from "../../src/model/address.js";
 import type { Message } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
@@ -23,6 +24,8 @@ export function testDoubleAddressing(network: NetworkId): NetworkAddressing {
   return {
     networkSettingsSchema: z.object({}).loose(),
     appearanceSchema: z.object({}).loose(),
+    settingsClaims: () => [],
+    appearanceClaims: () => [],
     toNative(who: Endpoint) {
       return who.network === network ? who.address : `${who.network}/${who.address}`;
     },
@@ -57,7 +60,7 @@ export class TestDoublePeer {
   onMessage: ((m: Message) => void) | undefined;
 }
 
-export class TestDoubleAdapter implements Adapter {
+export class TestDoubleAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
   ctx: AdapterContext | undefined;
   private started = false;
   constructor(readonly peer: TestDoublePeer) {}
@@ -90,6 +93,7 @@ export function testDoubleFactory(id: string, peer: TestDoublePeer = new TestDou
     capabilities: testDoubleCapabilities,
     configSchema: z.object({ failWith: z.enum(["transient", "permanent", "rate-limited"]).optional() }),
     addressing: testDoubleAddressing(network),
+    docs: { readme: "test/support/test-double-adapter.ts" },
     create(config: TestDoubleConfig) {
       peer.failWith = config.failWith;
       return new TestDoubleAdapter(peer);

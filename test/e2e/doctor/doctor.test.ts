@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { adapterFactories } from "../../../adapters/index.js";
-import { doctorMain } from "../../../bin/doctor-checks.js";
+import { doctorCommand, doctorsOf, type LoadAll } from "../../../src/cli/doctor.js";
 import { loadConfig } from "../../../src/config/index.js";
 import { loadMappingsFile } from "../../../src/mappings/index.js";
 import type { CommandOutput } from "../../../src/cli/index.js";
@@ -20,7 +20,7 @@ import type { DemoDeploymentCoordinates } from "../demo/global-setup.js";
 const d = JSON.parse(inject("demoDeployment")) as DemoDeploymentCoordinates;
 const networks = adapterFactories.map((f) => ({ id: f.id, addressing: f.addressing }));
 
-async function loadAll(path: string | undefined): Promise<Awaited<ReturnType<Parameters<typeof doctorMain>[1]>>> {
+async function loadAll(path: string | undefined): ReturnType<LoadAll> {
   const loaded = await loadConfig(path, { adapters: adapterFactories, env: {} });
   if (!loaded.ok) return { exitCode: 1, lines: loaded.error.lines() };
   const m = await loadMappingsFile(loaded.config.mappings, networks);
@@ -40,7 +40,7 @@ function variant(name: string, change: (c: Tree) => void): string {
 }
 
 async function doctor(configPath: string): Promise<CommandOutput & { text: string }> {
-  const out = await doctorMain(["--config", configPath, "--timeout", "2000"], loadAll);
+  const out = await doctorCommand(["--config", configPath, "--timeout", "2000"], { loadAll, networks: doctorsOf(adapterFactories) });
   return { ...out, text: out.lines.join("\n") };
 }
 
@@ -104,10 +104,10 @@ describe("parley doctor", () => {
 
 describe("parley doctor: usage", () => {
   it("wrong arguments are exit code 2 with the usage", async () => {
-    const r = await doctorMain(["--bogus"], loadAll);
+    const r = await doctorCommand(["--bogus"], { loadAll, networks: [] });
     expect(r.exitCode).toBe(2);
     expect(r.lines.join("\n")).toContain("usage: parley doctor");
-    expect((await doctorMain(["--timeout", "5"], loadAll)).exitCode).toBe(2);
+    expect((await doctorCommand(["--timeout", "5"], { loadAll, networks: [] })).exitCode).toBe(2);
   });
 
   it("an invalid config is named first, with where to look", async () => {

@@ -1,7 +1,8 @@
 /** Email addressing (adapters/email/address.ts): RFC 2779 T-2.1.4 (pure, injective, reversible). */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { emailAddressing, escapeLocal, unescapeLocal, EmailNetworkSettingsSchema, EmailAppearanceSchema } from "../../../adapters/email/address.js";
+import { SharedDomainsSchema } from "../../../src/mappings/schema.js";
+import { emailAddressing, escapeLocal, unescapeLocal, EmailAppearanceSchema } from "../../../adapters/email/address.js";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import { testMappings } from "../../support/mappings.js";
 import { isParleyError } from "../../../src/errors/parley-error.js";
@@ -74,7 +75,7 @@ describe("email addressing", () => {
   });
 
   it("validates the email network settings and appearance sections", () => {
-    expect(EmailNetworkSettingsSchema.parse({ sharedDomains: { xmpp: "XMPP.gw.example.org." } }).sharedDomains.xmpp).toBe("xmpp.gw.example.org");
+    expect(SharedDomainsSchema.parse({ xmpp: "XMPP.gw.example.org." }).xmpp).toBe("xmpp.gw.example.org");
     expect(EmailAppearanceSchema.safeParse({ mailDomain: "bad_domain" }).success).toBe(false);
     expect(EmailAppearanceSchema.safeParse({}).success).toBe(false);
   });

@@ -26,7 +26,7 @@ describe("mappings loader", () => {
     if (!r.ok) throw r.error;
     const m = r.mappings;
     expect([...m.networks.keys()]).toEqual(["xmpp", "matrix", "email"]);
-    expect(m.networks.get("xmpp" as never)?.settings).toEqual({ sharedDomains: { matrix: "matrix.gw.example.org", email: "email.gw.example.org" } });
+    expect(m.networks.get("xmpp" as never)?.sharedDomains).toEqual({ matrix: "matrix.gw.example.org", email: "email.gw.example.org" });
     expect(m.networks.get("xmpp" as never)?.federation).toEqual({ inbound: "allow", outbound: "allow", allowDomains: [], denyDomains: [] });
     const chat = m.domains.get("chat.example.org");
     expect(chat?.home).toBe("xmpp");

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { NetworkAddressing } from "../../../src/adapter/contract.js";
+import type { AddressClaim } from "../../../src/adapter/declarations.js";
 import { asNetworkId, canonicalAddress, domainOf, localOf } from "../../../src/model/address.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
@@ -13,22 +14,28 @@ import type { KnownNetwork } from "../../../src/mappings/load.js";
 import { testDoubleAddressing } from "../../support/test-double-adapter.js";
 
 const domain = z.string().min(1);
-const shared = z.record(z.string(), domain);
 
-const shapes: Record<string, { settings: z.ZodType<Record<string, unknown>>; appearance: z.ZodType<Record<string, unknown>> }> = {
-  xmpp: { settings: z.strictObject({ sharedDomains: shared.default({}) }), appearance: z.strictObject({ componentDomain: domain }) },
+type Section = Readonly<Record<string, unknown>>;
+/** Claims of the string value of `key`, as the real adapters declare them. */
+const claimOf = (kind: AddressClaim["kind"], key: string) => (s: Section): AddressClaim[] => (typeof s[key] === "string" ? [{ kind, name: s[key], key }] : []);
+const none = () => [];
+
+const shapes: Record<string, Pick<NetworkAddressing, "networkSettingsSchema" | "appearanceSchema" | "settingsClaims" | "appearanceClaims">> = {
+  xmpp: { networkSettingsSchema: z.strictObject({}), appearanceSchema: z.strictObject({ componentDomain: domain }), settingsClaims: none, appearanceClaims: claimOf("domain", "componentDomain") },
   matrix: {
-    settings: z.strictObject({ serverName: domain, puppetPrefix: z.string().default("_parley_"), botLocalpart: z.string().default("parley") }),
-    appearance: z.strictObject({ prefix: z.string().regex(/^_[a-z0-9_]+_$/) }),
+    networkSettingsSchema: z.strictObject({ serverName: domain, puppetPrefix: z.string().default("_parley_"), botLocalpart: z.string().default("parley") }),
+    appearanceSchema: z.strictObject({ prefix: z.string().regex(/^_[a-z0-9_]+_$/) }),
+    settingsClaims: claimOf("prefix", "puppetPrefix"),
+    appearanceClaims: claimOf("prefix", "prefix"),
   },
-  email: { settings: z.strictObject({ sharedDomains: shared.default({}) }), appearance: z.strictObject({ mailDomain: domain }) },
+  email: { networkSettingsSchema: z.strictObject({}), appearanceSchema: z.strictObject({ mailDomain: domain }), settingsClaims: none, appearanceClaims: claimOf("domain", "mailDomain") },
 };
 
 /** Test-double addressing for `id` with the agreed section shapes. */
 export function shapedAddressing(id: string): NetworkAddressing {
   const shape = shapes[id];
   const base = testDoubleAddressing(asNetworkId(id));
-  return shape ? { ...base, networkSettingsSchema: shape.settings, appearanceSchema: shape.appearance } : base;
+  return shape ? { ...base, ...shape } : base;
 }
 
 export const NETWORK_IDS = ["xmpp", "matrix", "email"] as const;
@@ -55,7 +62,7 @@ export function xmppStandIn(): NetworkAddressing {
   const xmpp = asNetworkId("xmpp");
   const esc = (s: string) => [...s].map((c) => XEP0106.get(c) ?? c).join("");
   const unesc = (s: string) => s.replace(/\\(20|22|26|27|2f|3a|3c|3e|40|5c)/g, (m) => XEP0106_BACK.get(m) ?? m);
-  const shared = (m: DomainMappings) => ((m.networks.get(xmpp)?.settings.sharedDomains ?? {}) as Record<string, string>);
+  const shared = (m: DomainMappings) => m.networks.get(xmpp)?.sharedDomains ?? {};
   return {
     ...shapedAddressing("xmpp"),
     toNative(who, m) {

@@ -1,4 +1,5 @@
 /** XMPP addressing properties (RFC 2779 2.1.4; XEP-0106 §4; RFC 7622 §3). */
+import { SharedDomainsSchema } from "../../../src/mappings/schema.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -114,7 +115,7 @@ describe("XMPP addressing", () => {
 
   it("lists the component domains the mappings need", () => {
     expect(componentDomains(mappings)).toEqual(["email.gw.example.org", "matrix.example.org", "matrix.gw.example.org"]);
-    expect(xmppAddressing.networkSettingsSchema.safeParse({ sharedDomains: { matrix: "bad..x" } }).success).toBe(false);
+    expect(SharedDomainsSchema.safeParse({ matrix: "bad..x" }).success).toBe(false);
     expect(xmppAddressing.appearanceSchema.safeParse({ componentDomain: "Matrix.Example.org" }).success).toBe(true);
   });
 });

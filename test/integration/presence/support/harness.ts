@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { PresenceService } from "../../../../src/presence/service.js";
 import { PresenceAdmin } from "../../../../src/presence/admin.js";
-import type { AcceptResult, Adapter } from "../../../../src/adapter/contract.js";
+import type { AcceptResult } from "../../../../src/adapter/contract.js";
 import { asNetworkId, endpoint, type Endpoint, type NetworkId } from "../../../../src/model/address.js";
 import type { Authentication } from "../../../../src/model/common.js";
 import type { Presence, Tuple } from "../../../../src/model/presence.js";
@@ -35,7 +35,7 @@ export class PresenceHarness {
   readonly redis = new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 1 });
   readonly prefix = `test:h6:${randomUUID()}:`;
   readonly peers = new Map<NetworkId, TestDoublePeer>();
-  readonly adapters = new Map<NetworkId, Adapter>();
+  readonly adapters = new Map<NetworkId, TestDoubleAdapter>();
   readonly delivery: DeliveryService;
   readonly memory: MemoryDelivery | undefined;
   service: PresenceService;

@@ -3,17 +3,15 @@
  * actions straight on Redis, for an admin on the gateway's host (the admin API offers the same).
  */
 import { parseArgs } from "node:util";
-import type { AdapterFactory } from "../src/adapter/contract.js";
-import type { GatewayConfig } from "../src/config/index.js";
-import type { DomainMappings } from "../src/mappings/index.js";
-import type { CommandOutput } from "../src/cli/index.js";
-import { BullDeliveryService } from "../src/delivery/index.js";
-import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionListing, type PresenceShow } from "../src/presence/index.js";
-import { serializePidf } from "../src/model/pidf.js";
-import { silentLogger } from "../src/log/logger.js";
-import { createProducerConnection } from "../src/store/index.js";
+import type { AdapterFactory } from "../adapter/contract.js";
+import type { CommandOutput } from "./config-check.js";
+import type { LoadAll } from "./doctor.js";
+import { BullDeliveryService } from "../delivery/index.js";
+import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionListing, type PresenceShow } from "../presence/index.js";
+import { serializePidf } from "../model/pidf.js";
+import { silentLogger } from "../log/logger.js";
+import { createProducerConnection } from "../store/index.js";
 
-type LoadAll = (configPath: string | undefined) => Promise<{ config: GatewayConfig; mappings: DomainMappings } | CommandOutput>;
 
 interface AdminDeps {
   readonly factories: readonly AdapterFactory<unknown>[];

@@ -1,0 +1,73 @@
+/**
+ * What an adapter factory declares besides the adapter itself, so that everything a network
+ * brings lives in its own folder: the names it claims in the mappings (for clash checks), its
+ * `parley doctor` checks, its `parley <network> …` subcommands and where its documentation is.
+ * The core and `bin/` read these from the factory list; neither names a network.
+ */
+import type { DomainMappings } from "../mappings/types.js";
+
+/**
+ * A name a mapping occupies on the adapter's network: a domain (an XMPP component domain, a mail
+ * domain) or a prefix of native ids (a Matrix localpart prefix). The core refuses a mappings file
+ * in which two things claim one name on a network, a claimed domain is also a listed domain of
+ * another home, or one prefix starts another (their ids would be ambiguous).
+ */
+export interface AddressClaim {
+  readonly kind: "domain" | "prefix";
+  readonly name: string;
+  /** The key within the section that holds the name, for the problem's `file:line: key`. */
+  readonly key: string;
+}
+
+/** How `parley doctor` reports one check: what was checked, how it went, and how to fix a failure. */
+export type FindingStatus = "ok" | "fail" | "note";
+
+export interface Finding {
+  readonly check: string;
+  readonly status: FindingStatus;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+/** What an adapter's doctor checks get besides their own config section. */
+export interface AdapterDoctorContext {
+  readonly mappings: DomainMappings;
+  /** Per network step (connect, handshake, request). */
+  readonly timeoutMs: number;
+}
+
+/** What a command prints and the process's exit code. */
+export interface CommandOutput {
+  readonly exitCode: number;
+  readonly lines: readonly string[];
+}
+
+/** What an adapter's subcommand may ask of the composition root. */
+export interface AdapterCommandContext<Config> {
+  /**
+   * Load and validate the gateway config (`--config FILE`, else the built-in default) and the
+   * mappings it names. `section` is this adapter's parsed `adapters.<id>` section, or undefined
+   * when the config has none. On problems, the output to print instead.
+   */
+  load(configPath: string | undefined): Promise<{ readonly section: Config | undefined; readonly mappings: DomainMappings } | CommandOutput>;
+}
+
+/** `parley <network> <name> …`, e.g. `parley matrix registration`. */
+export interface AdapterCommand<Config> {
+  readonly name: string;
+  /** The options after `parley <network> <name>`, as the usage text shows them. */
+  readonly usage: string;
+  /** One line for `parley help`. */
+  readonly summary: string;
+  /**
+   * When called: from the `parley` command line, in a process that runs no gateway.
+   * Must not: start the adapter, or change anything but the files its options name.
+   */
+  run(args: readonly string[], ctx: AdapterCommandContext<Config>): Promise<CommandOutput>;
+}
+
+/** Where an admin reads about the network, linked from the sample config and docs. */
+export interface AdapterDocs {
+  /** The network's README, relative to the repository root (`adapters/<id>/README.md`). */
+  readonly readme: string;
+}
