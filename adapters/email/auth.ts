@@ -10,6 +10,7 @@
  * Anything else is unverified, and a spoofed From never becomes a trusted sender.
  */
 import { authenticate, type AuthenticateResult, type DNSResolver } from "mailauth";
+import type { Authentication } from "../../src/model/common.js";
 
 export interface AuthInput {
   readonly ip: string;
@@ -22,6 +23,14 @@ export interface AuthInput {
   readonly mta: string;
   readonly resolver?: DNSResolver | undefined;
 }
+
+/** Email's mechanisms in the core's network-neutral words (src/model/common.ts). */
+export const NEUTRAL_METHOD = {
+  dmarc: "domain-policy",
+  dkim: "signature",
+  spf: "sending-host",
+  none: "none",
+} as const satisfies Record<SenderVerdict["method"], Authentication["method"]>;
 
 export interface SenderVerdict {
   /** The From address is proved. */

@@ -12,7 +12,7 @@ import { newCanonicalId } from "../../src/model/ids.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
 import type { DNSResolver } from "mailauth";
 import { EMAIL, fromNative } from "./address.js";
-import { checkSender, type SenderVerdict } from "./auth.js";
+import { NEUTRAL_METHOD, checkSender, type SenderVerdict } from "./auth.js";
 import type { BlobStore } from "./blobs.js";
 import type { EmailConfig } from "./config.js";
 import { parseDsn, stateOfAction } from "./dsn.js";
@@ -160,7 +160,7 @@ export class Inbound {
         id: newCanonicalId(),
         nativeIds: parsed.messageId ? [{ network: EMAIL, kind: "message-id", id: parsed.messageId, ...(targets.length > 1 ? { scope: r.native } : {}) }] : [],
         from,
-        authenticatedBy: verdict.trusted ? { method: verdict.method, detail: verdict.detail } : { method: "none", detail: verdict.detail },
+        authenticatedBy: verdict.trusted ? { method: NEUTRAL_METHOD[verdict.method], detail: verdict.detail } : { method: "none", detail: verdict.detail },
         displayName: displayNameOf(parsed, verdict.trusted),
         to: r.endpoint,
         ...(replyTo && replyTo.network === EMAIL ? { replyTo } : {}),

@@ -71,9 +71,11 @@ function homeLines(options: ResolveOptions, who: Endpoint): string[] {
 
 function appearanceLines(options: ResolveOptions, who: Endpoint): string[] {
   const out = ["  appears as"];
-  const width = Math.max(...options.networks.map((n) => n.id.length));
-  for (const n of options.networks) {
-    if (!options.mappings.networks.has(n.id)) continue;
+  // Only networks of these mappings are shown, so only they set the column (a network the
+  // installation does not use must not change its output).
+  const configured = options.networks.filter((n) => options.mappings.networks.has(n.id));
+  const width = Math.max(0, ...configured.map((n) => n.id.length));
+  for (const n of configured) {
     let shown: string;
     try {
       shown = n.addressing.toNative(who, options.mappings) + (n.id === who.network ? "   (home)" : "");

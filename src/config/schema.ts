@@ -67,6 +67,8 @@ export type CoreConfig = z.output<typeof CoreConfigSchema>;
 export interface AdapterConfigSchema {
   readonly id: NetworkId;
   readonly configSchema: z.ZodType;
+  /** Where the section is documented (the sample config and docs link it). */
+  readonly docs?: { readonly readme: string };
 }
 
 export interface GatewayConfig extends CoreConfig {

@@ -19,9 +19,20 @@ export type Extensions = z.infer<typeof ExtensionsSchema>;
 
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
-/** How the origin of an event was proved (DESIGN §5). `none` never yields a trusted identity. */
+/**
+ * How the origin of an event was proved (DESIGN §5), in words no network owns; the adapter names
+ * its own mechanism in `detail`. `none` never yields a trusted identity.
+ * - `network`: the sender's own server vouched for it on an authenticated link (an XMPP component
+ *   link, a homeserver's hs_token).
+ * - `domain-policy`: the message passed the policy the sender's domain publishes (DMARC).
+ * - `signature`: a signature of the sender's domain verified (DKIM).
+ * - `sending-host`: the host it came from is one the sender's domain authorises (SPF).
+ * - `admin`: an administrator acted (admin API, CLI).
+ */
+export const AUTHENTICATION_METHODS = ["network", "domain-policy", "signature", "sending-host", "admin", "none"] as const;
+
 export const AuthenticationSchema = z.object({
-  method: z.enum(["network", "dkim", "spf", "dmarc", "admin", "none"]),
+  method: z.enum(AUTHENTICATION_METHODS),
   /** Free text from the adapter (e.g. "component link", "hs_token", "dmarc=pass header.from=…"). */
   detail: z.string().max(512).optional(),
 });

@@ -76,7 +76,7 @@ describe("email through the gateway", () => {
     expect(r.final).toBe(250);
     const got = await until("chat message", () => xmpp.peer.messages.find((x) => plainText(x).includes(text)));
     expect(got.from).toEqual(endpoint("carol@example.org", "email"));
-    expect(got.authenticatedBy.method).toBe("dmarc");
+    expect(got.authenticatedBy.method).toBe("domain-policy");
   });
 
   it("T-5.4.1 a chat-side failure after Parley answered 250 goes back to the mail sender as a DSN", async () => {

@@ -34,7 +34,7 @@ describe("email inbound (email → IM)", () => {
     const ev = await s.ctx.waitForAccepted(messageWith(text));
     expect(ev.message.from).toEqual(carol);
     expect(ev.message.to).toEqual(alice);
-    expect(ev.message.authenticatedBy.method).toBe("dmarc");
+    expect(ev.message.authenticatedBy.method).toBe("domain-policy");
     expect(ev.message.displayName).toBe("Carol");
     expect(ev.message.subject).toEqual({ und: "hello" });
   });
@@ -114,7 +114,7 @@ describe("email inbound (email → IM)", () => {
     expect(plainText(ev.message)).toBe(marker);
     expect(ev.message.inReplyTo).toBe(out.id);
     expect(ev.message.from).toEqual(carol);
-    expect(ev.message.authenticatedBy.method).toBe("dmarc");
+    expect(ev.message.authenticatedBy.method).toBe("domain-policy");
     const ext = ev.message.extensions["urn:parley:email"]?.payload as { original?: string };
     expect(ext.original).toMatch(/^sha256:/); // the unstripped original stays available
     // The next IM threads onto Carol's reply.

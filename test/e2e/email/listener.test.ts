@@ -35,7 +35,7 @@ describe("SMTP listener", () => {
       const tls = createTransport({ host: "127.0.0.1", port: withTls.adapter.port, requireTLS: true, tls: { rejectUnauthorized: false } });
       await tls.sendMail({ envelope: { from: "carol@example.org", to: ["alice@chat.example.org"] }, raw });
       const ev = await withTls.ctx.waitForAccepted((e): e is MessageEvent => e.kind === "message" && plainText(e.message).includes(text));
-      expect(ev.message.authenticatedBy.method).toBe("dmarc");
+      expect(ev.message.authenticatedBy.method).toBe("domain-policy");
       const plain = createTransport({ host: "127.0.0.1", port: without.adapter.port, requireTLS: true });
       await expect(plain.sendMail({ envelope: { from: "carol@example.org", to: ["alice@chat.example.org"] }, raw })).rejects.toThrow(/STARTTLS/i);
     } finally {
@@ -53,7 +53,7 @@ describe("SMTP listener", () => {
       const good = `relayed ok ${newCanonicalId()}`;
       expect((await smtpSend(relayed.adapter.port, { from: "x@relayed.test", to: ["alice@chat.example.org"] }, await mail("192.0.2.1", good))).final).toBe(250);
       const ev = await relayed.ctx.waitForAccepted((e): e is MessageEvent => e.kind === "message" && plainText(e.message).includes(good));
-      expect(ev.message.authenticatedBy.method).toBe("spf");
+      expect(ev.message.authenticatedBy.method).toBe("sending-host");
       // The client the relay names is not allowed by SPF: unauthenticated, refused by the strict default policy.
       expect((await smtpSend(relayed.adapter.port, { from: "x@relayed.test", to: ["alice@chat.example.org"] }, await mail("192.0.2.66", "bad"))).final).toBe(550);
       // Without the relay being trusted, the header is ignored and SPF runs on 127.0.0.1, which fails.

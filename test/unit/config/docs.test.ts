@@ -4,12 +4,13 @@ import { parse } from "yaml";
 import { configurationMarkdown, sampleConfig } from "../../../src/config/sample.js";
 import { parseConfig } from "../../../src/config/load.js";
 import { envName } from "../../../src/config/env.js";
+import { adapterFactories } from "../../../adapters/index.js";
 
 const DOC = "docs/configuration.md";
 
 describe("generated config documentation", () => {
   it("docs/configuration.md is up to date with the schema (PARLEY_UPDATE_DOCS=1 regenerates it)", () => {
-    const want = configurationMarkdown();
+    const want = configurationMarkdown(adapterFactories);
     if (process.env.PARLEY_UPDATE_DOCS === "1") writeFileSync(DOC, want);
     expect(readFileSync(DOC, "utf8")).toBe(want);
   });
