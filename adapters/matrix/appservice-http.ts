@@ -3,6 +3,12 @@
  * ping, user and room queries, on node:http. Every request must carry the `hs_token`
  * ("Authorization: Bearer", or the legacy `access_token` query parameter), compared in constant
  * time: none → 401 M_UNAUTHORIZED, wrong → 403 M_FORBIDDEN, before anything is read or done.
+ * When both are present they must be the same token (issue 11, class 6).
+ *
+ * Slow or huge bodies (issue 11, class 5): a declared `Content-Length` over the limit is answered
+ * 413 before a byte of the body is read; headers must arrive within `headersTimeoutMs` and the
+ * whole request within `requestTimeoutMs` (node answers 408 and closes); one source may hold at
+ * most `maxConnectionsPerSource` connections, further ones are closed at once.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../../src/log/logger.js";
@@ -15,27 +21,42 @@ export interface AppserviceHandlers {
   userQuery(userId: string): Promise<HttpReply>;
 }
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-
 function send(res: ServerResponse, r: HttpReply): void {
   const text = JSON.stringify(r.body);
   res.writeHead(r.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
-function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+/** The token the request carries; "conflict" when header and query name different tokens. */
+function tokenOf(req: IncomingMessage, url: URL): { token?: string; conflict?: true } {
   const h = req.headers.authorization;
-  if (typeof h === "string" && h.startsWith("Bearer ")) return h.slice(7);
-  return url.searchParams.get("access_token") ?? undefined;
+  const bearer = typeof h === "string" && h.startsWith("Bearer ") ? h.slice(7) : undefined;
+  const query = url.searchParams.getAll("access_token");
+  if (query.length > 1 || (bearer !== undefined && query.length === 1 && !sameSecret(bearer, query[0]!))) return { conflict: true };
+  const token = bearer ?? query[0];
+  return token === undefined ? {} : { token };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | "too-large"> {
+export interface ListenerLimits {
+  readonly maxBodyBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnectionsPerSource: number;
+}
+
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  maxBodyBytes: 16 * 1024 * 1024, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, maxConnectionsPerSource: 64,
+};
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) return Promise.resolve("too-large"); // before reading a byte
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         resolve("too-large");
         req.destroy();
       } else chunks.push(c);
@@ -47,14 +68,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | "too-large"> {
 
 const notFound: HttpReply = { status: 404, body: { errcode: "M_NOT_FOUND", error: "not found" } };
 
-async function route(req: IncomingMessage, url: URL, h: AppserviceHandlers): Promise<HttpReply> {
+async function route(req: IncomingMessage, url: URL, h: AppserviceHandlers, limits: ListenerLimits): Promise<HttpReply> {
   const path = url.pathname.replace(/^\/_matrix\/app\/v1/, "");
   const m = /^\/(transactions|users|rooms|ping|thirdparty)(?:\/(.*))?$/.exec(path);
   const kind = m?.[1];
   const arg = m?.[2] !== undefined ? decodeURIComponent(m[2]) : undefined;
   if (req.method === "PUT" && kind === "transactions" && arg) {
-    const body = await readBody(req);
-    if (body === "too-large") return { status: 413, body: { errcode: "M_TOO_LARGE", error: "transaction too large" } };
+    const body = await readBody(req, limits.maxBodyBytes);
+    if (body === "too-large") return { status: 413, body: { errcode: "M_TOO_LARGE", error: `transaction over ${limits.maxBodyBytes} bytes` } };
     return h.transaction(arg, body);
   }
   if (req.method === "POST" && kind === "ping") return { status: 200, body: {} };
@@ -63,26 +84,61 @@ async function route(req: IncomingMessage, url: URL, h: AppserviceHandlers): Pro
   return { status: 404, body: { errcode: "M_UNRECOGNIZED", error: "unrecognised request" } };
 }
 
-export function createAppserviceServer(opts: { hsToken: string; log: Logger; handlers: AppserviceHandlers }): Server {
+export function createAppserviceServer(opts: { hsToken: string; log: Logger; handlers: AppserviceHandlers; limits?: Partial<ListenerLimits> }): Server {
   const { log, handlers } = opts;
-  return createServer((req, res) => {
+  const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs,
+    // node checks both timeouts only this often (default 30 s, longer than the timeouts themselves)
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs),
+  }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const token = tokenOf(req, url);
-    if (token === undefined || !sameSecret(token, opts.hsToken)) {
-      const r: HttpReply = token === undefined
-        ? { status: 401, body: { errcode: "M_UNAUTHORIZED", error: "missing hs_token" } }
-        : { status: 403, body: { errcode: "M_FORBIDDEN", error: "bad hs_token" } };
+    const { token, conflict } = tokenOf(req, url);
+    if (conflict || token === undefined || !sameSecret(token, opts.hsToken)) {
+      const r: HttpReply = conflict
+        ? { status: 403, body: { errcode: "M_FORBIDDEN", error: "hs_token in the header and the query differ" } }
+        : token === undefined
+          ? { status: 401, body: { errcode: "M_UNAUTHORIZED", error: "missing hs_token" } }
+          : { status: 403, body: { errcode: "M_FORBIDDEN", error: "bad hs_token" } };
       log.warn({ method: req.method, path: url.pathname, status: r.status }, "application-service request refused");
-      req.resume();
-      send(res, r);
+      refuse(req, res, r);
       return;
     }
-    route(req, url, handlers).then(
-      (r) => send(res, r),
+    route(req, url, handlers, limits).then(
+      (r) => (r.status === 413 ? refuse(req, res, r) : send(res, r)),
       (e: unknown) => {
         log.error({ path: url.pathname, err: e instanceof Error ? e.message : String(e) }, "application-service request failed");
         if (!res.headersSent) send(res, { status: 500, body: { errcode: "M_UNKNOWN", error: "internal error" } });
       },
     );
+  });
+  limitPerSource(server, limits.maxConnectionsPerSource, log);
+  return server;
+}
+
+/** Answer and close the connection without reading an unread body (it may be huge or endless). */
+function refuse(req: IncomingMessage, res: ServerResponse, r: HttpReply): void {
+  res.setHeader("connection", "close");
+  send(res, r);
+  res.on("finish", () => req.socket.destroySoon());
+}
+
+/** Close connections over `max` from one remote address as soon as they open. */
+function limitPerSource(server: Server, max: number, log: Logger): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket) => {
+    const who = socket.remoteAddress ?? "?";
+    const n = (open.get(who) ?? 0) + 1;
+    if (n > max) {
+      log.warn({ source: who, max }, "application-service connection refused: too many from one source");
+      socket.destroy();
+      return;
+    }
+    open.set(who, n);
+    socket.once("close", () => {
+      const left = (open.get(who) ?? 1) - 1;
+      if (left <= 0) open.delete(who);
+      else open.set(who, left);
+    });
   });
 }

@@ -52,6 +52,13 @@ export const MatrixConfigSchema = z.object({
   listen: z.object({
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(9993),
+    /** A transaction body larger than this is answered 413 (a declared length before reading). */
+    maxBodyBytes: z.number().int().min(65_536).default(16 * 1024 * 1024),
+    /** Time allowed for a request's headers, and for the whole request (slow bodies answer 408). */
+    headersTimeoutMs: z.number().int().min(100).default(5_000),
+    requestTimeoutMs: z.number().int().min(100).default(10_000),
+    /** Connections one remote address may hold open at once; more are closed at once. */
+    maxConnectionsPerSource: z.number().int().min(1).default(64),
   }).prefault({}),
   /** How often puppets' presence is re-sent so the homeserver does not time it out (0: never). */
   presenceRefreshSeconds: z.number().int().min(0).default(20),

@@ -16,6 +16,7 @@ import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
 import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
+import { plausibleTime } from "./untrusted.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -61,7 +62,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
     nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
     from, to,
     authenticatedBy: { method: "network", detail: "application service hs_token" },
-    sentAt: new Date(typeof ev.origin_server_ts === "number" ? ev.origin_server_ts : Date.now()).toISOString(),
+    sentAt: plausibleTime(ev.origin_server_ts) ?? new Date().toISOString(),
     kind, parts,
     inReplyTo: isEdit ? undefined : await canonicalOf(d, inReplyToEvent, ev.room_id),
     replaces: isEdit ? await canonicalOf(d, relates.event_id, ev.room_id) : undefined,
@@ -139,29 +140,76 @@ async function receiptItems(d: MatrixDeps, plan: Plan, ev: Obj): Promise<void> {
   }
 }
 
+/**
+ * The event if it fits `maxEventBytes`; else the event without its formatting when that fits
+ * (degrade before refusing: issue 11, class 8); else its size.
+ */
+function withinSize(d: MatrixDeps, ev: MatrixEvent): MatrixEvent | number {
+  const size = Buffer.byteLength(JSON.stringify(ev));
+  if (size <= d.config.maxEventBytes) return ev;
+  const plain = (c: Obj): Obj => {
+    const { format: _f, formatted_body: _fb, ...rest } = c;
+    return rest;
+  };
+  const content = plain(ev.content);
+  if (isObj(content["m.new_content"])) content["m.new_content"] = plain(content["m.new_content"]);
+  const stripped = { ...ev, content };
+  const strippedSize = Buffer.byteLength(JSON.stringify(stripped));
+  if (strippedSize > d.config.maxEventBytes) return size;
+  d.log.info({ eventId: ev.event_id, size, strippedSize }, "event over the size limit: formatting dropped, text kept");
+  return stripped;
+}
+
 /** Build the plan of one transaction. `events` are already deduplicated by event id. */
 export async function planTransaction(d: MatrixDeps, events: readonly MatrixEvent[], ephemeral: readonly Obj[]): Promise<Plan> {
   const plan: Plan = { items: [], followups: [] };
   const mappings = d.ctx.mappings();
-  for (const ev of events) {
-    if (isOwnUser(ev.sender, mappings)) continue; // Parley's own puppets and bot: recognised by id
-    const size = Buffer.byteLength(JSON.stringify(ev));
-    if (size > d.config.maxEventBytes) {
-      d.log.info({ eventId: ev.event_id, size }, "event over the size limit");
-      const rec = await d.rooms.record(ev.room_id);
-      if (rec) plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered: the message has ${size} bytes, more than ${d.config.maxEventBytes}.`, ev.event_id));
+  for (const original of events) {
+    if (isOwnUser(original.sender, mappings)) continue; // Parley's own puppets and bot: recognised by id
+    const ev = withinSize(d, original);
+    if (typeof ev === "number") {
+      await skipEvent(d, plan, original, `the message has ${ev} bytes, more than ${d.config.maxEventBytes}`);
       continue;
     }
-    await roomEvent(d, plan, ev);
+    const before = plan.items.length;
+    try {
+      await roomEvent(d, plan, ev);
+    } catch (e) {
+      // One event Parley cannot use never costs the transaction (issue 11, class 2): drop what it
+      // planned, say so, and go on. Storage failures surface later, from ctx.accept.
+      plan.items.splice(before);
+      await skipEvent(d, plan, ev, "Parley could not read it", e);
+    }
   }
   for (const e of ephemeral) {
-    if (e.type === "m.presence" && typeof e.sender === "string" && !isOwnUser(e.sender, mappings)) {
-      const who = endpointOf(d, e.sender);
-      const p = who && who.network === MATRIX && isObj(e.content) ? presenceFromMatrix(who, e.content) : undefined;
-      if (p) plan.items.push({ event: p });
-    } else if (e.type === "m.receipt") {
-      await receiptItems(d, plan, e);
+    try {
+      await ephemeralItem(d, plan, e);
+    } catch (err) {
+      d.log.warn({ type: e.type, err: err instanceof Error ? err.message : String(err) }, "ephemeral event skipped");
     }
   }
   return plan;
+}
+
+async function ephemeralItem(d: MatrixDeps, plan: Plan, e: Obj): Promise<void> {
+  if (e.type === "m.presence" && typeof e.sender === "string" && !isOwnUser(e.sender, d.ctx.mappings())) {
+    const who = endpointOf(d, e.sender);
+    const p = who && who.network === MATRIX && isObj(e.content) ? presenceFromMatrix(who, e.content) : undefined;
+    if (p) plan.items.push({ event: p });
+  } else if (e.type === "m.receipt") {
+    await receiptItems(d, plan, e);
+  }
+}
+
+/**
+ * Skip an event Parley cannot use: a log line always, and a notice in the room when it is one of
+ * Parley's rooms (so the sender learns it was not delivered). Never a silent drop.
+ */
+export async function skipEvent(d: MatrixDeps, plan: Plan, ev: { event_id?: unknown; room_id?: unknown; sender?: unknown }, why: string, err?: unknown): Promise<void> {
+  const eventId = typeof ev.event_id === "string" ? ev.event_id : undefined;
+  const roomId = typeof ev.room_id === "string" ? ev.room_id : undefined;
+  d.log.warn({ event: "matrix-event-skipped", eventId, roomId, reason: why, ...(err instanceof Error ? { err: err.message } : {}) }, "event skipped");
+  if (roomId === undefined || (typeof ev.sender === "string" && isOwnUser(ev.sender, d.ctx.mappings()))) return;
+  const rec = await d.rooms.record(roomId);
+  if (rec) plan.followups.push(() => noticeInRoom(d, rec.owner, roomId, `⚠ Not delivered: ${why}.`, eventId));
 }

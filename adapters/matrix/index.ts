@@ -72,7 +72,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const presence = this.presence;
     d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "presence re-check failed"));
     const tx = this.transactions;
-    this.server = createAppserviceServer({ hsToken: c.hsToken, log, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
+    this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

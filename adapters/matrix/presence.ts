@@ -22,6 +22,7 @@ import type { MatrixDeps } from "./deps.js";
 import { classify } from "./errors.js";
 import { enc, Method } from "./homeserver.js";
 import { localUserId, nativeOrFail } from "./outbound.js";
+import { plausibleDuration } from "./untrusted.js";
 
 export type MatrixPresence = "online" | "unavailable" | "offline";
 const RANK: Record<MatrixPresence, number> = { offline: 0, unavailable: 1, online: 2 };
@@ -29,7 +30,7 @@ const RANK: Record<MatrixPresence, number> = { offline: 0, unavailable: 1, onlin
 export function presenceFromMatrix(who: Endpoint, content: Record<string, unknown>, now = Date.now()): PresenceEvent | undefined {
   const state = content.presence;
   if (state !== "online" && state !== "unavailable" && state !== "offline") return undefined;
-  const ago = typeof content.last_active_ago === "number" ? content.last_active_ago : undefined;
+  const ago = plausibleDuration(content.last_active_ago);
   const lastInput = ago !== undefined ? new Date(now - ago).toISOString() : undefined;
   const note = typeof content.status_msg === "string" && content.status_msg !== "" ? { und: content.status_msg.slice(0, 4096) } : undefined;
   const idle = state === "unavailable" || (state === "online" && content.currently_active === false);

@@ -14,7 +14,8 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { MatrixDeps } from "./deps.js";
 import { isOwnUser } from "./address.js";
-import { planTransaction } from "./inbound.js";
+import { planTransaction, skipEvent } from "./inbound.js";
+import { MAX_EVENT_DEPTH, nestsDeeperThan } from "./untrusted.js";
 import { MatrixEventSchema, type HttpReply, type MatrixEvent } from "./types.js";
 
 const TransactionSchema = z.object({
@@ -51,9 +52,15 @@ export class Transactions {
     const events: MatrixEvent[] = [];
     const ids = new Set<string>();
     const mappings = d.ctx.mappings();
+    const unusable: Array<{ ev: Record<string, unknown>; why: string }> = [];
     for (const e of parsed.events) {
+      // Depth first: nothing recursive (zod, JSON.stringify, the sanitiser) sees a deep event.
+      if (nestsDeeperThan(e, MAX_EVENT_DEPTH)) {
+        unusable.push({ ev: isObj(e) ? e : {}, why: `the event nests deeper than ${MAX_EVENT_DEPTH} levels` });
+        continue;
+      }
       const ev = MatrixEventSchema.safeParse(e);
-      if (!ev.success) d.log.info({ txnId, issue: ev.error.issues[0]?.message }, "malformed event skipped");
+      if (!ev.success) unusable.push({ ev: isObj(e) ? e : {}, why: `the event is malformed (${ev.error.issues[0]?.path.join(".") ?? ""}: ${ev.error.issues[0]?.message ?? ""})` });
       else if (isOwnUser(ev.data.sender, mappings)) continue; // Parley's own sends: no claim, no work
       else if (!ids.has(ev.data.event_id)) {
         ids.add(ev.data.event_id);
@@ -62,9 +69,10 @@ export class Transactions {
     }
     const claim = await this.claim(events);
     if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
-    const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter(isObj);
+    const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
     try {
       const plan = await planTransaction(d, claim, ephemeral);
+      for (const u of unusable) await skipEvent(d, plan, u.ev, u.why);
       if (plan.items.length > 0) {
         const results = await d.ctx.accept(plan.items.map((i) => i.event));
         for (const [i, r] of results.entries()) await plan.items[i]?.onResult?.(r);

@@ -43,6 +43,9 @@ interface Admitted {
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
+/** Programming-level faults caused by the event's own values: retrying cannot help. */
+const isDeterministicFault = (e: unknown): e is Error => e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError;
+
 const isPresenceKind = (e: CanonicalEvent): boolean => e.kind === "presence" || e.kind === "presence-probe" || e.kind === "subscription";
 
 export function nativeKey(n: Pick<NativeId, "network" | "kind" | "id" | "scope">): string {
@@ -78,6 +81,14 @@ export class AcceptPipeline {
           results[index] = outcome;
         }
       } catch (e) {
+        // An error that any retry would repeat (a value no code path expected: RangeError "Invalid
+        // time value", a stack overflow, a TypeError) refuses this one event; a retry of the batch
+        // would fail the same way forever and hold up everything behind it (issue 11, class 2).
+        if (isDeterministicFault(e)) {
+          this.deps.log.error({ source, kind: event.kind, err: e.message }, "event refused: it cannot be processed");
+          results[index] = refused(new ParleyError("PARLEY_INVALID_EVENT", "the event cannot be processed", {}, { cause: e }));
+          continue;
+        }
         // A refusal is a ParleyError; anything else (a Redis client error, a timeout) means the
         // event could not be decided and stored: the source must retry, so nothing is acknowledged.
         if (!isParleyError(e) || e.code === "PARLEY_UNAVAILABLE") {

@@ -12,6 +12,7 @@ import type { CanonicalEvent } from "../../../src/model/events.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
 import { keyspace, deleteKeysUnder, RedisAdapterStateStore, RedisIdMap } from "../../../src/store/index.js";
 import { asNetworkId } from "../../../src/model/address.js";
+import type { Logger } from "../../../src/log/logger.js";
 import { FakeContext } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
 import { slotNetworkSettings, type AppserviceSlot, type SynapseCoordinates } from "../../harness/synapse/slots.js";
@@ -39,11 +40,11 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds?: number; decide?: (e: CanonicalEvent) => AcceptResult } = {}): Promise<Rig> {
+export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds?: number; decide?: (e: CanonicalEvent) => AcceptResult; log?: Logger } = {}): Promise<Rig> {
   const coords = inject("synapse");
   const slot = coords.appservices[slotIndex]!;
   const mappings = matrixTestMappings(coords, slot);
-  const ctx = new FakeContext({ network: asNetworkId("matrix"), mappings, ...(opts.decide ? { decide: opts.decide } : {}) });
+  const ctx = new FakeContext({ network: asNetworkId("matrix"), mappings, ...(opts.decide ? { decide: opts.decide } : {}), ...(opts.log ? { log: opts.log } : {}) });
   const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: false, maxRetriesPerRequest: 1 });
   const prefix = `parley-test-matrix-${slotIndex}-${Date.now().toString(36)}`;
   const keys = keyspace(prefix);

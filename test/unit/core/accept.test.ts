@@ -208,6 +208,21 @@ describe("accept pipeline", () => {
     expect(results.map((r) => r.status)).toEqual(["accepted", "accepted"]);
   });
 
+  it("T-2.5.1 an event whose values make processing throw deterministically is refused alone; a storage error still fails the batch", async () => {
+    let fault: Error = new RangeError("Invalid time value");
+    const presence: PresencePort = { ...noPresence, publish: async () => { throw fault; } };
+    const p = new AcceptPipeline({
+      mappings: () => mappings, route: routeByNetwork, policy, presence, delivery, claims, ids,
+      capabilities: () => testDoubleCapabilities, log: silentLogger(), metrics: createCoreMetrics(new Registry()),
+    });
+    const presenceEvent = { kind: "presence" as const, authenticatedBy: { method: "network" as const }, presence: PresenceSchema.parse({ presentity: alice, tuples: [], version: 1, provenance: { source: "origin" } }) };
+    const results = await p.accept(alice.network, [{ kind: "message", message: message() }, presenceEvent]);
+    expect(results.map((r) => r.status)).toEqual(["accepted", "refused"]);
+    expect(results[1]?.status === "refused" && results[1].error.code).toBe("PARLEY_INVALID_EVENT");
+    fault = new Error("Connection is closed.");
+    await expect(p.accept(alice.network, [presenceEvent])).rejects.toMatchObject({ code: "PARLEY_UNAVAILABLE" });
+  });
+
   it("T-5.4.3 a network cannot report statuses for another network's recipients", async () => {
     const status = DeliveryStatusSchema.parse({ messageId: newCanonicalId(), sender: alice, recipient: bob, state: "delivered", at: new Date().toISOString() });
     const [result] = await pipeline.accept(alice.network, [{ kind: "delivery-status", status }]);
