@@ -6,7 +6,7 @@
  */
 import { DeliveryError } from "../../src/adapter/contract.js";
 import type { FailureReason } from "../../src/model/delivery-status.js";
-import type { ErrorCode } from "../../src/errors/codes.js";
+import { ERROR_CODES, type ErrorCode } from "../../src/errors/codes.js";
 
 /** RFC 3463 status (class.subject.detail) → neutral reason. */
 export function reasonForStatus(status: string | undefined, code?: number): FailureReason {
@@ -65,20 +65,33 @@ export function reply(code: number, status: string, text: string): SmtpReply {
   return { code, status, text };
 }
 
+/**
+ * The reply for each neutral reason (RFC 5321 §4.2, RFC 3463 enhanced codes): a new reason does
+ * not compile until email decides its reply. A policy refusal is neutral: never disclose a block
+ * (RFC 2779 2.3.5).
+ */
+const REPLY_FOR_REASON: Record<FailureReason, SmtpReply> = {
+  "recipient-unknown": reply(550, "5.1.1", "No such recipient here"),
+  "refused-by-policy": reply(550, "5.7.1", "Delivery not authorized"),
+  unavailable: reply(451, "4.3.0", "Temporary failure, try again later"),
+  timeout: reply(451, "4.4.7", "Temporary failure, try again later"),
+  "too-large": reply(552, "5.3.4", "Message too big"),
+  unsupported: reply(554, "5.6.0", "Content not supported"),
+  "loop-detected": reply(554, "5.4.6", "Routing loop detected"),
+  "rate-limited": reply(451, "4.7.1", "Too many messages, slow down"),
+  "bad-request": reply(554, "5.6.0", "Message could not be converted"),
+  internal: reply(451, "4.3.0", "Temporary failure, try again later"),
+};
+
+/** Parley codes whose SMTP reply is more precise than their reason's. */
+const REPLY_FOR_CODE: Partial<Record<ErrorCode, SmtpReply>> = {
+  PARLEY_ADDRESS_INVALID: reply(553, "5.1.3", "Bad address syntax"),
+  PARLEY_NOT_AUTHENTICATED: reply(550, "5.7.1", "Sender authentication failed"),
+};
+
 /** The reply for a refusal from the core (AcceptResult "refused", or a thrown ParleyError). */
 export function replyForParleyCode(code: ErrorCode): SmtpReply {
-  switch (code) {
-    case "PARLEY_ADDRESS_UNKNOWN": return reply(550, "5.1.1", "No such recipient here");
-    case "PARLEY_ADDRESS_INVALID": return reply(553, "5.1.3", "Bad address syntax");
-    case "PARLEY_TOO_LARGE": return reply(552, "5.3.4", "Message too big");
-    case "PARLEY_LOOP": return reply(554, "5.4.6", "Routing loop detected");
-    case "PARLEY_RATE_LIMITED": return reply(451, "4.7.1", "Too many messages, slow down");
-    case "PARLEY_UNAVAILABLE": case "PARLEY_DISABLED": case "PARLEY_INTERNAL": return reply(451, "4.3.0", "Temporary failure, try again later");
-    case "PARLEY_NOT_AUTHENTICATED": return reply(550, "5.7.1", "Sender authentication failed");
-    case "PARLEY_UNSUPPORTED": return reply(554, "5.6.0", "Content not supported");
-    case "PARLEY_INVALID_EVENT": return reply(554, "5.6.0", "Message could not be converted");
-    default: return reply(550, "5.7.1", "Delivery not authorized"); // neutral: never disclose a block (RFC 2779 2.3.5)
-  }
+  return REPLY_FOR_CODE[code] ?? REPLY_FOR_REASON[ERROR_CODES[code].reason];
 }
 
 /** An Error carrying an SMTP reply, as smtp-server expects from its callbacks. */

@@ -4,6 +4,7 @@
  * a {@link DeliveryError} the delivery worker maps to retry, give up, or slow down.
  */
 import { ConnectionError, MatrixError } from "matrix-js-sdk";
+import { asDeliveryError } from "../../src/adapter/classify.js";
 import { DeliveryError } from "../../src/adapter/contract.js";
 import type { FailureReason } from "../../src/model/delivery-status.js";
 
@@ -60,21 +61,24 @@ export function classify(e: unknown, what: string): DeliveryError {
   if (e instanceof ConnectionError || (e instanceof Error && /fetch failed|ECONNREFUSED|ECONNRESET|timed? ?out|aborted/i.test(e.message))) {
     return new DeliveryError("transient", "unavailable", `${what}: the homeserver is unreachable`, { nativeDetail: e.message, cause: e });
   }
-  return new DeliveryError("transient", "internal", `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  const d = asDeliveryError(e);
+  return new DeliveryError(d.failureClass, d.reason, `${what}: ${d.message}`, { cause: e, ...(d.nativeDetail !== undefined ? { nativeDetail: d.nativeDetail } : {}) });
 }
 
 /** Words for a Matrix user about why something was not delivered (no internals, no secrets). */
+const REASON_TEXT: Record<FailureReason, string> = {
+  "recipient-unknown": "the recipient does not exist",
+  "refused-by-policy": "the gateway's policy does not allow it",
+  unavailable: "the recipient's network is unreachable",
+  timeout: "it timed out",
+  "too-large": "it is too large",
+  unsupported: "the recipient's network cannot carry it",
+  "loop-detected": "it passed through too many gateways",
+  "rate-limited": "too many messages were sent too quickly",
+  "bad-request": "it was malformed",
+  internal: "of an internal error",
+};
+
 export function reasonText(reason: FailureReason | undefined): string {
-  switch (reason) {
-    case "recipient-unknown": return "the recipient does not exist";
-    case "refused-by-policy": return "the gateway's policy does not allow it";
-    case "unavailable": return "the recipient's network is unreachable";
-    case "timeout": return "it timed out";
-    case "too-large": return "it is too large";
-    case "unsupported": return "the recipient's network cannot carry it";
-    case "loop-detected": return "it passed through too many gateways";
-    case "rate-limited": return "too many messages were sent too quickly";
-    case "bad-request": return "it was malformed";
-    default: return "of an internal error";
-  }
+  return REASON_TEXT[reason ?? "internal"];
 }

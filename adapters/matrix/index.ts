@@ -12,7 +12,7 @@ import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, Subs
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { Message } from "../../src/model/message.js";
-import { botUserId, fromNative, matrixAddressing } from "./address.js";
+import { botUserId, matrixAddressing } from "./address.js";
 import { createAppserviceServer } from "./appservice-http.js";
 import { deliverSubscription } from "./bot.js";
 import { MATRIX, MatrixConfigSchema, type MatrixConfig } from "./config.js";
@@ -26,6 +26,7 @@ import { checkRegistrationFile } from "./registration.js";
 import { registrationCommand } from "./registration-command.js";
 import { Rooms } from "./rooms.js";
 import { Transactions } from "./transactions.js";
+import { answerUserQuery } from "./user-query.js";
 import type { HttpReply } from "./types.js";
 
 export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
@@ -99,17 +100,11 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     }
   }
 
-  private async userQuery(userId: string): Promise<HttpReply> {
+  private userQuery(userId: string): Promise<HttpReply> {
     const d = this.d!;
-    try {
-      const who = fromNative(userId, d.ctx.mappings());
-      if (who.network === MATRIX) throw new Error("not a puppet");
-      await d.puppets.ensure(userId, who.address);
-      return { status: 200, body: {} };
-    } catch {
-      return { status: 404, body: { errcode: "M_NOT_FOUND", error: "no such puppet" } };
-    }
+    return answerUserQuery({ mappings: () => d.ctx.mappings(), ensure: (u, name) => d.puppets.ensure(u, name), log: d.log }, userId);
   }
+
 
   /**
    * Close the application-service endpoint (Synapse keeps what it could not hand over and retries)

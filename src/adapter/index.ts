@@ -3,3 +3,4 @@ export * from "./declarations.js";
 export * from "./presence.js";
 export * from "./state.js";
 export * from "./ingress.js";
+export * from "./classify.js";

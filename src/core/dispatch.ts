@@ -3,6 +3,8 @@
  * recipient's adapter; its outcome is recorded and, when end-to-end, reported to the sender; a
  * final failure becomes a `failed` DeliveryStatus routed to the sender's own network.
  */
+import type { z } from "zod";
+import { asDeliveryError } from "../adapter/classify.js";
 import { DeliveryError } from "../adapter/contract.js";
 import type { IdMap } from "../adapter/state.js";
 import { MessageSchema, type Message } from "../model/message.js";
@@ -23,10 +25,11 @@ export interface DispatchDeps {
   readonly metrics: CoreMetrics;
 }
 
-/** Turn an unclassified error into a transient DeliveryError (anything unknown may pass). */
-function classify(e: unknown): DeliveryError {
-  if (e instanceof DeliveryError) return e;
-  return new DeliveryError("transient", "internal", e instanceof Error ? e.message : String(e), { cause: e });
+/** Parse a job's payload; a payload that fails its schema can never succeed: permanent. */
+function payload<T>(schema: z.ZodType<T>, job: DeliveryJob): T {
+  const parsed = schema.safeParse(job.payload);
+  if (!parsed.success) throw asDeliveryError(parsed.error);
+  return parsed.data;
 }
 
 export class Dispatcher implements DeliveryHandler {
@@ -35,9 +38,9 @@ export class Dispatcher implements DeliveryHandler {
   async deliver(job: DeliveryJob): Promise<void> {
     switch (job.kind) {
       case "message":
-        return this.deliverMessage(job, MessageSchema.parse(job.payload));
+        return this.deliverMessage(job, payload(MessageSchema, job));
       case "status":
-        return this.deliverStatus(job, DeliveryStatusSchema.parse(job.payload));
+        return this.deliverStatus(job, payload(DeliveryStatusSchema, job));
       case "presence":
       case "subscription":
         return this.deps.presence.handleJob(job);
@@ -79,7 +82,7 @@ export class Dispatcher implements DeliveryHandler {
   }
 
   async onFinalFailure(job: DeliveryJob, error: DeliveryError): Promise<void> {
-    const e = classify(error);
+    const e = asDeliveryError(error);
     this.deps.metrics.failed.inc({ network: job.network, kind: job.kind, reason: e.reason });
     this.deps.log.warn({ key: job.key, network: job.network, kind: job.kind, reason: e.reason, detail: e.nativeDetail, err: e.message }, "delivery failed for good");
     if (job.kind !== "message") return;

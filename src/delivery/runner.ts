@@ -9,14 +9,15 @@
  *    written (one Redis round trip) makes BullMQ run the job again after its lock expires, and the
  *    send happens twice. Each adapter narrows it further with the network's own idempotency key
  *    derived from the canonical id (Matrix txnId, XMPP origin-id, email Message-ID).
- * 4. Map failures: transient (or anything not a DeliveryError) → BullMQ retry with backoff;
+ * 4. Map failures (classified by `asDeliveryError`, src/adapter/classify.ts): transient → BullMQ retry with backoff;
  *    permanent or retries spent → `onFinalFailure` once, then UnrecoverableError (the job stays in
  *    the failed set for the admin); rate-limited → the queue pauses for the destination's
  *    retry-after and the job goes back to waiting without using up an attempt.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { DeliveryError } from "../adapter/contract.js";
+import { asDeliveryError } from "../adapter/classify.js";
+import type { DeliveryError } from "../adapter/contract.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
@@ -54,12 +55,6 @@ export function deliveryKeys(keys: Keyspace, queue: string, jobId: string, conve
     sent: keys.key("dlv", "sent", queue, jobId),
     reported: keys.key("dlv", "ff", queue, jobId),
   };
-}
-
-export function toDeliveryError(e: unknown): DeliveryError {
-  if (e instanceof DeliveryError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  return new DeliveryError("transient", "unavailable", msg, { cause: e });
 }
 
 export class JobRunner {
@@ -102,7 +97,7 @@ export class JobRunner {
   }
 
   private async failed(job: Job<JobData>, e: unknown, k: ReturnType<typeof deliveryKeys>): Promise<never> {
-    const err = toDeliveryError(e);
+    const err = asDeliveryError(e);
     const queue = job.queueName;
     if (err.failureClass === "rate-limited") {
       this.d.metrics?.rateLimited.inc({ queue });

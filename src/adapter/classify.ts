@@ -1,0 +1,28 @@
+/**
+ * The one place that decides what an error nobody classified means for delivery (DESIGN §3,
+ * failure classes): the delivery runner and the dispatcher both call it, so a failure is retried
+ * or given up the same way wherever it surfaces.
+ */
+import { ZodError } from "zod";
+import { ERROR_CODES } from "../errors/codes.js";
+import { isParleyError } from "../errors/parley-error.js";
+import { DeliveryError } from "./contract.js";
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * - a {@link DeliveryError}: the adapter decided; kept.
+ * - a payload that fails its schema (`ZodError`): permanent `bad-request` — retrying cannot fix
+ *   it, and retrying it for the whole budget only delays the sender's failure report.
+ * - a `ParleyError`: the catalogue's reason, transient when the catalogue calls it retryable.
+ * - anything else (a bug, a dropped connection): transient `internal` — it may pass.
+ */
+export function asDeliveryError(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  if (e instanceof ZodError) return new DeliveryError("permanent", "bad-request", `malformed job: ${e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, { cause: e });
+  if (isParleyError(e)) {
+    const entry = ERROR_CODES[e.code];
+    return new DeliveryError(entry.retryable ? "transient" : "permanent", entry.reason, e.message, { nativeDetail: e.code, cause: e });
+  }
+  return new DeliveryError("transient", "internal", message(e), { cause: e });
+}
