@@ -8,6 +8,11 @@
  * Public Suffix List) or an SPF pass for exactly the From domain (strict, RFC 7489 §3.1.2: without
  * a PSL of our own, relaxed SPF alignment could pair evil.co.uk with victim.co.uk) proves it.
  * Anything else is unverified, and a spoofed From never becomes a trusted sender.
+ *
+ * A DKIM signature with `l=` that leaves part of the body unsigned proves nothing when it is all
+ * that authenticates the message (a replay with an appended paragraph, or a rewrapped body, would
+ * pass DMARC): the sender is then unverified, and the domain's `acceptUnauthenticated` policy
+ * decides between refusing (550 5.7.1) and bridging marked `[unverified sender]`.
  */
 import { authenticate, type AuthenticateResult, type DNSResolver } from "mailauth";
 import type { Authentication } from "../../src/model/common.js";
@@ -60,18 +65,26 @@ export function verdictOf(r: AuthenticateResult, mailFrom: string): SenderVerdic
   const fromDomain = fromAddr?.includes("@") ? fromAddr.slice(fromAddr.lastIndexOf("@") + 1).toLowerCase() : undefined;
   const dkimPass = r.dkim.results.filter((d) => d.status.result === "pass");
   // mailauth sets status.aligned (relaxed, PSL-aware) against the header From; strict equality otherwise.
-  const dkimAligned = dkimPass.some((d) => (d.status.aligned !== undefined ? !!d.status.aligned : strictlyAligned(d.signingDomain, fromDomain)));
+  const alignedPass = dkimPass.filter((d) => (d.status.aligned !== undefined ? !!d.status.aligned : strictlyAligned(d.signingDomain, fromDomain)));
+  // RFC 6376 §8.2: a signature with l= covers only the first l bytes of the body; what follows is
+  // anyone's. Such a signature proves nothing about the message as a whole (issue 11, class 3).
+  const wholeBody = alignedPass.filter((d) => !((d.status as { underSized?: number }).underSized! > 0));
+  const dkimAligned = wholeBody.length > 0;
   const spfResult = r.spf ? r.spf.status.result : "none";
   const spfDomain = r.spf ? r.spf.domain : mailFrom.slice(mailFrom.lastIndexOf("@") + 1);
   const spfAligned = spfResult === "pass" && strictlyAligned(spfDomain, fromDomain);
   const dmarcResult = r.dmarc ? r.dmarc.status.result : "none";
   const arcResult = r.arc ? r.arc.status.result : "none";
   const single = froms.length === 1 && r.dkim.fromFields <= 1;
+  const dmarcSpf = !!(r.dmarc && (r.dmarc as { alignment?: { spf?: { result?: unknown } } }).alignment?.spf?.result);
+  const partialOnly = alignedPass.length > 0 && !dkimAligned && !dmarcSpf && !spfAligned;
   let method: SenderVerdict["method"] = "none";
-  if (single && dmarcResult === "pass") method = "dmarc";
+  if (partialOnly) method = "none";
+  else if (single && dmarcResult === "pass") method = "dmarc";
   else if (single && dmarcResult === "none" && dkimAligned) method = "dkim";
   else if (single && dmarcResult === "none" && spfAligned) method = "spf";
-  const detail = `dmarc=${dmarcResult} spf=${spfResult} dkim=${dkimPass.length ? "pass" : r.dkim.results[0]?.status.result ?? "none"} arc=${arcResult} header.from=${fromDomain ?? "?"}`;
+  const dkimWord = partialOnly ? "pass-partial-body(l=)" : dkimPass.length ? "pass" : r.dkim.results[0]?.status.result ?? "none";
+  const detail = `dmarc=${dmarcResult} spf=${spfResult} dkim=${dkimWord} arc=${arcResult} header.from=${fromDomain ?? "?"}`;
   const temp = (x: string) => x === "temperror" || x === "temperr";
   const temporary = method === "none" && (temp(dmarcResult) || temp(spfResult) || r.dkim.results.some((d) => temp(d.status.result)));
   return {

@@ -40,7 +40,9 @@ export const EmailConfigSchema = z.object({
     maxAttachments: z.number().int().nonnegative().default(20),
     /** Concurrent SMTP connections; with maxMessageBytes it bounds the memory DATA can take. */
     maxConnections: z.number().int().positive().default(40),
-  }).default({ maxMessageBytes: 25 * MiB, maxParts: 200, maxDepth: 20, maxHeaderLineBytes: 998, maxHeaderFields: 1000, maxRecipients: 50, maxAttachments: 20, maxConnections: 40 }),
+    /** RFC 5321 §6.3 loop detection: more `Received:` fields than this is refused 554 5.4.6. */
+    maxReceived: z.number().int().positive().default(25),
+  }).default({ maxMessageBytes: 25 * MiB, maxParts: 200, maxDepth: 20, maxHeaderLineBytes: 998, maxHeaderFields: 1000, maxRecipients: 50, maxAttachments: 20, maxConnections: 40, maxReceived: 25 }),
   /** Messages per minute before SMTP answers 4xx (451 4.7.1 at MAIL FROM, 421 at connect). */
   rateLimits: z.object({
     perSenderPerMinute: z.number().int().positive().default(60),

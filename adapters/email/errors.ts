@@ -90,7 +90,9 @@ const REPLY_FOR_CODE: Partial<Record<ErrorCode, SmtpReply>> = {
 };
 
 /** The reply for a refusal from the core (AcceptResult "refused", or a thrown ParleyError). */
-export function replyForParleyCode(code: ErrorCode): SmtpReply {
+export function replyForParleyCode(code: ErrorCode, detail?: string): SmtpReply {
+  // Name the limit that was exceeded (the chat network's, not the SMTP SIZE limit): issue 11, class 8.
+  if (code === "PARLEY_TOO_LARGE" && detail) return reply(552, "5.3.4", `Message too big for chat: ${detail}`);
   return REPLY_FOR_CODE[code] ?? REPLY_FOR_REASON[ERROR_CODES[code].reason];
 }
 

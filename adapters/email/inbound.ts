@@ -18,7 +18,7 @@ import type { EmailConfig } from "./config.js";
 import { parseDsn, stateOfAction } from "./dsn.js";
 import { replyForParleyCode, reply, type SmtpReply } from "./errors.js";
 import { headerSafe } from "./headers.js";
-import { checkMimeBounds, MimeLimitError, topHeader } from "./mime-limits.js";
+import { checkMimeBounds, MimeLimitError, topHeader, topHeaderCount } from "./mime-limits.js";
 import { outboundRecord } from "./outbound.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
@@ -70,6 +70,11 @@ export class Inbound {
       if (!(e instanceof MimeLimitError)) throw e;
       this.log.info({ limit: e.what }, "refused: MIME bounds");
       return e.what === "depth" || e.what === "parts" ? reply(552, "5.3.4", e.message) : reply(554, "5.6.0", e.message);
+    }
+    const received = topHeaderCount(raw, "Received");
+    if (received > this.deps.config.limits.maxReceived) {
+      this.log.info({ received, limit: this.deps.config.limits.maxReceived }, "refused: mail loop (Received: count)");
+      return reply(554, "5.4.6", `Routing loop detected: ${received} Received: fields, more than ${this.deps.config.limits.maxReceived} (RFC 5321 section 6.3)`);
     }
     const hopsHeader = topHeader(raw, "X-Parley-Hops");
     const hops = hopsHeader !== undefined && /^\d{1,3}$/.test(hopsHeader) ? Math.min(Number(hopsHeader), DEFAULT_HOPS) : DEFAULT_HOPS;
@@ -197,7 +202,7 @@ export class Inbound {
       return replyForParleyCode(isParleyError(e) ? e.code : "PARLEY_UNAVAILABLE");
     }
     const refused = results.find((r) => r.status === "refused");
-    if (refused && refused.status === "refused" && results.every((r) => r.status === "refused")) return replyForParleyCode(refused.error.code);
+    if (refused && refused.status === "refused" && results.every((r) => r.status === "refused")) return replyForParleyCode(refused.error.code, refused.error.message);
     await this.reportRefused(events, results);
     for (const [i, ev] of events.entries()) {
       if (ev.kind !== "message" || results[i]?.status !== "accepted") continue;

@@ -94,3 +94,11 @@ export function topHeader(raw: Buffer, name: string): string | undefined {
   const re = new RegExp(`^${escapeRe(name)}[ \\t]*:[ \\t]*(.*)$`, "im");
   return re.exec(unfolded)?.[1]?.trim();
 }
+
+/** How many times a top-level header field occurs (case-insensitive; folded lines count once). */
+export function topHeaderCount(raw: Buffer, name: string): number {
+  const head = raw.subarray(0, Math.min(raw.length, 1024 * 1024)).toString("latin1");
+  const end = /\r?\n\r?\n/.exec(head);
+  const re = new RegExp(`^${escapeRe(name)}[ \\t]*:`, "gim");
+  return ((end ? head.slice(0, end.index) : head).match(re) ?? []).length;
+}

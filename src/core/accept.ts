@@ -43,6 +43,22 @@ interface Admitted {
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
+const textBytes = (parts: Message["parts"]): number => parts.reduce((n, p) => n + (p.role === "text" || p.role === "html" ? Buffer.byteLength(p.body) : 0), 0);
+
+/**
+ * Degrade before refusing (issue 11, class 8): a message too large for the target only because of
+ * its HTML alternative goes as plain text; one whose text alone is too large is refused, and the
+ * refusal names the limit that was exceeded.
+ */
+export function fitToSize(message: Message, max: number, network: NetworkId): Message | AcceptResult {
+  const size = textBytes(message.parts);
+  if (size <= max) return message;
+  const plain = message.parts.filter((p) => p.role !== "html");
+  const hasText = plain.some((p) => p.role === "text");
+  if (hasText && textBytes(plain) <= max) return { ...message, parts: plain };
+  return refused(new ParleyError("PARLEY_TOO_LARGE", `the message text has ${textBytes(plain)} bytes; ${network} takes at most ${max}`));
+}
+
 /** Programming-level faults caused by the event's own values: retrying cannot help. */
 const isDeterministicFault = (e: unknown): e is Error => e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError;
 
@@ -150,11 +166,11 @@ export class AcceptPipeline {
     const claim = await this.claimNativeIds(message);
     if (claim.earlier !== undefined) return this.reenqueueReplay({ ...message, id: claim.earlier });
     const decision = await this.admit(message);
-    if (decision !== undefined) {
+    if ("status" in decision) {
       for (const key of claim.claimed) await this.deps.claims.release(key, message.id);
       return decision;
     }
-    const outgoing = { ...message, hops: message.hops - 1 };
+    const outgoing = { ...decision, hops: message.hops - 1 };
     return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed };
   }
 
@@ -164,8 +180,9 @@ export class AcceptPipeline {
    * the window in which a claim was stored but its job was not (Redis failing between the two).
    */
   private async reenqueueReplay(message: Message): Promise<AcceptResult> {
-    if ((await this.admit(message)) === undefined) {
-      const outgoing = { ...message, hops: message.hops - 1 };
+    const decision = await this.admit(message);
+    if (!("status" in decision)) {
+      const outgoing = { ...decision, hops: message.hops - 1 };
       await this.deps.delivery.enqueue([messageJob(outgoing, message.to.network)]);
     }
     return { status: "duplicate" };
@@ -194,8 +211,8 @@ export class AcceptPipeline {
     return { claimed };
   }
 
-  /** The checks that may refuse a message; undefined when it may go. */
-  private async admit(message: Message): Promise<AcceptResult | undefined> {
+  /** The checks that may refuse a message; else the message that may go (its formatting dropped when only that made it too large). */
+  private async admit(message: Message): Promise<AcceptResult | Message> {
     const d = this.deps;
     if (message.hops <= 0) return refused(new ParleyError("PARLEY_LOOP", "the message has passed through too many gateways (hop count 0)"));
     const route = d.route(d.mappings(), message.from, message.to, "message");
@@ -208,9 +225,7 @@ export class AcceptPipeline {
     if (message.requireE2E) return refused(new ParleyError("PARLEY_UNSUPPORTED", "end-to-end encrypted content cannot be bridged, and the sender asked that it never be sent in clear"));
     const caps = d.capabilities(route.network);
     if (caps === undefined) return refused(new ParleyError("PARLEY_DISABLED", `no ${route.network} adapter is running`));
-    const size = message.parts.reduce((n, p) => n + (p.role === "text" || p.role === "html" ? Buffer.byteLength(p.body) : 0), 0);
-    if (size > caps.maxMessageBytes) return refused(new ParleyError("PARLEY_TOO_LARGE", `the message has ${size} bytes; ${route.network} takes at most ${caps.maxMessageBytes}`));
-    return undefined;
+    return fitToSize(message, caps.maxMessageBytes, route.network);
   }
 
   private acceptsUnauthenticated(message: Message): boolean {

@@ -10,13 +10,29 @@ import type { MessageEvent } from "../../../src/model/events.js";
 import { plainText } from "../../../src/model/message.js";
 import { mtaCoordinates } from "../../harness/mta/inject.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
-import type { Expectation } from "../../fixtures/email/hostile/generate.js";
-import { startAdapter } from "./support.js";
+import { dkimSign } from "mailauth";
+import type { Expectation, ReplaySigning } from "../../fixtures/email/hostile/generate.js";
+import { keys, startAdapter } from "./support.js";
 import { DirectoryBlobStore } from "../../../adapters/email/blobs.js";
 
 const mta = mtaCoordinates();
 const corpus = join(import.meta.dirname, "../../fixtures/email/hostile");
 const table = JSON.parse(readFileSync(join(corpus, "expectations.json"), "utf8")) as Expectation[];
+
+/** DKIM-sign with l= (keys are made per run), then tamper as the table says (issue 11, class 3). */
+async function signAndTamper(raw: Buffer, s: ReplaySigning): Promise<Buffer> {
+  // mailauth signs only what `signatureData` lists (top-level keys alone sign nothing).
+  const key = { signingDomain: s.domain, selector: "mail", privateKey: keys.mailbox.privateKey };
+  const { signatures } = await dkimSign(raw, { ...key, signatureData: [{ ...key, maxBodyLength: s.bodyLength }] });
+  expect(signatures).toContain(`l=${s.bodyLength};`);
+  const signed = Buffer.concat([Buffer.from(signatures), raw]);
+  if (s.tamper === "append") return Buffer.concat([signed, Buffer.from("\r\nAPPENDED: wire the money to account 666\r\n")]);
+  if (s.tamper === "rewrap") {
+    return Buffer.concat([Buffer.from('Content-Type: multipart/mixed; boundary="evil"\r\n'), signed,
+      Buffer.from('\r\n--evil\r\nContent-Type: text/plain\r\n\r\nAPPENDED: wire the money to account 666\r\n--evil--\r\n')]);
+  }
+  return signed;
+}
 
 const klass = (code: number | undefined) => (code === undefined ? "none" : `${String(code)[0]}xx`);
 
@@ -33,7 +49,7 @@ describe("hostile email corpus", () => {
 
   for (const e of table) {
     it(`T-2.5.1 T-5.4.8 ${e.chat?.opaque ? "T-5.4.9 " : ""}${e.file}: ${e.what} → ${e.smtp}${e.chat ? (e.chat.bridged ? ", shown in chat" : ", not bridged") : ""}`, async () => {
-      const raw = readFileSync(join(corpus, e.file));
+      const raw = e.sign ? await signAndTamper(readFileSync(join(corpus, e.file)), e.sign) : readFileSync(join(corpus, e.file));
       const before = s.ctx.accepted.length;
       const r = await smtpSend(s.adapter.port, { from: e.mailFrom ?? "sender@nodmarc.test", to: e.rcpt ?? ["alice@chat.example.org"] }, raw);
       expect(r.greeting).toBe(220);
@@ -62,6 +78,8 @@ describe("hostile email corpus", () => {
       if (e.chat.fromAddress) expect(m.from.address).toBe(e.chat.fromAddress);
       const json = JSON.stringify(m);
       for (const t of e.chat.nowhere ?? []) expect(json).not.toContain(t);
+      // Text added after a DKIM l= signature is never presented as the sender's own words.
+      if (e.sign && e.sign.tamper !== "none") expect(m.authenticatedBy.method).toBe("none");
     });
   }
 

@@ -223,6 +223,16 @@ describe("accept pipeline", () => {
     await expect(p.accept(alice.network, [presenceEvent])).rejects.toMatchObject({ code: "PARLEY_UNAVAILABLE" });
   });
 
+  it("T-2.5.1 a message too large only because of its HTML goes as plain text; text alone too large is refused naming the limit", async () => {
+    const html = { role: "html" as const, body: `<p>${"x".repeat(2000)}</p>` };
+    const [ok] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ parts: [{ role: "text", body: "short" }, html] }) }]);
+    expect(ok?.status).toBe("accepted");
+    expect((delivery.pending("message")[0]?.payload as Message).parts.map((p) => p.role)).toEqual(["text"]);
+    const [tooBig] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ parts: [{ role: "text", body: "y".repeat(1500) }, html] }) }]);
+    expect(tooBig?.status === "refused" && tooBig.error.code).toBe("PARLEY_TOO_LARGE");
+    expect(tooBig?.status === "refused" && tooBig.error.message).toContain("1500 bytes; beta takes at most 1000");
+  });
+
   it("T-5.4.3 a network cannot report statuses for another network's recipients", async () => {
     const status = DeliveryStatusSchema.parse({ messageId: newCanonicalId(), sender: alice, recipient: bob, state: "delivered", at: new Date().toISOString() });
     const [result] = await pipeline.accept(alice.network, [{ kind: "delivery-status", status }]);
