@@ -4,19 +4,14 @@
  * from Postfix's Maildir. Each test file takes its own application-service slot.
  */
 import { inject } from "vitest";
-import { xmppAdapter } from "../../../adapters/xmpp/index.js";
-import { matrixAdapter } from "../../../adapters/matrix/index.js";
-import { emailAdapterFactory } from "../../../adapters/email/index.js";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
 import type { Logger } from "../../../src/log/logger.js";
-import { testMappings } from "../../support/mappings.js";
-import { startTestGateway, type TestGateway } from "../../support/gateway.js";
+import type { TestGateway } from "../../support/gateway.js";
 import { connectUser, type TestUser, type Stanza } from "../xmpp/support.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
-import { slotNetworkSettings } from "../../harness/synapse/slots.js";
 import { mtaCoordinates } from "../../harness/mta/inject.js";
-import { adapterConfig, resolver } from "../email/support.js";
+import { crossFactories, startCrossGateway } from "./gateway.js";
 
 export type Network = "xmpp" | "matrix" | "email";
 
@@ -43,31 +38,9 @@ export async function startCrossRig(slotIndex: number, xmppResource: string, log
   const prosody = inject("prosody");
   const synapse = inject("synapse");
   const mta = mtaCoordinates();
+  const { gw, mappings } = await startCrossGateway({ prosody, synapse, mta }, slotIndex, log);
+  const factories = crossFactories();
   const slot = synapse.appservices[slotIndex]!;
-  const mappings = testMappings({
-    networks: {
-      xmpp: { settings: { sharedDomains: { matrix: "matrix.gw.test", email: "email.gw.test" } } },
-      matrix: { settings: slotNetworkSettings(synapse.serverName, slot) },
-      email: { settings: { sharedDomains: { xmpp: "xmpp.gw.example.org", matrix: "matrix.gw.example.org" } } },
-    },
-    domains: {
-      [prosody.userDomain]: { home: "xmpp" },
-      [synapse.serverName]: { home: "matrix" },
-      "example.org": { home: "email" },
-    },
-  });
-  const factories = { xmpp: xmppAdapter, matrix: matrixAdapter, email: emailAdapterFactory({ resolver }) };
-  const gw = await startTestGateway({
-    factories: Object.values(factories),
-    adapters: {
-      xmpp: { host: prosody.host, port: prosody.componentPort, componentSecret: prosody.componentSecret, reconnect: { baseMs: 100, maxMs: 1000 } },
-      matrix: { homeserverUrl: synapse.baseUrl, appserviceId: slot.id, asToken: slot.asToken, hsToken: slot.hsToken, listen: { host: "127.0.0.1", port: slot.port } },
-      email: adapterConfig(mta),
-    },
-    mappings,
-    delivery: { attempts: 20, backoffBaseMs: 100, backoffCapMs: 1000 },
-    log,
-  });
   const alice = await connectUser("alice", { resource: xmppResource });
   const bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));
   return {
