@@ -20,6 +20,8 @@ import { Dispatcher } from "./core/dispatch.js";
 import { createCoreMetrics, type CoreMetrics } from "./core/metrics.js";
 import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./core/ports.js";
 import { ParleyError, isParleyError } from "./errors/parley-error.js";
+import { RoomService, linkedRooms, type RoomLookup } from "./rooms/service.js";
+import { createRoomMetrics } from "./rooms/metrics.js";
 
 /** The core's services, already connected. */
 export interface GatewayParts {
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   readonly roles?: { readonly ingress: boolean; readonly workers: boolean };
   /** How often readiness is followed (ms, default 250). */
   readonly readinessIntervalMs?: number;
+  /** Where canonical rooms are found (default: the mappings' linked rooms). */
+  readonly rooms?: RoomLookup;
 }
 
 export class Gateway {
@@ -64,6 +68,12 @@ export class Gateway {
     this.metrics = createCoreMetrics(options.registry);
     this.factories = new Map(options.factories.map((f) => [f.id, f]));
     const { parts, log } = options;
+    const capabilities = (n: NetworkId) => (this.adapters.has(n) ? this.factories.get(n)?.capabilities : undefined);
+    const rooms = new RoomService({
+      mappings: options.mappings, rooms: options.rooms ?? linkedRooms(options.mappings), policy: parts.policy, delivery: parts.delivery,
+      claims: parts.claims, ids: parts.ids, adapters: (n) => this.adapters.get(n), capabilities,
+      log: log.child({ module: "rooms" }), metrics: createRoomMetrics(options.registry),
+    });
     this.pipeline = new AcceptPipeline({
       mappings: options.mappings,
       route: parts.route,
@@ -72,9 +82,10 @@ export class Gateway {
       delivery: parts.delivery,
       claims: parts.claims,
       ids: parts.ids,
-      capabilities: (n) => (this.adapters.has(n) ? this.factories.get(n)?.capabilities : undefined),
+      capabilities,
       log: log.child({ module: "accept" }),
       metrics: this.metrics,
+      rooms,
     });
     this.dispatcher = new Dispatcher({
       adapters: (n) => this.adapters.get(n),
@@ -83,6 +94,7 @@ export class Gateway {
       ids: parts.ids,
       log: log.child({ module: "dispatch" }),
       metrics: this.metrics,
+      rooms,
     });
     const adapters = this.adapters;
     new Gauge({

@@ -9,6 +9,7 @@ import type { IdMap } from "../adapter/state.js";
 import { endpointKey, domainOf, type NetworkId } from "../model/address.js";
 import { isAuthenticated } from "../model/common.js";
 import type { CanonicalEvent, DeliveryStatusEvent, MessageEvent } from "../model/events.js";
+import type { RoomEvent } from "../model/room-events.js";
 import { MessageSchema, type Message, type NativeId } from "../model/message.js";
 import type { CanonicalId } from "../model/ids.js";
 import { DeliveryStatusSchema } from "../model/delivery-status.js";
@@ -31,6 +32,8 @@ export interface AcceptDeps {
   readonly capabilities: (network: NetworkId) => AdapterCapabilities | undefined;
   readonly log: Logger;
   readonly metrics: CoreMetrics;
+  /** Room events (src/rooms, issue 12); without it they are refused as unsupported. */
+  readonly rooms?: { accept(source: NetworkId, event: RoomEvent): Promise<AcceptResult> };
 }
 
 /** A message that passed every check, with the job that delivers it. */
@@ -149,6 +152,8 @@ export class AcceptPipeline {
         return this.deps.presence.probe(event, source);
       case "subscription":
         return this.deps.presence.subscription(event, source);
+      case "room":
+        return this.deps.rooms ? this.deps.rooms.accept(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "rooms are not bridged here"));
     }
   }
 

@@ -23,6 +23,8 @@ export interface DispatchDeps {
   readonly ids: IdMap;
   readonly log: Logger;
   readonly metrics: CoreMetrics;
+  /** Room jobs (src/rooms, issue 12). */
+  readonly rooms?: Pick<DeliveryHandler, "onFinalFailure"> & { handleJob(job: DeliveryJob): Promise<void> };
 }
 
 /** Parse a job's payload; a payload that fails its schema can never succeed: permanent. */
@@ -44,6 +46,9 @@ export class Dispatcher implements DeliveryHandler {
       case "presence":
       case "subscription":
         return this.deps.presence.handleJob(job);
+      case "room":
+        if (!this.deps.rooms) throw new DeliveryError("permanent", "unsupported", "rooms are not bridged in this process");
+        return this.deps.rooms.handleJob(job);
     }
   }
 
@@ -81,10 +86,19 @@ export class Dispatcher implements DeliveryHandler {
     await this.deps.delivery.enqueue([statusJob(status)]);
   }
 
+  private async reportRoomFailure(job: DeliveryJob, e: DeliveryError): Promise<void> {
+    try {
+      await this.deps.rooms?.onFinalFailure(job, e);
+    } catch (reportError) {
+      this.deps.log.error({ key: job.key, err: (reportError as Error).message }, "could not queue the failure report for the room sender");
+    }
+  }
+
   async onFinalFailure(job: DeliveryJob, error: DeliveryError): Promise<void> {
     const e = asDeliveryError(error);
     this.deps.metrics.failed.inc({ network: job.network, kind: job.kind, reason: e.reason });
     this.deps.log.warn({ key: job.key, network: job.network, kind: job.kind, reason: e.reason, detail: e.nativeDetail, err: e.message }, "delivery failed for good");
+    if (job.kind === "room") return this.reportRoomFailure(job, e);
     if (job.kind !== "message") return;
     const parsed = MessageSchema.safeParse(job.payload);
     if (!parsed.success) return;

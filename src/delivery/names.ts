@@ -10,7 +10,7 @@
 import type { NetworkId } from "../model/address.js";
 import type { JobKind } from "./types.js";
 
-export const JOB_KINDS: readonly JobKind[] = ["message", "status", "subscription", "presence"];
+export const JOB_KINDS: readonly JobKind[] = ["message", "status", "subscription", "presence", "room"];
 
 export function queueName(kind: JobKind, network: NetworkId): string {
   return `${kind}-${network}`;

@@ -5,7 +5,7 @@
 import type { NetworkId } from "../model/address.js";
 import type { DeliveryError } from "../adapter/contract.js";
 
-export type JobKind = "message" | "status" | "subscription" | "presence";
+export type JobKind = "message" | "status" | "subscription" | "presence" | "room";
 
 export interface DeliveryJobSpec {
   readonly kind: JobKind;

@@ -13,6 +13,7 @@ import {
 } from "./schema.js";
 import { checkClaims } from "./checks.js";
 import { Checker, isObj, sectionOf, type KnownNetwork, type Obj } from "./checker.js";
+import { loadRooms } from "./rooms.js";
 
 export type { KnownNetwork } from "./checker.js";
 
@@ -125,7 +126,7 @@ function loadDomains(c: Checker, raw: Obj, networks: ReadonlyMap<string, Network
   return { domains, keys };
 }
 
-const TOP_KEYS = ["networks", "domains", "defaults"];
+const TOP_KEYS = ["networks", "domains", "defaults", "rooms"];
 
 /** Parse and validate mappings text. `file` is the name used in problems. */
 export function parseMappings(text: string, file: string, known: readonly KnownNetwork[]): MappingsResult {
@@ -143,8 +144,9 @@ export function parseMappings(text: string, file: string, known: readonly KnownN
   const defaults = loadDefaults(c, top.defaults);
   const { domains, keys } = loadDomains(c, sectionOf(c, top.domains, ["domains"]) ?? {}, networks, defaults);
   checkClaims(c, networks, domains, keys);
+  const rooms = loadRooms(c, top.rooms, networks);
   if (c.problems.length > 0) return { ok: false, error: new MappingsError(c.problems) };
-  return { ok: true, mappings: { networks, domains, defaultPolicy: defaults.policy } };
+  return { ok: true, mappings: { networks, domains, defaultPolicy: defaults.policy, rooms } };
 }
 
 /** Read and validate a mappings file. A file that cannot be read is one problem naming it. */

@@ -8,6 +8,7 @@
  */
 import type { NetworkId } from "../model/address.js";
 import type { AccessRules } from "../model/access.js";
+import type { RoomDirectory } from "./room-directory.js";
 
 /** Where in the admin's file a value came from, for error messages. */
 export interface SourceRef {
@@ -66,4 +67,6 @@ export interface DomainMappings {
   readonly domains: ReadonlyMap<string, DomainMapping>;
   /** Policy for domains nobody listed. */
   readonly defaultPolicy: DomainPolicy;
+  /** Linked rooms (`rooms:`, issue 12); absent when the file has none. */
+  readonly rooms?: RoomDirectory;
 }

@@ -5,6 +5,7 @@ import type { SubscriptionRequest } from "./subscription.js";
 import type { DeliveryStatus } from "./delivery-status.js";
 import type { Endpoint } from "./address.js";
 import type { Authentication } from "./common.js";
+import type { RoomEvent } from "./room-events.js";
 
 export interface MessageEvent {
   readonly kind: "message";
@@ -37,4 +38,4 @@ export interface DeliveryStatusEvent {
   readonly status: DeliveryStatus;
 }
 
-export type CanonicalEvent = MessageEvent | PresenceEvent | PresenceProbeEvent | SubscriptionEvent | DeliveryStatusEvent;
+export type CanonicalEvent = MessageEvent | PresenceEvent | PresenceProbeEvent | SubscriptionEvent | DeliveryStatusEvent | RoomEvent;

@@ -7,3 +7,5 @@ export * from "./subscription.js";
 export * from "./delivery-status.js";
 export * from "./access.js";
 export * from "./events.js";
+export * from "./room.js";
+export * from "./room-events.js";

@@ -65,7 +65,7 @@ describe("mappings loader", () => {
       `${f}:52: domains."wrong.example".colour: unknown key`,
       `${f}:53: domains."wrong.example".allowPeers[1]: "not a domain" is not a valid domain name`,
       `${f}:56: defaults.acess: unknown key`,
-      `${f}:57: extra: unknown key (expected networks, domains, defaults)`,
+      `${f}:57: extra: unknown key (expected networks, domains, defaults, rooms)`,
     ]);
     expect(r.error.problems.length).toBeGreaterThanOrEqual(10);
     expect(r.error.message).toContain("21 problems");

@@ -1,0 +1,43 @@
+/**
+ * Rooms, an optional adapter capability (issue 12). An adapter that bridges rooms implements
+ * {@link RoomAdapter} beside the {@link Adapter} contract; its factory's addressing may offer
+ * {@link RoomAddressing} so the mappings can validate linked rooms. The core discovers both with
+ * {@link roomAdapterOf} and {@link roomAddressingOf}; an adapter without them takes no room jobs.
+ */
+import type { CanonicalAddress } from "../model/address.js";
+import type { RoomDelivery } from "../model/room-events.js";
+import type { Adapter, DeliveryOutcome, NetworkAddressing } from "./contract.js";
+
+/** How rooms are named on one network. Pure: the same input gives the same answer everywhere. */
+export interface RoomAddressing {
+  /**
+   * Normalise a native room id as an admin writes it in a link (a MUC JID, `#alias:server` or
+   * `!id:server`, a list address). Throws an Error whose message says what is wrong.
+   */
+  parseRoom(native: string): string;
+  /** The canonical `room@domain` address of a normalised native room id on this network. */
+  roomAddress(native: string): CanonicalAddress;
+}
+
+export interface RoomAdapter {
+  /**
+   * Show one room activity (a member's message, a membership change, a subject) in the native
+   * room `delivery.target`, as the acting member's own puppet. Called once per native room, in
+   * the room's order. Throws DeliveryError; `relayed` when the room took it.
+   */
+  deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome>;
+}
+
+export function roomAdapterOf(adapter: Adapter): (Adapter & RoomAdapter) | undefined {
+  return typeof (adapter as Partial<RoomAdapter>).deliverRoom === "function" ? (adapter as Adapter & RoomAdapter) : undefined;
+}
+
+/** Addressing with room support, for factories whose addressing carries `rooms`. */
+export interface NetworkAddressingWithRooms extends NetworkAddressing {
+  readonly rooms: RoomAddressing;
+}
+
+export function roomAddressingOf(addressing: NetworkAddressing): RoomAddressing | undefined {
+  const rooms = (addressing as Partial<NetworkAddressingWithRooms>).rooms;
+  return rooms !== undefined && typeof rooms.parseRoom === "function" ? rooms : undefined;
+}
