@@ -75,6 +75,9 @@ export class EmailAdapter implements Adapter {
 
   async stop(): Promise<void> {
     await this.stopIngress();
+    // Deliveries after stop wait for the next start (transient), like those before the first.
+    this.outbound = undefined;
+    this.sender = undefined;
   }
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
@@ -84,7 +87,8 @@ export class EmailAdapter implements Adapter {
 
   /** Only failures go back, as a DSN, and only to senders whose SPF or DKIM aligned (RFC 2779 T-5.4.1). */
   async deliverStatus(status: DeliveryStatus): Promise<void> {
-    if (status.state !== "failed" || !this.ctx || !this.sender) return;
+    if (!this.ctx || !this.sender) throw new DeliveryError("transient", "unavailable", "email adapter not started");
+    if (status.state !== "failed") return;
     await sendFailureDsn(status, { config: this.config, store: this.ctx.state, sender: this.sender, log: this.ctx.log });
   }
 

@@ -50,6 +50,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   private transactions: Transactions | undefined;
   private presence: PuppetPresence | undefined;
   private homeserverOk = false;
+  private stopped = false;
 
   constructor(private readonly config: MatrixConfig) {}
 
@@ -60,6 +61,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   }
 
   async start(ctx: AdapterContext): Promise<void> {
+    this.stopped = false;
     const c = this.config;
     if (c.registrationFile !== undefined) await checkRegistrationFile(c.registrationFile, c);
     const log = ctx.log.child({ module: "matrix" });
@@ -130,7 +132,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   }
 
   private deps(): MatrixDeps {
-    if (!this.d) throw new ParleyError("PARLEY_INTERNAL", "the matrix adapter is not started");
+    if (!this.d || this.stopped) throw new DeliveryError("transient", "unavailable", "the matrix adapter is not running");
     return this.d;
   }
 

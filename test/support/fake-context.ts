@@ -14,6 +14,7 @@ import type { Subscription } from "../../src/model/subscription.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import type { NetworkAddressing } from "../../src/adapter/contract.js";
 import { silentLogger, type Logger } from "../../src/log/logger.js";
+import type { ParleyError } from "../../src/errors/parley-error.js";
 
 export class MemoryStateStore implements AdapterStateStore {
   readonly values = new Map<string, string>();
@@ -67,6 +68,10 @@ export class FakeContext implements AdapterContext {
   readonly accepted: CanonicalEvent[] = [];
   readonly presences = new Map<string, Presence>();
   readonly subscriptions: Subscription[] = [];
+  /** When set, accept() rejects with it (nothing could be stored: the adapter must answer "try later"). */
+  rejectWith: ParleyError | undefined;
+  /** When set, accept() refuses every event with it (the adapter must answer with the network's error). */
+  refuseWith: ParleyError | undefined;
   private readonly waiters: Array<{ match: (e: CanonicalEvent) => boolean; resolve: (e: CanonicalEvent) => void }> = [];
 
   constructor(private readonly options: FakeContextOptions) {
@@ -77,8 +82,9 @@ export class FakeContext implements AdapterContext {
   mappings() { return this.options.mappings; }
 
   async accept(events: readonly CanonicalEvent[]): Promise<AcceptResult[]> {
+    if (this.rejectWith) throw this.rejectWith;
     return events.map((event) => {
-      const result = this.options.decide?.(event) ?? { status: "accepted" as const };
+      const result: AcceptResult = this.refuseWith ? { status: "refused", error: this.refuseWith } : this.options.decide?.(event) ?? { status: "accepted" as const };
       if (result.status === "accepted") {
         this.accepted.push(event);
         for (const w of [...this.waiters]) {

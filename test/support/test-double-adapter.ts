@@ -60,13 +60,23 @@ export class TestDoublePeer {
   onMessage: ((m: Message) => void) | undefined;
 }
 
+/** What the local user's side of a network was answered when sending (ack after durability). */
+export type InboundAnswer = "accepted" | "try-later" | "refused";
+
 export class TestDoubleAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
   ctx: AdapterContext | undefined;
-  private started = false;
-  constructor(readonly peer: TestDoublePeer) {}
+  private started: boolean;
+  /**
+   * Made directly (core tests), it counts as running without `start`; made by its factory it
+   * behaves like a real adapter: deliveries before `start` and after `stop` fail transiently.
+   */
+  constructor(readonly peer: TestDoublePeer, private readonly network: string = "double", opts: { running?: boolean } = {}) {
+    this.started = opts.running ?? true;
+  }
   async start(ctx: AdapterContext) { this.ctx = ctx; this.started = true; }
   async stop() { this.started = false; }
   private check() {
+    if (!this.started) throw new DeliveryError("transient", "unavailable", "the test double is not running");
     this.peer.attempts++;
     if (this.peer.failWith) throw new DeliveryError(this.peer.failWith, this.peer.failWith === "permanent" ? "recipient-unknown" : "unavailable", `test double failing (${this.peer.failWith})`);
   }
@@ -74,11 +84,21 @@ export class TestDoubleAdapter implements Adapter, PresenceDelivery, Subscriptio
     this.check();
     if (this.peer.onMessage) this.peer.onMessage(message);
     else this.peer.messages.push(message);
-    return { state: "relayed", nativeIds: [] };
+    return { state: "relayed", nativeIds: [{ network: this.network, kind: "message", id: `double-${message.id}` }] };
   }
   async deliverPresence(n: PresenceNotification) { this.check(); this.peer.presences.push(n); }
   async deliverSubscription(n: SubscriptionNotice) { this.check(); this.peer.subscriptions.push(n); }
   async deliverStatus(s: DeliveryStatus) { this.check(); this.peer.statuses.push(s); }
+  /** The in-memory network's own ingress: hand a message to the core, answer as a network would. */
+  async receive(message: Message): Promise<InboundAnswer> {
+    if (!this.ctx) return "try-later";
+    try {
+      const [result] = await this.ctx.accept([{ kind: "message", message }]);
+      return result?.status === "refused" ? "refused" : "accepted";
+    } catch {
+      return "try-later";
+    }
+  }
   health() {
     const ready = this.started && !this.peer.notReady;
     return { ready, detail: ready ? "up" : this.started ? "link held elsewhere" : "stopped" };
@@ -96,7 +116,7 @@ export function testDoubleFactory(id: string, peer: TestDoublePeer = new TestDou
     docs: { readme: "test/support/test-double-adapter.ts" },
     create(config: TestDoubleConfig) {
       peer.failWith = config.failWith;
-      return new TestDoubleAdapter(peer);
+      return new TestDoubleAdapter(peer, network, { running: false });
     },
     peer,
   } satisfies AdapterFactory<TestDoubleConfig> & { peer: TestDoublePeer };

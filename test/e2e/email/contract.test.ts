@@ -9,18 +9,28 @@ const mta = mtaCoordinates();
 
 adapterContractSuite("email", async () => {
   const s = await startAdapter(mta);
+  const send = async (text: string) => {
+    const raw = await composeMail({ from: "carol@example.org", to: "alice@chat.example.org", text, sign: mailboxSigner("example.org") });
+    return smtpSend(s.adapter.port, { from: "carol@example.org", to: ["alice@chat.example.org"] }, raw);
+  };
   return {
     factory: s.factory,
-    adapter: s.adapter, ctx: s.ctx, mappings: s.mappings,
+    adapter: s.adapter, config: s.config, ctx: s.ctx, mappings: s.mappings,
     localUser: carol,
     foreignUser: alice,
     async expectReceived(text) {
       await waitForMail(mta.maildirs["example.org"]!, (m) => m.header("Delivered-To") === carol.address && m.raw.includes(text));
     },
     async sendFromLocal(text) {
-      const raw = await composeMail({ from: "carol@example.org", to: "alice@chat.example.org", text, sign: mailboxSigner("example.org") });
-      const r = await smtpSend(s.adapter.port, { from: "carol@example.org", to: ["alice@chat.example.org"] }, raw);
+      const r = await send(text);
       if (r.final !== 250) throw new Error(`SMTP answered ${r.final} ${r.finalText}`);
+    },
+    /** SMTP's own answers: 250 accepted, 4xx try later, 5xx refused (RFC 5321 §4.2.1). */
+    async sendAndObserve(text) {
+      const r = await send(text);
+      // A refusal may come at RCPT (no DATA then); the last reply given is the answer.
+      const code = r.final ?? r.rcpt.find((c) => c !== 250) ?? r.mail;
+      return code === 250 ? "accepted" : code >= 400 && code < 500 ? "try-later" : "refused";
     },
     // Email has no presence (RFC 2779 2.1.2): no expectPresenceSeen.
     async teardown() { await s.adapter.stop(); },

@@ -25,6 +25,7 @@ adapterContractSuite("matrix (Synapse)", async () => {
   return {
     factory: matrixAdapter,
     adapter: rig.adapter,
+    config: rig.config,
     ctx: rig.ctx,
     mappings: rig.mappings,
     localUser,

@@ -5,7 +5,7 @@
  */
 import { inject } from "vitest";
 import { Redis } from "ioredis";
-import type { MatrixAdapter} from "../../../adapters/matrix/index.js";
+import type { MatrixAdapter, MatrixConfig } from "../../../adapters/matrix/index.js";
 import { matrixAdapter } from "../../../adapters/matrix/index.js";
 import type { AcceptResult } from "../../../src/adapter/contract.js";
 import type { CanonicalEvent } from "../../../src/model/events.js";
@@ -33,6 +33,7 @@ export interface Rig {
   readonly slot: AppserviceSlot;
   readonly mappings: DomainMappings;
   readonly ctx: FakeContext;
+  readonly config: MatrixConfig;
   adapter: MatrixAdapter;
   readonly redis: Redis;
   /** A fresh adapter instance on the same state (an adapter restart). */
@@ -56,7 +57,7 @@ export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds
     listen: { host: "127.0.0.1", port: slot.port }, presenceRefreshSeconds: opts.presenceRefreshSeconds ?? 2,
   });
   const rig: Rig = {
-    coords, slot, mappings, ctx, redis,
+    coords, slot, mappings, ctx, redis, config,
     adapter: matrixAdapter.create(config),
     async restartAdapter() {
       await rig.adapter.stop();

@@ -10,7 +10,7 @@ import type { ProsodyCoordinates } from "../../harness/prosody/prosody.js";
 import { testMappings } from "../../support/mappings.js";
 import { FakeContext, type FakeContextOptions } from "../../support/fake-context.js";
 import { xmppAdapter, type XmppAdapter } from "../../../adapters/xmpp/index.js";
-import type { XmppConfigInput } from "../../../adapters/xmpp/config.js";
+import type { XmppConfig, XmppConfigInput } from "../../../adapters/xmpp/config.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
 import { asNetworkId } from "../../../src/model/address.js";
 
@@ -62,11 +62,12 @@ export function adapterConfig(overrides: Partial<XmppConfigInput> = {}): XmppCon
 
 export async function startAdapter(
   opts: { config?: Partial<XmppConfigInput>; ctx?: Partial<FakeContextOptions> } = {},
-): Promise<{ adapter: XmppAdapter; ctx: FakeContext; mappings: DomainMappings }> {
+): Promise<{ adapter: XmppAdapter; ctx: FakeContext; mappings: DomainMappings; config: XmppConfig }> {
   const mappings = opts.ctx?.mappings ?? e2eMappings();
   const ctx = new FakeContext({ network: asNetworkId("xmpp"), mappings, ...opts.ctx });
-  const adapter = xmppAdapter.create(xmppAdapter.configSchema.parse(adapterConfig(opts.config))) as XmppAdapter;
+  const config = xmppAdapter.configSchema.parse(adapterConfig(opts.config));
+  const adapter = xmppAdapter.create(config) as XmppAdapter;
   await adapter.start(ctx);
   if (!adapter.health().ready) throw new Error(`adapter not ready: ${adapter.health().detail}`);
-  return { adapter, ctx, mappings };
+  return { adapter, ctx, mappings, config };
 }
