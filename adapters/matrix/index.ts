@@ -126,6 +126,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.stopIngress();
     this.presence?.stop();
     this.d?.hs.close();

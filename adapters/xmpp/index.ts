@@ -158,13 +158,13 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
     return this.rt;
   }
 
-  deliverMessage(message: Message): Promise<DeliveryOutcome> { return deliverMessage(this.runtime(), message); }
+  async deliverMessage(message: Message): Promise<DeliveryOutcome> { return deliverMessage(this.runtime(), message); }
   async deliverPresence(n: PresenceNotification): Promise<void> {
     this.runtime();
     return this.presence!.deliver(n);
   }
-  deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
-  deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
+  async deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
+  async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
 
   health(): LinkHealth {
     if (!this.rt || this.stopped) return { ready: false, detail: "stopped" };
