@@ -44,10 +44,13 @@ function testFiles(dir: string): string[] {
   return out;
 }
 
-/** Every `T-x.y.z` that appears in the name of a test or suite (`it`, `test`, `describe`), with its file. */
+/**
+ * Every `T-x.y.z` that appears in the name of a test or suite (`it`, `test`, `describe`), or of
+ * a contract check (`name:` in test/contract/checks.ts, which the suite turns into tests), with its file.
+ */
 export function namedTests(files: readonly string[]): Map<string, Set<string>> {
   const found = new Map<string, Set<string>>();
-  const call = /\b(?:it|test|describe)(?:\.\w+)*\(\s*(["'`])((?:\\.|(?!\1).)*)\1/g;
+  const call = /(?:\b(?:it|test|describe)(?:\.\w+)*\(|\bname:)\s*(["'`])((?:\\.|(?!\1).)*)\1/g;
   for (const file of files) {
     const text = readFileSync(file, "utf8");
     for (const m of text.matchAll(call)) {
