@@ -28,8 +28,13 @@ export const PartSchema = z.discriminatedUnion("role", [
     contentType: z.string().max(255),
     filename: z.string().max(255).optional(),
     size: z.number().int().nonnegative(),
-    /** Reference into the blob store; attachments never travel inside Redis. */
+    /** Reference into the blob store (`sha256:<hex>`, also the content's hash); never the bytes. */
     blobRef: z.string().max(1024),
+    /** Image or video dimensions in pixels, where known. */
+    width: z.number().int().positive().max(100_000).optional(),
+    height: z.number().int().positive().max(100_000).optional(),
+    /** Audio or video length in milliseconds, where known. */
+    durationMs: z.number().int().nonnegative().optional(),
   }),
   /** An encrypted or signed part relayed untouched (RFC 3862 §5; RFC 2779 2.5.1, 5.4.9). */
   z.object({
