@@ -17,7 +17,8 @@
  *   Postfix accepts); beyond that the address is refused as invalid.
  */
 import { z } from "zod";
-import type { NetworkAddressing } from "../../src/adapter/contract.js";
+import type { NetworkAddressingWithRooms } from "../../src/adapter/rooms.js";
+import { listRoomAddressing } from "./list/address.js";
 import {
   asNetworkId, canonicalAddress, DomainNameSchema, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
 } from "../../src/model/address.js";
@@ -148,7 +149,8 @@ export function fromNative(native: string, m: DomainMappings): Endpoint {
   return canonical(`${local}@${domain}`, EMAIL);
 }
 
-export const emailAddressing: NetworkAddressing = {
+export const emailAddressing: NetworkAddressingWithRooms = {
+  rooms: listRoomAddressing,
   networkSettingsSchema: EmailNetworkSettingsSchema,
   appearanceSchema: EmailAppearanceSchema,
   toNative,

@@ -14,7 +14,8 @@
  * Puppet localparts are therefore always lower case. Only the canonical form is accepted back
  * (`=61` for `a` is refused), so every endpoint has exactly one puppet id.
  */
-import type { NetworkAddressing } from "../../src/adapter/contract.js";
+import type { NetworkAddressingWithRooms } from "../../src/adapter/rooms.js";
+import { matrixRoomAddressing } from "./rooms/address.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import {
@@ -177,10 +178,11 @@ export function botUserId(mappings: DomainMappings): string {
 }
 
 export const matrixAddressing = {
+  rooms: matrixRoomAddressing,
   networkSettingsSchema: MatrixNetworkSettingsSchema,
   appearanceSchema: MatrixAppearanceSchema,
   toNative,
   fromNative,
   settingsClaims: (s) => (typeof s.puppetPrefix === "string" ? [{ kind: "prefix", name: s.puppetPrefix, key: "puppetPrefix" }] : []),
   appearanceClaims: (a) => (typeof a.prefix === "string" ? [{ kind: "prefix", name: a.prefix, key: "prefix" }] : []),
-} satisfies NetworkAddressing;
+} satisfies NetworkAddressingWithRooms;

@@ -20,7 +20,8 @@
  *   at most 3·255 + 3 + 253 = 1021 bytes, inside RFC 7622 §3.3.1's 1023.
  */
 import { z } from "zod";
-import type { NetworkAddressing } from "../../src/adapter/contract.js";
+import type { NetworkAddressingWithRooms } from "../../src/adapter/rooms.js";
+import { mucRoomAddressing } from "./muc/address.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import {
@@ -216,7 +217,8 @@ export function sharedFormAllowed(who: Endpoint, m: DomainMappings): boolean {
   return fed.outbound === "allow";
 }
 
-export const xmppAddressing: NetworkAddressing = {
+export const xmppAddressing: NetworkAddressingWithRooms = {
+  rooms: mucRoomAddressing,
   networkSettingsSchema: XmppNetworkSettingsSchema,
   appearanceSchema: XmppAppearanceSchema,
   toNative,

@@ -9,6 +9,7 @@ import type { DomainMappings, DomainPolicy } from "../mappings/types.js";
 import type { KnownNetwork } from "../mappings/load.js";
 import { route, type RouteResult } from "../router/route.js";
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, type CommandOutput } from "./config-check.js";
+import { describeRoom, findLinkedRoom } from "./resolve-room.js";
 
 export interface ResolveOptions {
   readonly mappings: DomainMappings;
@@ -130,6 +131,8 @@ function routeLines(options: ResolveOptions, who: Endpoint, from: Endpoint | und
 }
 
 export function resolve(input: string, options: ResolveOptions): CommandOutput {
+  const room = findLinkedRoom(input, options.mappings, options.networks, options.on);
+  if (room) return describeRoom(room);
   try {
     const who = endpointOf(options, input, options.on, options.home);
     const from = options.from === undefined ? undefined : endpointOf(options, options.from, options.fromOn, undefined);

@@ -31,10 +31,16 @@ const shapes: Record<string, Pick<NetworkAddressing, "networkSettingsSchema" | "
   email: { networkSettingsSchema: z.strictObject({}), appearanceSchema: z.strictObject({ mailDomain: domain }), settingsClaims: none, appearanceClaims: claimOf("domain", "mailDomain") },
 };
 
-/** Test-double addressing for `id` with the agreed section shapes. */
+/** Stand-in room names: `#room:server` or `room@server`, lower-cased (the real ones are in adapters/). */
+const standInRooms = {
+  parseRoom: (native: string) => native.trim().toLowerCase(),
+  roomAddress: (native: string) => canonicalAddress(native.trim().toLowerCase().replace(/^[#!]/, "").replace(/:(?=[^:@]+$)/, "@")),
+};
+
+/** Test-double addressing for `id` with the agreed section shapes (and stand-in room names). */
 export function shapedAddressing(id: string): NetworkAddressing {
   const shape = shapes[id];
-  const base = testDoubleAddressing(asNetworkId(id));
+  const base = { ...testDoubleAddressing(asNetworkId(id)), rooms: standInRooms };
   return shape ? { ...base, ...shape } : base;
 }
 
