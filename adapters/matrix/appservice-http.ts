@@ -48,20 +48,28 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   maxBodyBytes: 16 * 1024 * 1024, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, maxConnectionsPerSource: 64,
 };
 
+/**
+ * The body, in one buffer: with a declared length it is allocated once and filled (no chunk list
+ * and no second copy: issue 11, class 7 — what one transaction holds is its size, once).
+ */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) return Promise.resolve("too-large"); // before reading a byte
+  const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+  if (declared !== undefined && declared > maxBytes) return Promise.resolve("too-large"); // before reading a byte
   return new Promise((resolve, reject) => {
+    const into = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
+      if (size + c.length > (into?.length ?? maxBytes)) {
         resolve("too-large");
         req.destroy();
-      } else chunks.push(c);
+        return;
+      }
+      if (into) c.copy(into, size);
+      else chunks.push(c);
+      size += c.length;
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => resolve(into ? into.subarray(0, size) : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

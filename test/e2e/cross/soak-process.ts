@@ -23,7 +23,8 @@ process.on("message", (m: Command) => {
         gc?.();
         await new Promise((r) => setTimeout(r, 100)); // let finalisers and freed pages settle
       }
-      reply({ id: m.id, ok: process.memoryUsage().rss });
+      const { rss, heapUsed } = process.memoryUsage();
+      reply({ id: m.id, ok: { rss, heapUsed } });
     } else {
       await gw.destroy();
       reply({ id: m.id, ok: true });

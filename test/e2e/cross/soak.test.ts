@@ -4,7 +4,8 @@
  * its own process. Every normal message must arrive, the component link must never drop, and RSS
  * (after a full GC) must end within 20% of where it stood after warm-up.
  *
- * Short in CI (PARLEY_SOAK_SECONDS, default 45); `npm run bench:soak` runs it for 30 minutes.
+ * Short in CI (PARLEY_SOAK_SECONDS after the warm-up, default 30); `npm run bench:soak` runs it
+ * for 30 minutes.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
@@ -24,7 +25,7 @@ import { bodyOf } from "./rig.js";
 import { crossFactories, crossMappings, type Peers } from "./gateway.js";
 
 const SLOT = 6;
-const SECONDS = Number(process.env.PARLEY_SOAK_SECONDS ?? 45);
+const SECONDS = Number(process.env.PARLEY_SOAK_SECONDS ?? 30);
 const peers: Peers = { prosody: inject("prosody"), synapse: inject("synapse"), mta: mtaCoordinates() };
 const slot = peers.synapse.appservices[SLOT]!;
 const logFile = join(mkdtempSync(join(tmpdir(), "parley-soak-")), "parley.log");
@@ -37,6 +38,7 @@ let bob: TestMatrixUser;
 let room: string;
 const on = (net: "xmpp" | "matrix" | "email", who: ReturnType<typeof endpoint>) => crossFactories()[net].addressing.toNative(who, crossMappings(peers, SLOT));
 
+interface Mem { rss: number; heapUsed: number }
 let seq = 0;
 function ask<T>(cmd: string): Promise<T> {
   const id = ++seq;
@@ -119,21 +121,32 @@ afterAll(async () => {
 
 describe("T-2.5.1 soak: hostile and normal traffic at the three listeners", () => {
   it(`runs ${SECONDS} s: every normal message delivered, no link drop, RSS back within 20%`, async () => {
-    for (let n = 0; n < 3; n++) { await hostileRound(n); await normalRound(n); } // warm-up
-    const start = await ask<number>("rss");
+    // RSS before any traffic, then after a warm-up of one full cycle of the hostile mail corpus
+    // (and with it every kind of round, 6 MB transactions included): V8 and malloc keep the pages
+    // of the largest input they have seen, so that high-water mark is the baseline RSS must return
+    // to; the heap after a full GC shows what is really retained.
+    const cold = await ask<Mem>("rss");
+    for (let n = 0; n < hostileMail.length; n++) { await hostileRound(n); await normalRound(n); }
+    const start = await ask<Mem>("rss");
     const t0 = Date.now();
     let rounds = 0;
-    for (let n = 3; Date.now() - t0 < SECONDS * 1000; n++, rounds++) {
+    const samples: string[] = [];
+    let nextSample = t0 + Math.max(15_000, (SECONDS * 1000) / 10);
+    for (let n = hostileMail.length; Date.now() - t0 < SECONDS * 1000; n++, rounds++) {
       await hostileRound(n);
       await normalRound(n);
+      if (Date.now() >= nextSample) {
+        samples.push(`${Math.round((Date.now() - t0) / 1000)}s:${((await ask<Mem>("rss")).rss / 1048576).toFixed(0)}MB`);
+        nextSample += Math.max(15_000, (SECONDS * 1000) / 10);
+      }
     }
-    const end = await ask<number>("rss");
+    const end = await ask<Mem>("rss");
     const lines = readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg?: string });
     const reconnects = lines.filter((l) => l.msg === "component link reconnect scheduled").length;
     const mb = (b: number) => (b / 1048576).toFixed(1);
-    console.log(`soak: ${rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${rounds * 3} normal messages delivered, RSS ${mb(start)} → ${mb(end)} MB (${((end / start - 1) * 100).toFixed(1)}%), reconnects ${reconnects}`);
+    console.log(`soak: ${rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${rounds * 3} normal messages delivered, RSS cold ${mb(cold.rss)}, after warm-up ${mb(start.rss)} → end ${mb(end.rss)} MB (${((end.rss / start.rss - 1) * 100).toFixed(1)}% over warm-up); heap after GC ${mb(cold.heapUsed)} / ${mb(start.heapUsed)} / ${mb(end.heapUsed)} MB, reconnects ${reconnects}; samples ${samples.join(" ")}`);
     expect(reconnects).toBe(0);
-    expect(end).toBeLessThanOrEqual(start * 1.2);
-  }, (SECONDS + 240) * 1000);
+    expect(end.rss).toBeLessThanOrEqual(start.rss * 1.2);
+  }, (SECONDS + 400) * 1000);
 });
 
