@@ -4,9 +4,11 @@
  *   unit         pure logic, fakes allowed
  *   contract     the one suite every adapter passes
  *   integration  the core on the real local Redis (unique key prefix per test)
- *   e2e-*        real Prosody / Synapse / Postfix with real clients
+ *   e2e-*        real Prosody / Synapse / Postfix with real clients; one project per folder
+ *                with an e2e.project.json (a network's e2e tests bring their own)
  */
 import { defineConfig } from "vitest/config";
+import { discoverE2eProjects } from "./test/e2e-projects.js";
 
 const e2eDefaults = { testTimeout: 60_000, hookTimeout: 300_000, fileParallelism: false } as const;
 
@@ -17,9 +19,8 @@ export default defineConfig({
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { test: { name: "contract", include: ["test/contract/**/*.test.ts"] } },
       { test: { name: "integration", include: ["test/integration/**/*.test.ts"], exclude: ["test/integration/docker/**"], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
-      { test: { name: "e2e-xmpp", include: ["test/e2e/xmpp/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts"], ...e2eDefaults } },
-      { test: { name: "e2e-matrix", include: ["test/e2e/matrix/**/*.test.ts"], globalSetup: ["test/harness/synapse/global-setup.ts"], ...e2eDefaults } },
-      { test: { name: "e2e-email", include: ["test/e2e/email/**/*.test.ts"], globalSetup: ["test/harness/mta/global-setup.ts"], ...e2eDefaults } },
+      // One project per folder with an e2e.project.json (test/e2e-projects.ts): each network's own.
+      ...discoverE2eProjects().map((p) => ({ test: { name: p.name, include: [...p.include], globalSetup: [...p.globalSetup], ...e2eDefaults, ...(p.testTimeout ? { testTimeout: p.testTimeout } : {}) } })),
       { test: { name: "e2e-cross", include: ["test/e2e/cross/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts", "test/harness/synapse/global-setup.ts", "test/harness/mta/global-setup.ts"], ...e2eDefaults } },
       // issue 7: the demo (its own peers, spawned) and `parley doctor` against one shared healthy deployment.
       { test: { name: "e2e-demo", include: ["test/e2e/demo/**/*.test.ts", "test/e2e/doctor/**/*.test.ts"], globalSetup: ["test/e2e/demo/global-setup.ts"], ...e2eDefaults, testTimeout: 240_000 } },
