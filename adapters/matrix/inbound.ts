@@ -17,6 +17,7 @@ import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
 import { plausibleTime } from "./untrusted.js";
+import { linkedRoomEvent } from "./rooms/inbound.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -87,6 +88,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
 }
 
 async function roomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<void> {
+  if (await linkedRoomEvent(d, plan, ev)) return;
   const mappings = d.ctx.mappings();
   if (ev.type === "m.room.member" && typeof ev.state_key === "string") {
     const membership = ev.content.membership;

@@ -2,6 +2,9 @@
  * The Matrix adapter (issue 4): Parley as an application service with puppets. See README.md for
  * the spec sections it implements, its config keys, what is lossy and known gaps.
  */
+import type { RoomAdapter } from "../../src/adapter/rooms.js";
+import type { RoomDelivery } from "../../src/model/room-events.js";
+import { deliverRoomActivity, joinLinkedRooms } from "./rooms/linked.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {
@@ -44,7 +47,7 @@ export const matrixCapabilities: AdapterCapabilities = {
   maxMessageBytes: 60_000,
 };
 
-export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
+export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter {
   private d: MatrixDeps | undefined;
   private server: Server | undefined;
   private transactions: Transactions | undefined;
@@ -86,6 +89,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     // Synapse retry queued transactions now instead of after its backoff.
     await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
       .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "application-service ping failed"));
+    void joinLinkedRooms(d);
     log.info({ port: this.port, homeserver: c.homeserverUrl }, "matrix adapter started");
   }
 
@@ -152,6 +156,11 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
     return this.track((d) => deliverMessage(d, message));
+  }
+
+  /** A room activity in a linked room (issue 12, rooms/linked.ts). */
+  async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
+    return this.track((d) => deliverRoomActivity(d, delivery));
   }
 
   async deliverPresence(n: PresenceNotification): Promise<void> {

@@ -21,6 +21,11 @@ import { deliverMessage, deliverStatus } from "./outbound.js";
 import { PresenceState, deliverSubscription } from "./presence.js";
 import { xmppDoctor } from "./doctor.js";
 import { replyError, type XmppRuntime } from "./stanza.js";
+import type { RoomAdapter } from "../../src/adapter/rooms.js";
+import type { RoomDelivery } from "../../src/model/room-events.js";
+import { Occupants } from "./muc/occupants.js";
+import { handleMucStanza, joinListener } from "./muc/inbound.js";
+import { deliverToMuc } from "./muc/deliver.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
@@ -38,9 +43,10 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery {
+export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter {
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
+  private occupants: Occupants | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private owner = false;
   private stopped = false;
@@ -77,7 +83,9 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       }, {
         // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
         // Presence: one sender at a time (its per-resource state is shared across puppets).
-        stanza: (el) => this.serial(el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`, () => handleStanza(rt, el, presence)),
+        // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
+        stanza: (el) => this.serial(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
+          async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence); }),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {
@@ -87,11 +95,15 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
         },
         online: () => {
           if (rt.link.allOnline()) void presence.restore().then((n) => log.info({ restored: n }, "puppet presence restored"));
+          if (rt.link.allOnline()) void joinListener(rt, occupants);
         },
         offline: (domain) => log.warn({ domain }, "component link offline"),
       }),
     };
     const presence = new PresenceState(rt);
+    const occupants = new Occupants(rt);
+    const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => ctx.mappings().rooms?.find(XMPP, bareOf(el.attrs.from)) !== undefined;
+    this.occupants = occupants;
     this.rt = rt;
     this.presence = presence;
     await presence.load();
@@ -163,6 +175,10 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
     this.runtime();
     return this.presence!.deliver(n);
   }
+  /** A room activity in a linked MUC room (issue 12, muc/deliver.ts). */
+  async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
+    return deliverToMuc(this.runtime(), this.occupants!, delivery);
+  }
   async deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
   async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
 
@@ -175,7 +191,8 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
     // taking XMPP jobs (src/gateway.ts) and /readyz says why.
     const silentMs = this.rt.link.unansweredMs();
     if (silentMs > this.config.confirmTimeoutMs) return { ready: false, detail: `component link up, but the XMPP server has not answered for ${silentMs} ms` };
-    return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online` };
+    const refused = [...(this.occupants?.refused ?? [])].map(([room, why]) => `; room ${room}: ${why}`).join("");
+    return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online${refused}` };
   }
 }
 

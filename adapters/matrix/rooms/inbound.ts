@@ -1,0 +1,109 @@
+/**
+ * Events of linked Matrix rooms into the core (issue 12): a member's `m.room.message` becomes a
+ * room message, `m.room.member` a membership change, `m.room.topic` a subject. Events of Parley's
+ * own users (puppets, the bot) are never bridged back; an invite of the bot into a linked room is
+ * taken.
+ */
+import { newCanonicalId, type CanonicalId } from "../../../src/model/ids.js";
+import { DEFAULT_HOPS, type Part } from "../../../src/model/message.js";
+import { cleanRoomText, MAX_ROOM_NAME_CHARS, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
+import { fromNative, isOwnUser } from "../address.js";
+import { MATRIX } from "../config.js";
+import { HOPS_KEY, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "../content.js";
+import type { MatrixDeps } from "../deps.js";
+import { reasonText } from "../errors.js";
+import type { MatrixEvent, Plan } from "../types.js";
+import { plausibleTime } from "../untrusted.js";
+import { Method } from "../homeserver.js";
+import { ensureJoined, linkFormOf } from "./linked.js";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const AUTH = { method: "network" as const, detail: "application service hs_token" };
+
+function membershipChange(ev: MatrixEvent): MembershipChange | undefined {
+  const now = ev.content.membership;
+  const before = isObj(ev.unsigned) && isObj(ev.unsigned.prev_content) ? ev.unsigned.prev_content.membership : undefined;
+  if (now === "join") return before === "join" ? "rename" : "join";
+  if (now === "ban") return "ban";
+  if (now === "leave") return ev.sender !== ev.state_key ? "kick" : "leave";
+  return undefined;
+}
+
+async function messageActivity(d: MatrixDeps, ev: MatrixEvent, from: ReturnType<typeof fromNative>): Promise<RoomActivityInput | undefined> {
+  const c = ev.content;
+  const relates = isObj(c["m.relates_to"]) ? c["m.relates_to"] : {};
+  const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
+  const src = isEdit ? (c["m.new_content"] as Obj) : c;
+  if (typeof src.msgtype !== "string" || typeof src.body !== "string") return undefined;
+  const kind = kindFor(src.msgtype);
+  if (kind === undefined) return undefined;
+  const replyTo = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
+  const canonicalOf = async (id: unknown) => (typeof id === "string" ? d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id, scope: ev.room_id }) : undefined);
+  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  const text = replyTo !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
+  const parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+  const hops = c[HOPS_KEY];
+  return { type: "message", message: {
+    id: newCanonicalId(), nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
+    from, authenticatedBy: AUTH, sentAt: plausibleTime(ev.origin_server_ts) ?? new Date().toISOString(), kind, parts,
+    inReplyTo: isEdit ? undefined : await canonicalOf(replyTo),
+    replaces: isEdit ? await canonicalOf(relates.event_id) : undefined,
+    hops: typeof hops === "number" && Number.isInteger(hops) && hops >= 0 && hops <= 255 ? hops : DEFAULT_HOPS,
+  } };
+}
+
+async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityInput | undefined> {
+  const mappings = d.ctx.mappings();
+  const at = plausibleTime(ev.origin_server_ts) ?? new Date().toISOString();
+  if (ev.type === "m.room.member" && typeof ev.state_key === "string") {
+    if (isOwnUser(ev.state_key, mappings)) return undefined;
+    const change = membershipChange(ev);
+    if (!change) return undefined;
+    const name = typeof ev.content.displayname === "string" ? cleanRoomText(ev.content.displayname, MAX_ROOM_NAME_CHARS) : undefined;
+    const reason = typeof ev.content.reason === "string" ? cleanRoomText(ev.content.reason, 1024) : undefined;
+    const by = ev.sender !== ev.state_key && !isOwnUser(ev.sender, mappings) ? fromNative(ev.sender, mappings) : undefined;
+    return { type: "membership", membership: { id: newCanonicalId(), member: fromNative(ev.state_key, mappings), change, displayName: name || undefined, by, reason, authenticatedBy: AUTH, at } };
+  }
+  if (isOwnUser(ev.sender, mappings)) return undefined;
+  const from = fromNative(ev.sender, mappings);
+  if (ev.type === "m.room.topic" && typeof ev.content.topic === "string") {
+    return { type: "subject", subject: { id: newCanonicalId(), by: from, subject: cleanRoomText(ev.content.topic, MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } };
+  }
+  if (ev.type === "m.room.message") return messageActivity(d, ev, from);
+  return undefined;
+}
+
+/** Plan an event of a linked room; false when the room is not linked (the caller handles it). */
+export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<boolean> {
+  const rooms = d.ctx.mappings().rooms;
+  if (!rooms) return false;
+  const form = await linkFormOf(d, ev.room_id);
+  if (!rooms.find(MATRIX, form)) return false;
+  if (ev.type === "m.room.member" && ev.state_key === d.bot && ev.content.membership === "invite") {
+    plan.followups.push(() => ensureJoined(d, ev.room_id, d.bot));
+    return true;
+  }
+  let activity: RoomActivityInput | undefined;
+  try {
+    activity = await activityOf(d, ev);
+  } catch (e) {
+    d.log.info({ eventId: ev.event_id, err: (e as Error).message }, "linked room event not bridged");
+    return true;
+  }
+  if (!activity) return true;
+  plan.items.push({
+    event: { kind: "room", room: { network: MATRIX, id: form }, activity },
+    onResult: async (r) => {
+      if (r.status === "accepted" && activity.type === "message") {
+        await d.ctx.ids.link(r.messageId ?? (activity.message.id as CanonicalId), { network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id });
+      } else if (r.status === "refused") {
+        const text = `⚠ Not bridged: ${r.error.message || reasonText(r.error.info.reason)}`;
+        plan.followups.push(async () => {
+          await d.hs.request(d.bot, Method.Put, `/rooms/${encodeURIComponent(ev.room_id)}/send/m.room.message/${encodeURIComponent(`parley.refused.${ev.event_id}`)}`, { msgtype: "m.notice", body: text, "m.relates_to": { "m.in_reply_to": { event_id: ev.event_id } } }).catch(() => undefined);
+        });
+      }
+    },
+  });
+  return true;
+}

@@ -1,0 +1,54 @@
+/**
+ * Room activity out to a linked MUC room (XEP-0045 §7.4 groupchat messages, §8.1 subject, §7.14
+ * exit), sent by the acting member's puppet. Every groupchat Parley sends carries the id
+ * `parley-<canonical id>` as `id` and XEP-0359 origin-id, so the room's reflection of it is
+ * recognised by id when it comes back, never by its text.
+ */
+import { DeliveryError, type DeliveryOutcome } from "../../../src/adapter/contract.js";
+import { isParleyError } from "../../../src/errors/parley-error.js";
+import type { Endpoint } from "../../../src/model/address.js";
+import { plainText } from "../../../src/model/message.js";
+import { activityActor, type RoomDelivery } from "../../../src/model/room-events.js";
+import { XMPP, parseJid, toNative } from "../address.js";
+import { xml } from "../connection.js";
+import type { XmppRuntime } from "../stanza.js";
+import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
+import { nickFor, type Occupants } from "./occupants.js";
+
+function puppetJid(rt: XmppRuntime, who: Endpoint): string {
+  let jid: string;
+  try {
+    jid = toNative(who, rt.ctx.mappings());
+  } catch (e) {
+    if (isParleyError(e)) throw new DeliveryError("permanent", e.info.reason, e.message, { cause: e });
+    throw e;
+  }
+  if (!rt.domains.has(parseJid(jid).domain)) throw new DeliveryError("permanent", "unsupported", `no component link for ${parseJid(jid).domain}`);
+  return jid;
+}
+
+export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delivery: RoomDelivery): Promise<DeliveryOutcome> {
+  const { activity, target } = delivery;
+  const room = target.id;
+  if (activity.type === "membership") {
+    const m = activity.membership;
+    const jid = puppetJid(rt, m.member);
+    if (m.change === "join" || m.change === "rename") await occupants.ensure(room, jid, nickFor(m.displayName, m.member.address.split("@")[0]!), m.member.network);
+    else await occupants.leave(room, jid);
+    return { state: "relayed", nativeIds: [] };
+  }
+  const actor = activityActor(activity);
+  const jid = puppetJid(rt, actor);
+  const display = activity.type === "message" ? activity.message.displayName : undefined;
+  if (occupants.nickOf(room, jid) === undefined) await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
+  const id = stanzaIdFor(activity.type === "message" ? activity.message.id : activity.subject.id);
+  if (activity.type === "subject") {
+    await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, xml("subject", {}, activity.subject.subject)));
+    return { state: "relayed", nativeIds: [{ network: XMPP, kind: "muc-id", id, scope: room }] };
+  }
+  const m = activity.message;
+  const children = [xml("body", {}, plainText(m) || " "), xml("origin-id", { xmlns: NS_SID, id }), xml("hops", { xmlns: NS_HOPS }, String(m.hops))];
+  if (m.replaces) children.push(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
+  await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, ...children));
+  return { state: "relayed", nativeIds: [{ network: XMPP, kind: "muc-id", id, scope: room }] };
+}

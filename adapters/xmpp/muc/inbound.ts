@@ -1,0 +1,136 @@
+/**
+ * Stanzas from linked MUC rooms into the core (XEP-0045): the listener occupant's copy of each
+ * groupchat message becomes a room message from the member's real JID (shown by non-anonymous
+ * rooms in the occupant's presence, §7.2.3) and their occupant presences become joins, leaves,
+ * nick changes (303), kicks (307) and bans (301). Copies addressed to puppets, and Parley's own
+ * occupants, are never bridged. Returns false for stanzas not from a linked room.
+ */
+import { newCanonicalId } from "../../../src/model/ids.js";
+import { DEFAULT_HOPS } from "../../../src/model/message.js";
+import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
+import { XMPP, fromNative } from "../address.js";
+import type { XmlElement } from "../connection.js";
+import type { XmppRuntime } from "../stanza.js";
+import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
+import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
+
+const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
+/** Real JIDs of occupants as the room showed them to the listener: `room` → nick → bare JID. */
+const realJids = new WeakMap<Occupants, Map<string, Map<string, string>>>();
+
+function jidsOf(o: Occupants, room: string): Map<string, string> {
+  let rooms = realJids.get(o);
+  if (!rooms) realJids.set(o, (rooms = new Map<string, Map<string, string>>()));
+  let m = rooms.get(room);
+  if (!m) rooms.set(room, (m = new Map<string, string>()));
+  return m;
+}
+
+function split(jid: string): { room: string; nick: string } {
+  const slash = jid.indexOf("/");
+  return slash < 0 ? { room: jid.toLowerCase(), nick: "" } : { room: jid.slice(0, slash).toLowerCase(), nick: jid.slice(slash + 1) };
+}
+
+function statuses(el: XmlElement): Set<string> {
+  const x = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER);
+  return new Set((x?.getChildren("status") ?? []).map((s) => s.attrs.code ?? ""));
+}
+
+async function accept(rt: XmppRuntime, room: string, activity: RoomActivityInput): Promise<void> {
+  const [r] = await rt.ctx.accept([{ kind: "room", room: { network: XMPP, id: room }, activity }]);
+  if (r?.status === "refused") rt.log.info({ room, code: r.error.code, err: r.error.message }, "room activity refused");
+}
+
+function memberOf(rt: XmppRuntime, o: Occupants, room: string, nick: string) {
+  const real = jidsOf(o, room).get(nick);
+  if (real === undefined) return undefined;
+  try {
+    return fromNative(real, rt.ctx.mappings());
+  } catch {
+    return undefined;
+  }
+}
+
+async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: string, nick: string): Promise<void> {
+  if (o.settle(el)) return;
+  const codes = statuses(el);
+  if (el.attrs.to !== o.listenerJid()) {
+    // A copy for a puppet: only its own removal matters (kicked 307, banned 301, room destroyed).
+    if (el.attrs.type === "unavailable" && codes.has("110")) o.removed(room, (el.attrs.to ?? "").split("/")[0]!, codes.has("301") ? "a puppet was banned" : codes.has("307") ? "a puppet was kicked" : "a puppet left");
+    return;
+  }
+  if (o.isOwnNick(room, nick)) return;
+  const item = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER)?.getChild("item");
+  const jids = jidsOf(o, room);
+  if (item?.attrs.jid && el.attrs.type !== "unavailable") {
+    const bare = item.attrs.jid.split("/")[0]!;
+    if (rt.domains.has(bare.split("@").pop()!)) return; // one of Parley's own JIDs
+    const known = jids.has(nick);
+    jids.set(nick, bare);
+    if (known) return;
+  }
+  const member = memberOf(rt, o, room, nick);
+  if (!member) return;
+  let change: MembershipChange = "join";
+  if (el.attrs.type === "unavailable") {
+    change = codes.has("301") ? "ban" : codes.has("307") ? "kick" : codes.has("303") ? "rename" : "leave";
+    if (change !== "rename") jids.delete(nick);
+    else if (item?.attrs.nick) { jids.set(item.attrs.nick, jids.get(nick)!); jids.delete(nick); }
+  }
+  const displayName = change === "rename" ? item?.attrs.nick : nick;
+  const reason = item?.getChildText("reason") ?? undefined;
+  await accept(rt, room, { type: "membership", membership: {
+    id: newCanonicalId(), member, change, displayName: displayName ? cleanRoomText(displayName, 256) : undefined,
+    reason: reason ? cleanRoomText(reason, 1024) : undefined, authenticatedBy: AUTH, at: new Date().toISOString(),
+  } });
+}
+
+async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: string, nick: string): Promise<void> {
+  if (el.attrs.to !== o.listenerJid() || nick === "" || o.isOwnNick(room, nick)) return;
+  if (el.getChild("delay", "urn:xmpp:delay")) return; // history replayed on join: already bridged or before the link
+  const from = memberOf(rt, o, room, nick);
+  if (!from) {
+    rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant whose real JID the room does not show: not bridged");
+    return;
+  }
+  const at = new Date().toISOString();
+  const subject = el.getChild("subject");
+  const body = el.getChildText("body");
+  if (subject && body === null) {
+    await accept(rt, room, { type: "subject", subject: { id: newCanonicalId(), by: from, subject: cleanRoomText(subject.text(), MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } });
+    return;
+  }
+  if (body === null) return;
+  const nativeIds = el.attrs.id ? [{ network: XMPP, kind: "muc-id", id: el.attrs.id.slice(0, 1024), scope: room }] : [];
+  for (const s of el.getChildren("stanza-id", NS_SID).slice(0, 2)) if (s.attrs.id && s.attrs.by === room) nativeIds.push({ network: XMPP, kind: "stanza-id", id: s.attrs.id.slice(0, 1024), scope: room });
+  const hopsText = el.getChildText("hops", NS_HOPS);
+  const replaceOf = el.getChild("replace", NS_CORRECT)?.attrs.id;
+  const replaces = replaceOf ? (canonicalFromStanzaId(replaceOf) ?? (await rt.ctx.ids.canonicalFor({ network: XMPP, kind: "muc-id", id: replaceOf, scope: room }))) : undefined;
+  const id = newCanonicalId();
+  const [r] = await rt.ctx.accept([{ kind: "room", room: { network: XMPP, id: room }, activity: { type: "message", message: {
+    id, nativeIds, from, authenticatedBy: AUTH, displayName: cleanRoomText(nick, 256), sentAt: at, kind: "chat",
+    parts: [{ role: "text", body: body.slice(0, rt.config.maxBodyBytes) }], replaces,
+    hops: hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS,
+  } } }]);
+  if (r?.status === "accepted" && el.attrs.id) await rt.ctx.ids.link(r.messageId ?? id, nativeIds[0]!);
+  else if (r?.status === "refused") rt.log.info({ room, code: r.error.code }, "groupchat refused");
+}
+
+export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElement): Promise<boolean> {
+  const { room, nick } = split(el.attrs.from ?? "");
+  if (!rt.ctx.mappings().rooms?.find(XMPP, room)) return false;
+  if (el.name === "presence") await presence(rt, o, el, room, nick);
+  else if (el.name === "message" && el.attrs.type === "groupchat") await groupchat(rt, o, el, room, nick);
+  else if (el.name === "message" && el.attrs.type === "error") rt.log.warn({ room, id: el.attrs.id }, "the room refused a message of Parley's");
+  else return el.name !== "iq";
+  return true;
+}
+
+/** The listener occupant joins every linked MUC room (after the link is up). */
+export async function joinListener(rt: XmppRuntime, o: Occupants): Promise<void> {
+  for (const link of rt.ctx.mappings().rooms?.all() ?? []) {
+    const native = link.natives.get(XMPP);
+    if (!native) continue;
+    await o.ensure(native.id, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room: native.id, err: (e as Error).message }, "listener could not join a linked room"));
+  }
+}
