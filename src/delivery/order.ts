@@ -34,7 +34,8 @@
  *
  * Not Redis-Cluster-safe as is: `ord`/`park` and the queue's keys would need a common hash tag.
  */
-import type { Redis, ChainableCommander } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./bullmq.js";
 
 /**
  * Remove `id` from the line (and from `park`); if the (new) head is parked, return it so the caller
@@ -120,7 +121,7 @@ interface OrderCommands {
 }
 
 /** Define the order scripts on a connection (idempotent). ioredis re-sends a script after a reconnect. */
-export function defineOrderScripts(redis: Redis): void {
+export function defineOrderScripts(redis: RedisClient): void {
   const defined = redis as unknown as Partial<OrderCommands>;
   if (defined.parleyOrderBegin) return;
   redis.defineCommand("parleyOrderRegister", { numberOfKeys: 2, lua: REGISTER });
@@ -143,7 +144,7 @@ export interface BeginVerdict { readonly verdict: "go" | "park" | "sent"; readon
 
 export class ConversationOrder {
   private readonly cmd: OrderCommands;
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     defineOrderScripts(redis);
     this.cmd = redis as unknown as OrderCommands;
   }

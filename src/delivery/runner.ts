@@ -15,12 +15,12 @@
  *    retry-after and the job goes back to waiting without using up an attempt.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { asDeliveryError } from "../adapter/classify.js";
 import type { DeliveryError } from "../adapter/contract.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
+import { promoteJob, type RedisClient } from "./bullmq.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import { ConversationOrder } from "./order.js";
@@ -37,7 +37,7 @@ export interface JobData {
 
 export interface RunnerDeps {
   readonly handler: DeliveryHandler;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly opts: ResolvedOptions;
   /** Worker-side queue objects by name (patient connection): promote, rate limit. */
@@ -138,7 +138,7 @@ export class JobRunner {
   private async promote(queue: string, jobId: string): Promise<void> {
     if (jobId === "") return;
     try {
-      await this.d.queues.get(queue)!.getBackend().promote(jobId);
+      await promoteJob(this.d.queues.get(queue)!, jobId);
     } catch {
       // Not in the delayed set any more: the other side of the park race already promoted it.
     }

@@ -1,0 +1,141 @@
+/**
+ * The producer side of delivery: storing jobs durably (DESIGN §3 "ack after durability").
+ *
+ * Group commit: enqueue calls made in the same turn of the event loop (e.g. 32 stanzas being
+ * accepted at once) are stored in one MULTI, in call order, so per-conversation order is the order
+ * of the calls. Each ordered job's place in its conversation's line and the job itself are stored
+ * together or not at all (order.ts). Each caller resolves only once its jobs are in Redis; if the
+ * transaction fails, every caller in it is told PARLEY_UNAVAILABLE.
+ */
+import type { JobsOptions, Queue } from "bullmq";
+import type { ChainableCommander } from "ioredis";
+import { ParleyError } from "../errors/index.js";
+import type { Logger } from "../log/logger.js";
+import type { Keyspace } from "../store/keys.js";
+import { unavailable } from "../store/redis.js";
+import { addJobInTransaction, definedScripts, isNoScript, openTransaction, type RedisClient } from "./bullmq.js";
+import { jobIdForKey } from "./names.js";
+import type { ResolvedOptions } from "./options.js";
+import { registerInOrder } from "./order.js";
+import { deliveryKeys, type JobData } from "./runner.js";
+import type { DeliveryJobSpec } from "./types.js";
+
+export interface GroupCommitDeps {
+  readonly producer: RedisClient;
+  readonly keys: Keyspace;
+  readonly opts: ResolvedOptions;
+  readonly log: Logger;
+  /** The producer-side queue a spec goes to (throws PARLEY_INTERNAL when there is none). */
+  queueFor(spec: DeliveryJobSpec): Queue<JobData>;
+}
+
+interface Waiter { resolve(): void; reject(e: unknown): void }
+
+export class GroupCommit {
+  private batch: { specs: DeliveryJobSpec[]; waiters: Waiter[] } | undefined;
+
+  constructor(private readonly d: GroupCommitDeps) {}
+
+  /** Store `specs` with whatever else is enqueued in this turn of the event loop. */
+  add(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    if (specs.length === 0) return Promise.resolve();
+    try {
+      for (const spec of specs) this.check(spec);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (!this.batch) {
+        this.batch = { specs: [], waiters: [] };
+        setImmediate(() => void this.flush());
+      }
+      this.batch.specs.push(...specs);
+      this.batch.waiters.push({ resolve, reject });
+    });
+  }
+
+  /** A spec must name a network with queues; coalescing is for unordered jobs only. */
+  private check(spec: DeliveryJobSpec): void {
+    this.d.queueFor(spec);
+    if (spec.coalesce && spec.conversation !== undefined) throw new ParleyError("PARLEY_INTERNAL", "coalesce is for unordered jobs only");
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (!batch) return;
+    try {
+      await this.store(batch.specs);
+      for (const w of batch.waiters) w.resolve();
+    } catch (e) {
+      for (const w of batch.waiters) w.reject(e);
+    }
+  }
+
+  private async store(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    try {
+      await this.storeOnce(specs);
+    } catch (e) {
+      // Inside MULTI, ioredis cannot fall back from EVALSHA to EVAL when Redis lost its scripts
+      // (SCRIPT FLUSH, a first EVAL refused under OOM, a promoted replica): load them all and try
+      // once more. The retry is safe: what the failed transaction did store is recognised by key.
+      if (!isNoScript(e)) throw e;
+      await this.reloadScripts();
+      await this.storeOnce(specs);
+    }
+  }
+
+  private async reloadScripts(): Promise<void> {
+    const scripts = definedScripts(this.d.producer);
+    try {
+      await Promise.all(scripts.map((lua) => this.d.producer.script("LOAD", lua)));
+    } catch (e) { throw unavailable(e, "the script load"); }
+    this.d.log.info({ scripts: scripts.length }, "reloaded Lua scripts after NOSCRIPT");
+  }
+
+  jobOptions(spec: DeliveryJobSpec): JobsOptions {
+    const jobId = jobIdForKey(spec.key);
+    const base: JobsOptions = {
+      attempts: this.d.opts.retry.attempts,
+      backoff: { type: "parley" },
+      removeOnComplete: true,
+      removeOnFail: { age: this.d.opts.failedRetentionSeconds },
+    };
+    // A coalescing job gets BullMQ's own id; its key deduplicates instead.
+    if (spec.coalesce) return { ...base, deduplication: { id: jobId, keepLastIfActive: true } };
+    return { ...base, jobId };
+  }
+
+  private async storeOnce(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    let multi: ChainableCommander;
+    const pending: Promise<unknown>[] = [];
+    try {
+      multi = await openTransaction(this.d.queueFor(specs[0]!));
+      for (const spec of specs) {
+        const queue = this.d.queueFor(spec);
+        const opts = this.jobOptions(spec);
+        const data: JobData = { kind: spec.kind, network: spec.network, key: spec.key, conversation: spec.conversation ?? null, payload: spec.payload };
+        if (spec.conversation !== undefined) {
+          const id = opts.jobId!;
+          const k = deliveryKeys(this.d.keys, queue.name, id, spec.conversation);
+          registerInOrder(multi, k.ord, queue.toKey(id), id);
+        }
+        const added = addJobInTransaction(multi, queue, spec.kind, data, opts);
+        added.catch(() => undefined);
+        pending.push(added);
+      }
+    } catch (e) {
+      throw unavailable(e, "the enqueue");
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await multi.exec();
+      await Promise.all(pending);
+    } catch (e) {
+      throw unavailable(e, "the enqueue");
+    }
+    if (!results) throw new ParleyError("PARLEY_UNAVAILABLE", "Redis aborted the enqueue transaction");
+    const failed = results.find(([err]) => err !== null);
+    if (failed) throw unavailable(failed[0], "the enqueue");
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * One test per BullMQ / ioredis internal that src/delivery/bullmq.ts relies on, so an upgrade that
+ * moves one fails here, by name, before it fails somewhere obscure. Each runs on a private
+ * redis-server (SCRIPT FLUSH must not touch the shared one).
+ */
+import { readFileSync } from "node:fs";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addJobInTransaction, definedScripts, isNoScript, isStalledOut, openTransaction, promoteJob, PROVED_WITH } from "../../../src/delivery/bullmq.js";
+import { RedisServer } from "../../support/redis-server.js";
+import { uniquePrefix, waitFor } from "./helpers.js";
+
+let server: RedisServer;
+let redis: Redis;
+const open: Array<{ close(): Promise<void> }> = [];
+beforeAll(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+afterAll(async () => {
+  for (const o of open) await o.close();
+  redis.disconnect();
+  await server.destroy();
+});
+
+function queue(): Queue<{ n: number }> {
+  const q = new Queue<{ n: number }>("q", { connection: redis, prefix: uniquePrefix("bullint") });
+  open.push(q);
+  return q;
+}
+
+describe("the BullMQ internals Parley relies on (src/delivery/bullmq.ts)", () => {
+  it("package.json pins bullmq and ioredis to the versions the internals were proved with", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies.bullmq).toBe(PROVED_WITH.bullmq);
+    expect(pkg.dependencies.ioredis).toBe(PROVED_WITH.ioredis);
+    const installed = (name: string) => (JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8")) as { version: string }).version;
+    expect(installed("bullmq")).toBe(PROVED_WITH.bullmq);
+    expect(installed("ioredis")).toBe(PROVED_WITH.ioredis);
+  });
+
+  it("addJobToTransaction: a job added on our MULTI exists after EXEC, and not before, beside our own command", async () => {
+    const q = queue();
+    const multi = await openTransaction(q);
+    multi.set(q.toKey("mine"), "1");
+    const added = addJobInTransaction(multi, q, "message", { n: 1 }, { jobId: "k_a" });
+    expect(await q.getJob("k_a")).toBeUndefined();
+    expect(await multi.exec()).toEqual([[null, "OK"], [null, "k_a"]]);
+    await added;
+    expect((await q.getJob("k_a"))?.data).toEqual({ n: 1 });
+    expect(await redis.get(q.toKey("mine"))).toBe("1");
+    expect(await q.getJobCounts("waiting")).toEqual({ waiting: 1 });
+  });
+
+  it("addJobToTransaction: adding the same job id again is a no-op", async () => {
+    const q = queue();
+    for (let i = 0; i < 2; i++) {
+      const multi = await openTransaction(q);
+      const added = addJobInTransaction(multi, q, "message", { n: i }, { jobId: "k_same" });
+      await multi.exec();
+      await added;
+    }
+    expect((await q.getJob("k_same"))?.data).toEqual({ n: 0 });
+    expect(await q.getJobCounts("waiting")).toEqual({ waiting: 1 });
+  });
+
+  it("backend.promote: a delayed job becomes waiting; promoting a job that is not delayed rejects", async () => {
+    const q = queue();
+    await q.add("message", { n: 1 }, { jobId: "k_d", delay: 60_000 });
+    expect(await q.getJobCounts("delayed")).toEqual({ delayed: 1 });
+    await promoteJob(q, "k_d");
+    expect(await q.getJobCounts("delayed", "waiting")).toEqual({ delayed: 0, waiting: 1 });
+    await expect(promoteJob(q, "k_d")).rejects.toThrow();
+  });
+
+  it("ioredis scriptsSet: lists a defined command's Lua, and reloading it cures NOSCRIPT inside a MULTI", async () => {
+    const r = new Redis(server.url);
+    try {
+      const lua = "return redis.call('INCR', KEYS[1])";
+      r.defineCommand("parleyTestIncr", { numberOfKeys: 1, lua });
+      expect(definedScripts(r)).toContain(lua);
+      const incr = (m: unknown) => (m as { parleyTestIncr(k: string): unknown }).parleyTestIncr("ns:counter");
+      await incr(r); // loads the script: now the MULTI path sends EVALSHA
+      await r.script("FLUSH");
+      const m = r.multi();
+      incr(m);
+      const [[err]] = (await m.exec()) as [[Error | null, unknown]];
+      expect(isNoScript(err)).toBe(true);
+      for (const s of definedScripts(r)) await r.script("LOAD", s);
+      const again = r.multi();
+      incr(again);
+      expect(await again.exec()).toEqual([[null, 2]]);
+    } finally { r.disconnect(); }
+  });
+
+  it("the stalled check's failedReason: a job whose lock lapses past maxStalledCount fails with it", async () => {
+    const q = queue();
+    await q.add("message", { n: 1 }, { jobId: "k_s" });
+    // A manual worker takes the job and never renews its lock (it processes nothing).
+    const taker = new Worker(q.name, null, { connection: redis, prefix: q.opts.prefix, lockDuration: 300 });
+    open.push(taker);
+    expect((await taker.getNextJob("token-1"))?.id).toBe("k_s");
+    const reasons: string[] = [];
+    const checker = new Worker(q.name, async () => undefined, { connection: redis, prefix: q.opts.prefix, maxStalledCount: 0, stalledInterval: 200 });
+    open.push(checker);
+    checker.on("failed", (_job, err) => { reasons.push(err.message); });
+    await waitFor(() => reasons.length > 0, 10_000, "the stalled job to fail");
+    expect(isStalledOut(new Error(reasons[0]))).toBe(true);
+  });
+});
