@@ -8,6 +8,9 @@
  *   bullmq_floor_msgs_per_s  the same N jobs through a bare BullMQ Queue (addBulk 1,000) + Worker,
  *                            same concurrency, payload and removeOnComplete
  *   ratio                    parley / floor
+ *   trace_on_msgs_per_s,     the whole core with the per-message trace on and off (issue 17), the
+ *   trace_off_msgs_per_s,    median of `trace_runs` alternating runs each (trace=3, BENCH_TRACE_RUNS);
+ *   trace_ratio              on / off
  *   p50_ms, p99_ms           accept → adapter latency at a fixed offered rate (open loop), one
  *                            message per accept call (after a warm-up of 500 messages)
  *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
@@ -19,7 +22,8 @@
  *                            shared Redis — use private=1 for a clean one)
  * Arguments or environment: n=20000 (BENCH_N), rate=1000 (BENCH_RATE), seconds=10 (BENCH_SECONDS),
  * concurrency=32 (BENCH_CONCURRENCY), redis=redis://127.0.0.1:6379 (BENCH_REDIS), private=1
- * (BENCH_PRIVATE_REDIS: start a private redis-server without persistence instead).
+ * (BENCH_PRIVATE_REDIS: start a private redis-server without persistence instead), only=trace
+ * (BENCH_ONLY: just the trace on/off comparison).
  */
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
@@ -40,6 +44,8 @@ const SECONDS = num("seconds", "BENCH_SECONDS", 10);
 const CONCURRENCY = num("concurrency", "BENCH_CONCURRENCY", 32);
 let REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
 const PRIVATE = (args.private ?? process.env.BENCH_PRIVATE_REDIS) === "1";
+const TRACE_RUNS = num("trace", "BENCH_TRACE_RUNS", 3);
+const ONLY_TRACE = (args.only ?? process.env.BENCH_ONLY) === "trace";
 const NET = asNetworkId("xmpp");
 const CONVERSATIONS = 1000;
 /** Messages sent (and not measured) before the latency run. */
@@ -125,9 +131,9 @@ async function bullmqFloor(prefix: string): Promise<number> {
 }
 
 /** N messages through the gateway's accept path, `CONCURRENCY` accept calls in flight. */
-async function gatewayThroughput(prefix: string): Promise<number> {
+async function gatewayThroughput(prefix: string, trace = true): Promise<number> {
   const c = counter(N);
-  const gw = await gatewayRig({ redisUrl: REDIS, prefix, concurrency: CONCURRENCY, onDeliver: () => c.hit() });
+  const gw = await gatewayRig({ redisUrl: REDIS, prefix, concurrency: CONCURRENCY, onDeliver: () => c.hit(), trace });
   const t0 = performance.now();
   let next = 0;
   const lane = async () => { while (next < N) { const i = next++; await gw.accept([benchMessage(i, Date.now(), BODY, CONVERSATIONS)]); } };
@@ -211,15 +217,45 @@ async function main(): Promise<void> {
   try { await runAll(); } finally { await server?.destroy(); }
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Whole-core throughput with the trace on and off, alternating runs so load drifts hit both alike. */
+async function traceOverhead(admin: Redis, prefix: string, print: (k: string, v: number, d?: number) => void): Promise<void> {
+  const on: number[] = [];
+  const off: number[] = [];
+  const cpu = { on: [] as number[], off: [] as number[], redisOn: [] as number[], redisOff: [] as number[] };
+  for (let r = 0; r < TRACE_RUNS; r++) {
+    for (const traced of r % 2 === 0 ? [false, true] : [true, false]) {
+      const p = `${prefix}-${r}-${traced ? "on" : "off"}`;
+      const c = await measure(admin, () => gatewayThroughput(p, traced));
+      (traced ? on : off).push(c.rate);
+      (traced ? cpu.on : cpu.off).push(c.nodeUs);
+      (traced ? cpu.redisOn : cpu.redisOff).push(c.redisUs);
+      await deleteKeysUnder(admin, p);
+    }
+  }
+  print("trace_on_node_cpu_us_per_msg", median(cpu.on), 1);
+  print("trace_off_node_cpu_us_per_msg", median(cpu.off), 1);
+  print("trace_on_redis_cpu_us_per_msg", median(cpu.redisOn), 1);
+  print("trace_off_redis_cpu_us_per_msg", median(cpu.redisOff), 1);
+  console.log(`trace_runs=${TRACE_RUNS}`);
+  console.log(`trace_on_runs=${on.map((x) => x.toFixed(0)).join(",")}`);
+  console.log(`trace_off_runs=${off.map((x) => x.toFixed(0)).join(",")}`);
+  print("trace_on_msgs_per_s", median(on));
+  print("trace_off_msgs_per_s", median(off));
+  print("trace_ratio", median(on) / median(off), 2);
+}
+
 async function runAll(): Promise<void> {
   const run = randomBytes(3).toString("hex");
-  const prefixes = ["gw", "floor", "layer", "gwlat", "flat", "layerlat"].map((p) => `bench-${p}-${run}`);
+  const prefixes = ["gw", "floor", "layer", "gwlat", "flat", "layerlat", "trace"].map((p) => `bench-${p}-${run}`);
   const admin = new Redis(REDIS);
   const print = (k: string, v: number, digits = 0) => console.log(`${k}=${v.toFixed(digits)}`);
   try {
     console.log(`n=${N}`);
     console.log(`concurrency=${CONCURRENCY}`);
     console.log(`redis=${PRIVATE ? "private" : "shared"}`);
+    if (ONLY_TRACE) return await traceOverhead(admin, prefixes[6]!, print);
     const floor = await measure(admin, () => bullmqFloor(prefixes[1]!));
     const parley = await measure(admin, () => gatewayThroughput(prefixes[0]!));
     const layer = await measure(admin, () => parleyThroughput(prefixes[2]!));
@@ -243,6 +279,7 @@ async function runAll(): Promise<void> {
     const d = await latency(prefixes[5]!, parleyRig);
     print("delivery_layer_p50_ms", d.p50, 2);
     print("delivery_layer_p99_ms", d.p99, 2);
+    await traceOverhead(admin, prefixes[6]!, print);
     print("load_average_1m", loadavg()[0]!, 2);
   } finally {
     for (const p of prefixes) await deleteKeysUnder(admin, p);

@@ -30,7 +30,7 @@ export interface GatewayRig {
   close(): Promise<void>;
 }
 
-export async function gatewayRig(o: { redisUrl: string; prefix: string; concurrency: number; onDeliver: (m: Message) => void }): Promise<GatewayRig> {
+export async function gatewayRig(o: { redisUrl: string; prefix: string; concurrency: number; onDeliver: (m: Message) => void; trace?: boolean }): Promise<GatewayRig> {
   const beta = new TestDoublePeer();
   beta.onMessage = o.onDeliver;
   const factories = [testDoubleFactory("alpha"), testDoubleFactory("beta", beta)];
@@ -39,6 +39,7 @@ export async function gatewayRig(o: { redisUrl: string; prefix: string; concurre
     admin: { enabled: false },
     delivery: { concurrency: o.concurrency },
     adapters: { alpha: {}, beta: {} },
+    trace: { enabled: o.trace ?? true },
   }) as GatewayConfig;
   const mappings = testMappings({ networks: { alpha: {}, beta: {} }, domains: { "alpha.example": { home: "alpha" }, "beta.example": { home: "beta" } } });
   const built = await buildGateway({ config, mappings, factories, log: silentLogger(), role: "all" });

@@ -19,6 +19,7 @@ import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
 import { ParleyError } from "./errors/parley-error.js";
+import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
 
 export type Role = "all" | "ingress" | "workers";
 
@@ -38,6 +39,8 @@ export interface BuiltGateway {
   readonly presence: PresenceService;
   readonly registry: Registry;
   readonly redis: Redis;
+  /** Reads message traces (issue 17). */
+  readonly traces: TraceReader;
   /** Where the admin listener listens, when enabled. */
   adminAddress(): { host: string; port: number } | undefined;
   /** Start adapters, workers, presence timers and the admin listener. */
@@ -64,6 +67,10 @@ function dlqRoutes(delivery: BullDeliveryService): AdminRoute[] {
     { method: "DELETE", path: "/dlq/:id", handle: async (p) => ((await delivery.dropFailed(p.id!)) ? { status: 200, body: { dropped: p.id } } : { status: 404, body: { errcode: "PARLEY_NOT_FOUND", error: `no failed job ${p.id}` } }) },
     { method: "GET", path: "/queues", handle: async () => ({ status: 200, body: await delivery.counts() }) },
   ];
+}
+
+function traceRoute(traces: TraceReader): AdminRoute {
+  return { method: "GET", path: "/trace/:query", handle: async (p, _b, q) => ({ status: 200, body: await traces.lookup(p.query!, Number(q.get("last") ?? 10)) }) };
 }
 
 export async function buildGateway(options: BuildOptions): Promise<BuiltGateway> {
@@ -99,6 +106,10 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     retry: { attempts: config.delivery.attempts, baseMs: config.delivery.backoffBaseMs, capMs: config.delivery.backoffCapMs, ...options.deliveryTuning?.retry },
   });
 
+  const tkeys = traceKeys(keys);
+  const traceWriter = config.trace.enabled ? new TraceWriter(redis, tkeys, config.trace, log.child({ module: "trace" })) : undefined;
+  const traces = new TraceReader(redis, tkeys, config.trace.retentionSeconds);
+
   const running: { gateway?: Gateway } = {};
   const presence = new PresenceService({
     redis,
@@ -125,6 +136,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       // One access policy for messages and presence alike: the presence service's (RFC 2779 2.3).
       policy: presence.parts.policy,
       presence,
+      trace: traceWriter ? new RedisTracer(traceWriter) : NO_TRACE,
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
     },
     log,
@@ -147,7 +159,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
           { name: "redis", check: async () => ({ ready: (await redis.ping()) === "PONG", detail: "ping" }) },
           ...[...adapterConfigs.keys()].map((n) => ({ name: `adapter.${n}`, check: async () => built.adapter(n)?.health() ?? { ready: false, detail: "not running" } })),
         ],
-        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence))],
+        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence)), traceRoute(traces)],
       })
     : undefined;
   if (admin && token === undefined) log.warn("admin.token is not set: the admin API answers only /healthz and /readyz");
@@ -159,6 +171,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     presence,
     registry,
     redis,
+    traces,
     adminAddress: () => adminAddress,
     async start() {
       // One process holding every link: after a crash, nothing is open without a live session
@@ -180,6 +193,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       await admin?.stop();
       presence.stop();
       await built.stop();
+      await traceWriter?.drain();
       redis.disconnect();
     },
   };

@@ -22,6 +22,7 @@ import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./core
 import { ParleyError, isParleyError } from "./errors/parley-error.js";
 import { RoomService, linkedRooms, type RoomLookup } from "./rooms/service.js";
 import { createRoomMetrics } from "./rooms/metrics.js";
+import type { Tracer } from "./trace/tracer.js";
 
 /** The core's services, already connected. */
 export interface GatewayParts {
@@ -31,6 +32,8 @@ export interface GatewayParts {
   readonly route: RouteFn;
   readonly policy: MessagePolicy;
   readonly presence: PresencePort;
+  /** Per-message trace (issue 17); none when absent. */
+  readonly trace?: Tracer;
   /** Durable state for one adapter, under its own key prefix. */
   stateFor(network: NetworkId): AdapterStateStore;
 }
@@ -86,6 +89,7 @@ export class Gateway {
       log: log.child({ module: "accept" }),
       metrics: this.metrics,
       rooms,
+      trace: parts.trace,
     });
     this.dispatcher = new Dispatcher({
       adapters: (n) => this.adapters.get(n),
@@ -95,6 +99,7 @@ export class Gateway {
       log: log.child({ module: "dispatch" }),
       metrics: this.metrics,
       rooms,
+      trace: parts.trace,
     });
     const adapters = this.adapters;
     new Gauge({

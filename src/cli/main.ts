@@ -12,6 +12,7 @@ import { adminCommand } from "./admin-commands.js";
 import { configCheckCommand, configSampleCommand, resolveCommand, type CommandDeps } from "./commands.js";
 import type { CommandOutput } from "./config-check.js";
 import { doctorCommand, doctorsOf, type LoadAll } from "./doctor.js";
+import { traceCommand } from "./trace.js";
 
 /** The usage text, with each adapter's subcommands. */
 export function usage(factories: readonly AdapterFactory<unknown>[]): string {
@@ -24,6 +25,7 @@ export function usage(factories: readonly AdapterFactory<unknown>[]): string {
     "  config sample                                        print a documented config",
     "  resolve ADDRESS [--on NETWORK] …                     how an address appears on each network",
     "  dlq list|retry ID|drop ID [--config FILE]            messages that failed for good",
+    "  trace ID|NATIVE-ID|ADDRESS [--last N] [--json]       what happened to a message, hop by hop",
     "  presence show ADDRESS [--config FILE]                stored presence of a presentity",
     "  subscriptions list ADDRESS [--config FILE]           who watches a presentity",
     ...adapterLines,
@@ -70,6 +72,8 @@ export async function runCommand(argv: readonly string[], factories: readonly Ad
       return { exitCode: 2, lines: ["usage: parley config check|sample …"] };
     case "resolve":
       return resolveCommand(argv.slice(1), deps);
+    case "trace":
+      return traceCommand(argv.slice(1), loadAll);
     case "dlq":
     case "presence":
     case "subscriptions":

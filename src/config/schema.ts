@@ -45,6 +45,16 @@ export const PresenceSchema = z
   })
   .describe("Presence state and liveness (DESIGN §4).");
 
+export const TraceSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Record every message's hops (accepted, routed, enqueued, each attempt, outcome, status reported) in Redis, without bodies, for `parley trace` and the console."),
+    retentionSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600).describe("How long a message's trace and the lookups by address and native id are kept."),
+    maxHops: z.number().int().min(8).max(1000).default(64).describe("Hops kept per message; beyond it the oldest attempts are dropped (the accept steps and the newest hops stay)."),
+    perAddress: z.number().int().min(1).max(10_000).default(100).describe("Messages remembered per address for `parley trace ADDRESS --last N`."),
+    flushMs: z.number().int().min(0).max(5_000).default(100).describe("Hops are buffered this long and written in one batch (0: at the end of each event-loop turn); a process that dies loses at most this much of its traces."),
+  })
+  .describe("Per-message trace (docs/operations.md \"Tracing a message\").");
+
 export const LogSchema = z
   .strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("Log level (pino). Secrets and message bodies are never logged."),
@@ -59,6 +69,7 @@ export const CoreConfigSchema = z.strictObject({
   delivery: DeliverySchema.default(() => DeliverySchema.parse({})),
   presence: PresenceSchema.default(() => PresenceSchema.parse({})),
   log: LogSchema.default(() => LogSchema.parse({})),
+  trace: TraceSchema.default(() => TraceSchema.parse({})),
 });
 
 export type CoreConfig = z.output<typeof CoreConfigSchema>;

@@ -20,6 +20,9 @@ import type { Logger } from "../log/logger.js";
 import type { CoreMetrics } from "./metrics.js";
 import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./ports.js";
 import { messageJob, statusJob } from "./jobs.js";
+import { queueName } from "../delivery/names.js";
+import { NO_TRACE, type Tracer } from "../trace/tracer.js";
+import { nowMs } from "../trace/hops.js";
 
 export interface AcceptDeps {
   readonly mappings: () => DomainMappings;
@@ -34,6 +37,8 @@ export interface AcceptDeps {
   readonly metrics: CoreMetrics;
   /** Room events (src/rooms, issue 12); without it they are refused as unsupported. */
   readonly rooms?: { accept(source: NetworkId, event: RoomEvent): Promise<AcceptResult> };
+  /** Per-message trace (issue 17); none by default. */
+  readonly trace?: Tracer;
 }
 
 /** A message that passed every check, with the job that delivers it. */
@@ -42,6 +47,8 @@ interface Admitted {
   readonly message: Message;
   readonly job: DeliveryJobSpec;
   readonly claimed: readonly string[];
+  /** When its accept began (for the trace). */
+  readonly startedAt: number;
 }
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
@@ -72,7 +79,10 @@ export function nativeKey(n: Pick<NativeId, "network" | "kind" | "id" | "scope">
 }
 
 export class AcceptPipeline {
-  constructor(private readonly deps: AcceptDeps) {}
+  private readonly trace: Tracer;
+  constructor(private readonly deps: AcceptDeps) {
+    this.trace = deps.trace ?? NO_TRACE;
+  }
 
   /**
    * Accept a batch from one adapter. Messages are enqueued in one round; presence and
@@ -122,9 +132,12 @@ export class AcceptPipeline {
   }
 
   private async enqueueAdmitted(source: NetworkId, admitted: readonly Admitted[], jobs: readonly DeliveryJobSpec[]): Promise<void> {
+    // The trace is written beside the enqueue's group commit (same turn), never awaited.
+    if (this.trace.enabled) for (const a of admitted) this.traceAdmitted(source, a);
     try {
       await this.deps.delivery.enqueue(jobs);
     } catch (e) {
+      this.trace.notStored(admitted.map((a) => a.message.id), (e as Error).message);
       await this.releaseClaims(admitted);
       throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", undefined, {}, { cause: e });
     }
@@ -132,6 +145,12 @@ export class AcceptPipeline {
       this.deps.metrics.accepted.inc({ source, target: a.job.network });
       this.deps.log.debug({ messageId: a.message.id, from: a.message.from.address, to: a.message.to.address, target: a.job.network }, "message accepted");
     }
+  }
+
+  private traceAdmitted(source: NetworkId, a: Admitted): void {
+    const listed = this.deps.mappings().domains.has(domainOf(a.message.to.address));
+    const via = listed ? `listed domain ${domainOf(a.message.to.address)}` : "open federation";
+    this.trace.admitted(a.message, source, a.startedAt, { network: a.job.network, via }, queueName(a.job.kind, a.job.network));
   }
 
   private async releaseClaims(admitted: readonly Admitted[]): Promise<void> {
@@ -164,6 +183,7 @@ export class AcceptPipeline {
       return refused(new ParleyError("PARLEY_INVALID_EVENT", `message field ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`));
     }
     const message = parsed.data;
+    const startedAt = this.trace.enabled ? nowMs() : 0;
     if (message.from.network !== source) {
       return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `a ${source} connection cannot send as a ${message.from.network} user`));
     }
@@ -173,10 +193,11 @@ export class AcceptPipeline {
     const decision = await this.admit(message);
     if ("status" in decision) {
       for (const key of claim.claimed) await this.deps.claims.release(key, message.id);
+      if (decision.status === "refused") this.trace.refused(message, source, startedAt, decision.error.code, decision.error.message);
       return decision;
     }
     const outgoing = { ...decision, hops: message.hops - 1 };
-    return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed };
+    return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed, startedAt };
   }
 
   /**

@@ -15,6 +15,8 @@ import type { Logger } from "../log/logger.js";
 import type { CoreMetrics } from "./metrics.js";
 import type { AdapterLookup, PresencePort } from "./ports.js";
 import { statusJob } from "./jobs.js";
+import { NO_TRACE, type Tracer } from "../trace/tracer.js";
+import { nowMs } from "../trace/hops.js";
 
 export interface DispatchDeps {
   readonly adapters: AdapterLookup;
@@ -25,6 +27,8 @@ export interface DispatchDeps {
   readonly metrics: CoreMetrics;
   /** Room jobs (src/rooms, issue 12). */
   readonly rooms?: Pick<DeliveryHandler, "onFinalFailure"> & { handleJob(job: DeliveryJob): Promise<void> };
+  /** Per-message trace (issue 17); none by default. */
+  readonly trace?: Tracer;
 }
 
 /** Parse a job's payload; a payload that fails its schema can never succeed: permanent. */
@@ -35,7 +39,10 @@ function payload<T>(schema: z.ZodType<T>, job: DeliveryJob): T {
 }
 
 export class Dispatcher implements DeliveryHandler {
-  constructor(private readonly deps: DispatchDeps) {}
+  private readonly trace: Tracer;
+  constructor(private readonly deps: DispatchDeps) {
+    this.trace = deps.trace ?? NO_TRACE;
+  }
 
   async deliver(job: DeliveryJob): Promise<void> {
     switch (job.kind) {
@@ -59,7 +66,16 @@ export class Dispatcher implements DeliveryHandler {
   }
 
   private async deliverMessage(job: DeliveryJob, message: Message): Promise<void> {
-    const outcome = await this.adapterFor(job).deliverMessage(message);
+    const startedAt = this.trace.enabled ? nowMs() : 0;
+    let outcome;
+    try {
+      outcome = await this.adapterFor(job).deliverMessage(message);
+    } catch (e) {
+      const err = classify(e);
+      this.trace.attempt(message.id, { network: job.network, attempt: job.attempt, startedAt, outcome: "failed", failureClass: err.failureClass, reason: err.reason, detail: err.message });
+      throw e;
+    }
+    this.trace.attempt(message.id, { network: job.network, attempt: job.attempt, startedAt, outcome: outcome.state, nativeIds: outcome.nativeIds.map((n) => n.id) });
     for (const native of outcome.nativeIds) await this.deps.ids.link(message.id, native);
     this.deps.metrics.delivered.inc({ network: job.network, kind: job.kind, state: outcome.state });
     this.deps.metrics.endToEnd.observe({ network: job.network }, (Date.now() - canonicalIdTime(message.id)) / 1000);
@@ -69,6 +85,7 @@ export class Dispatcher implements DeliveryHandler {
 
   private async deliverStatus(job: DeliveryJob, status: DeliveryStatus): Promise<void> {
     await this.adapterFor(job).deliverStatus(status);
+    this.trace.reported(status.messageId, job.network, status.state);
     this.deps.metrics.delivered.inc({ network: job.network, kind: job.kind, state: status.state });
   }
 
@@ -102,6 +119,7 @@ export class Dispatcher implements DeliveryHandler {
     if (job.kind !== "message") return;
     const parsed = MessageSchema.safeParse(job.payload);
     if (!parsed.success) return;
+    this.trace.failed(parsed.data.id, job.network, e.reason, e.message);
     try {
       await this.reportToSender(parsed.data, "failed", e);
     } catch (reportError) {

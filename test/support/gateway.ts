@@ -21,6 +21,7 @@ export interface TestGatewayOptions {
   role?: Role;
   admin?: { token: string };
   delivery?: Partial<GatewayConfig["delivery"]>;
+  trace?: Partial<GatewayConfig["trace"]>;
   log?: Logger;
 }
 
@@ -44,6 +45,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     delivery: { attempts: 3, backoffBaseMs: 50, backoffCapMs: 500, concurrency: 8, ...o.delivery },
     presence: { livenessTimeoutMs: 60_000 },
     adapters: o.adapters,
+    trace: { flushMs: 0, ...o.trace },
   }) as GatewayConfig;
   const built = await buildGateway({
     config, mappings: o.mappings, factories: o.factories, log: o.log ?? silentLogger(), role: o.role,

@@ -1,0 +1,35 @@
+/**
+ * `parley trace <canonical id | native id | address> [--last N] [--json] [--config FILE]`
+ * (issue 17): what happened to a message, hop by hop, read straight from Redis.
+ */
+import { parseArgs } from "node:util";
+import type { GatewayConfig } from "../config/schema.js";
+import { createProducerConnection, keyspace } from "../store/index.js";
+import { TraceReader, formatLookup, traceKeys } from "../trace/index.js";
+import type { CommandOutput } from "./config-check.js";
+
+export const TRACE_USAGE = "usage: parley trace ID|NATIVE-ID|ADDRESS [--last N] [--json] [--config FILE]";
+
+export async function traceCommand(args: readonly string[], loadConfig: (path: string | undefined) => Promise<{ config: GatewayConfig } | CommandOutput>): Promise<CommandOutput> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, last: { type: "string", default: "10" }, json: { type: "boolean", default: false } }, allowPositionals: true });
+  } catch (e) {
+    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, TRACE_USAGE] };
+  }
+  const last = Number(parsed.values.last);
+  if (parsed.positionals.length !== 1 || !Number.isInteger(last) || last < 1) return { exitCode: 2, lines: [TRACE_USAGE] };
+  const loaded = await loadConfig(parsed.values.config);
+  if ("exitCode" in loaded) return loaded;
+  const { config } = loaded;
+  const redis = createProducerConnection({ url: config.redis.url, connectionName: "parley-cli" });
+  redis.on("error", () => undefined);
+  try {
+    const reader = new TraceReader(redis, traceKeys(keyspace(config.redis.keyPrefix.replace(/:+$/, ""))), config.trace.retentionSeconds);
+    const found = await reader.lookup(parsed.positionals[0]!, last);
+    const lines = parsed.values.json ? JSON.stringify(found, null, 2).split("\n") : formatLookup(found);
+    return { exitCode: found.matched === "none" ? 1 : 0, lines };
+  } finally {
+    redis.disconnect();
+  }
+}
