@@ -71,7 +71,7 @@ export class Dispatcher implements DeliveryHandler {
     try {
       outcome = await this.adapterFor(job).deliverMessage(message);
     } catch (e) {
-      const err = classify(e);
+      const err = asDeliveryError(e);
       this.trace.attempt(message.id, { network: job.network, attempt: job.attempt, startedAt, outcome: "failed", failureClass: err.failureClass, reason: err.reason, detail: err.message });
       throw e;
     }
