@@ -37,9 +37,9 @@ export function crossMappings(p: Peers, slotIndex: number): DomainMappings {
   });
 }
 
-export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
+export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
   const slot = p.synapse.appservices[slotIndex]!;
-  const mappings = crossMappings(p, slotIndex);
+  const mappings = extend(crossMappings(p, slotIndex));
   const gw = await startTestGateway({
     factories: Object.values(crossFactories()),
     adapters: {

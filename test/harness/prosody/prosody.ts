@@ -91,6 +91,12 @@ certificates = ${lua(join(c.dir, "certs"))}
 
 VirtualHost ${lua(c.userDomain)}
 
+-- XEP-0045 rooms for the rooms tests (issue 12): non-anonymous, so occupants' real JIDs show.
+Component ${lua(`conference.${c.userDomain}`)} "muc"
+  restrict_room_creation = false
+  muc_room_locking = false
+  muc_room_default_public_jids = true
+
 ${components}`;
 }
 
