@@ -5,23 +5,15 @@
  * right after the corpus arrives.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { codePointClasses } from "../../support/code-points.js";
 import { LogCapture } from "../xmpp/support.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { composeMail, mailboxSigner } from "../email/support.js";
 import { isXmlSafe, xmlSafeText } from "../../../adapters/xmpp/xml-safe.js";
 import { bodyOf, startCrossRig, type CrossRig } from "./rig.js";
 
-const CLASSES: Record<string, [number, number]> = {
-  "C0 controls": [0x00, 0x1f],
-  "DEL and C1 controls": [0x7f, 0x9f],
-  "lone surrogates": [0xd800, 0xdfff],
-  "noncharacters U+FDD0–U+FDEF": [0xfdd0, 0xfdef],
-  "U+FFFE and U+FFFF": [0xfffe, 0xffff],
-  "private use": [0xe000, 0xf8ff],
-  "bidi controls": [0x202a, 0x202e],
-  "bidi isolates and marks": [0x2066, 0x2069],
-  "plane-16 private use and noncharacters": [0x10fff0, 0x10ffff],
-};
+/** The code-point classes (the table beside the XMPP corpus, with what each must become). */
+const CLASSES = codePointClasses();
 
 /** Up to 48 code points of a range, ends included, each followed by "." so surrogates never pair. */
 function sample([lo, hi]: [number, number]): string {

@@ -3,6 +3,7 @@
  * character either passes unchanged or becomes U+FFFD; the serialised stanza then passes the
  * adapter's own inbound XML guard (the same rules Prosody's parser applies).
  */
+import { codePointClasses } from "../../support/code-points.js";
 import { describe, expect, it } from "vitest";
 import { REPLACEMENT, isXmlSafe, xmlSafeElement, xmlSafeText } from "../../../adapters/xmpp/xml-safe.js";
 import { StanzaGuard } from "../../../adapters/xmpp/bounds.js";
@@ -11,18 +12,8 @@ import { xml } from "../../../adapters/xmpp/connection.js";
 const allowed = (cp: number) =>
   cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 
-/** Code-point classes, each a range (issue 11 "Done when"). */
-export const CODE_POINT_CLASSES: Record<string, [number, number]> = {
-  "C0 controls": [0x00, 0x1f],
-  "DEL and C1 controls": [0x7f, 0x9f],
-  "lone surrogates": [0xd800, 0xdfff],
-  "BMP noncharacters U+FDD0–U+FDEF": [0xfdd0, 0xfdef],
-  "U+FFFE, U+FFFF": [0xfffe, 0xffff],
-  "private use (BMP)": [0xe000, 0xf8ff],
-  "bidi controls U+202A–U+202E": [0x202a, 0x202e],
-  "bidi isolates U+2066–U+2069": [0x2066, 0x2069],
-  "plane-16 private use and U+10FFFE/U+10FFFF": [0x10fff0, 0x10ffff],
-};
+/** The code-point classes (the table beside the XMPP corpus, with what each must become). */
+const CODE_POINT_CLASSES = codePointClasses();
 
 describe("T-2.5.1 XML-safe text on the component link", () => {
   it("maps every code point U+0000–U+10FFFF to itself or U+FFFD, by the XML Char production", () => {
