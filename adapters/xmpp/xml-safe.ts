@@ -4,7 +4,7 @@
  * (NUL and the other C0 controls, U+FFFE/U+FFFF, a lone surrogate) makes the server answer
  * `not-well-formed` and close the component stream (RFC 6120 §4.9.3.13), which would cost the link
  * and every stanza behind it. Every stanza passes through {@link xmlSafeElement} just before it is
- * written to the socket (connection.ts), so no caller can forget it.
+ * written to the socket (domain-link.ts, DomainLink.send), so no caller can forget it.
  *
  * What is replaced: each character outside the production becomes U+FFFD REPLACEMENT CHARACTER, so
  * the reader sees that something was there. Everything XML allows (C1 controls, noncharacters
