@@ -16,12 +16,12 @@
  * 4. The reason BullMQ's stalled-job check gives a job it fails (a Lua string, not an error class).
  */
 import { Job, type JobsOptions, type Queue } from "bullmq";
-import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 
 export const PROVED_WITH = { bullmq: "6.7.0", ioredis: "6.0.0" } as const;
 
-/** A connection Parley's delivery layer uses: one Redis, or a Redis Cluster. */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient };
 
 /** A MULTI opened on a queue's own connection (BullMQ's scripts are defined on it). */
 export async function openTransaction(queue: Queue): Promise<ChainableCommander> {

@@ -6,9 +6,14 @@
  * of the calls. Each ordered job's place in its conversation's line and the job itself are stored
  * together or not at all (order.ts). Each caller resolves only once its jobs are in Redis; if the
  * transaction fails, every caller in it is told PARLEY_UNAVAILABLE.
+ *
+ * On a Redis Cluster a MULTI may touch one slot only: the batch is stored as one MULTI per queue
+ * partition (each its own hash tag, names.ts), in parallel. Order needs no more: a conversation
+ * lives in one partition. A caller whose jobs span partitions resolves when all are stored; if one
+ * fails it is told PARLEY_UNAVAILABLE and its retry finds what was stored by key.
  */
 import type { JobsOptions, Queue } from "bullmq";
-import type { ChainableCommander } from "ioredis";
+import { Cluster, type ChainableCommander } from "ioredis";
 import { ParleyError } from "../errors/index.js";
 import type { Logger } from "../log/logger.js";
 import type { Keyspace } from "../store/keys.js";
@@ -73,6 +78,18 @@ export class GroupCommit {
   }
 
   private async store(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    if (!(this.d.producer instanceof Cluster)) return this.storeGroup(specs);
+    const groups = new Map<string, DeliveryJobSpec[]>();
+    for (const spec of specs) {
+      const name = this.d.queueFor(spec).name;
+      groups.set(name, [...(groups.get(name) ?? []), spec]);
+    }
+    const results = await Promise.allSettled([...groups.values()].map((g) => this.storeGroup(g)));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  private async storeGroup(specs: readonly DeliveryJobSpec[]): Promise<void> {
     try {
       await this.storeOnce(specs);
     } catch (e) {
@@ -85,10 +102,13 @@ export class GroupCommit {
     }
   }
 
+  /** Load every defined script again, on every master of a cluster. */
   private async reloadScripts(): Promise<void> {
-    const scripts = definedScripts(this.d.producer);
+    const producer = this.d.producer;
+    const scripts = definedScripts(producer);
+    const targets = producer instanceof Cluster ? producer.nodes("master") : [producer];
     try {
-      await Promise.all(scripts.map((lua) => this.d.producer.script("LOAD", lua)));
+      await Promise.all(targets.flatMap((t) => scripts.map((lua) => t.script("LOAD", lua))));
     } catch (e) { throw unavailable(e, "the script load"); }
     this.d.log.info({ scripts: scripts.length }, "reloaded Lua scripts after NOSCRIPT");
   }

@@ -7,8 +7,7 @@
  * soon as a worker takes it, not in its old place: the admin's retry is deliberately out of band.
  */
 import { Job, type Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { unavailable } from "../store/redis.js";
+import { unavailable, type RedisClient } from "../store/redis.js";
 import type { Keyspace } from "../store/keys.js";
 import { deliveryKeys, type JobData } from "./runner.js";
 import type { FailedJobInfo } from "./types.js";
@@ -16,7 +15,7 @@ import type { FailedJobInfo } from "./types.js";
 export interface FailedJobAdmin {
   readonly queues: ReadonlyMap<string, Queue<JobData>>;
   readonly keys: Keyspace;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 }
 
 function info(queue: string, job: Job<JobData>): FailedJobInfo {

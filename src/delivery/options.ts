@@ -1,5 +1,5 @@
 /** Options of the BullMQ delivery service, with their defaults (docs/operations.md). */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./backoff.js";
@@ -13,11 +13,18 @@ export interface DeliveryServiceOptions {
   readonly prefix?: string;
   /** Redis URL for the connections the service makes itself. */
   readonly redisUrl?: string;
+  /** Redis Cluster seed nodes (`host:port`): the service's own connections are cluster clients. */
+  readonly cluster?: readonly string[];
+  /**
+   * Partitions per (kind, network) queue (default 1 on one Redis, 8 on a cluster): conversations are
+   * spread over them by hash, and on a cluster the partitions spread over the masters (names.ts).
+   */
+  readonly partitions?: number;
   /** Fail-fast connection for enqueue/admin (see src/store/redis.ts); made from `redisUrl` if absent. */
-  readonly producer?: Redis;
+  readonly producer?: RedisClient;
   /** Patient connection for workers; made from `redisUrl` if absent. */
-  readonly worker?: Redis;
-  /** Jobs run at once per queue in this process (default 32; per kind allowed). */
+  readonly worker?: RedisClient;
+  /** Jobs run at once per (kind, network) in this process, over all its partitions (default 32; per kind allowed). */
   readonly concurrency?: number | Partial<Record<JobKind, number>>;
   readonly retry?: Partial<RetryPolicy>;
   /** Wait after a rate-limited answer without a retry-after (default 1000 ms). */
@@ -47,6 +54,8 @@ export interface DeliveryServiceOptions {
 export interface ResolvedOptions {
   readonly networks: readonly NetworkId[];
   readonly prefix: string;
+  readonly partitions: number;
+  /** Concurrency of one partition's worker. */
   readonly concurrency: (kind: JobKind) => number;
   readonly retry: RetryPolicy;
   readonly defaultRateLimitMs: number;
@@ -64,11 +73,14 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
   if (o.networks.length === 0) throw new Error("the delivery service needs at least one network");
   const c = o.concurrency;
   const retry = { ...DEFAULT_RETRY, ...o.retry };
+  const partitions = o.partitions ?? (o.cluster?.length ? 8 : 1);
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error("partitions must be an integer from 1 to 1024");
   if (!(retry.attempts >= 1)) throw new Error("retry.attempts must be at least 1");
   return {
     networks: o.networks,
     prefix: o.prefix ?? "parley",
-    concurrency: (kind) => (typeof c === "number" ? c : c?.[kind] ?? 32),
+    partitions,
+    concurrency: (kind) => Math.max(1, Math.ceil((typeof c === "number" ? c : c?.[kind] ?? 32) / partitions)),
     retry,
     defaultRateLimitMs: o.defaultRateLimitMs ?? 1000,
     markerTtlSeconds: o.markerTtlSeconds ?? 7 * 24 * 3600,

@@ -23,6 +23,7 @@ import type { Keyspace } from "../store/keys.js";
 import { promoteJob, type RedisClient } from "./bullmq.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
+import { queueLabel } from "./names.js";
 import { ConversationOrder } from "./order.js";
 import type { DeliveryHandler, DeliveryJob, JobKind } from "./types.js";
 
@@ -83,8 +84,9 @@ export class JobRunner {
       return this.failed(job, e, k);
     }
     const next = await this.order.done(k.ord, k.park, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
-    this.d.metrics?.completed.inc({ queue: job.queueName });
-    this.d.metrics?.latency.observe({ queue: job.queueName }, (Date.now() - job.timestamp) / 1000);
+    const label = queueLabel(job.queueName);
+    this.d.metrics?.completed.inc({ queue: label });
+    this.d.metrics?.latency.observe({ queue: label }, (Date.now() - job.timestamp) / 1000);
     await this.promote(job.queueName, next);
   }
 
@@ -98,10 +100,10 @@ export class JobRunner {
 
   private async failed(job: Job<JobData>, e: unknown, k: ReturnType<typeof deliveryKeys>): Promise<never> {
     const err = asDeliveryError(e);
-    const queue = job.queueName;
+    const queue = queueLabel(job.queueName);
     if (err.failureClass === "rate-limited") {
       this.d.metrics?.rateLimited.inc({ queue });
-      await this.d.queues.get(queue)!.rateLimit(err.retryAfterMs ?? this.d.opts.defaultRateLimitMs);
+      await this.d.queues.get(job.queueName)!.rateLimit(err.retryAfterMs ?? this.d.opts.defaultRateLimitMs);
       throw Worker.RateLimitError();
     }
     const attempts = job.opts.attempts ?? 1;
@@ -129,7 +131,7 @@ export class JobRunner {
       }
     }
     const next = await this.order.done(k.ord, k.park, k.reported, job.id!, this.d.opts.markerTtlSeconds, job.data.conversation !== null);
-    this.d.metrics?.failed.inc({ queue: job.queueName });
+    this.d.metrics?.failed.inc({ queue: queueLabel(job.queueName) });
     this.d.log.warn({ queue: job.queueName, jobId: job.id, reason: err.reason, failureClass: err.failureClass, attempts: job.attemptsMade + 1 }, "delivery failed for good");
     await this.promote(job.queueName, next);
   }

@@ -9,16 +9,14 @@
  * PARLEY_UNAVAILABLE and nothing is reported stored that is not. Workers use a patient connection.
  */
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { ParleyError } from "../errors/index.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import { keyspace, type Keyspace } from "../store/keys.js";
-import { createProducerConnection, createWorkerConnection, unavailable, waitForReady } from "../store/redis.js";
-import type { RedisClient } from "./bullmq.js";
+import { createProducerClient, createWorkerClient, unavailable, waitForReady, type RedisClient } from "../store/redis.js";
 import { GroupCommit } from "./enqueue.js";
 import { dropFailed, listFailed, retryFailed, type FailedJobAdmin } from "./failed.js";
-import { JOB_KINDS, queueName } from "./names.js";
+import { JOB_KINDS, partitionOf, queueLabel, queueName } from "./names.js";
 import { resolveOptions, type DeliveryServiceOptions, type ResolvedOptions } from "./options.js";
 import { defineOrderScripts } from "./order.js";
 import type { JobData } from "./runner.js";
@@ -31,7 +29,7 @@ export class BullDeliveryService implements DeliveryService {
   private readonly keys: Keyspace;
   private readonly log: Logger;
   private readonly metrics: DeliveryMetrics | undefined;
-  private readonly ownConnections: Redis[] = [];
+  private readonly ownConnections: RedisClient[] = [];
   /** Producer-side queues (fail-fast connection), by name. */
   private readonly queues = new Map<string, Queue<JobData>>();
   private readonly queueList: Array<{ name: string; kind: JobKind; network: NetworkId }> = [];
@@ -39,7 +37,7 @@ export class BullDeliveryService implements DeliveryService {
   private pool: WorkerPool | undefined;
   private closed = false;
 
-  private constructor(private readonly o: DeliveryServiceOptions, private readonly producer: Redis) {
+  private constructor(private readonly o: DeliveryServiceOptions, private readonly producer: RedisClient) {
     this.opts = resolveOptions(o);
     this.keys = keyspace(this.opts.prefix);
     this.log = (o.log ?? silentLogger()).child({ module: "delivery" });
@@ -62,7 +60,7 @@ export class BullDeliveryService implements DeliveryService {
   /** Connect and make the queues; resolves once the producer connection is ready. */
   static async create(o: DeliveryServiceOptions): Promise<BullDeliveryService> {
     const own = o.producer === undefined;
-    const producer = o.producer ?? createProducerConnection({ url: o.redisUrl, commandTimeoutMs: o.commandTimeoutMs, connectionName: "parley-delivery-producer" });
+    const producer = o.producer ?? createProducerClient({ url: o.redisUrl, cluster: o.cluster, commandTimeoutMs: o.commandTimeoutMs, connectionName: "parley-delivery-producer" });
     const svc = new BullDeliveryService(o, producer);
     if (own) svc.ownConnections.push(producer);
     producer.on("error", svc.onConnError("producer"));
@@ -70,11 +68,13 @@ export class BullDeliveryService implements DeliveryService {
     defineOrderScripts(producer);
     for (const network of svc.opts.networks) {
       for (const kind of JOB_KINDS) {
-        const name = queueName(kind, network);
-        const q = new Queue<JobData>(name, { connection: producer, prefix: svc.opts.prefix });
-        q.on("error", svc.onConnError(name));
-        svc.queues.set(name, q);
-        svc.queueList.push({ name, kind, network });
+        for (let partition = 0; partition < svc.opts.partitions; partition++) {
+          const name = queueName(kind, network, partition);
+          const q = new Queue<JobData>(name, { connection: producer, prefix: svc.opts.prefix });
+          q.on("error", svc.onConnError(name));
+          svc.queues.set(name, q);
+          svc.queueList.push({ name, kind, network });
+        }
       }
     }
     await Promise.all([...svc.queues.values()].map((q) => q.waitUntilReady()));
@@ -82,8 +82,10 @@ export class BullDeliveryService implements DeliveryService {
     return svc;
   }
 
+  /** A conversation's partition by its key; an unordered job's by its own key. */
   private queueFor(spec: DeliveryJobSpec): Queue<JobData> {
-    const q = this.queues.get(queueName(spec.kind, spec.network));
+    const partition = partitionOf(spec.conversation ?? spec.key, this.opts.partitions);
+    const q = this.queues.get(queueName(spec.kind, spec.network, partition));
     if (!q) throw new ParleyError("PARLEY_INTERNAL", `no delivery queue for ${spec.kind} on network ${spec.network}`);
     return q;
   }
@@ -96,7 +98,7 @@ export class BullDeliveryService implements DeliveryService {
 
   async startWorkers(handler: DeliveryHandler, active: (network: NetworkId) => boolean = () => true): Promise<void> {
     if (this.pool) throw new Error("workers already started");
-    const redis = this.o.worker ?? createWorkerConnection({ url: this.o.redisUrl, connectionName: "parley-delivery-worker" });
+    const redis = this.o.worker ?? createWorkerClient({ url: this.o.redisUrl, cluster: this.o.cluster, connectionName: "parley-delivery-worker" });
     if (!this.o.worker) this.ownConnections.push(redis);
     redis.on("error", this.onConnError("worker"));
     this.pool = new WorkerPool({ keys: this.keys, opts: this.opts, log: this.log, metrics: this.metrics, queues: this.queueList, onConnError: this.onConnError }, redis);
@@ -109,7 +111,7 @@ export class BullDeliveryService implements DeliveryService {
   }
 
   private networkQueues(network: NetworkId): Queue<JobData>[] {
-    const qs = JOB_KINDS.map((k) => this.queues.get(queueName(k, network))).filter((q) => q !== undefined);
+    const qs = this.queueList.filter((q) => q.network === network).map((q) => this.queues.get(q.name)!);
     if (qs.length === 0) throw new ParleyError("PARLEY_INTERNAL", `no delivery queues for network ${network}`);
     return qs;
   }
@@ -128,7 +130,9 @@ export class BullDeliveryService implements DeliveryService {
     const out: Record<string, Record<string, number>> = {};
     try {
       await Promise.all([...this.queues].map(async ([name, q]) => {
-        out[name] = await q.getJobCounts("waiting", "delayed", "active", "failed", "prioritized");
+        const counts = await q.getJobCounts("waiting", "delayed", "active", "failed", "prioritized");
+        const sum = (out[queueLabel(name)] ??= {});
+        for (const [state, n] of Object.entries(counts)) sum[state] = (sum[state] ?? 0) + n;
       }));
     } catch (e) { throw unavailable(e, "the counts"); }
     return out;

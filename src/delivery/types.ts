@@ -76,7 +76,7 @@ export interface DeliveryService {
   /** Kill switch for a network: its queues stop handing out jobs (jobs are kept), and resume later. */
   pause(network: NetworkId): Promise<void>;
   resume(network: NetworkId): Promise<void>;
-  /** Jobs waiting, delayed, active and failed per queue, for metrics and readiness. */
+  /** Jobs waiting, delayed, active and failed per (kind, network) queue (`message-xmpp`, its partitions summed), for metrics and readiness. */
   counts(): Promise<Record<string, Record<string, number>>>;
   /** Dead-letter handling: failed jobs stay until an admin retries or drops them. */
   listFailed(limit?: number): Promise<readonly FailedJobInfo[]>;

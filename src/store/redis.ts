@@ -8,12 +8,17 @@
  * - **worker** connections (BullMQ workers, the delivery worker's own scripts): patient. They wait
  *   through an outage (`maxRetriesPerRequest: null`, as BullMQ requires) and resume by themselves.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { ParleyError } from "../errors/index.js";
+
+/** One Redis, or a Redis Cluster (`redis.cluster` in the config). */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   /** `redis://host:port/db` (default `redis://127.0.0.1:6379`). */
   readonly url?: string;
+  /** Seed nodes of a Redis Cluster (`host:port`); when given, `url` only lends its password. */
+  readonly cluster?: readonly string[];
   /** Producer command timeout in ms (default 500). */
   readonly commandTimeoutMs?: number;
   readonly connectionName?: string;
@@ -49,8 +54,35 @@ export function createWorkerConnection(opts: RedisConnectionOptions = {}): Redis
   });
 }
 
+/** A cluster client over `seeds` whose node connections use `node` options. */
+function clusterClient(seeds: readonly string[], url: string | undefined, node: RedisOptions, cluster: ClusterOptions = {}): Cluster {
+  const password = url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  const nodes = seeds.map((s) => {
+    const i = s.lastIndexOf(":");
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+  return new Cluster(nodes, { clusterRetryStrategy: reconnectDelay, ...cluster, redisOptions: { ...node, ...(password ? { password } : {}) } });
+}
+
+/** Fail-fast producer client: a Cluster when `opts.cluster` names seed nodes, else one Redis. */
+export function createProducerClient(opts: RedisConnectionOptions = {}): RedisClient {
+  if (!opts.cluster?.length) return createProducerConnection(opts);
+  return clusterClient(opts.cluster, opts.url, {
+    commandTimeout: opts.commandTimeoutMs ?? 500,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectionName: opts.connectionName ?? "parley-producer",
+  }, { enableOfflineQueue: false });
+}
+
+/** Patient worker client: a Cluster when `opts.cluster` names seed nodes, else one Redis. */
+export function createWorkerClient(opts: RedisConnectionOptions = {}): RedisClient {
+  if (!opts.cluster?.length) return createWorkerConnection(opts);
+  return clusterClient(opts.cluster, opts.url, { maxRetriesPerRequest: null, connectionName: opts.connectionName ?? "parley-worker" });
+}
+
 /** Resolve once `redis` is ready (or reject after `timeoutMs`). */
-export async function waitForReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+export async function waitForReady(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { cleanup(); reject(new ParleyError("PARLEY_UNAVAILABLE", `Redis not ready after ${timeoutMs} ms`)); }, timeoutMs);

@@ -2,7 +2,7 @@
  * A delivery worker in its own process, for multi-process tests (fork with `--import tsx`).
  * Config comes as JSON in PARLEY_TEST_WORKER. Its handler records to Redis under
  * `<prefix>:t:` so the test sees every send from every process:
- *   <prefix>:t:recv:<conversation>  RPUSH "<index>|<latencyMs>|<pid>"   — the "send"
+ *   <prefix>:t:recv:<conversation>  RPUSH "<index>|<latencyMs>|<pid>|<atMs>"   — the "send"
  *   <prefix>:t:log                  RPUSH "start|<key>|<pid>", "sent|<key>|<pid>", "done|<key>|<pid>"
  *                                   (when logSteps: tells a crash-window duplicate from a bug)
  * Failures: `failRate` transient failures before the send; a conversation listed in `downable`
@@ -19,6 +19,8 @@ import { asNetworkId } from "../../src/model/address.js";
 
 export interface WorkerProcessConfig {
   readonly redisUrl: string;
+  /** Redis Cluster seeds: the delivery service runs on the cluster; recording stays on `redisUrl`. */
+  readonly cluster?: readonly string[];
   readonly prefix: string;
   readonly networks: readonly string[];
   readonly concurrency?: number;
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const base = `${cfg.prefix}:t`;
   const pid = process.pid;
   const svc = await createDeliveryService({
-    networks: cfg.networks.map(asNetworkId), prefix: cfg.prefix, redisUrl: cfg.redisUrl,
+    networks: cfg.networks.map(asNetworkId), prefix: cfg.prefix, redisUrl: cfg.redisUrl, cluster: cfg.cluster,
     concurrency: cfg.concurrency ?? 16, ...cfg.service,
   });
   await svc.startWorkers({
@@ -54,7 +56,8 @@ async function main(): Promise<void> {
       }
       if (cfg.failRate && Math.random() < cfg.failRate) throw new DeliveryError("transient", "timeout", "injected");
       if (cfg.logSteps) await rec.rpush(`${base}:log`, `start|${job.key}|${pid}`);
-      await rec.rpush(`${base}:recv:${p.conv}`, `${p.i}|${Date.now() - p.t0}|${pid}`);
+      const now = Date.now();
+      await rec.rpush(`${base}:recv:${p.conv}`, `${p.i}|${now - p.t0}|${pid}|${now}`);
       if (cfg.logSteps) await rec.rpush(`${base}:log`, `sent|${job.key}|${pid}`, `done|${job.key}|${pid}`);
     },
     async onFinalFailure(job: DeliveryJob) {

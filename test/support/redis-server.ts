@@ -14,6 +14,8 @@ export { freePort };
 export interface RedisServerOptions {
   /** `--appendonly yes --appendfsync always` (default false: nothing on disk, like the shared Redis). */
   readonly appendonly?: boolean;
+  /** With `appendonly`: fsync the AOF on every write (default) or once a second. */
+  readonly appendfsync?: "always" | "everysec";
   readonly extraArgs?: readonly string[];
 }
 
@@ -38,7 +40,7 @@ export class RedisServer {
       "--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "",
       "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "notice",
       "--appendonly", this.opts.appendonly ? "yes" : "no",
-      ...(this.opts.appendonly ? ["--appendfsync", "always"] : []),
+      ...(this.opts.appendonly ? ["--appendfsync", this.opts.appendfsync ?? "always"] : []),
       ...(this.opts.extraArgs ?? []),
     ];
     const proc = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -7,6 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { queueName } from "../../../src/delivery/index.js";
 import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
 
 const prefix = uniquePrefix("life");
@@ -31,7 +32,7 @@ describe("worker processes (STACK.md)", () => {
       parent.once("exit", () => reject(new Error("parent exited early")));
     });
     const conn = new Redis(SHARED_REDIS);
-    const queue = new Queue(`message-${NET}`, { connection: conn, prefix });
+    const queue = new Queue(queueName("message", NET), { connection: conn, prefix });
     try {
       expect(await queue.getWorkersCount()).toBeGreaterThan(0);
       parent.kill("SIGKILL");
