@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { backoffDelay, retryBudgetMs } from "../../../src/delivery/backoff.js";
-import { jobIdForKey, keyForJobId, queueName } from "../../../src/delivery/names.js";
+import { jobIdForKey, keyForJobId, queueName, queueLabel, partitionOf } from "../../../src/delivery/names.js";
 import { asNetworkId } from "../../../src/model/address.js";
 
 describe("job ids and queue names (DESIGN §3 idempotent delivery, RFC 2779 2.2.3)", () => {
@@ -17,9 +17,18 @@ describe("job ids and queue names (DESIGN §3 idempotent delivery, RFC 2779 2.2.
     expect(() => jobIdForKey("")).toThrow();
   });
 
-  it("T-2.2.3 one queue per (kind, network), never per domain", () => {
-    expect(queueName("message", asNetworkId("xmpp"))).toBe("message-xmpp");
-    expect(queueName("presence", asNetworkId("matrix"))).toBe("presence-matrix");
+  it("T-2.2.3 a fixed set of partitions per (kind, network), never a queue per domain; each name is its cluster hash tag", () => {
+    expect(queueName("message", asNetworkId("xmpp"))).toBe("{message-xmpp}");
+    expect(queueName("presence", asNetworkId("matrix"), 3)).toBe("{presence-matrix#3}");
+    expect(queueLabel("{presence-matrix#3}")).toBe("presence-matrix");
+    expect(queueLabel("{message-xmpp}")).toBe("message-xmpp");
+  });
+
+  it("a conversation always maps to the same partition, and conversations spread over all of them", () => {
+    expect(partitionOf("alice|bob", 1)).toBe(0);
+    expect(partitionOf("alice|bob", 8)).toBe(partitionOf("alice|bob", 8));
+    const used = new Set([...Array(200).keys()].map((i) => partitionOf(`conv${i}`, 8)));
+    expect(used.size).toBe(8);
   });
 });
 
