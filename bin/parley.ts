@@ -23,7 +23,7 @@ async function start(args: readonly string[]): Promise<number> {
   const loaded = await loaderFor(adapterFactories, process.env)(values.config);
   if ("exitCode" in loaded) return print(loaded);
   const log = createLogger({ level: loaded.config.log.level, secrets: adapterFactories });
-  const built = await buildGateway({ config: loaded.config, mappings: loaded.mappings, factories: adapterFactories, log, role });
+  const built = await buildGateway({ config: loaded.config, mappings: loaded.mappings, factories: adapterFactories, log, role, adoptMappingsFile: true });
   await built.start();
   log.info({ role, networks: Object.keys(loaded.config.adapters) }, "parley started");
   await new Promise<void>((resolve) => {
@@ -33,6 +33,12 @@ async function start(args: readonly string[]): Promise<number> {
       setTimeout(() => { log.error("stop did not finish within 3 s; exiting"); process.exit(1); }, 3_000).unref();
       built.stop().then(resolve, (e: unknown) => { log.error({ err: (e as Error).message }, "unclean stop"); resolve(); });
     };
+    // SIGHUP: read the mappings file again; every process swaps to it, an invalid file changes nothing.
+    process.on("SIGHUP", () => {
+      built.live.reloadFile().then(
+        (r) => (r.ok ? log.info({ version: r.version, unchanged: r.unchanged ?? false }, "mappings reloaded (SIGHUP)") : log.error({ problems: r.problems }, "mappings file invalid: nothing changed")),
+        (e: unknown) => log.error({ err: (e as Error).message }, "mappings reload failed: nothing changed"));
+    });
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
   });

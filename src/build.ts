@@ -13,12 +13,14 @@ import type { GatewayConfig } from "./config/schema.js";
 import { adapterConfigsOf } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
-import { createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { createWorkerConnection, createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
 import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
 import { ParleyError } from "./errors/parley-error.js";
+import { LiveMappings, MappingsVersions } from "./mappings/index.js";
+import { mappingsRoutes } from "./admin/mappings-routes.js";
 import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
 
 export type Role = "all" | "ingress" | "workers";
@@ -26,6 +28,8 @@ export type Role = "all" | "ingress" | "workers";
 export interface BuildOptions {
   readonly config: GatewayConfig;
   readonly mappings: DomainMappings;
+  /** Take `config.mappings` as a new version at start if Redis holds another text (the CLI does; tests pass mappings in code). */
+  readonly adoptMappingsFile?: boolean;
   readonly factories: readonly AdapterFactory<unknown>[];
   readonly log: Logger;
   readonly role?: Role;
@@ -41,6 +45,8 @@ export interface BuiltGateway {
   readonly redis: Redis;
   /** Reads message traces (issue 17). */
   readonly traces: TraceReader;
+  /** The mappings in force, with live reload (SIGHUP, admin API, console). */
+  readonly live: LiveMappings;
   /** Where the admin listener listens, when enabled. */
   adminAddress(): { host: string; port: number } | undefined;
   /** Start adapters, workers, presence timers and the admin listener. */
@@ -76,7 +82,6 @@ function traceRoute(traces: TraceReader): AdminRoute {
 export async function buildGateway(options: BuildOptions): Promise<BuiltGateway> {
   const { config, factories, log } = options;
   const role = options.role ?? "all";
-  const mappings = options.mappings;
   const prefix = basePrefix(config);
   const keys = keyspace(prefix);
   const adapterConfigs = adapterConfigsOf(config);
@@ -106,6 +111,14 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     retry: { attempts: config.delivery.attempts, baseMs: config.delivery.backoffBaseMs, capMs: config.delivery.backoffCapMs, ...options.deliveryTuning?.retry },
   });
 
+  const subscriber = createWorkerConnection({ url: config.redis.url, connectionName: "parley-mappings" });
+  subscriber.on("error", () => undefined);
+  const live = new LiveMappings({
+    initial: options.mappings, file: config.mappings, adoptFileAtStart: options.adoptMappingsFile ?? false,
+    networks: factories.map((f) => ({ id: f.id, addressing: f.addressing })), versions: new MappingsVersions(redis, keys), subscriber, log,
+  });
+  const mappings = live.get;
+
   const tkeys = traceKeys(keys);
   const traceWriter = config.trace.enabled ? new TraceWriter(redis, tkeys, config.trace, log.child({ module: "trace" })) : undefined;
   const traces = new TraceReader(redis, tkeys, config.trace.retentionSeconds);
@@ -114,7 +127,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   const presence = new PresenceService({
     redis,
     prefix: `${prefix}:`,
-    mappings: () => mappings,
+    mappings,
     delivery,
     adapters: (n) => running.gateway?.adapter(n),
     hasPresence: (n) => factoryById.get(n)?.capabilities.presence ?? false,
@@ -127,7 +140,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   const gateway = new Gateway({
     factories,
     adapterConfigs,
-    mappings: () => mappings,
+    mappings,
     parts: {
       delivery,
       ids: new RedisIdMap(redis, keys),
@@ -159,7 +172,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
           { name: "redis", check: async () => ({ ready: (await redis.ping()) === "PONG", detail: "ping" }) },
           ...[...adapterConfigs.keys()].map((n) => ({ name: `adapter.${n}`, check: async () => built.adapter(n)?.health() ?? { ready: false, detail: "not running" } })),
         ],
-        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence)), traceRoute(traces)],
+        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence)), traceRoute(traces), ...mappingsRoutes(live)],
       })
     : undefined;
   if (admin && token === undefined) log.warn("admin.token is not set: the admin API answers only /healthz and /readyz");
@@ -172,11 +185,13 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     registry,
     redis,
     traces,
+    live,
     adminAddress: () => adminAddress,
     async start() {
       // One process holding every link: after a crash, nothing is open without a live session
       // (RFC 2779 3.2.5); adapters republish what they find. With several processes another may
       // hold live links, so liveness deadlines do this instead.
+      await live.start();
       if (role === "all") {
         const closed = await presence.reconcileOnStartup([]);
         if (closed > 0) log.info({ closed }, "presence reconciled after start: stale presentities closed");
@@ -194,6 +209,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       presence.stop();
       await built.stop();
       await traceWriter?.drain();
+      await live.stop();
       redis.disconnect();
     },
   };

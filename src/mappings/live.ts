@@ -1,0 +1,138 @@
+/**
+ * Live reload of the domain mappings (issue 17): from `SIGHUP` (the file again), the admin API
+ * and the console. A new version is validated first — an invalid one changes nothing and the
+ * answer lists every problem with file and line, as `parley config check` does — then stored in
+ * Redis as a numbered version (versions.ts) and announced on a pub/sub channel; every Parley
+ * process swaps its mappings when it hears the number. The swap is one reference assignment: a
+ * message is routed by the old mappings or the new ones, never by half of each, and nothing
+ * queued is touched (jobs carry their target network already). Rollback applies a kept older
+ * version again as a new one.
+ *
+ * A process that missed a notice (its subscriber reconnecting) catches up: it re-reads the
+ * current number on every reconnect of its subscriber.
+ */
+import { readFile } from "node:fs/promises";
+import type { Redis } from "ioredis";
+import type { Logger } from "../log/logger.js";
+import type { KnownNetwork } from "./checker.js";
+import { parseMappings } from "./load.js";
+import type { DomainMappings } from "./types.js";
+import type { MappingsVersions } from "./versions.js";
+
+export type ApplyResult =
+  | { readonly ok: true; readonly version: number; readonly unchanged?: boolean }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+export interface LiveMappingsOptions {
+  readonly initial: DomainMappings;
+  /** The mappings file (SIGHUP reads it again; problems name it). */
+  readonly file: string;
+  /** Whether the file is taken as a new version at start when Redis holds another text (the CLI: yes; tests: no). */
+  readonly adoptFileAtStart: boolean;
+  readonly networks: readonly KnownNetwork[];
+  readonly versions: MappingsVersions;
+  /** A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else). */
+  readonly subscriber: Redis;
+  readonly log: Logger;
+}
+
+export class LiveMappings {
+  private mappings: DomainMappings;
+  private version = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly o: LiveMappingsOptions) {
+    this.mappings = o.initial;
+    this.log = o.log.child({ module: "mappings" });
+  }
+
+  /** The mappings in force now (what the router reads for each message). */
+  readonly get = (): DomainMappings => this.mappings;
+  get currentVersion(): number { return this.version; }
+
+  /** Listen for new versions; take the file as a new version if Redis holds another text. */
+  async start(): Promise<void> {
+    const sub = this.o.subscriber;
+    sub.on("message", (channel: string, n: string) => {
+      if (channel === this.o.versions.channel) void this.adopt(Number(n));
+    });
+    sub.on("ready", () => { void this.catchUp(); });
+    await sub.subscribe(this.o.versions.channel);
+    const current = await this.o.versions.current();
+    const text = this.o.adoptFileAtStart ? await readFile(this.o.file, "utf8").catch(() => undefined) : undefined;
+    if (current && (text === undefined || current.text === text)) await this.adopt(current.version);
+    // The admin edited the file since the version in Redis: it becomes the new version for all.
+    else if (text !== undefined) await this.apply(text, "start");
+  }
+
+  async stop(): Promise<void> {
+    this.o.subscriber.disconnect();
+  }
+
+  /** Validate `text`; if valid store it as the new version (every process swaps to it). */
+  async apply(text: string, source: string): Promise<ApplyResult> {
+    const parsed = parseMappings(text, this.o.file, this.o.networks);
+    if (!parsed.ok) return { ok: false, problems: parsed.error.lines() };
+    const current = await this.o.versions.current();
+    if (current?.text === text) {
+      await this.adopt(current.version);
+      return { ok: true, version: current.version, unchanged: true };
+    }
+    const version = await this.o.versions.store(text, this.o.file, source);
+    this.swap(parsed.mappings, version, source);
+    return { ok: true, version };
+  }
+
+  /** The version in force here, its text, and the kept versions. */
+  async describe(): Promise<{ version: number; file: string; text: string | undefined; history: number[] }> {
+    const v = this.version > 0 ? await this.o.versions.get(this.version) : undefined;
+    const text = v?.text ?? (await readFile(this.o.file, "utf8").catch(() => undefined));
+    return { version: this.version, file: this.o.file, text, history: await this.o.versions.history() };
+  }
+
+  /** Only validate (the console's "check" button, `parley config check` for an edited text). */
+  validate(text: string): ApplyResult {
+    const parsed = parseMappings(text, this.o.file, this.o.networks);
+    return parsed.ok ? { ok: true, version: this.version } : { ok: false, problems: parsed.error.lines() };
+  }
+
+  /** SIGHUP: read the file again and apply it. */
+  async reloadFile(source = "sighup"): Promise<ApplyResult> {
+    let text: string;
+    try { text = await readFile(this.o.file, "utf8"); } catch (e) {
+      return { ok: false, problems: [`${this.o.file}: cannot read the mappings file: ${(e as Error).message}`] };
+    }
+    return this.apply(text, source);
+  }
+
+  /** Apply a kept older version again (as a new version, so every process follows). */
+  async rollback(to: number): Promise<ApplyResult> {
+    const old = await this.o.versions.get(to);
+    if (!old) return { ok: false, problems: [`no kept mappings version ${to}`] };
+    return this.apply(old.text, `rollback to ${to}`);
+  }
+
+  private async catchUp(): Promise<void> {
+    const current = await this.o.versions.current().catch(() => undefined);
+    if (current && current.version !== this.version) await this.adopt(current.version);
+  }
+
+  private async adopt(n: number): Promise<void> {
+    if (n <= this.version) return;
+    const v = await this.o.versions.get(n);
+    if (!v) return;
+    const parsed = parseMappings(v.text, v.file || this.o.file, this.o.networks);
+    if (!parsed.ok) {
+      this.log.error({ version: n, problems: parsed.error.lines() }, "a stored mappings version does not validate here; keeping the current one");
+      return;
+    }
+    this.swap(parsed.mappings, n, v.source);
+  }
+
+  private swap(next: DomainMappings, version: number, source: string): void {
+    if (version <= this.version) return;
+    this.mappings = next;
+    this.version = version;
+    this.log.info({ version, source, domains: next.domains.size }, "mappings swapped");
+  }
+}

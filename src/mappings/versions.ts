@@ -1,0 +1,65 @@
+/**
+ * Versions of the domain mappings kept in Redis (issue 17, live reload): every applied version's
+ * YAML text, its number, when and by what it was applied; the current number; and a pub/sub
+ * channel on which every Parley process learns a new current version.
+ *
+ *   <prefix>:mappings:seq            last version number handed out
+ *   <prefix>:mappings:v:<n>          hash: text, file, source (sighup|api|console|start), at
+ *   <prefix>:mappings:current        the current version number
+ *   <prefix>:mappings:history        list of the last versions' numbers, newest first (20 kept)
+ *   channel <prefix>:mappings        publishes the new current number
+ */
+import type { Redis } from "ioredis";
+import type { Keyspace } from "../store/keys.js";
+import { unavailable } from "../store/redis.js";
+
+export interface MappingsVersion {
+  readonly version: number;
+  readonly text: string;
+  readonly file: string;
+  readonly source: string;
+  readonly at: string;
+}
+
+const KEEP = 20;
+
+export class MappingsVersions {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+
+  get channel(): string { return this.keys.key("mappings"); }
+  private v(n: number): string { return this.keys.key("mappings", "v", String(n)); }
+
+  /** Store `text` as the new current version and tell every process. */
+  async store(text: string, file: string, source: string): Promise<number> {
+    try {
+      const n = await this.redis.incr(this.keys.key("mappings", "seq"));
+      const history = this.keys.key("mappings", "history");
+      const dropped = await this.redis.lrange(history, KEEP - 1, -1);
+      await this.redis.multi()
+        .hset(this.v(n), { text, file, source, at: new Date().toISOString() })
+        .set(this.keys.key("mappings", "current"), String(n))
+        .lpush(history, String(n))
+        .ltrim(history, 0, KEEP - 1)
+        .del(...dropped.map((d) => this.v(Number(d))), this.v(0))
+        .publish(this.channel, String(n))
+        .exec();
+      return n;
+    } catch (e) { throw unavailable(e, "storing a mappings version"); }
+  }
+
+  async current(): Promise<MappingsVersion | undefined> {
+    const n = await this.redis.get(this.keys.key("mappings", "current"));
+    return n === null ? undefined : this.get(Number(n));
+  }
+
+  async get(n: number): Promise<MappingsVersion | undefined> {
+    const h = await this.redis.hgetall(this.v(n));
+    if (h.text === undefined) return undefined;
+    return { version: n, text: h.text, file: h.file ?? "", source: h.source ?? "", at: h.at ?? "" };
+  }
+
+  /** The kept versions' numbers, newest first. */
+  async history(): Promise<number[]> {
+    return (await this.redis.lrange(this.keys.key("mappings", "history"), 0, -1)).map(Number);
+  }
+}
