@@ -34,6 +34,11 @@ export interface AdapterCapabilities {
   readonly edits: boolean;
   /** The largest message body (bytes) the network takes. */
   readonly maxMessageBytes: number;
+  /**
+   * Extension namespaces (docs/extensions.md) the adapter carries onto its network; absent means
+   * none. A message with a `mustUnderstand` extension not listed here is refused (RFC 2779 3.1.4).
+   */
+  readonly extensions?: readonly string[];
 }
 
 /**

@@ -251,6 +251,8 @@ export class AcceptPipeline {
     if (message.requireE2E) return refused(new ParleyError("PARLEY_UNSUPPORTED", "end-to-end encrypted content cannot be bridged, and the sender asked that it never be sent in clear"));
     const caps = d.capabilities(route.network);
     if (caps === undefined) return refused(new ParleyError("PARLEY_DISABLED", `no ${route.network} adapter is running`));
+    const uncarried = Object.keys(message.extensions).find((ns) => message.extensions[ns]?.mustUnderstand && !caps.extensions?.includes(ns));
+    if (uncarried !== undefined) return refused(new ParleyError("PARLEY_UNSUPPORTED", `${route.network} cannot carry ${uncarried}, which the sender marked must-understand`));
     return fitToSize(message, caps.maxMessageBytes, route.network);
   }
 

@@ -165,6 +165,16 @@ describe("accept pipeline", () => {
     expect(result?.status === "refused" && result.error.code).toBe("PARLEY_UNSUPPORTED");
   });
 
+  it("T-3.1.4 a must-understand extension the recipient's network cannot carry is refused to the sender; an optional one passes", async () => {
+    const must = { "urn:example:secure-label": { payload: { level: "confidential" }, mustUnderstand: true } };
+    const [refusedResult] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ extensions: must }) }]);
+    expect(refusedResult?.status === "refused" && refusedResult.error.code).toBe("PARLEY_UNSUPPORTED");
+    expect(refusedResult?.status === "refused" && refusedResult.error.message).toContain("urn:example:secure-label");
+    const optional = { "urn:example:secure-label": { payload: { level: "confidential" } } };
+    const [passed] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ extensions: optional }) }]);
+    expect(passed?.status).not.toBe("refused");
+  });
+
   it("refuses a message larger than the recipient's network takes", async () => {
     const [result] = await pipeline.accept(alice.network, [{ kind: "message", message: message({ parts: [{ role: "text", body: "x".repeat(1001) }] }) }]);
     expect(result?.status === "refused" && result.error.code).toBe("PARLEY_TOO_LARGE");
