@@ -22,6 +22,7 @@ import { ParleyError } from "./errors/parley-error.js";
 import { LiveMappings, MappingsVersions } from "./mappings/index.js";
 import { mappingsRoutes } from "./admin/mappings-routes.js";
 import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
+import { MediaService } from "./media/service.js";
 
 export type Role = "all" | "ingress" | "workers";
 
@@ -123,6 +124,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   const traceWriter = config.trace.enabled ? new TraceWriter(redis, tkeys, config.trace, log.child({ module: "trace" })) : undefined;
   const traces = new TraceReader(redis, tkeys, config.trace.retentionSeconds);
 
+  const media = new MediaService({ config: config.media, log: log.child({ module: "media" }), registry });
   const running: { gateway?: Gateway } = {};
   const presence = new PresenceService({
     redis,
@@ -151,6 +153,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       presence,
       trace: traceWriter ? new RedisTracer(traceWriter) : NO_TRACE,
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
+      media,
     },
     log,
     registry,
@@ -196,6 +199,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
         const closed = await presence.reconcileOnStartup([]);
         if (closed > 0) log.info({ closed }, "presence reconciled after start: stale presentities closed");
       }
+      await media.start(); // before the adapters: they link to and store files from the start
       await built.start();
       if (role !== "ingress") presence.start();
       if (admin) {
@@ -210,6 +214,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       await built.stop();
       await traceWriter?.drain();
       await live.stop();
+      await media.stop();
       redis.disconnect();
     },
   };

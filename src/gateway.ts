@@ -9,6 +9,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
+import type { MediaPort } from "./adapter/media.js";
 import { hasIngressControl } from "./adapter/ingress.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
@@ -36,6 +37,8 @@ export interface GatewayParts {
   readonly trace?: Tracer;
   /** Durable state for one adapter, under its own key prefix. */
   stateFor(network: NetworkId): AdapterStateStore;
+  /** The shared media service (blob store, fetcher, media listener). */
+  readonly media?: MediaPort;
 }
 
 export interface GatewayOptions {
@@ -158,6 +161,7 @@ export class Gateway {
       },
       state: parts.stateFor(network),
       ids: parts.ids,
+      ...(parts.media ? { media: parts.media } : {}),
     };
   }
 

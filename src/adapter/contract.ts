@@ -21,6 +21,7 @@ import type { CanonicalId } from "../model/ids.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { ParleyError } from "../errors/parley-error.js";
 import type { AdapterStateStore, IdMap } from "./state.js";
+import type { MediaPort } from "./media.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -127,6 +128,8 @@ export interface AdapterContext {
   readonly state: AdapterStateStore;
   /** The map between canonical and native message ids. */
   readonly ids: IdMap;
+  /** Files: the shared blob store, the one fetcher, the media listener (absent in some tests). */
+  readonly media?: MediaPort;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

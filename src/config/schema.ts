@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { secret } from "./secret.js";
 import type { NetworkId } from "../model/address.js";
+import { MediaSchema } from "../media/config.js";
 
 const port = z.number().int().min(0).max(65_535);
 const ms = z.number().int().min(1);
@@ -70,6 +71,7 @@ export const CoreConfigSchema = z.strictObject({
   presence: PresenceSchema.default(() => PresenceSchema.parse({})),
   log: LogSchema.default(() => LogSchema.parse({})),
   trace: TraceSchema.default(() => TraceSchema.parse({})),
+  media: MediaSchema.default(() => MediaSchema.parse({})),
 });
 
 export type CoreConfig = z.output<typeof CoreConfigSchema>;
