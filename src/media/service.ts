@@ -124,7 +124,8 @@ export class MediaService implements MediaPort {
     try {
       return await p;
     } catch (e) {
-      this.refused?.inc({ reason: isParleyError(e) ? String(e.details.reason ?? e.code) : "error" });
+      const reason = isParleyError(e) ? e.details.reason : undefined;
+      this.refused?.inc({ reason: typeof reason === "string" ? reason : isParleyError(e) ? e.code : "error" });
       throw e;
     }
   }
