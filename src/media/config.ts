@@ -16,6 +16,14 @@ export const MediaLimitsSchema = z
   .describe("Limits for one scope; unset keys fall back to the wider scope.");
 export type MediaLimitsConfig = z.output<typeof MediaLimitsSchema>;
 
+const DefaultLimitsSchema = z
+  .strictObject({
+    maxBytes: z.number().int().min(1).default(25 * mib).describe("Largest file accepted."),
+    maxFiles: z.number().int().min(0).max(200).default(10).describe("Most files in one message."),
+    allowedTypes: z.array(z.string().min(1)).default([]).describe("Media types accepted (`image/*` matches a family). Empty: every type."),
+  })
+  .describe("Limits for every network and domain.");
+
 export const MediaSchema = z
   .strictObject({
     dir: z.string().min(1).default("./data/blobs")
@@ -49,11 +57,11 @@ export const MediaSchema = z
       .describe("Parley's media listener (docs/media.md)."),
     limits: z
       .strictObject({
-        default: MediaLimitsSchema.default(() => ({ maxBytes: 25 * mib, maxFiles: 10 })).describe("Limits for every network and domain."),
+        default: DefaultLimitsSchema.default(() => ({ maxBytes: 25 * mib, maxFiles: 10, allowedTypes: [] })),
         networks: z.record(z.string(), MediaLimitsSchema).default({}).describe("Limits per network id (xmpp, matrix, email), over the default."),
         domains: z.record(z.string(), MediaLimitsSchema).default({}).describe("Limits per sender or recipient domain, over the network's."),
       })
-      .default(() => ({ default: { maxBytes: 25 * mib, maxFiles: 10 }, networks: {}, domains: {} }))
+      .default(() => ({ default: { maxBytes: 25 * mib, maxFiles: 10, allowedTypes: [] }, networks: {}, domains: {} }))
       .describe("What each network and domain accepts (issue 13 §6); over a limit the sender is told in its own protocol."),
   })
   .describe("Files, images and voice notes (docs/media.md): one blob store, one fetcher, one media listener.");
