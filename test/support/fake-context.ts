@@ -13,6 +13,7 @@ import type { Presence } from "../../src/model/presence.js";
 import type { Subscription } from "../../src/model/subscription.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import type { NetworkAddressing } from "../../src/adapter/contract.js";
+import type { InboundClaims } from "../../src/core/ports.js";
 import { silentLogger, type Logger } from "../../src/log/logger.js";
 import type { ParleyError } from "../../src/errors/parley-error.js";
 
@@ -119,4 +120,15 @@ export class FakeContext implements AdapterContext {
     const addressing = this.options.addressing?.get(network);
     return addressing ? addressing.toNative(who, this.options.mappings) : who.address;
   }
+}
+
+/** Inbound claims in memory (the Redis ones are in src/store/claims.ts). */
+export class MemoryClaims implements InboundClaims {
+  readonly claims = new Map<string, CanonicalId>();
+  async claim(key: string, id: CanonicalId) {
+    const earlier = this.claims.get(key);
+    if (earlier === undefined) this.claims.set(key, id);
+    return earlier;
+  }
+  async release(key: string, id: CanonicalId) { if (this.claims.get(key) === id) this.claims.delete(key); }
 }

@@ -2,9 +2,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
 import { AcceptPipeline } from "../../../src/core/accept.js";
 import { createCoreMetrics } from "../../../src/core/metrics.js";
-import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "../../../src/core/ports.js";
+import type { MessagePolicy, PresencePort, RouteFn } from "../../../src/core/ports.js";
 import { endpoint, type Endpoint } from "../../../src/model/address.js";
-import type { CanonicalId } from "../../../src/model/ids.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, type Message, type MessageInput } from "../../../src/model/message.js";
 import { DeliveryStatusSchema } from "../../../src/model/delivery-status.js";
@@ -12,19 +11,9 @@ import { PresenceSchema } from "../../../src/model/presence.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { MemoryDelivery } from "../../support/memory-delivery.js";
-import { MemoryIdMap } from "../../support/fake-context.js";
+import { MemoryClaims, MemoryIdMap } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
 import { testDoubleCapabilities } from "../../support/test-double-adapter.js";
-
-class MemoryClaims implements InboundClaims {
-  readonly claims = new Map<string, CanonicalId>();
-  async claim(key: string, id: CanonicalId) {
-    const earlier = this.claims.get(key);
-    if (earlier === undefined) this.claims.set(key, id);
-    return earlier;
-  }
-  async release(key: string, id: CanonicalId) { if (this.claims.get(key) === id) this.claims.delete(key); }
-}
 
 const alice = endpoint("alice@chat.example", "alpha");
 const bob = endpoint("bob@matrix.example", "beta");

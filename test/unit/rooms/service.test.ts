@@ -2,9 +2,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
 import type { Adapter, DeliveryOutcome } from "../../../src/adapter/contract.js";
 import type { RoomAdapter } from "../../../src/adapter/rooms.js";
-import type { InboundClaims, MessagePolicy } from "../../../src/core/ports.js";
+import type { MessagePolicy } from "../../../src/core/ports.js";
 import { asNetworkId, canonicalAddress, endpoint, type Endpoint, type NetworkId } from "../../../src/model/address.js";
-import { newCanonicalId, type CanonicalId } from "../../../src/model/ids.js";
+import { newCanonicalId } from "../../../src/model/ids.js";
 import type { RoomActivityInput, RoomDelivery, RoomEvent } from "../../../src/model/room-events.js";
 import { linkedRoomKey } from "../../../src/model/room.js";
 import { RoomDirectory, type LinkedRoom } from "../../../src/mappings/room-directory.js";
@@ -13,19 +13,9 @@ import { silentLogger } from "../../../src/log/logger.js";
 import { RoomService, linkedRooms } from "../../../src/rooms/service.js";
 import { createRoomMetrics } from "../../../src/rooms/metrics.js";
 import { MemoryDelivery } from "../../support/memory-delivery.js";
-import { MemoryIdMap } from "../../support/fake-context.js";
+import { MemoryClaims, MemoryIdMap } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
 import { testDoubleCapabilities } from "../../support/test-double-adapter.js";
-
-class MemoryClaims implements InboundClaims {
-  readonly claims = new Map<string, CanonicalId>();
-  async claim(key: string, id: CanonicalId) {
-    const earlier = this.claims.get(key);
-    if (earlier === undefined) this.claims.set(key, id);
-    return earlier;
-  }
-  async release(key: string, id: CanonicalId) { if (this.claims.get(key) === id) this.claims.delete(key); }
-}
 
 const [alpha, beta, gamma] = ["alpha", "beta", "gamma"].map(asNetworkId) as [NetworkId, NetworkId, NetworkId];
 const team: LinkedRoom = {
