@@ -22,6 +22,8 @@ export default defineConfig({
       // One project per folder with an e2e.project.json (test/e2e-projects.ts): each network's own.
       ...discoverE2eProjects().map((p) => ({ test: { name: p.name, include: [...p.include], globalSetup: [...p.globalSetup], ...e2eDefaults, ...(p.testTimeout ? { testTimeout: p.testTimeout } : {}) } })),
       { test: { name: "e2e-cross", include: ["test/e2e/cross/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts", "test/harness/synapse/global-setup.ts", "test/harness/mta/global-setup.ts"], ...e2eDefaults } },
+      // issue 10: faults injected into its own Prosody, Synapse, Postfix, Redis and Parley processes.
+      { test: { name: "e2e-chaos", include: ["test/chaos/**/*.test.ts"], ...e2eDefaults, testTimeout: 400_000 } },
       // issue 7: the demo (its own peers, spawned) and `parley doctor` against one shared healthy deployment.
       { test: { name: "e2e-demo", include: ["test/e2e/demo/**/*.test.ts", "test/e2e/doctor/**/*.test.ts"], globalSetup: ["test/e2e/demo/global-setup.ts"], ...e2eDefaults, testTimeout: 240_000 } },
       // issue 7: the Dockerfile's build steps rehearsed on the host (two npm ci: slow, kept apart).

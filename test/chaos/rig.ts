@@ -1,0 +1,181 @@
+/**
+ * The chaos test's own deployment (it kills and freezes its peers, so it shares none): a Redis
+ * with AOF `appendfsync always`, a private Prosody, Synapse and Postfix from the test harness, two
+ * Parley configs (process A and a standby B) behind one application-service balancer, and real
+ * clients — alice on XMPP, bob on Matrix, carol's Maildir — feeding the {@link Ledger}.
+ */
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Server } from "node:net";
+import { parse, stringify } from "yaml";
+import { writeRegistration } from "../../adapters/matrix/index.js";
+import { xmppAdapter } from "../../adapters/xmpp/index.js";
+import { matrixAdapter } from "../../adapters/matrix/index.js";
+import { endpoint } from "../../src/model/address.js";
+import { DEMO, demoConfigYaml, demoMappingsYaml } from "../../scripts/demo/files.js";
+import { demoMappings } from "../../scripts/demo/deployment.js";
+import { prepareProsody, startProsody, stopProsody, removeProsodyDir, freePort, type ProsodyCoordinates } from "../harness/prosody/prosody.js";
+import { connectXmppUser, xml, type Stanza, type XmppTestUser } from "../harness/prosody/client.js";
+import { startSynapse, type SynapseInstance } from "../harness/synapse/synapse.js";
+import { startUser, uniqueName, type TestMatrixUser } from "../harness/synapse/clients.js";
+import { configureMta, ensurePostfix, removeMta, startMta, stopMta, type MtaCoordinates } from "../harness/mta/postfix.js";
+import { readMaildir } from "../harness/mta/maildir.js";
+import { RedisServer } from "../support/redis-server.js";
+import { Ledger, type Direction } from "./ledger.js";
+import { startBalancer, startParley, type ParleyProcess } from "./processes.js";
+
+interface ProcessPorts { readonly admin: number; readonly appservice: number; readonly smtp: number }
+
+export interface ChaosRig {
+  readonly dir: string;
+  readonly redis: RedisServer;
+  readonly prosody: ProsodyCoordinates;
+  readonly synapse: SynapseInstance;
+  readonly mta: MtaCoordinates;
+  readonly ledger: Ledger;
+  readonly procs: Map<string, ParleyProcess>;
+  /** Start (or restart) process `a` or `b`. */
+  start(name: "a" | "b"): Promise<ParleyProcess>;
+  /** Send one message in `direction`, tagged `text`, without waiting on it. */
+  send(direction: Direction, text: string): void;
+  prosodyPid(): number;
+  stop(): Promise<void>;
+}
+
+const TOKEN = /c:[a-z0-9-]+:[a-z0-9]+:\d+/g;
+
+/** Parley's config for one process: the demo's, with its own ports and patient retries. */
+function processConfig(base: string, ports: ProcessPorts): string {
+  type Section = Record<string, unknown>;
+  const c = parse(base) as { admin: Section; delivery: Section; log: Section; adapters: { matrix: Section; email: Section } };
+  c.admin = { ...c.admin, port: ports.admin };
+  c.delivery = { attempts: 25, backoffBaseMs: 200, backoffCapMs: 3_000, concurrency: 8 };
+  c.log = { level: "info" };
+  c.adapters.matrix = { ...c.adapters.matrix, listen: { host: "127.0.0.1", port: ports.appservice } };
+  c.adapters.email = { ...c.adapters.email, listen: { host: "127.0.0.1", port: ports.smtp } };
+  return stringify(c);
+}
+
+export async function startChaosRig(): Promise<ChaosRig> {
+  const dir = mkdtempSync(join(tmpdir(), "parley-chaos-"));
+  const ledger = new Ledger();
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => { for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined); };
+  try {
+    const redis = await RedisServer.start({ appendonly: true, extraArgs: ["--maxmemory-policy", "noeviction"] });
+    stops.push(() => redis.destroy());
+    const prosody = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice"] });
+    await startProsody(prosody);
+    stops.push(async () => { await stopProsody(prosody, "SIGKILL"); removeProsodyDir(prosody); });
+    await ensurePostfix();
+    const mta = await configureMta({ catchAllDomains: [DEMO.mailDomain], bounceDomains: [`nobody.${DEMO.mailDomain}`], relayDomains: DEMO.relayDomains });
+    await startMta(mta);
+    stops.push(async () => { await stopMta(mta); removeMta(mta); });
+
+    const mappings = demoMappings();
+    const asPort = await freePort();
+    const registration = writeRegistration({ id: DEMO.appserviceId, url: `http://127.0.0.1:${asPort}`, mappings });
+    const synapse = await startSynapse({ serverName: DEMO.matrixServer, appserviceRegistrations: [registration.yaml] });
+    stops.push(() => synapse.stop({ cleanup: true }));
+
+    writeFileSync(join(dir, "mappings.yaml"), demoMappingsYaml());
+    writeFileSync(join(dir, "admin-token"), "chaos-admin-token\n", { mode: 0o600 });
+    const base = demoConfigYaml({
+      redisUrl: redis.url, keyPrefix: "parley-chaos:", adminPort: 0, adminTokenFile: join(dir, "admin-token"),
+      xmpp: { host: prosody.host, port: prosody.componentPort, componentSecret: prosody.componentSecret },
+      matrix: { homeserverUrl: synapse.baseUrl, asToken: registration.asToken, hsToken: registration.hsToken, registrationFile: join(synapse.dataDir, "appservice-0.yaml"), port: 0 },
+      email: { listenPort: 0, relayPort: mta.smtpPort, blobDir: join(dir, "blobs") },
+    });
+    const ports: Record<"a" | "b", ProcessPorts> = {
+      a: { admin: await freePort(), appservice: await freePort(), smtp: mta.parleyPort },
+      b: { admin: await freePort(), appservice: await freePort(), smtp: await freePort() },
+    };
+    for (const n of ["a", "b"] as const) writeFileSync(join(dir, `parley-${n}.yaml`), processConfig(base, ports[n]));
+    const procs = new Map<string, ParleyProcess>();
+    const balancer: Server = await startBalancer(asPort, () => [ports.a.appservice, ports.b.appservice]);
+    stops.push(() => new Promise<void>((r) => balancer.close(() => r())));
+    stops.push(() => { for (const p of procs.values()) if (p.running) p.child.kill("SIGKILL"); });
+    const start = async (name: "a" | "b") => {
+      const p = await startParley(name, join(dir, `parley-${name}.yaml`), ports[name].admin, join(dir, `parley-${name}.log`));
+      procs.set(name, p);
+      return p;
+    };
+    await start("a");
+
+    const alice = await connectXmppUser(prosody, "alice", { resource: "chaos" });
+    stops.push(() => alice.stop());
+    const bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));
+    stops.push(() => bob.stop());
+    const bobEp = endpoint(`${bob.userId.slice(1, bob.userId.indexOf(":"))}@${DEMO.matrixServer}`, "matrix");
+    const bobJid = xmppAdapter.addressing.toNative(bobEp, mappings);
+    const carolJid = xmppAdapter.addressing.toNative(endpoint(`carol@${DEMO.mailDomain}`, "email"), mappings);
+    const alicePuppet = matrixAdapter.addressing.toNative(endpoint(alice.bare, "xmpp"), mappings);
+
+    // The conversation's DM room appears with alice's first message to bob.
+    await alice.send(xml("message", { type: "chat", to: bobJid, id: "hello" }, xml("body", {}, "hello bob")));
+    const first = await bob.waitForMessage("hello bob", alicePuppet, 60_000);
+    const room = first.getRoomId()!;
+    await bob.waitForEvent((e) => e.getRoomId() === room && e.getStateKey() === bob.userId && e.getContent().membership === "join", 30_000, "bob joined");
+    observe(alice, bob, { bobJid, alicePuppet, room }, ledger);
+    const mailbox = mta.maildirs[DEMO.mailDomain]!;
+    const scan = setInterval(() => scanMaildir(mailbox, ledger), 500);
+    stops.push(() => clearInterval(scan));
+
+    const send = (direction: Direction, text: string) => {
+      if (direction === "m2x") {
+        ledger.sent(text, direction, false);
+        bob.say(room, { msgtype: "m.text", body: text }).then((eventId) => { ledger.ack(text); eventTexts.set(eventId, text); }, () => undefined);
+      } else {
+        ledger.sent(text, direction, true); // XMPP has no ack: a bounce later counts as a report
+        void alice.send(xml("message", { type: "chat", to: direction === "x2m" ? bobJid : carolJid, id: text }, xml("body", {}, text))).catch(() => undefined);
+      }
+    };
+    return {
+      dir, redis, prosody, synapse, mta, ledger, procs, start, send,
+      prosodyPid: () => Number(readFileSync(prosody.pidFile, "utf8").trim()),
+      async stop() { await stopAll(); rmSync(dir, { recursive: true, force: true }); },
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** Matrix event id → the ledger text it carried (for notices that answer it). */
+const eventTexts = new Map<string, string>();
+
+function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string; alicePuppet: string; room: string }, ledger: Ledger): void {
+  alice.xmpp.on("stanza", (s: Stanza) => {
+    if (!s.is("message")) return;
+    if (s.attrs.type === "error") { if (s.attrs.id) ledger.reported(s.attrs.id); return; }
+    const body = s.getChildText("body") ?? "";
+    if (String(s.attrs.from).split("/")[0] === who.bobJid) for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
+  });
+  const seenEvents = new Set<string>();
+  bob.client.on("Room.timeline" as never, ((e: { getId(): string | undefined; getRoomId(): string | undefined; getSender(): string | undefined; getType(): string; getContent(): Record<string, unknown> }) => {
+    const id = e.getId();
+    if (!id || seenEvents.has(id) || e.getType() !== "m.room.message" || e.getSender() !== who.alicePuppet) return;
+    seenEvents.add(id);
+    const content = e.getContent();
+    const body = typeof content.body === "string" ? content.body : "";
+    if (content.msgtype === "m.notice") {
+      const replyTo = (content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id;
+      const t = replyTo ? eventTexts.get(replyTo) : undefined;
+      if (t) ledger.reported(t);
+      return;
+    }
+    for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
+  }) as never);
+}
+
+function scanMaildir(dir: string, ledger: Ledger): void {
+  const counts = new Map<string, number>();
+  for (const m of readMaildir(dir)) {
+    // The token of the mail's own text: the first in its body (a reply may quote earlier ones).
+    const raw = m.raw.toString("latin1");
+    const t = raw.slice(raw.search(/\r?\n\r?\n/)).match(TOKEN)?.[0];
+    if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  for (const [t, n] of counts) ledger.setCopies(t, n);
+}
