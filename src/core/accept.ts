@@ -10,8 +10,7 @@ import { endpointKey, domainOf, type NetworkId } from "../model/address.js";
 import { isAuthenticated } from "../model/common.js";
 import type { CanonicalEvent, DeliveryStatusEvent, MessageEvent } from "../model/events.js";
 import type { RoomEvent } from "../model/room-events.js";
-import { MessageSchema, type Message, type NativeId } from "../model/message.js";
-import type { CanonicalId } from "../model/ids.js";
+import { MessageSchema, type Message } from "../model/message.js";
 import { DeliveryStatusSchema } from "../model/delivery-status.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import type { DomainMappings } from "../mappings/types.js";
@@ -23,6 +22,8 @@ import { messageJob, statusJob } from "./jobs.js";
 import { queueName } from "../delivery/names.js";
 import { NO_TRACE, type Tracer } from "../trace/tracer.js";
 import { nowMs } from "../trace/hops.js";
+import { policyFor } from "../router/route.js";
+import { claimNativeIds, isEcho, releaseClaims } from "./native-ids.js";
 
 export interface AcceptDeps {
   readonly mappings: () => DomainMappings;
@@ -73,10 +74,6 @@ export function fitToSize(message: Message, max: number, network: NetworkId): Me
 const isDeterministicFault = (e: unknown): e is Error => e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError;
 
 const isPresenceKind = (e: CanonicalEvent): boolean => e.kind === "presence" || e.kind === "presence-probe" || e.kind === "subscription";
-
-export function nativeKey(n: Pick<NativeId, "network" | "kind" | "id" | "scope">): string {
-  return `${n.network}|${n.kind}|${n.scope ?? ""}|${n.id}`;
-}
 
 export class AcceptPipeline {
   private readonly trace: Tracer;
@@ -154,9 +151,7 @@ export class AcceptPipeline {
   }
 
   private async releaseClaims(admitted: readonly Admitted[]): Promise<void> {
-    for (const a of admitted) {
-      for (const key of a.claimed) await this.deps.claims.release(key, a.message.id).catch(() => undefined);
-    }
+    for (const a of admitted) await releaseClaims(this.deps.claims, a.claimed, a.message.id);
   }
 
   private async acceptOne(source: NetworkId, event: CanonicalEvent, index: number): Promise<Admitted | AcceptResult> {
@@ -187,8 +182,8 @@ export class AcceptPipeline {
     if (message.from.network !== source) {
       return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `a ${source} connection cannot send as a ${message.from.network} user`));
     }
-    if (await this.isEcho(message)) return { status: "duplicate" };
-    const claim = await this.claimNativeIds(message);
+    if (await isEcho(this.deps.ids, message.nativeIds)) return { status: "duplicate" };
+    const claim = await claimNativeIds(this.deps.claims, message.id, message.nativeIds);
     if (claim.earlier !== undefined) return this.reenqueueReplay({ ...message, id: claim.earlier });
     const decision = await this.admit(message);
     if ("status" in decision) {
@@ -214,36 +209,13 @@ export class AcceptPipeline {
     return { status: "duplicate" };
   }
 
-  /** Parley's own sends coming back (an id it recorded on delivery) are never bridged again. */
-  private async isEcho(message: Message): Promise<boolean> {
-    for (const n of message.nativeIds) {
-      if ((await this.deps.ids.canonicalFor(n)) !== undefined) return true;
-    }
-    return false;
-  }
-
-  /** Claim each native id; a replay of something already accepted names the earlier canonical id. */
-  private async claimNativeIds(message: Message): Promise<{ claimed: string[]; earlier?: CanonicalId }> {
-    const claimed: string[] = [];
-    for (const n of message.nativeIds) {
-      const key = nativeKey(n);
-      const earlier = await this.deps.claims.claim(key, message.id);
-      if (earlier !== undefined && earlier !== message.id) {
-        for (const k of claimed) await this.deps.claims.release(k, message.id);
-        return { claimed: [], earlier };
-      }
-      claimed.push(key);
-    }
-    return { claimed };
-  }
-
   /** The checks that may refuse a message; else the message that may go (its formatting dropped when only that made it too large). */
   private async admit(message: Message): Promise<AcceptResult | Message> {
     const d = this.deps;
     if (message.hops <= 0) return refused(new ParleyError("PARLEY_LOOP", "the message has passed through too many gateways (hop count 0)"));
     const route = d.route(d.mappings(), message.from, message.to, "message");
     if (!route.ok) return refused(route.error);
-    if (!isAuthenticated(message.authenticatedBy) && !this.acceptsUnauthenticated(message)) {
+    if (!isAuthenticated(message.authenticatedBy) && !policyFor(d.mappings(), domainOf(message.from.address)).acceptUnauthenticated) {
       return refused(new ParleyError("PARLEY_NOT_AUTHENTICATED", `the sender ${message.from.address} is not proved, and ${domainOf(message.from.address)} requires it`));
     }
     const allowed = await d.policy.mayMessage(message.from, message.to);
@@ -254,12 +226,6 @@ export class AcceptPipeline {
     const uncarried = Object.keys(message.extensions).find((ns) => message.extensions[ns]?.mustUnderstand && !caps.extensions?.includes(ns));
     if (uncarried !== undefined) return refused(new ParleyError("PARLEY_UNSUPPORTED", `${route.network} cannot carry ${uncarried}, which the sender marked must-understand`));
     return fitToSize(message, caps.maxMessageBytes, route.network);
-  }
-
-  private acceptsUnauthenticated(message: Message): boolean {
-    const mappings = this.deps.mappings();
-    const policy = mappings.domains.get(domainOf(message.from.address))?.policy ?? mappings.defaultPolicy;
-    return policy.acceptUnauthenticated;
   }
 
   /** A status reported by a recipient's network goes back to the original sender's network. */

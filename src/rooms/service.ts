@@ -24,7 +24,8 @@ import type { DeliveryJob, DeliveryService } from "../delivery/types.js";
 import type { Logger } from "../log/logger.js";
 import type { AdapterLookup, InboundClaims, MessagePolicy } from "../core/ports.js";
 import { statusJob } from "../core/jobs.js";
-import { nativeKey } from "../core/accept.js";
+import { claimNativeIds, isEcho, releaseClaims } from "../core/native-ids.js";
+import { policyFor } from "../router/route.js";
 import { roomJobs } from "./jobs.js";
 import type { RoomMetrics } from "./metrics.js";
 
@@ -79,30 +80,22 @@ export class RoomService {
 
   private async acceptMessage(source: NetworkId, room: Room, activity: Extract<RoomActivity, { type: "message" }>): Promise<AcceptResult> {
     const m = activity.message;
-    for (const n of m.nativeIds) if ((await this.deps.ids.canonicalFor(n)) !== undefined) return { status: "duplicate" };
-    const claimed: string[] = [];
-    for (const n of m.nativeIds) {
-      const key = nativeKey(n);
-      const earlier = await this.deps.claims.claim(key, m.id);
-      if (earlier !== undefined && earlier !== m.id) {
-        await this.release(claimed, m.id);
-        return this.replay(source, room, { type: "message", message: { ...m, id: earlier } });
-      }
-      claimed.push(key);
-    }
+    if (await isEcho(this.deps.ids, m.nativeIds)) return { status: "duplicate" };
+    const { claimed, earlier } = await claimNativeIds(this.deps.claims, m.id, m.nativeIds);
+    if (earlier !== undefined) return this.replay(source, room, { type: "message", message: { ...m, id: earlier } });
     if (m.hops <= 0) {
-      await this.release(claimed, m.id);
+      await releaseClaims(this.deps.claims, claimed, m.id);
       return refused("PARLEY_LOOP", "the message has passed through too many gateways (hop count 0)");
     }
     const decision = await this.admit(room, m.from, activity);
     if (decision) {
-      await this.release(claimed, m.id);
+      await releaseClaims(this.deps.claims, claimed, m.id);
       return decision;
     }
     try {
       await this.enqueue(source, room, { type: "message", message: { ...m, hops: m.hops - 1 } });
     } catch (e) {
-      await this.release(claimed, m.id);
+      await releaseClaims(this.deps.claims, claimed, m.id);
       throw e;
     }
     return { status: "accepted", messageId: m.id };
@@ -116,15 +109,10 @@ export class RoomService {
     return { status: "duplicate" };
   }
 
-  private async release(keys: readonly string[], id: CanonicalId): Promise<void> {
-    for (const k of keys) await this.deps.claims.release(k, id).catch(() => undefined);
-  }
-
   /** The checks that may refuse an activity; undefined when it may go. */
   private async admit(room: Room, actor: Endpoint, activity: RoomActivity): Promise<AcceptResult | undefined> {
     const auth = activity.type === "message" ? activity.message.authenticatedBy : activity.type === "membership" ? activity.membership.authenticatedBy : activity.subject.authenticatedBy;
-    const mappings = this.deps.mappings();
-    const policy = mappings.domains.get(domainOf(actor.address))?.policy ?? mappings.defaultPolicy;
+    const policy = policyFor(this.deps.mappings(), domainOf(actor.address));
     if (!isAuthenticated(auth) && !policy.acceptUnauthenticated) {
       return refused("PARLEY_NOT_AUTHENTICATED", `the sender ${actor.address} is not proved, and ${domainOf(actor.address)} requires it`);
     }
