@@ -1,7 +1,7 @@
 /**
  * The XML the model itself speaks: PIDF (RFC 3863) documents for presence. One place builds and
  * parses them, on ltx through `@xmpp/xml` (already the XMPP adapter's parser; its types are
- * declared in adapters/xmpp/xmpp-js.d.ts), so the escaping
+ * declared beside this file in xmpp-xml.d.ts), so the escaping
  * rules of XML 1.0 §2.4 and §3.3.3 are applied by one tested library rather than by hand.
  */
 import xml from "@xmpp/xml";
