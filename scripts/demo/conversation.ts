@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { simpleParser } from "mailparser";
+import { SetPresence } from "matrix-js-sdk";
 import { startUser, type TestMatrixUser } from "../../test/harness/synapse/clients.js";
 import { readMaildir, type MaildirMessage } from "../../test/harness/mta/maildir.js";
 import { smtpSend } from "../../test/harness/mta/smtp-client.js";
@@ -173,11 +174,15 @@ export class Conversation {
       return "alice's client shows the subscription approved";
     });
     await this.hop("matrix", `${bobAddr} goes away ("at lunch")`, async () => {
+      // A syncing client keeps its sync presence (Synapse resets an explicit "unavailable" on the next
+      // /sync?set_presence=online): set both, as a client going idle does.
+      await b.client.setSyncPresence(SetPresence.Unavailable);
       await b.client.setPresence({ presence: "unavailable", status_msg: "at lunch" });
       const s = await a.inbox.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === "away"), STEP_TIMEOUT_MS, "bob away");
       return `alice sees bob away: "${s.getChildText("status") ?? ""}"`;
     });
     await this.hop("matrix", `${bobAddr} comes back`, async () => {
+      await b.client.setSyncPresence(SetPresence.Online);
       await b.client.setPresence({ presence: "online", status_msg: "back" });
       await a.inbox.next(this.presenceFromBob((p) => p.attrs.type === undefined && p.getChildText("show") === null), STEP_TIMEOUT_MS, "bob available");
       return "alice sees bob available again";

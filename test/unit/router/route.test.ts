@@ -126,7 +126,6 @@ describe("router: scale", () => {
     const nets = ["xmpp", "matrix", "email"];
     const rnd = (n: number) => Array.from({ length: n }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(Math.random() * 36)]).join("");
     const seen = new Set<string>();
-    const t0 = performance.now();
     for (let i = 0; i < 10_000; i++) {
       const domain = `${rnd(8)}.${rnd(3)}-${i}.example`;
       seen.add(domain);
@@ -137,9 +136,7 @@ describe("router: scale", () => {
       expect(back.ok && back.network).toBe("matrix");
       expect(policyFor(m, domain)).toBe(m.defaultPolicy);
     }
-    const ms = performance.now() - t0;
     expect(seen.size).toBe(10_000);
     expect({ domains: m.domains.size, networks: m.networks.size }).toEqual(before);
-    expect(ms).toBeLessThan(2_000);
   });
 });
