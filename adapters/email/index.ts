@@ -19,6 +19,7 @@ import { sendFailureDsn } from "./dsn-out.js";
 import { Inbound } from "./inbound.js";
 import { loadDkimKeys, MailSender, Outbound, type MxResolver } from "./outbound.js";
 import { SmtpListener } from "./smtp-in.js";
+import { emailProvisioning } from "./provision.js";
 
 export const emailCapabilities: AdapterCapabilities = {
   presence: false,
@@ -105,6 +106,7 @@ export function emailAdapterFactory(deps: EmailAdapterDeps = {}) {
     configSchema: EmailConfigSchema,
     addressing: emailAddressing,
     docs: { readme: "adapters/email/README.md" },
+    provisioning: emailProvisioning,
     doctor: emailDoctor,
     create(config: EmailConfig): Adapter {
       return new EmailAdapter(config, deps);

@@ -31,6 +31,7 @@ import { Rooms } from "./rooms.js";
 import { Transactions } from "./transactions.js";
 import { answerUserQuery } from "./user-query.js";
 import type { HttpReply } from "./types.js";
+import { matrixProvisioning } from "./provision.js";
 
 export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
 export { matrixAddressing } from "./address.js";
@@ -187,6 +188,7 @@ export const matrixAdapter = {
   configSchema: MatrixConfigSchema,
   addressing: matrixAddressing,
   docs: { readme: "adapters/matrix/README.md" },
+  provisioning: matrixProvisioning,
   doctor: matrixDoctor,
   commands: [registrationCommand],
   create: (config: MatrixConfig) => new MatrixAdapter(config),

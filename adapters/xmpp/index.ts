@@ -26,6 +26,7 @@ import type { RoomDelivery } from "../../src/model/room-events.js";
 import { Occupants } from "./muc/occupants.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc } from "./muc/deliver.js";
+import { xmppProvisioning } from "./provision.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
@@ -209,6 +210,7 @@ export const xmppAdapter = {
   configSchema: XmppConfigSchema,
   addressing: xmppAddressing,
   docs: { readme: "adapters/xmpp/README.md" },
+  provisioning: xmppProvisioning,
   doctor: xmppDoctor,
   create(config: XmppConfig): Adapter {
     return new XmppAdapter(XmppConfigSchema.parse(config));

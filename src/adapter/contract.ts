@@ -16,7 +16,7 @@ import type { Message, NativeId } from "../model/message.js";
 import type { Presence } from "../model/presence.js";
 import type { DeliveryStatus, FailureReason } from "../model/delivery-status.js";
 import type { Subscription } from "../model/subscription.js";
-import type { AdapterCommand, AdapterDocs, AdapterDoctorContext, AddressClaim, Finding } from "./declarations.js";
+import type { AdapterCommand, AdapterDocs, AdapterDoctorContext, AdapterProvisioning, AddressClaim, Finding } from "./declarations.js";
 import type { CanonicalId } from "../model/ids.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { ParleyError } from "../errors/parley-error.js";
@@ -193,6 +193,8 @@ export interface AdapterFactory<Config = unknown> {
   doctor?(ctx: AdapterDoctorContext, config: Config): Promise<Finding[]>;
   /** `parley <id> <name> …` subcommands (e.g. `parley matrix registration`). */
   readonly commands?: readonly AdapterCommand<Config>[];
+  /** Its files and config section in the Docker deployment (`parley docker-init`). */
+  readonly provisioning?: AdapterProvisioning;
   /**
    * A live adapter for a validated config section. When called: once per process at start, or by
    * tests. Must not: connect, listen or start timers (that is `start`).

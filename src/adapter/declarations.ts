@@ -71,3 +71,40 @@ export interface AdapterDocs {
   /** The network's README, relative to the repository root (`adapters/<id>/README.md`). */
   readonly readme: string;
 }
+
+/** One `parley docker-init --<name> VALUE` option a network brings, with the compose deployment's default. */
+export interface ProvisionOption {
+  readonly default?: string;
+  /** Shown in the usage text as `--<name> <valueName>`. */
+  readonly valueName: string;
+}
+
+/** What `parley docker-init` hands a network's provisioning step. */
+export interface ProvisionContext {
+  /** The shared directory the containers mount (absolute). */
+  readonly dir: string;
+  readonly mappings: DomainMappings;
+  /** The values of the options this network declared (defaults applied), by option name. */
+  readonly options: Readonly<Record<string, string | undefined>>;
+  /**
+   * Write `path` (relative to `dir`, or absolute) unless it exists: `make` runs only when it
+   * does not, so secrets survive restarts. Creates the parent directory.
+   */
+  file(path: string, make: () => string, mode: number): void;
+  /** The text of `path` (relative to `dir`, or absolute), or undefined when there is none. */
+  read(path: string): string | undefined;
+  /** Make the directory `path` (relative to `dir`, or absolute) and its parents, if missing. */
+  directory(path: string): void;
+}
+
+/** A network's part of the Docker deployment's first start (`parley docker-init`, docs/deployment.md). */
+export interface AdapterProvisioning {
+  readonly options: Readonly<Record<string, ProvisionOption>>;
+  /**
+   * When called: by `parley docker-init`, once per run, after the mappings validated; in a process
+   * that runs no gateway. Returns this network's `adapters.<id>` section of the generated
+   * parley.yaml, secrets referenced as files (never inline).
+   * Must not: overwrite a file (`ctx.file` keeps existing ones), talk to the network.
+   */
+  provision(ctx: ProvisionContext): Record<string, unknown>;
+}
