@@ -16,6 +16,8 @@ import type { Logger } from "../../../src/log/logger.js";
 import { FakeContext } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
 import { slotNetworkSettings, type AppserviceSlot, type SynapseCoordinates } from "../../harness/synapse/slots.js";
+import { HttpProxy } from "../../harness/http-proxy.js";
+import { freePort } from "../../support/ports.js";
 
 export function matrixTestMappings(coords: SynapseCoordinates, slot: AppserviceSlot): DomainMappings {
   return testMappings({
@@ -36,12 +38,28 @@ export interface Rig {
   readonly config: MatrixConfig;
   adapter: MatrixAdapter;
   readonly redis: Redis;
+  /** With `proxied`: the proxy between the adapter and Synapse's client-server API, and the one between Synapse and the adapter's listener. */
+  readonly proxies?: { readonly homeserver: HttpProxy; readonly appservice: HttpProxy };
   /** A fresh adapter instance on the same state (an adapter restart). */
   restartAdapter(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds?: number; decide?: (e: CanonicalEvent) => AcceptResult; log?: Logger } = {}): Promise<Rig> {
+export interface RigOptions {
+  presenceRefreshSeconds?: number;
+  decide?: (e: CanonicalEvent) => AcceptResult;
+  log?: Logger;
+  /** Put an {@link HttpProxy} on both links, to make Synapse's answers fail and observe the adapter's. */
+  proxied?: boolean;
+}
+
+async function proxiesFor(coords: SynapseCoordinates, slot: AppserviceSlot): Promise<{ homeserver: HttpProxy; appservice: HttpProxy; listenPort: number }> {
+  const listenPort = await freePort();
+  // Synapse sends to the slot's registered URL: the proxy takes that port, the adapter another.
+  return { homeserver: await HttpProxy.start(coords.baseUrl), appservice: await HttpProxy.start(`http://127.0.0.1:${listenPort}`, slot.port), listenPort };
+}
+
+export async function startRig(slotIndex: number, opts: RigOptions = {}): Promise<Rig> {
   const coords = inject("synapse");
   const slot = coords.appservices[slotIndex]!;
   const mappings = matrixTestMappings(coords, slot);
@@ -52,12 +70,14 @@ export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds
   // The real Redis stores behind the fake core: what the adapter persists is in Redis.
   Object.defineProperty(ctx, "state", { value: new RedisAdapterStateStore(redis, keys, asNetworkId("matrix")) });
   Object.defineProperty(ctx, "ids", { value: new RedisIdMap(redis, keys) });
+  const proxies = opts.proxied ? await proxiesFor(coords, slot) : undefined;
   const config = matrixAdapter.configSchema.parse({
-    homeserverUrl: coords.baseUrl, appserviceId: slot.id, asToken: slot.asToken, hsToken: slot.hsToken,
-    listen: { host: "127.0.0.1", port: slot.port }, presenceRefreshSeconds: opts.presenceRefreshSeconds ?? 2,
+    homeserverUrl: proxies?.homeserver.url ?? coords.baseUrl, appserviceId: slot.id, asToken: slot.asToken, hsToken: slot.hsToken,
+    listen: { host: "127.0.0.1", port: proxies?.listenPort ?? slot.port }, presenceRefreshSeconds: opts.presenceRefreshSeconds ?? 2,
   });
   const rig: Rig = {
     coords, slot, mappings, ctx, redis, config,
+    ...(proxies ? { proxies: { homeserver: proxies.homeserver, appservice: proxies.appservice } } : {}),
     adapter: matrixAdapter.create(config),
     async restartAdapter() {
       await rig.adapter.stop();
@@ -66,6 +86,7 @@ export async function startRig(slotIndex: number, opts: { presenceRefreshSeconds
     },
     async stop() {
       await rig.adapter.stop();
+      await Promise.all([rig.proxies?.homeserver.close(), rig.proxies?.appservice.close()]);
       await deleteKeysUnder(redis, prefix);
       redis.disconnect();
     },
