@@ -24,6 +24,7 @@ import { ParleyError, isParleyError } from "./errors/parley-error.js";
 import { RoomService, linkedRooms, type RoomLookup } from "./rooms/service.js";
 import { createRoomMetrics } from "./rooms/metrics.js";
 import type { Tracer } from "./trace/tracer.js";
+import { TypingRelay } from "./core/typing.js";
 
 /** The core's services, already connected. */
 export interface GatewayParts {
@@ -67,6 +68,7 @@ export class Gateway {
   private readonly factories: ReadonlyMap<NetworkId, AdapterFactory<unknown>>;
   private readonly pipeline: AcceptPipeline;
   private readonly dispatcher: Dispatcher;
+  private readonly typing: TypingRelay;
   private started = false;
   private readinessTimer: NodeJS.Timeout | undefined;
 
@@ -79,6 +81,10 @@ export class Gateway {
       mappings: options.mappings, rooms: options.rooms ?? linkedRooms(options.mappings), policy: parts.policy, delivery: parts.delivery,
       claims: parts.claims, ids: parts.ids, adapters: (n) => this.adapters.get(n), capabilities,
       log: log.child({ module: "rooms" }), metrics: createRoomMetrics(options.registry),
+    });
+    this.typing = new TypingRelay({
+      mappings: options.mappings, route: parts.route, policy: parts.policy, adapters: (n) => this.adapters.get(n), capabilities,
+      log: log.child({ module: "typing" }), registry: options.registry,
     });
     this.pipeline = new AcceptPipeline({
       mappings: options.mappings,
@@ -93,6 +99,7 @@ export class Gateway {
       metrics: this.metrics,
       rooms,
       trace: parts.trace,
+      typing: this.typing,
     });
     this.dispatcher = new Dispatcher({
       adapters: (n) => this.adapters.get(n),
@@ -214,6 +221,7 @@ export class Gateway {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.readinessTimer);
+    this.typing.stop();
     await Promise.all([...this.adapters].filter(([, a]) => hasIngressControl(a)).map(async ([network, adapter]) => {
       try {
         if (hasIngressControl(adapter)) await adapter.stopIngress();

@@ -29,6 +29,8 @@ export const emailCapabilities: AdapterCapabilities = {
   html: true,
   edits: false,
   maxMessageBytes: 25 * 1024 * 1024,
+  // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
+  chat: { reactions: false, retractions: false, replies: true, typing: false },
 };
 
 /** What tests (and a future DNS cache) may inject; production uses the defaults. */

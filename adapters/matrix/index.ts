@@ -46,6 +46,8 @@ export const matrixCapabilities: AdapterCapabilities = {
   edits: true,
   // An event is at most 65536 bytes (client-server API "Size limits"); leave room for the envelope.
   maxMessageBytes: 60_000,
+  // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
+  chat: { reactions: false, retractions: false, replies: true, typing: false },
 };
 
 export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter {

@@ -36,6 +36,8 @@ export const xmppCapabilities: AdapterCapabilities = {
   html: false,
   edits: true,
   maxMessageBytes: 64 * 1024,
+  // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
+  chat: { reactions: false, retractions: false, replies: true, typing: false },
 };
 
 export const LEASE_NAME = "component-link";

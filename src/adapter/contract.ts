@@ -22,6 +22,7 @@ import type { DomainMappings } from "../mappings/types.js";
 import type { ParleyError } from "../errors/parley-error.js";
 import type { AdapterStateStore, IdMap } from "./state.js";
 import type { MediaPort } from "./media.js";
+import type { ChatFeatures } from "../model/interactions.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -40,6 +41,8 @@ export interface AdapterCapabilities {
    * none. A message with a `mustUnderstand` extension not listed here is refused (RFC 2779 3.1.4).
    */
   readonly extensions?: readonly string[];
+  /** Reactions, retractions, replies and typing the network shows (`features.ts`); absent means none. */
+  readonly chat?: ChatFeatures;
 }
 
 /**

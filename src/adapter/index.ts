@@ -4,3 +4,4 @@ export * from "./presence.js";
 export * from "./state.js";
 export * from "./ingress.js";
 export * from "./classify.js";
+export * from "./features.js";

@@ -24,6 +24,8 @@ import { NO_TRACE, type Tracer } from "../trace/tracer.js";
 import { nowMs } from "../trace/hops.js";
 import { policyFor } from "../router/route.js";
 import { claimNativeIds, isEcho, releaseClaims } from "./native-ids.js";
+import { fitToFeatures } from "./features.js";
+import type { TypingEvent } from "../model/interactions.js";
 
 export interface AcceptDeps {
   readonly mappings: () => DomainMappings;
@@ -40,6 +42,8 @@ export interface AcceptDeps {
   readonly rooms?: { accept(source: NetworkId, event: RoomEvent): Promise<AcceptResult> };
   /** Per-message trace (issue 17); none by default. */
   readonly trace?: Tracer;
+  /** The best-effort typing path (src/core/typing.ts); without it typing is refused as unsupported. */
+  readonly typing?: { offer(source: NetworkId, event: TypingEvent): AcceptResult };
 }
 
 /** A message that passed every check, with the job that delivers it. */
@@ -168,6 +172,8 @@ export class AcceptPipeline {
         return this.deps.presence.subscription(event, source);
       case "room":
         return this.deps.rooms ? this.deps.rooms.accept(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "rooms are not bridged here"));
+      case "typing":
+        return this.deps.typing ? this.deps.typing.offer(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "typing is not relayed here"));
     }
   }
 
@@ -186,6 +192,10 @@ export class AcceptPipeline {
     const claim = await claimNativeIds(this.deps.claims, message.id, message.nativeIds);
     if (claim.earlier !== undefined) return this.reenqueueReplay({ ...message, id: claim.earlier });
     const decision = await this.admit(message);
+    if (decision === "not-shown") {
+      this.trace.refused(message, source, startedAt, "PARLEY_UNSUPPORTED", "dropped: the target network cannot show it");
+      return { status: "accepted", messageId: message.id };
+    }
     if ("status" in decision) {
       for (const key of claim.claimed) await this.deps.claims.release(key, message.id);
       if (decision.status === "refused") this.trace.refused(message, source, startedAt, decision.error.code, decision.error.message);
@@ -202,15 +212,19 @@ export class AcceptPipeline {
    */
   private async reenqueueReplay(message: Message): Promise<AcceptResult> {
     const decision = await this.admit(message);
-    if (!("status" in decision)) {
+    if (decision !== "not-shown" && !("status" in decision)) {
       const outgoing = { ...decision, hops: message.hops - 1 };
       await this.deps.delivery.enqueue([messageJob(outgoing, message.to.network)]);
     }
     return { status: "duplicate" };
   }
 
-  /** The checks that may refuse a message; else the message that may go (its formatting dropped when only that made it too large). */
-  private async admit(message: Message): Promise<AcceptResult | Message> {
+  /**
+   * The checks that may refuse a message; else the message that may go (its formatting dropped
+   * when only that made it too large), or "not-shown" for a reaction or retraction the target
+   * network cannot show (accepted and dropped, issue 18).
+   */
+  private async admit(message: Message): Promise<AcceptResult | Message | "not-shown"> {
     const d = this.deps;
     if (message.hops <= 0) return refused(new ParleyError("PARLEY_LOOP", "the message has passed through too many gateways (hop count 0)"));
     const route = d.route(d.mappings(), message.from, message.to, "message");
@@ -225,7 +239,8 @@ export class AcceptPipeline {
     if (caps === undefined) return refused(new ParleyError("PARLEY_DISABLED", `no ${route.network} adapter is running`));
     const uncarried = Object.keys(message.extensions).find((ns) => message.extensions[ns]?.mustUnderstand && !caps.extensions?.includes(ns));
     if (uncarried !== undefined) return refused(new ParleyError("PARLEY_UNSUPPORTED", `${route.network} cannot carry ${uncarried}, which the sender marked must-understand`));
-    return fitToSize(message, caps.maxMessageBytes, route.network);
+    const featured = fitToFeatures(message, caps, route.network, d.log);
+    return featured === "not-shown" ? featured : fitToSize(featured, caps.maxMessageBytes, route.network);
   }
 
   /** A status reported by a recipient's network goes back to the original sender's network. */

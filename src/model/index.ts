@@ -9,3 +9,4 @@ export * from "./access.js";
 export * from "./events.js";
 export * from "./room.js";
 export * from "./room-events.js";
+export * from "./interactions.js";

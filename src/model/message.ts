@@ -5,6 +5,7 @@ import { z } from "zod";
 import { CanonicalIdSchema } from "./ids.js";
 import { EndpointSchema } from "./address.js";
 import { AuthenticationSchema, ExtensionsSchema, LangMapSchema, TimestampSchema } from "./common.js";
+import { ReactionSchema } from "./interactions.js";
 
 /** Hop count when a message carries none (DESIGN §3). */
 export const DEFAULT_HOPS = 20;
@@ -66,6 +67,10 @@ export const MessageSchema = z.object({
   inReplyTo: CanonicalIdSchema.optional(),
   /** When set, this message replaces the content of an earlier one (XEP-0308, Matrix m.replace). */
   replaces: CanonicalIdSchema.optional(),
+  /** When set, this message is a reaction change on an earlier one, not content (issue 18). */
+  reaction: ReactionSchema.optional(),
+  /** When set, this message retracts an earlier one of the same sender (XEP-0424, a Matrix redaction). */
+  retracts: CanonicalIdSchema.optional(),
   lang: z.string().max(35).optional(),
   parts: z.array(PartSchema).min(1).max(200),
   receiptRequest: z.object({ delivered: z.boolean(), displayed: z.boolean() }).optional(),
