@@ -18,6 +18,8 @@ import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
 import { plausibleTime } from "./untrusted.js";
 import { linkedRoomEvent } from "./rooms/inbound.js";
+import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
+import { isParleyError } from "../../src/errors/parley-error.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -47,16 +49,28 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
     tell(`⚠ Not delivered to ${to.address}: the message is malformed (no text body).`);
     return;
   }
-  const kind = kindFor(src.msgtype);
+  const isMedia = MEDIA_MSGTYPES.has(src.msgtype);
+  const kind = isMedia ? "chat" : kindFor(src.msgtype);
   if (kind === undefined) {
     d.log.info({ eventId: ev.event_id, msgtype: src.msgtype }, "unbridgeable message");
-    tell(`⚠ Not delivered to ${to.address}: Parley can bridge only text messages (${src.msgtype} is not supported yet).`);
+    tell(`⚠ Not delivered to ${to.address}: Parley cannot bridge ${src.msgtype} messages.`);
     return;
   }
   const inReplyToEvent = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
   const text = inReplyToEvent !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
   const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
-  const parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+  let parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+  if (isMedia) {
+    // Downloaded and stored before the transaction is acknowledged (media/inbound.ts).
+    try {
+      parts = await mediaParts(d, src, from);
+    } catch (e) {
+      const why = isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
+      d.log.info({ eventId: ev.event_id, err: (e as Error).message }, "file not bridged");
+      tell(`⚠ Not delivered to ${to.address}: ${why}.`);
+      return;
+    }
+  }
   const hops = c[HOPS_KEY];
   const parsed = MessageSchema.safeParse({
     id: newCanonicalId(),

@@ -17,6 +17,7 @@ import type { MatrixDeps } from "./deps.js";
 import { classify, errcodeOf, reasonText } from "./errors.js";
 import { enc, Method } from "./homeserver.js";
 import type { RoomRecord } from "./rooms.js";
+import { attachmentsOf, fileContents } from "./media/outbound.js";
 
 export function txnIdFor(id: string, suffix = ""): string {
   return `parley.${id}${suffix}`;
@@ -48,7 +49,7 @@ export async function contentFor(d: MatrixDeps, message: Message): Promise<Recor
   const formatted = html !== undefined ? sanitizeMatrixHtml(html) : "";
   let body = plainText(message);
   if (body === "" && formatted !== "") body = htmlToText(formatted);
-  if (body === "") body = message.parts.some((p) => p.role === "attachment" || p.role === "opaque") ? "(an attachment Parley cannot bridge yet)" : " ";
+  if (body === "") body = message.parts.some((p) => p.role === "opaque") ? "(an encrypted or signed part Parley cannot bridge)" : " ";
   const inner: Record<string, unknown> = { msgtype: msgtypeFor(message.kind), body };
   if (formatted !== "") Object.assign(inner, { format: "org.matrix.custom.html", formatted_body: formatted });
   const replaced = await eventOf(d, message.replaces);
@@ -90,12 +91,17 @@ export async function deliverMessage(d: MatrixDeps, message: Message): Promise<D
   if (sent) return { state: "relayed", nativeIds: [sent] };
   try {
     await d.puppets.ensure(puppet, message.from.address);
-    const content = await contentFor(d, message);
-    const size = Buffer.byteLength(JSON.stringify(content));
-    if (size > d.config.maxEventBytes - 1024) {
-      throw new DeliveryError("permanent", "too-large", `the message has ${size} bytes; a Matrix event takes at most ${d.config.maxEventBytes}`);
+    // Files are uploaded as the puppet and sent as native media events (media/outbound.ts).
+    const contents = attachmentsOf(message).length > 0 ? await fileContents(d, message, puppet, () => contentFor(d, message)) : [await contentFor(d, message)];
+    for (const content of contents) {
+      const size = Buffer.byteLength(JSON.stringify(content));
+      if (size > d.config.maxEventBytes - 1024) {
+        throw new DeliveryError("permanent", "too-large", `the message has ${size} bytes; a Matrix event takes at most ${d.config.maxEventBytes}`);
+      }
     }
-    const { roomId, eventId } = await sendInDm(d, puppet, user, "dm", content, txnIdFor(message.id));
+    const sent0 = await sendInDm(d, puppet, user, "dm", contents[0]!, txnIdFor(message.id));
+    for (const [i, content] of contents.slice(1).entries()) await sendInDm(d, puppet, user, "dm", content, txnIdFor(message.id, `.${i + 1}`));
+    const { roomId, eventId } = sent0;
     const native: NativeId = { network: MATRIX, kind: "event", id: eventId, scope: roomId };
     await d.ctx.ids.link(message.id, native);
     d.log.debug({ messageId: message.id, roomId }, "message sent");

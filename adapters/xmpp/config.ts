@@ -32,6 +32,9 @@ export const XmppConfigSchema = z.object({
   }).default({ ttlMs: 1_500, renewMs: 250 }),
   /** How long a send waits for the server's answer to the confirming ping (see README, "what can be lost"). */
   confirmTimeoutMs: z.number().int().min(100).default(5_000),
+  /** Hosts whose URLs, sent alone as a body, are files (XEP-0363 uploads from clients that send no XEP-0066 element). */
+  uploadHosts: z.array(z.string().min(1)).default([])
+    .describe("XEP-0363 upload hosts (e.g. upload.chat.example.org): a body that is only a URL on one of them is fetched as a file"),
   /** The gateway identity in disco#info (XEP-0030, XEP-0100 `gateway` category). */
   name: z.string().min(1).max(128).default("Parley gateway"),
 }).strict();

@@ -17,6 +17,7 @@ import { handleIq } from "./disco.js";
 import { handlePresence, type PresenceState } from "./presence.js";
 import { STANZA_NAMESPACES, drop, replyError, resolveParties, type Parties, type XmppRuntime } from "./stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, canonicalFromStanzaId } from "./outbound.js";
+import { withFiles } from "./media/inbound.js";
 
 const KIND: Record<string, MessageKind | undefined> = { chat: "chat", normal: "normal", headline: "notice" };
 
@@ -92,9 +93,11 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
   const replaceOf = el.getChild("replace", NS_CORRECT)?.attrs.id;
   const replaces = replaceOf ? await rt.ctx.ids.canonicalFor({ network: XMPP, kind: "message-id", id: replaceOf, scope: p.senderBare }) : undefined;
   const marked = replaceOf !== undefined && replaces === undefined;
-  const parts = bodies.length === 0
+  const texts = bodies.length === 0
     ? [{ role: "text" as const, body: "" }]
     : bodies.map((b) => ({ role: "text" as const, body: (marked ? "[correction] " : "") + b.text(), lang: b.attrs["xml:lang"] ?? lang }));
+  const parts = await withFiles(rt, el, p.sender, texts); // XEP-0066 files, fetched (media/inbound.ts)
+  if (!parts) return;
   const hopsText = el.getChildText("hops", NS_HOPS);
   const hops = hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS;
   const parsed = MessageSchema.safeParse({

@@ -13,6 +13,7 @@ import { XMPP, parseJid, toNative } from "./address.js";
 import { xml, type XmlElement } from "./connection.js";
 import { errorForReason } from "./errors.js";
 import { errorElement, type XmppRuntime } from "./stanza.js";
+import { fileLine, filesFor, oobElements, placeholder, type OutboundFile } from "./media/outbound.js";
 
 export const NS_SID = "urn:xmpp:sid:0";
 export const NS_RECEIPTS = "urn:xmpp:receipts";
@@ -34,11 +35,11 @@ export function canonicalFromStanzaId(stanzaId: string): CanonicalId | undefined
 
 const TYPE: Record<Message["kind"], string> = { chat: "chat", normal: "normal", notice: "normal", emote: "chat" };
 
-function bodyText(m: Message): string {
+function bodyText(m: Message, files: readonly OutboundFile[]): string {
   const lines: string[] = [];
   for (const p of m.parts as readonly Part[]) {
-    if (p.role === "text") lines.push(p.body);
-    else if (p.role === "attachment") lines.push(`[attachment: ${p.filename ?? p.contentType}, ${p.size} bytes]`);
+    if (p.role === "text") { if (p.body !== "" || files.length === 0) lines.push(p.body); }
+    else if (p.role === "attachment") { const f = files.find((x) => x.part === p); lines.push(f ? fileLine(f) : placeholder(p)); }
     else if (p.role === "opaque") lines.push(`[${p.security} content (${p.contentType}) not shown]`);
   }
   const text = lines.join("\n");
@@ -61,11 +62,13 @@ export function messageStanza(rt: XmppRuntime, m: Message): XmlElement {
   const from = puppetOf(rt, m);
   const to = toNative(m.to, rt.ctx.mappings());
   const id = stanzaIdFor(m.id);
-  const body = bodyText(m);
+  const files = filesFor(rt, m);
+  const body = bodyText(m, files);
   if (Buffer.byteLength(body) > rt.config.maxBodyBytes) throw new DeliveryError("permanent", "too-large", `body over ${rt.config.maxBodyBytes} bytes`);
   const el = xml("message", { type: TYPE[m.kind], id, from, to, "xml:lang": m.lang });
   for (const [lang, text] of Object.entries(m.subject ?? {})) el.append(xml("subject", lang === "und" ? {} : { "xml:lang": lang }, text));
   el.append(xml("body", {}, body));
+  for (const x of oobElements(files)) el.append(x);
   if (m.thread !== undefined) el.append(xml("thread", {}, m.thread));
   el.append(xml("origin-id", { xmlns: NS_SID, id }));
   if (m.receiptRequest?.delivered) el.append(xml("request", { xmlns: NS_RECEIPTS }));

@@ -22,6 +22,8 @@ export interface TestGatewayOptions {
   admin?: { token: string };
   delivery?: Partial<GatewayConfig["delivery"]>;
   trace?: Partial<GatewayConfig["trace"]>;
+  /** The `media` section (blob store directory, listener, fetcher allow list, limits). */
+  media?: Record<string, unknown>;
   log?: Logger;
 }
 
@@ -46,6 +48,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     presence: { livenessTimeoutMs: 60_000 },
     adapters: o.adapters,
     trace: { flushMs: 0, ...o.trace },
+    ...(o.media ? { media: o.media } : {}),
   }) as GatewayConfig;
   const built = await buildGateway({
     config, mappings: o.mappings, factories: o.factories, log: o.log ?? silentLogger(), role: o.role,

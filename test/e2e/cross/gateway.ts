@@ -37,7 +37,7 @@ export function crossMappings(p: Peers, slotIndex: number): DomainMappings {
   });
 }
 
-export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
+export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m, media?: Record<string, unknown>): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
   const slot = p.synapse.appservices[slotIndex]!;
   const mappings = extend(crossMappings(p, slotIndex));
   const gw = await startTestGateway({
@@ -51,6 +51,7 @@ export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logge
     delivery: { attempts: 20, backoffBaseMs: 100, backoffCapMs: 1000 },
     log,
     prefix,
+    ...(media ? { media } : {}),
   });
   return { gw, mappings };
 }

@@ -28,6 +28,14 @@ export interface ProsodyCoordinates {
   readonly componentSecret: string;
   /** Pre-registered users (localpart → password) on `userDomain`. */
   readonly users: Readonly<Record<string, string>>;
+  /** Prosody's HTTP port, serving `mod_http_file_share` (XEP-0363) on the component `uploadDomain`. */
+  readonly httpPort: number;
+  /** The XEP-0363 upload component (`upload.<userDomain>`). */
+  readonly uploadDomain: string;
+  /** Host name in upload URLs (`http://localhost:<httpPort>/file_share/…`): what a gateway's fetcher must allow. */
+  readonly uploadHost: string;
+  /** Largest upload Prosody accepts, in bytes. */
+  readonly uploadLimit: number;
 }
 
 export interface ProsodyOptions {
@@ -73,8 +81,12 @@ c2s_ports = { ${c.c2sPort} }
 component_ports = { ${c.componentPort} }
 component_interfaces = { ${lua(c.host)} }
 s2s_ports = { }
-http_ports = { }
+http_ports = { ${c.httpPort} }
+http_interfaces = { ${lua(c.host)} }
 https_ports = { }
+-- XEP-0363 uploads (mod_http_file_share) at http://<uploadHost>:<httpPort>/file_share/…
+http_default_host = ${lua(c.uploadDomain)}
+http_external_url = ${lua(`http://${c.uploadHost}:${c.httpPort}/`)}
 plugin_paths = { }
 modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix", "offline" }
 modules_disabled = { "s2s", "tls", "carbons", "smacks", "limits" }
@@ -96,6 +108,10 @@ Component ${lua(`conference.${c.userDomain}`)} "muc"
   restrict_room_creation = false
   muc_room_locking = false
   muc_room_default_public_jids = true
+
+Component ${lua(c.uploadDomain)} "http_file_share"
+  http_file_share_size_limit = ${c.uploadLimit}
+  http_file_share_daily_quota = ${c.uploadLimit * 100}
 
 ${components}`;
 }
@@ -120,6 +136,10 @@ export async function prepareProsody(opts: ProsodyOptions = {}): Promise<Prosody
     userDomain: opts.userDomain ?? "xmpp.test",
     componentDomains: opts.componentDomains ?? ["matrix.test", "matrix.gw.test", "email.gw.test"],
     componentSecret: randomBytes(12).toString("hex"),
+    httpPort: await freePort(),
+    uploadDomain: `upload.${opts.userDomain ?? "xmpp.test"}`,
+    uploadHost: "localhost",
+    uploadLimit: 16 * 1024 * 1024,
   };
   const configPath = join(dir, "prosody.cfg.lua");
   writeFileSync(configPath, prosodyConfig(base, opts.c2sStanzaLimit ?? 4 * 1024 * 1024));

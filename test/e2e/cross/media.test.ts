@@ -1,0 +1,118 @@
+/**
+ * Files across networks with real clients (issue 13): an image, a PDF and a voice note from an
+ * XMPP client (uploaded to Prosody's mod_http_file_share, sent as OOB) arrive in Matrix as
+ * native media events with `info`, byte-identical; from Matrix (uploaded by the client) they
+ * arrive on XMPP as OOB links to Parley's media listener, byte-identical. Hostile URLs never
+ * reach the loopback canary; files over a limit are refused with the sender's own error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { png, pdf, opus, sha256 } from "../../support/media-samples.js";
+import { startCanary, type Canary } from "../../support/canary.js";
+import { xml, type Stanza } from "../xmpp/support.js";
+import { startCrossRig, type CrossRig } from "./rig.js";
+import { NS_OOB, download, fileStanza, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
+
+const SLOT = 3;
+const XMPP_LIMIT = 200_000;
+const prosody = inject("prosody");
+let r: CrossRig;
+let canary: Canary;
+let dmRoom: string;
+
+const samples = [
+  { name: "photo.png", type: "image/png", msgtype: "m.image", data: png(64, 48, 3), w: 64, h: 48 },
+  { name: "report.pdf", type: "application/pdf", msgtype: "m.file", data: pdf("Parley media e2e", 9_000) },
+  { name: "voice.ogg", type: "audio/ogg", msgtype: "m.audio", data: opus(12_000) },
+] as const;
+
+beforeAll(async () => {
+  canary = await startCanary();
+  r = await startCrossRig(SLOT, "media", undefined, mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT } } }));
+});
+afterAll(async () => {
+  await r?.stop();
+  await canary?.close();
+});
+
+const errorText = (s: Stanza): string => s.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
+
+describe("files between XMPP and Matrix, with real clients", () => {
+  it("an image, a PDF and a voice note from XMPP (mod_http_file_share + OOB) arrive in Matrix as native media, byte-identical", async () => {
+    const bobJid = r.on("xmpp", r.bobEp);
+    const alicePuppet = r.on("matrix", r.aliceEp);
+    for (const [i, s] of samples.entries()) {
+      const url = await xmppUpload(r.alice, prosody, s.data, s.name, s.type);
+      await r.alice.send(fileStanza(bobJid, url, `media-x${i}`));
+      const ev = await r.bob.waitForEvent((e) => e.getType() === "m.room.message" && e.getSender() === alicePuppet && e.getContent().filename === s.name, 30_000, `${s.name} in Matrix`);
+      dmRoom = ev.getRoomId()!;
+      const c = ev.getContent();
+      expect(c.msgtype).toBe(s.msgtype);
+      expect(c.body).toBe(s.name);
+      expect(c.info).toMatchObject({ mimetype: s.type, size: s.data.length, ...("w" in s ? { w: s.w, h: s.h } : {}) });
+      expect(sha256(await matrixDownload(r.bob, String(c.url)))).toBe(sha256(s.data));
+    }
+  });
+
+  it("an image with a caption, a PDF and a voice note from Matrix arrive on XMPP as OOB links that serve the same bytes", async () => {
+    const bobJid = r.on("xmpp", r.bobEp);
+    await r.bob.waitForEvent((e) => e.getRoomId() === dmRoom && e.getStateKey() === r.bob.userId && e.getContent().membership === "join", 30_000, "Bob in the DM");
+    for (const s of samples) {
+      const mxc = await matrixUpload(r.bob, s.data, s.name, s.type);
+      const caption = s.msgtype === "m.image" ? "our new logo" : s.name;
+      await r.bob.say(dmRoom, { msgtype: s.msgtype, body: caption, filename: s.name, url: mxc, info: { mimetype: s.type, size: s.data.length } });
+      const m = await r.alice.inbox.next((x) => x.is("message") && x.getChild("x", NS_OOB)?.getChildText("desc") === s.name, 30_000, `${s.name} on XMPP`);
+      expect(String(m.attrs.from).split("/")[0]).toBe(bobJid);
+      const url = m.getChild("x", NS_OOB)!.getChildText("url")!;
+      // Alone, the body is the URL (clients then show the file inline); a caption comes first.
+      expect(m.getChildText("body")).toBe(s.msgtype === "m.image" ? `our new logo\n${url}` : url);
+      expect(new URL(url).pathname.endsWith(`/${s.name}`)).toBe(true);
+      const got = await download(url);
+      expect(got.contentType).toBe(s.type);
+      expect(sha256(got.data)).toBe(sha256(s.data));
+    }
+  });
+});
+
+describe("hostile and oversized files are refused, in the sender's own protocol", () => {
+  it("OOB URLs to loopback, metadata, mapped-IPv6 and non-http addresses: a stanza error each, and the canary sees no connection", async () => {
+    const bobJid = r.on("xmpp", r.bobEp);
+    const urls = [
+      `http://127.0.0.1:${canary.port}/secret.png`,
+      `http://[::ffff:127.0.0.1]:${canary.port}/mapped.png`,
+      "http://169.254.169.254/latest/meta-data/",
+      `http://10.0.0.1:${canary.port}/private.png`,
+      `file:///etc/passwd`,
+    ];
+    for (const [i, url] of urls.entries()) {
+      await r.alice.send(fileStanza(bobJid, url, `hostile-${i}`));
+      const err = await r.alice.inbox.next((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === `hostile-${i}`, 30_000, `error for ${url}`);
+      expect(errorText(err)).toMatch(/was not carried/);
+    }
+    expect(canary.connections()).toBe(0);
+  });
+
+  it("a file over XMPP's limit uploaded by an XMPP client is refused with policy-violation naming the limit", async () => {
+    const big = pdf("too big", XMPP_LIMIT + 50_000);
+    const url = await xmppUpload(r.alice, prosody, big, "big.pdf", "application/pdf");
+    await r.alice.send(fileStanza(r.on("xmpp", r.bobEp), url, "too-big"));
+    const err = await r.alice.inbox.next((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === "too-big", 30_000, "the too-large error");
+    expect(err.getChild("error")?.getChild("policy-violation")).toBeDefined();
+    expect(errorText(err)).toContain(String(XMPP_LIMIT));
+  });
+
+  it("a file from Matrix over XMPP's limit: the Matrix sender gets a notice naming the limit, nothing reaches XMPP", async () => {
+    const big = pdf("too big for xmpp", XMPP_LIMIT + 50_000);
+    const mxc = await matrixUpload(r.bob, big, "huge.pdf", "application/pdf");
+    const eventId = await r.bob.say(dmRoom, { msgtype: "m.file", body: "huge.pdf", filename: "huge.pdf", url: mxc, info: { mimetype: "application/pdf", size: big.length } });
+    const n = await r.bob.waitForEvent((e) => e.getRoomId() === dmRoom && e.getContent().msgtype === "m.notice" && String(e.getContent().body).includes("Not delivered"), 30_000, "the notice");
+    expect(String(n.getContent().body)).toContain(String(XMPP_LIMIT));
+    expect(eventId).toBeTruthy();
+    expect(r.alice.inbox.seen.some((s) => s.getChild("x", NS_OOB)?.getChildText("desc") === "huge.pdf")).toBe(false);
+  });
+
+  it("plain text still crosses beside files", async () => {
+    await r.alice.send(xml("message", { type: "chat", to: r.on("xmpp", r.bobEp), id: "plain" }, xml("body", {}, "no file here")));
+    await r.bob.waitForMessage("no file here", r.on("matrix", r.aliceEp), 30_000);
+  });
+});
