@@ -3,6 +3,7 @@ import { adapterContractSuite } from "../../contract/adapter-contract.js";
 import { mtaCoordinates } from "../../harness/mta/inject.js";
 import { waitForMail } from "../../harness/mta/maildir.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
+import { setRecipientAccess, startMta, stopMta } from "../../harness/mta/postfix.js";
 import { alice, carol, composeMail, mailboxSigner, startAdapter } from "./support.js";
 
 const mta = mtaCoordinates();
@@ -31,6 +32,19 @@ adapterContractSuite("email", async () => {
       // A refusal may come at RCPT (no DATA then); the last reply given is the answer.
       const code = r.final ?? r.rcpt.find((c) => c !== 250) ?? r.mail;
       return code === 250 ? "accepted" : code >= 400 && code < 500 ? "try-later" : "refused";
+    },
+    /**
+     * The real Postfix relay: stopped (a peer down), or refusing carol at RCPT with a 5xx (a
+     * refused recipient) or a 4.7.1 "slow down" (RFC 3463 §3.8: a policy deferral).
+     */
+    async provokeFailure(failureClass) {
+      if (failureClass === "transient") {
+        await stopMta(mta);
+        return { restore: () => startMta(mta) };
+      }
+      const reply = failureClass === "permanent" ? "550 5.1.1 No such user here" : "450 4.7.1 Too much mail from you, slow down";
+      await setRecipientAccess(mta, { [carol.address]: reply });
+      return { restore: () => setRecipientAccess(mta, {}) };
     },
     // Email has no presence (RFC 2779 2.1.2): no expectPresenceSeen.
     async teardown() { await s.adapter.stop(); },

@@ -10,6 +10,7 @@
  *  - `bounceDomains`: accepted at SMTP (smtpd_reject_unlisted_recipient = no), then bounced by
  *    virtual(8) as "user unknown", so the sender gets an RFC 3464 DSN after the 250.
  *  - any other domain: refused at RCPT (554 5.7.1 relay access denied), for permanent-failure tests.
+ *  - recipients listed by {@link setRecipientAccess}: refused at RCPT with the reply given there.
  *  - `relayDomains`: relayed to Parley's SMTP listener on 127.0.0.1:`parleyPort` (bounces to a
  *    VERP address and replies from mailboxes reach Parley this way).
  * Queue timers are tuned so a deferred message is retried within about a second.
@@ -19,6 +20,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "../../support/ports.js";
+import { smtpSend } from "./smtp-client.js";
 export { freePort };
 
 const run = promisify(execFile);
@@ -82,6 +84,7 @@ inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_reject_unlisted_recipient = no
+smtpd_recipient_restrictions = check_recipient_access texthash:${conf}/recipient_access
 relay_domains = ${o.relayDomains.join(" ")}
 transport_maps = texthash:${conf}/transport
 virtual_mailbox_domains = ${virtualDomains}
@@ -156,6 +159,7 @@ export async function configureMta(options: MtaOptions = {}): Promise<MtaCoordin
   const smtpPort = await freePort();
   writeFileSync(join(confDir, "main.cf"), mainCf(workDir, confDir, uid, gid, o));
   writeFileSync(join(confDir, "master.cf"), masterCf(smtpPort));
+  writeFileSync(join(confDir, "recipient_access"), "");
   writeFileSync(join(confDir, "transport"), o.relayDomains.map((d) => `${d} smtp:[127.0.0.1]:${o.parleyPort}\n`).join(""));
   const maildirs: Record<string, string> = {};
   for (const d of o.catchAllDomains) maildirs[d] = join(maildirRoot, d, "catchall");
@@ -225,4 +229,25 @@ export async function flushMta(c: MtaCoordinates): Promise<void> {
 
 export function removeMta(c: MtaCoordinates): void {
   rmSync(c.workDir, { recursive: true, force: true });
+}
+
+/**
+ * Make smtpd answer RCPT TO for these recipients with these replies (`check_recipient_access`),
+ * e.g. `{ "carol@example.org": "450 4.7.1 Too much mail, slow down" }`; `{}` undoes it. Applied
+ * by a reload (SIGHUP to the master); resolves once a probe recipient listed with the same reply
+ * (or, for `{}`, accepted) shows the new table in force.
+ */
+export async function setRecipientAccess(c: MtaCoordinates, table: Readonly<Record<string, string>>): Promise<void> {
+  const probe = `access-probe@${Object.keys(c.maildirs)[0] ?? "example.org"}`;
+  const reply = Object.values(table)[0];
+  const rows = reply === undefined ? table : { ...table, [probe]: reply };
+  writeFileSync(join(c.confDir, "recipient_access"), Object.entries(rows).map(([who, answer]) => `${who} ${answer}\n`).join(""));
+  const pid = masterPid(c);
+  if (pid === undefined) throw new Error("MTA: not running");
+  process.kill(pid, "SIGHUP");
+  const want = reply === undefined ? 250 : Number(reply.slice(0, 3));
+  await waitUntil("the new recipient access table in force", async () => {
+    const r = await smtpSend(c.smtpPort, { from: "probe@parley.test", to: [probe] }, "Subject: access probe\r\n\r\nprobe\r\n");
+    return r.rcpt[0] === want;
+  });
 }
