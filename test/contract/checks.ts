@@ -56,7 +56,8 @@ async function expectAllTransient(s: ContractSetup, adapter: Adapter): Promise<v
 function classCheck(failureClass: FailureClass): ContractCheck {
   return {
     name: `classifies a ${failureClass} failure of its peer as ${failureClass}`,
-    needs: (s) => (s.provokeFailure ? undefined : "provokeFailure"),
+    needs: (s) => (!s.provokeFailure ? "provokeFailure"
+      : s.peerFailures && !s.peerFailures.classes.includes(failureClass) ? `${failureClass} failure of its peer: ${s.peerFailures.why}` : undefined),
     async run(s) {
       const provoked = await s.provokeFailure!(failureClass);
       try {

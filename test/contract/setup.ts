@@ -40,6 +40,12 @@ export interface ContractSetup {
    * peer down, a peer asking to slow down); `restore` undoes it. Absent: that class is skipped.
    */
   provokeFailure?(failureClass: FailureClass): Promise<{ restore(): Promise<void> }>;
+  /**
+   * The classes `provokeFailure` can provoke, when not all three: a network whose peer cannot
+   * fail a delivery that way (an XMPP server takes every stanza on a live component link and
+   * reports a refusal later, as a bounce) says so here, with why; those checks show as skipped.
+   */
+  peerFailures?: { readonly classes: readonly FailureClass[]; readonly why: string };
   teardown(): Promise<void>;
 }
 

@@ -5,10 +5,14 @@ import type { MessageEvent } from "../../../src/model/events.js";
 import { endpoint } from "../../../src/model/address.js";
 import { xmppAdapter } from "../../../adapters/xmpp/index.js";
 import { connectUser, prosody, startAdapter, xml } from "./support.js";
+import { TcpProxy } from "../../harness/tcp-proxy.js";
+import { until } from "../../support/until.js";
 
 adapterContractSuite("xmpp (Prosody)", async () => {
   const c = prosody();
-  const { adapter, ctx, mappings, config } = await startAdapter();
+  // The component link runs through a proxy: cutting it is the peer unreachable, while alice stays connected.
+  const link = await TcpProxy.start(c.host, c.componentPort);
+  const { adapter, ctx, mappings, config } = await startAdapter({ config: { host: "127.0.0.1", port: link.port } });
   const alice = await connectUser("alice", { resource: "contract" });
   const localUser = endpoint(`alice@${c.userDomain}`, "xmpp");
   const foreignUser = endpoint("bob@matrix.test", "matrix");
@@ -32,6 +36,20 @@ adapterContractSuite("xmpp (Prosody)", async () => {
       accepted.catch(() => undefined);
       return Promise.race([error, accepted]);
     },
+    async provokeFailure() {
+      const cut = link.cut();
+      await until("the component link down", () => (adapter.health().ready ? undefined : true));
+      return {
+        async restore() {
+          await cut.restore();
+          await until("the component link up again", () => (adapter.health().ready ? true : undefined));
+        },
+      };
+    },
+    peerFailures: {
+      classes: ["transient"],
+      why: "on a live component link the XMPP server takes every stanza; it refuses later, with a bounce (RFC 6120 §8.3), which the adapter reports as a failed delivery status",
+    },
     async expectPresenceSeen(basic) {
       await alice.inbox.next((s) => s.is("presence") && (s.attrs.from ?? "").startsWith("bob@matrix.test/")
         && (basic === "open" ? s.attrs.type === undefined : s.attrs.type === "unavailable"), 10_000, `presence ${basic}`);
@@ -39,6 +57,7 @@ adapterContractSuite("xmpp (Prosody)", async () => {
     async teardown() {
       await alice.stop();
       await adapter.stop();
+      await link.close();
     },
   };
 });
