@@ -23,6 +23,7 @@ import { LiveMappings, MappingsVersions } from "./mappings/index.js";
 import { mappingsRoutes } from "./admin/mappings-routes.js";
 import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
 import { MediaService } from "./media/service.js";
+import { WebConsole } from "./console/index.js";
 
 export type Role = "all" | "ingress" | "workers";
 
@@ -164,6 +165,20 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   running.gateway = gateway;
   const token = await adminToken(config);
   const built = gateway;
+  const readiness = [
+    { name: "redis", check: async () => ({ ready: (await redis.ping()) === "PONG", detail: "ping" }) },
+    ...[...adapterConfigs.keys()].map((n) => ({ name: `adapter.${n}`, check: async () => built.adapter(n)?.health() ?? { ready: false, detail: "not running" } })),
+  ];
+  const presenceAdmin = new PresenceAdmin(presence);
+  // The web console (issue 17) shares the admin listener and its token.
+  const webConsole = config.admin.enabled && token !== undefined
+    ? new WebConsole({
+        token, delivery, traces, presence: presenceAdmin, mappings: live, registry,
+        links: () => Promise.all(readiness.map(async (c) => {
+          try { return { name: c.name, ...(await c.check()) }; } catch (e) { return { name: c.name, ready: false, detail: (e as Error).message }; }
+        })),
+      }, { log: log.child({ module: "console" }) })
+    : undefined;
   const admin = config.admin.enabled
     ? new AdminServer({
         host: config.admin.host,
@@ -171,11 +186,9 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
         token,
         registry,
         log: log.child({ module: "admin" }),
-        readiness: [
-          { name: "redis", check: async () => ({ ready: (await redis.ping()) === "PONG", detail: "ping" }) },
-          ...[...adapterConfigs.keys()].map((n) => ({ name: `adapter.${n}`, check: async () => built.adapter(n)?.health() ?? { ready: false, detail: "not running" } })),
-        ],
-        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(new PresenceAdmin(presence)), traceRoute(traces), ...mappingsRoutes(live)],
+        readiness,
+        routes: [...dlqRoutes(delivery), ...presenceAdminRoutes(presenceAdmin), traceRoute(traces), ...mappingsRoutes(live)],
+        pages: webConsole,
       })
     : undefined;
   if (admin && token === undefined) log.warn("admin.token is not set: the admin API answers only /healthz and /readyz");
@@ -203,6 +216,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       await built.start();
       if (role !== "ingress") presence.start();
       if (admin) {
+        webConsole?.start();
         const a = await admin.start();
         adminAddress = { host: a.address, port: a.port };
         log.info({ host: a.address, port: a.port }, "admin API listening");
@@ -210,6 +224,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     },
     async stop() {
       await admin?.stop();
+      webConsole?.stop();
       presence.stop();
       await built.stop();
       await traceWriter?.drain();

@@ -34,6 +34,13 @@ export interface AdminServerOptions {
   readonly readiness: readonly ReadinessCheck[];
   readonly routes: readonly AdminRoute[];
   readonly log: Logger;
+  /** Pages of their own under a path (the web console, src/console/): they do their own login. */
+  readonly pages?: PageHandler;
+}
+
+/** Answers the requests it owns (true), leaving the rest to the admin API (false). */
+export interface PageHandler {
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
 }
 
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
@@ -80,6 +87,7 @@ export class AdminServer {
     const url = new URL(req.url ?? "/", "http://admin");
     if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && url.pathname === "/readyz") return this.readiness(res);
+    if (this.options.pages && (await this.options.pages.handle(req, res, url))) return;
     const token = this.options.token;
     if (token === undefined || !bearerMatches(req, token)) return sendError(res, "PARLEY_UNAUTHORIZED");
     if (req.method === "GET" && url.pathname === "/metrics") {
