@@ -74,8 +74,9 @@ export const EmailConfigSchema = z.object({
    */
   bounceAddress: z.string().regex(/^[^@\s+]+@[^@\s]+$/, "local@domain without '+'").default("bounces@gw.example.org"),
   dkim: z.array(DkimKeySchema).default([]),
-  /** Attachments and original messages go here (a directory; shared by all Parley processes). */
-  blobDir: z.string().default("./data/blobs"),
+  /** Deprecated: files go to the gateway's one blob store (`media.dir`); used only when a context offers no media service. */
+  blobDir: z.string().default("./data/blobs")
+    .describe("deprecated: attachments and original messages go to the shared blob store `media.dir` (docs/media.md); this directory is used only without one"),
 }).strict();
 
 export type EmailConfig = z.infer<typeof EmailConfigSchema>;

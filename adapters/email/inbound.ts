@@ -22,6 +22,7 @@ import { checkMimeBounds, MimeLimitError, topHeader, topHeaderCount } from "./mi
 import { outboundRecord } from "./outbound.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
+import { inboundScope, replyForMediaError, storeAttachment } from "./media.js";
 import { canonicalIdInMessageId, extendThread } from "./threads.js";
 
 /** Extension namespace carrying email-only facts the core never reads. */
@@ -136,7 +137,7 @@ export class Inbound {
     return undefined;
   }
 
-  private async parts(raw: Buffer, parsed: ParsedEmail, unverified: boolean): Promise<{ parts: Part[]; stripped: boolean }> {
+  private async parts(raw: Buffer, parsed: ParsedEmail, unverified: boolean, from: Endpoint): Promise<{ parts: Part[]; stripped: boolean }> {
     const { text, stripped } = stripQuotes(parsed.text || "(no text)");
     const marked = unverified ? `[unverified sender] ${text}` : text;
     const parts: Part[] = [{ role: "text", body: marked, ...(parsed.lang ? { lang: parsed.lang } : {}) }];
@@ -145,7 +146,10 @@ export class Inbound {
     for (const a of parsed.attachments) {
       if (/^message\/(global-)?delivery-status$/i.test(a.contentType)) continue;
       const filename = a.filename ? safeFilename(a.filename) : undefined;
-      parts.push({ role: "attachment", contentType: headerSafe(a.contentType, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(filename ? { filename } : {}) });
+      const media = this.deps.ctx.media; // the shared store, with limits and magic-byte types (media.ts)
+      parts.push(media
+        ? await storeAttachment(media, a, filename, inboundScope(from))
+        : { role: "attachment", contentType: headerSafe(a.contentType, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(filename ? { filename } : {}) });
     }
     if (parsed.security) parts.push({ role: "opaque", contentType: "message/rfc822", size: raw.length, blobRef: await this.deps.blobs.put(raw), security: parsed.security });
     return { parts, stripped };
@@ -154,7 +158,15 @@ export class Inbound {
   private async bridge(raw: Buffer, env: Envelope, parsed: ParsedEmail, verdict: SenderVerdict, hops: number): Promise<SmtpReply> {
     const ctx = this.deps.ctx;
     const from = fromNative(parsed.fromAddress!, ctx.mappings());
-    const { parts, stripped } = await this.parts(raw, parsed, !verdict.trusted);
+    let built: { parts: Part[]; stripped: boolean };
+    try {
+      built = await this.parts(raw, parsed, !verdict.trusted, from);
+    } catch (e) {
+      if (!isParleyError(e)) throw e;
+      this.log.info({ code: e.code, err: e.message }, "refused: an attachment broke a media limit");
+      return replyForMediaError(e);
+    }
+    const { parts, stripped } = built;
     const original = stripped ? await this.deps.blobs.put(raw) : undefined;
     const inReplyTo = parsed.inReplyTo ? await ctx.ids.canonicalFor({ network: EMAIL, kind: "message-id", id: parsed.inReplyTo }) : undefined;
     const replyTo = parsed.replyTo && verdict.trusted ? safeEndpoint(parsed.replyTo, ctx) : undefined;

@@ -12,7 +12,7 @@ import {
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { Message } from "../../src/model/message.js";
 import { EMAIL, emailAddressing } from "./address.js";
-import { DirectoryBlobStore, type BlobStore } from "./blobs.js";
+import { DirectoryBlobStore, MediaBlobStore, type BlobStore } from "./blobs.js";
 import { EmailConfigSchema, type EmailConfig } from "./config.js";
 import { emailDoctor } from "./doctor.js";
 import { sendFailureDsn } from "./dsn-out.js";
@@ -47,13 +47,10 @@ export class EmailAdapter implements Adapter {
   private listener: SmtpListener | undefined;
   private outbound: Outbound | undefined;
   private sender: MailSender | undefined;
-  private readonly blobs: BlobStore;
   /** The port the listener bound (useful with `listen.port: 0`). */
   port = 0;
 
-  constructor(readonly config: EmailConfig, private readonly deps: EmailAdapterDeps = {}) {
-    this.blobs = deps.blobs ?? new DirectoryBlobStore(config.blobDir);
-  }
+  constructor(readonly config: EmailConfig, private readonly deps: EmailAdapterDeps = {}) {}
 
   async start(ctx: AdapterContext): Promise<void> {
     if (this.listener) return;
@@ -61,9 +58,11 @@ export class EmailAdapter implements Adapter {
     const log = ctx.log.child({ module: "email" });
     const dkimKeys = loadDkimKeys(this.config);
     const resolveMx = this.deps.resolveMx;
+    // The gateway's one blob store; `blobDir` only when the context offers none (some tests).
+    const blobs: BlobStore = this.deps.blobs ?? (ctx.media ? new MediaBlobStore(ctx.media) : new DirectoryBlobStore(this.config.blobDir));
     this.sender = new MailSender({ config: this.config, dkimKeys, log, resolveMx });
-    this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs: this.blobs, log, dkimKeys, resolveMx });
-    const inbound = new Inbound({ config: this.config, ctx, blobs: this.blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s) });
+    this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs, media: ctx.media, log, dkimKeys, resolveMx });
+    const inbound = new Inbound({ config: this.config, ctx, blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s) });
     this.listener = new SmtpListener(this.config, ctx, inbound);
     this.port = await this.listener.start();
     log.info({ port: this.port, dkimKeys: dkimKeys.length }, "SMTP listener ready");

@@ -19,6 +19,8 @@ import type { DomainMappings } from "../../src/mappings/types.js";
 import type { Logger } from "../../src/log/logger.js";
 import { EMAIL, toNative } from "./address.js";
 import type { BlobStore } from "./blobs.js";
+import type { MediaPort } from "../../src/adapter/media.js";
+import { outboundFiles } from "./media.js";
 import type { EmailConfig } from "./config.js";
 import { classifySendError } from "./errors.js";
 import { headerSafe, textToHtml } from "./headers.js";
@@ -60,6 +62,8 @@ export interface OutboundDeps {
   readonly ids: IdMap;
   readonly mappings: () => DomainMappings;
   readonly blobs: BlobStore;
+  /** The gateway's media service: limits and links for files too large to attach. */
+  readonly media?: MediaPort | undefined;
   readonly log: Logger;
   readonly dkimKeys: readonly LoadedDkimKey[];
   readonly resolveMx?: MxResolver | undefined;
@@ -128,16 +132,6 @@ export class Outbound {
   private readonly sender: MailSender;
   constructor(private readonly deps: OutboundDeps) { this.sender = new MailSender(deps); }
 
-  private async attachments(message: Message): Promise<NonNullable<MailOptions["attachments"]>> {
-    const out: NonNullable<MailOptions["attachments"]> = [];
-    for (const p of message.parts) {
-      if (p.role !== "attachment" && p.role !== "opaque") continue;
-      const content = await this.deps.blobs.get(p.blobRef);
-      out.push({ content, contentType: p.contentType, ...(p.role === "attachment" && p.filename ? { filename: headerSafe(p.filename, 120) } : {}) });
-    }
-    return out;
-  }
-
   /** Deliver to a mailbox (message.to is an email endpoint). */
   async deliver(message: Message): Promise<DeliveryOutcome> {
     const m = this.deps.mappings();
@@ -149,8 +143,10 @@ export class Outbound {
     const inReplyTo = (message.inReplyTo && (await this.deps.ids.nativeFor(message.inReplyTo, EMAIL, "message-id"))?.id) ?? thread?.refs.at(-1);
     const references = thread ? [...thread.refs.filter((r) => r !== inReplyTo), ...(inReplyTo ? [inReplyTo] : [])] : inReplyTo ? [inReplyTo] : [];
     const subject = subjectOf(message, message.from.address, thread?.subject);
-    const text = plainText(message) || "(no text)";
-    const html = message.parts.find((p) => p.role === "html")?.body ?? textToHtml(text);
+    const files = await outboundFiles(this.deps.media, this.deps.blobs, message); // media.ts: limits, links
+    const text = [plainText(message) || (files.attachments.length > 0 ? "" : "(no text)"), ...files.notes].filter((l) => l !== "").join("\n\n");
+    const ownHtml = message.parts.find((p) => p.role === "html")?.body;
+    const html = ownHtml !== undefined ? ownHtml + files.notes.map((n) => textToHtml(n)).join("") : textToHtml(text);
     const name = headerSafe(message.displayName ?? message.from.address, 120);
     const mail: MailOptions = {
       envelope: { from: verpAddress(this.deps.config.bounceAddress, message.id), to: [to] },
@@ -161,7 +157,7 @@ export class Outbound {
       date: new Date(message.sentAt),
       text,
       html,
-      attachments: await this.attachments(message),
+      attachments: files.attachments,
       headers: {
         "X-Parley-Id": message.id,
         // Already decremented by the core when it accepted the message (DESIGN §3).

@@ -43,8 +43,13 @@ export interface MediaPort {
    * allowed the host by name), and store it. `headers` go to the first origin only.
    */
   fetch(url: string, declared: DeclaredMedia, scope: MediaScope, headers?: Readonly<Record<string, string>>): Promise<AttachmentPart>;
-  /** The bytes of a stored attachment, streamed; rejects with PARLEY_NOT_FOUND once expired. */
-  open(part: AttachmentPart): Promise<Readable>;
+  /**
+   * Keep bytes that are no attachment (an original message, a signed part relayed untouched) in
+   * the same store: no media limits or type checks, only the store's own caps.
+   */
+  keep(source: Readable | Buffer): Promise<{ readonly blobRef: string; readonly size: number }>;
+  /** The bytes of a stored attachment (or kept blob), streamed; rejects with PARLEY_NOT_FOUND once expired. */
+  open(part: { readonly blobRef: string }): Promise<Readable>;
   /** A signed, expiring URL on Parley's media listener, or undefined when the listener is off. */
   publicUrl(part: AttachmentPart): string | undefined;
   limits(scope: MediaScope): MediaLimits;

@@ -109,7 +109,12 @@ export class MediaService implements MediaPort {
     return this.store(got.body, { ...declared, filename: declared.filename ?? fromUrl, contentType: declared.contentType ?? got.contentType }, scope);
   }
 
-  open(part: AttachmentPart): Promise<Readable> {
+  async keep(source: Readable | Buffer): Promise<{ blobRef: string; size: number }> {
+    const blob = await this.counted(this.blobs.put(source, this.options.config.maxBlobBytes));
+    return { blobRef: blob.ref, size: blob.size };
+  }
+
+  open(part: { readonly blobRef: string }): Promise<Readable> {
     return this.blobs.open(part.blobRef);
   }
 

@@ -5,6 +5,9 @@
  * through the authenticated media endpoint.
  */
 import { mkdtempSync } from "node:fs";
+import { dkimSign } from "mailauth";
+import { simpleParser } from "mailparser";
+import { createTransport } from "nodemailer";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProsodyCoordinates } from "../../harness/prosody/prosody.js";
@@ -65,4 +68,22 @@ export function mediaConfig(prosody: ProsodyCoordinates, limits: Record<string, 
     fetch: { allowHosts: [prosody.uploadHost], connectTimeoutMs: 2_000, totalTimeoutMs: 10_000 },
     limits,
   };
+}
+
+/** A mail with attachments as a mail client composes it (nodemailer), DKIM-signed like composeMail. */
+export async function mailWithFiles(o: { from: string; to: string; subject: string; text: string; files: readonly { name: string; type: string; data: Buffer }[]; sign: { domain: string; selector: string; privateKey: string } }): Promise<Buffer> {
+  const t = createTransport({ streamTransport: true, buffer: true, newline: "windows" });
+  const info = await t.sendMail({
+    from: o.from, to: o.to, subject: o.subject, text: o.text, messageId: `<files-${Date.now()}-${Math.random().toString(36).slice(2)}@example.org>`,
+    attachments: o.files.map((f) => ({ filename: f.name, contentType: f.type, content: f.data })),
+  });
+  const raw = info.message as Buffer;
+  const { signatures } = await dkimSign(raw, { signingDomain: o.sign.domain, selector: o.sign.selector, privateKey: o.sign.privateKey });
+  return Buffer.concat([Buffer.from(signatures), raw]);
+}
+
+/** The attachments of a delivered mail, as a mail client shows them. */
+export async function mailFiles(raw: Buffer): Promise<{ text: string; files: { name: string | undefined; type: string; data: Buffer }[] }> {
+  const p = await simpleParser(raw);
+  return { text: p.text ?? "", files: p.attachments.map((a) => ({ name: a.filename, type: a.contentType, data: a.content })) };
 }

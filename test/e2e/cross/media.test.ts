@@ -11,10 +11,14 @@ import { png, pdf, opus, sha256 } from "../../support/media-samples.js";
 import { startCanary, type Canary } from "../../support/canary.js";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { startCrossRig, type CrossRig } from "./rig.js";
-import { NS_OOB, download, fileStanza, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
+import { NS_OOB, download, fileStanza, mailFiles, mailWithFiles, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
+import { waitForMail } from "../../harness/mta/maildir.js";
+import { smtpSend } from "../../harness/mta/smtp-client.js";
+import { mailboxSigner } from "../email/support.js";
 
 const SLOT = 3;
 const XMPP_LIMIT = 200_000;
+const EMAIL_LIMIT = 100_000;
 const prosody = inject("prosody");
 let r: CrossRig;
 let canary: Canary;
@@ -28,7 +32,7 @@ const samples = [
 
 beforeAll(async () => {
   canary = await startCanary();
-  r = await startCrossRig(SLOT, "media", undefined, mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT } } }));
+  r = await startCrossRig(SLOT, "media", undefined, mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT }, email: { maxBytes: EMAIL_LIMIT } } }));
 });
 afterAll(async () => {
   await r?.stop();
@@ -71,6 +75,83 @@ describe("files between XMPP and Matrix, with real clients", () => {
       expect(got.contentType).toBe(s.type);
       expect(sha256(got.data)).toBe(sha256(s.data));
     }
+  });
+});
+
+describe("files between email and chat, with real clients", () => {
+  const files = samples.map((s) => ({ name: s.name, type: s.type, data: s.data }));
+  const send = async (to: string, subject: string) => {
+    const raw = await mailWithFiles({ from: "Carol <carol@example.org>", to, subject, text: `${subject}, see attached`, files, sign: mailboxSigner("example.org") });
+    expect((await smtpSend(r.mta.smtpPort, { from: "carol@example.org", to: [to] }, raw)).final).toBe(250);
+  };
+
+  it("a mail with an image, a PDF and a voice note arrives in Matrix as its text and three native media events, byte-identical", async () => {
+    await send(r.on("email", r.bobEp), "files for Bob");
+    const carolPuppet = r.on("matrix", r.carolEp);
+    await r.bob.waitForMessage("files for Bob, see attached", carolPuppet, 30_000);
+    for (const s of samples) {
+      const ev = await r.bob.waitForEvent((e) => e.getSender() === carolPuppet && e.getContent().filename === s.name, 30_000, `${s.name} from email`);
+      expect(ev.getContent().msgtype).toBe(s.msgtype);
+      expect(ev.getContent().info).toMatchObject({ mimetype: s.type, size: s.data.length });
+      expect(sha256(await matrixDownload(r.bob, String(ev.getContent().url)))).toBe(sha256(s.data));
+    }
+  });
+
+  it("the same mail to an XMPP user arrives as one message with three OOB links, byte-identical", async () => {
+    await send(r.on("email", r.aliceEp), "files for Alice");
+    const m = await r.alice.inbox.next((x) => x.is("message") && (x.getChildText("body") ?? "").startsWith("files for Alice"), 30_000, "Carol's mail with files");
+    const oobs = m.getChildren("x", NS_OOB);
+    expect(oobs.map((x) => x.getChildText("desc"))).toEqual(samples.map((s) => s.name));
+    for (const [i, s] of samples.entries()) {
+      const got = await download(oobs[i]!.getChildText("url")!);
+      expect(got.contentType).toBe(s.type);
+      expect(sha256(got.data)).toBe(sha256(s.data));
+    }
+  });
+
+  it("files from XMPP and from Matrix reach a mailbox as MIME attachments with name, type and bytes", async () => {
+    const carolJid = r.on("xmpp", r.carolEp);
+    const s = samples[2];
+    const url = await xmppUpload(r.alice, prosody, s.data, s.name, s.type);
+    await r.alice.send(fileStanza(carolJid, url, "to-carol"));
+    const fromAlice = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.aliceEp)) && m.raw.includes(s.name), 30_000);
+    const a = (await mailFiles(fromAlice.raw)).files;
+    expect(a).toHaveLength(1);
+    expect(a[0]).toMatchObject({ name: s.name, type: s.type });
+    expect(sha256(a[0]!.data)).toBe(sha256(s.data));
+
+    const carolPuppet = r.on("matrix", r.carolEp);
+    const { room_id } = await r.bob.client.createRoom({ invite: [carolPuppet], is_direct: true });
+    await r.bob.waitForEvent((e) => e.getRoomId() === room_id && e.getStateKey() === carolPuppet && e.getContent().membership === "join", 30_000, "the puppet joining");
+    const img = samples[0];
+    const mxc = await matrixUpload(r.bob, img.data, img.name, img.type);
+    await r.bob.say(room_id, { msgtype: "m.image", body: "the logo, as promised", filename: img.name, url: mxc, info: { mimetype: img.type, size: img.data.length } });
+    const fromBob = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.bobEp)) && m.raw.includes(img.name), 30_000);
+    const mail = await mailFiles(fromBob.raw);
+    expect(mail.text).toContain("the logo, as promised");
+    expect(mail.files).toHaveLength(1);
+    expect(mail.files[0]).toMatchObject({ name: img.name, type: img.type });
+    expect(sha256(mail.files[0]!.data)).toBe(sha256(img.data));
+  });
+
+  it("a file over email's limit goes to the mailbox as a link to Parley's media listener, and the mail says so", async () => {
+    const big = pdf("big for email", EMAIL_LIMIT + 30_000);
+    const url = await xmppUpload(r.alice, prosody, big, "big-report.pdf", "application/pdf");
+    await r.alice.send(fileStanza(r.on("xmpp", r.carolEp), url, "big-to-carol"));
+    const mail = await waitForMail(r.carolInbox, (m) => m.raw.includes("big-report.pdf") && m.raw.includes("too large to attach"), 30_000);
+    const parsed = await mailFiles(mail.raw);
+    expect(parsed.files).toHaveLength(0);
+    const link = /https?:\/\/\S+\/big-report\.pdf/.exec(parsed.text)?.[0];
+    expect(link).toBeDefined();
+    expect(sha256((await download(link!)).data)).toBe(sha256(big));
+  });
+
+  it("a mail whose attachment is over email's limit is refused at SMTP: the sender's MTA returns it with the reason", async () => {
+    const subject = `too big ${Date.now()}`;
+    const raw = await mailWithFiles({ from: "carol@example.org", to: r.on("email", r.aliceEp), subject, text: "big", files: [{ name: "huge.pdf", type: "application/pdf", data: pdf("huge", EMAIL_LIMIT + 30_000) }], sign: mailboxSigner("example.org") });
+    expect((await smtpSend(r.mta.smtpPort, { from: "carol@example.org", to: [r.on("email", r.aliceEp)] }, raw)).final).toBe(250);
+    const bounce = await waitForMail(r.carolInbox, (m) => m.raw.includes(subject) && /too big for chat/i.test(m.raw.toString()), 60_000);
+    expect(bounce.raw.toString()).toContain(String(EMAIL_LIMIT));
   });
 });
 

@@ -1,0 +1,89 @@
+/**
+ * Attachments both ways through the gateway's one blob store (issue 13). In: each MIME attachment
+ * is stored with `ctx.media.store` (type checked against its magic bytes, dimensions read, the
+ * sender's domain's limits applied); over a limit the MTA gets a 5xx naming it, so the sender
+ * gets a DSN. Out: each attachment becomes a MIME part streamed from the store; a file over the
+ * recipient's limit is replaced by a link to Parley's media listener, and the mail says so.
+ */
+import type { Readable } from "node:stream";
+import type { Attachment as MailAttachment } from "nodemailer/lib/mailer";
+import { DeliveryError } from "../../src/adapter/contract.js";
+import type { AttachmentPart, MediaPort, MediaScope } from "../../src/adapter/media.js";
+import type { ParleyError } from "../../src/errors/parley-error.js";
+import { domainOf, type Endpoint } from "../../src/model/address.js";
+import type { Message } from "../../src/model/message.js";
+import { EMAIL } from "./address.js";
+import type { BlobStore } from "./blobs.js";
+import { reply, type SmtpReply } from "./errors.js";
+import { headerSafe } from "./headers.js";
+
+/** A MIME attachment as the parser gives it. */
+export interface MimeAttachment {
+  readonly content: Buffer;
+  readonly contentType: string;
+  readonly filename?: string | undefined;
+}
+
+export function inboundScope(from: Endpoint): MediaScope {
+  return { network: EMAIL, domain: domainOf(from.address) };
+}
+
+/** The SMTP answer to a file the store refused: the sender's MTA turns a 5xx into a DSN. */
+export function replyForMediaError(e: ParleyError): SmtpReply {
+  if (e.code === "PARLEY_TOO_LARGE") return reply(552, "5.3.4", `Attachment too big for chat: ${e.message}`);
+  if (e.code === "PARLEY_UNSUPPORTED") return reply(554, "5.6.1", `Attachment not accepted: ${e.message}`);
+  return reply(451, "4.3.1", "Attachments cannot be stored right now, try again later");
+}
+
+/** Store one MIME attachment as a canonical attachment part. */
+export async function storeAttachment(media: MediaPort, a: MimeAttachment, filename: string | undefined, scope: MediaScope): Promise<AttachmentPart> {
+  return media.store(a.content, { ...(filename ? { filename } : {}), contentType: a.contentType }, scope);
+}
+
+export interface OutboundFiles {
+  readonly attachments: MailAttachment[];
+  /** Lines for the text: files sent as links instead of attachments, and why. */
+  readonly notes: string[];
+}
+
+async function streamOf(blobs: BlobStore, p: { blobRef: string; filename?: string | undefined }): Promise<Readable> {
+  try {
+    return await blobs.open(p.blobRef);
+  } catch (e) {
+    throw new DeliveryError("permanent", "unavailable", `${p.filename ?? "an attached file"} has expired from Parley's store`, { cause: e });
+  }
+}
+
+/**
+ * The MIME parts of a message's files for a recipient, after its limits: too many files or a type
+ * not accepted is a permanent failure; a file over the size limit goes as a link when the media
+ * listener is on (noted in the text), else it is a permanent failure too.
+ */
+export async function outboundFiles(media: MediaPort | undefined, blobs: BlobStore, m: Message): Promise<OutboundFiles> {
+  const attachments: MailAttachment[] = [];
+  const notes: string[] = [];
+  const limits = media?.limits({ network: EMAIL, domain: domainOf(m.to.address) });
+  const files = m.parts.filter((p): p is AttachmentPart => p.role === "attachment");
+  if (limits && files.length > limits.maxFiles) {
+    throw new DeliveryError("permanent", "too-large", `${files.length} files in one message; at most ${limits.maxFiles} go to ${m.to.address}`);
+  }
+  for (const p of m.parts) {
+    if (p.role === "opaque") {
+      attachments.push({ content: await streamOf(blobs, p), contentType: p.contentType });
+      continue;
+    }
+    if (p.role !== "attachment") continue;
+    const name = headerSafe(p.filename ?? "file", 120);
+    const broken = limits ? media?.check([p], { network: EMAIL, domain: domainOf(m.to.address) }) : undefined;
+    if (broken?.code === "PARLEY_TOO_LARGE") {
+      const url = media?.publicUrl(p);
+      if (!url) throw new DeliveryError("permanent", "too-large", broken.message, { cause: broken });
+      notes.push(`[${name} (${p.size} bytes) is too large to attach here; it is at ${url}]`);
+      continue;
+    }
+    if (broken) throw new DeliveryError("permanent", broken.info.reason, broken.message, { cause: broken });
+    attachments.push({ content: await streamOf(blobs, p), contentType: p.contentType, filename: name, contentDisposition: "attachment" });
+  }
+  return { attachments, notes };
+}
+
