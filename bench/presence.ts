@@ -18,6 +18,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { errorMessage } from "../src/errors/message.js";
 import { Redis } from "ioredis";
 import { createDeliveryService, type BullDeliveryService } from "../src/delivery/index.js";
 import type { DeliveryHandler, DeliveryJob } from "../src/delivery/types.js";
@@ -113,7 +114,7 @@ async function main() {
           await service.handleJob(job);
         } catch (e) {
           failures++;
-          if (failures <= 3) console.error(`job ${job.kind} failed: ${(e as Error).message}`);
+          if (failures <= 3) console.error(`job ${job.kind} failed: ${errorMessage(e)}`);
           throw e;
         }
         if (isFanout) { fanoutMs.push(performance.now() - t0); fanoutDone++; }

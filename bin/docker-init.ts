@@ -21,6 +21,7 @@ import type { AdapterFactory } from "../src/adapter/contract.js";
 import type { ProvisionContext, ProvisionOption } from "../src/adapter/declarations.js";
 import { loadMappingsFile } from "../src/mappings/index.js";
 import type { CommandOutput } from "../src/cli/index.js";
+import { errorMessage } from "../src/errors/message.js";
 
 /** Where the other containers find the shared files (compose mounts DIR there). */
 const CORE_OPTIONS = {
@@ -85,7 +86,7 @@ export async function dockerInitCommand(args: readonly string[], factories: Fact
   try {
     values = parseOptions(args, factories);
   } catch (e) {
-    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, dockerInitUsage(factories)] };
+    return { exitCode: 2, lines: [`parley: ${errorMessage(e)}`, dockerInitUsage(factories)] };
   }
   if (values.dir === undefined) return { exitCode: 2, lines: ["parley: docker-init needs --dir", dockerInitUsage(factories)] };
   const mappingsFile = values.mappings!;

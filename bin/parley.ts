@@ -10,6 +10,7 @@ import type { CommandOutput } from "../src/cli/index.js";
 import { buildGateway, type Role } from "../src/build.js";
 import { createLogger } from "../src/log/logger.js";
 import { isParleyError } from "../src/errors/parley-error.js";
+import { errorMessage } from "../src/errors/message.js";
 
 function print(out: CommandOutput): number {
   for (const line of out.lines) (out.exitCode === 0 ? console.log : console.error)(line);
@@ -31,13 +32,13 @@ async function start(args: readonly string[]): Promise<number> {
       log.info({ signal }, "stopping: ingress first, then draining deliveries, then the links, then Redis");
       // A stop that hangs (a peer that never answers a close) must not hold a restart back.
       setTimeout(() => { log.error("stop did not finish within 3 s; exiting"); process.exit(1); }, 3_000).unref();
-      built.stop().then(resolve, (e: unknown) => { log.error({ err: (e as Error).message }, "unclean stop"); resolve(); });
+      built.stop().then(resolve, (e: unknown) => { log.error({ err: errorMessage(e) }, "unclean stop"); resolve(); });
     };
     // SIGHUP: read the mappings file again; every process swaps to it, an invalid file changes nothing.
     process.on("SIGHUP", () => {
       built.live.reloadFile().then(
         (r) => (r.ok ? log.info({ version: r.version, unchanged: r.unchanged ?? false }, "mappings reloaded (SIGHUP)") : log.error({ problems: r.problems }, "mappings file invalid: nothing changed")),
-        (e: unknown) => log.error({ err: (e as Error).message }, "mappings reload failed: nothing changed"));
+        (e: unknown) => log.error({ err: errorMessage(e) }, "mappings reload failed: nothing changed"));
     });
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));

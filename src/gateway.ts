@@ -25,6 +25,7 @@ import { RoomService, linkedRooms, type RoomLookup } from "./rooms/service.js";
 import { createRoomMetrics } from "./rooms/metrics.js";
 import type { Tracer } from "./trace/tracer.js";
 import { TypingRelay } from "./core/typing.js";
+import { errorMessage } from "./errors/message.js";
 
 /** The core's services, already connected. */
 export interface GatewayParts {
@@ -205,7 +206,7 @@ export class Gateway {
         if (now === was) continue;
         active.set(network, now);
         this.options.parts.delivery.setLocalActive(network, now).catch((e: unknown) =>
-          this.options.log.warn({ network, err: (e as Error).message }, "could not follow adapter readiness"));
+          this.options.log.warn({ network, err: errorMessage(e) }, "could not follow adapter readiness"));
       }
     }, this.options.readinessIntervalMs ?? 250);
     this.readinessTimer.unref();
@@ -226,7 +227,7 @@ export class Gateway {
       try {
         if (hasIngressControl(adapter)) await adapter.stopIngress();
       } catch (e) {
-        this.options.log.warn({ network, err: (e as Error).message }, "adapter ingress did not stop cleanly");
+        this.options.log.warn({ network, err: errorMessage(e) }, "adapter ingress did not stop cleanly");
       }
     }));
     await this.options.parts.delivery.close();
@@ -234,7 +235,7 @@ export class Gateway {
       try {
         await adapter.stop();
       } catch (e) {
-        this.options.log.warn({ network, err: (e as Error).message }, "adapter did not stop cleanly");
+        this.options.log.warn({ network, err: errorMessage(e) }, "adapter did not stop cleanly");
       }
     }
   }

@@ -24,6 +24,7 @@ import {
 } from "../../src/model/address.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import { ParleyError } from "../../src/errors/parley-error.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export const EMAIL: NetworkId = asNetworkId("email");
 export const MAX_EMAIL_LOCAL_OCTETS = 255;
@@ -120,7 +121,7 @@ function parseNative(native: string): { local: string; domain: string } {
   try {
     return { local: bare.slice(0, at), domain: normaliseDomain(bare.slice(at + 1)) };
   } catch (e) {
-    throw new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+    throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
   }
 }
 
@@ -128,7 +129,7 @@ function canonical(address: string, network: NetworkId): Endpoint {
   try {
     return { address: canonicalAddress(address), network };
   } catch (e) {
-    throw new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+    throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
   }
 }
 

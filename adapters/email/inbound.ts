@@ -24,6 +24,7 @@ import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
 import { inboundScope, replyForMediaError, storeAttachment } from "./media.js";
 import { canonicalIdInMessageId, extendThread } from "./threads.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 /** Extension namespace carrying email-only facts the core never reads. */
 export const EMAIL_EXT = "urn:parley:email";
@@ -235,7 +236,7 @@ export class Inbound {
         messageId: m.id, sender: m.from, recipient: m.to, state: "failed", reason: r.error.info.reason,
         text: r.error.message.slice(0, 1024), at: new Date().toISOString(), extensions: {},
       };
-      await this.deps.reportFailure(status).catch((e: unknown) => this.log.warn({ messageId: m.id, err: (e as Error).message }, "could not report a refused recipient"));
+      await this.deps.reportFailure(status).catch((e: unknown) => this.log.warn({ messageId: m.id, err: errorMessage(e) }, "could not report a refused recipient"));
     }
   }
 

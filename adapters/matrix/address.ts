@@ -24,6 +24,7 @@ import {
 import {
   MATRIX, MAX_USER_ID_BYTES, MatrixAppearanceSchema, MatrixNetworkSettingsSchema, type MatrixNetworkSettings,
 } from "./config.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const SAFE = /[a-z0-9.\-/+]/;
 
@@ -111,7 +112,7 @@ export function splitUserId(native: string): { local: string; server: string } {
   try {
     return { local: m[1]!, server: normaliseDomain(m[2]!) };
   } catch (e) {
-    throw invalid(native, (e as Error).message);
+    throw invalid(native, errorMessage(e));
   }
 }
 
@@ -119,7 +120,7 @@ function endpointOrInvalid(native: string, address: string, network: NetworkId):
   try {
     return { address: canonicalAddress(address), network };
   } catch (e) {
-    throw invalid(native, (e as Error).message);
+    throw invalid(native, errorMessage(e));
   }
 }
 
@@ -139,7 +140,7 @@ function puppetEndpoint(native: string, local: string, s: ResolvedMatrixSettings
   try {
     network = asNetworkId(rest.slice(0, sep));
   } catch (e) {
-    throw invalid(native, (e as Error).message);
+    throw invalid(native, errorMessage(e));
   }
   if (network === MATRIX) throw invalid(native, "a puppet cannot stand for a Matrix user");
   if (!mappings.networks.has(network)) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${native} names the network "${network}", which the mappings do not list`);

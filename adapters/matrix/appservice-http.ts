@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from "../../src/log/logger.js";
 import { sameSecret } from "./registration.js";
 import type { HttpReply } from "./types.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export interface AppserviceHandlers {
   transaction(txnId: string, body: Buffer): Promise<HttpReply>;
@@ -115,7 +116,7 @@ export function createAppserviceServer(opts: { hsToken: string; log: Logger; han
     route(req, url, handlers, limits).then(
       (r) => (r.status === 413 ? refuse(req, res, r) : send(res, r)),
       (e: unknown) => {
-        log.error({ path: url.pathname, err: e instanceof Error ? e.message : String(e) }, "application-service request failed");
+        log.error({ path: url.pathname, err: errorMessage(e) }, "application-service request failed");
         if (!res.headersSent) send(res, { status: 500, body: { errcode: "M_UNKNOWN", error: "internal error" } });
       },
     );

@@ -16,6 +16,7 @@ import { classify } from "./errors.js";
 import { localUserId, notice } from "./outbound.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export const HELP = [
   "Parley bridge bot. Commands:",
@@ -148,7 +149,7 @@ function presentityOf(d: MatrixDeps, arg: string): Endpoint | string {
     const home = d.ctx.mappings().domains.get(domainOf(address))?.home;
     return home ? { network: home, address } : `${domainOf(address)} is not a listed domain: say which network, e.g. "xmpp/${address}".`;
   } catch (e) {
-    return (e as Error).message;
+    return errorMessage(e);
   }
 }
 

@@ -6,6 +6,7 @@ import type { AdapterDoctorContext, Finding } from "../../src/adapter/declaratio
 import { matrixSettings } from "./address.js";
 import type { MatrixConfig } from "./config.js";
 import { checkRegistrationFile } from "./registration.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): Promise<Finding[]> {
   const out: Finding[] = [];
@@ -18,7 +19,7 @@ export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): 
     else if (res.ok) out.push({ check: "matrix as_token", status: "fail", detail: `the as_token belongs to ${body.user_id ?? "?"}, not the bridge bot ${bot}`, fix: "networks.matrix.botLocalpart must be the registration's sender_localpart" });
     else out.push({ check: "matrix as_token", status: "fail", detail: `the homeserver refuses the as_token (${res.status} ${body.errcode ?? ""})`, fix: "load the registration (parley matrix registration --out FILE) in the homeserver (Synapse: app_service_config_files) and restart it; its as_token must equal adapters.matrix.asToken" });
   } catch (e) {
-    out.push({ check: "matrix homeserver", status: "fail", detail: `${base} does not answer (${(e as Error).message})`, fix: "start the homeserver or fix adapters.matrix.homeserverUrl" });
+    out.push({ check: "matrix homeserver", status: "fail", detail: `${base} does not answer (${errorMessage(e)})`, fix: "start the homeserver or fix adapters.matrix.homeserverUrl" });
     return out;
   }
   if (c.registrationFile === undefined) {
@@ -28,7 +29,7 @@ export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): 
       await checkRegistrationFile(c.registrationFile, c);
       out.push({ check: "matrix registration", status: "ok", detail: `${c.registrationFile} has the config's id, as_token and hs_token` });
     } catch (e) {
-      out.push({ check: "matrix registration", status: "fail", detail: (e as Error).message, fix: "the homeserver sends the registration's hs_token: copy its tokens into adapters.matrix (asToken/hsToken or their _FILE variables), or rewrite the file with parley matrix registration --out FILE and restart the homeserver" });
+      out.push({ check: "matrix registration", status: "fail", detail: errorMessage(e), fix: "the homeserver sends the registration's hs_token: copy its tokens into adapters.matrix (asToken/hsToken or their _FILE variables), or rewrite the file with parley matrix registration --out FILE and restart the homeserver" });
     }
   }
   // Matrix spec v1.7 "Pinging": the homeserver calls Parley's /_matrix/app/v1/ping with its hs_token.
@@ -42,7 +43,7 @@ export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): 
     else if (body.errcode === "M_CONNECTION_FAILED" || body.errcode === "M_CONNECTION_TIMEOUT") out.push({ check: "matrix homeserver → parley", status: "fail", detail: `the homeserver cannot reach Parley's listener (${body.errcode})`, fix: `the registration's url must reach adapters.matrix.listen (${c.listen.host}:${c.listen.port}) from the homeserver` });
     else out.push({ check: "matrix homeserver → parley", status: "note", detail: `the homeserver's ping answered ${res.status} ${body.errcode ?? ""} ${body.error ?? ""}`.trim() });
   } catch (e) {
-    out.push({ check: "matrix homeserver → parley", status: "note", detail: `ping not answered (${(e as Error).message})` });
+    out.push({ check: "matrix homeserver → parley", status: "note", detail: `ping not answered (${errorMessage(e)})` });
   }
   return out;
 }

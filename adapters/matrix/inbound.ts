@@ -20,6 +20,7 @@ import { plausibleTime } from "./untrusted.js";
 import { linkedRoomEvent } from "./rooms/inbound.js";
 import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -66,7 +67,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
       parts = await mediaParts(d, src, from);
     } catch (e) {
       const why = isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
-      d.log.info({ eventId: ev.event_id, err: (e as Error).message }, "file not bridged");
+      d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "file not bridged");
       tell(`⚠ Not delivered to ${to.address}: ${why}.`);
       return;
     }
@@ -201,7 +202,7 @@ export async function planTransaction(d: MatrixDeps, events: readonly MatrixEven
     try {
       await ephemeralItem(d, plan, e);
     } catch (err) {
-      d.log.warn({ type: e.type, err: err instanceof Error ? err.message : String(err) }, "ephemeral event skipped");
+      d.log.warn({ type: e.type, err: errorMessage(err) }, "ephemeral event skipped");
     }
   }
   return plan;

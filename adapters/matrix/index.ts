@@ -32,6 +32,7 @@ import { Transactions } from "./transactions.js";
 import { answerUserQuery } from "./user-query.js";
 import type { HttpReply } from "./types.js";
 import { matrixProvisioning } from "./provision.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
 export { matrixAddressing } from "./address.js";
@@ -79,7 +80,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     this.transactions = new Transactions(d);
     this.presence = new PuppetPresence(d);
     const presence = this.presence;
-    d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "presence re-check failed"));
+    d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: errorMessage(e) }, "presence re-check failed"));
     const tx = this.transactions;
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
     const server = this.server;
@@ -91,7 +92,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     // Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
     // Synapse retry queued transactions now instead of after its backoff.
     await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
-      .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "application-service ping failed"));
+      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, "application-service ping failed"));
     void joinLinkedRooms(d);
     log.info({ port: this.port, homeserver: c.homeserverUrl }, "matrix adapter started");
   }
@@ -105,7 +106,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
       if (e instanceof MatrixError && (e.httpStatus === 401 || e.httpStatus === 403)) {
         throw new ParleyError("PARLEY_CONFIG_INVALID", `the homeserver refuses adapters.matrix.asToken (${e.errcode ?? e.httpStatus}): is the registration loaded?`, {}, { cause: e });
       }
-      d.log.warn({ err: e instanceof Error ? e.message : String(e) }, "homeserver unreachable at start; deliveries will retry");
+      d.log.warn({ err: errorMessage(e) }, "homeserver unreachable at start; deliveries will retry");
     }
   }
 

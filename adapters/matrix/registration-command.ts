@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import type { AdapterCommand } from "../../src/adapter/declarations.js";
 import type { MatrixConfig } from "./config.js";
 import { writeRegistration } from "./registration.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const OPTIONS = "[--config FILE] [--url URL] [--id ID] [--out FILE]";
 
@@ -16,7 +17,7 @@ export const registrationCommand: AdapterCommand<MatrixConfig> = {
     try {
       ({ values } = parseArgs({ args: [...args], options: { config: { type: "string" }, url: { type: "string" }, id: { type: "string" }, out: { type: "string" } } }));
     } catch (e) {
-      return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, `usage: parley matrix registration ${OPTIONS}`] };
+      return { exitCode: 2, lines: [`parley: ${errorMessage(e)}`, `usage: parley matrix registration ${OPTIONS}`] };
     }
     const loaded = await ctx.load(values.config);
     if ("exitCode" in loaded) return loaded;

@@ -17,6 +17,7 @@ import { isOwnUser } from "./address.js";
 import { planTransaction, skipEvent } from "./inbound.js";
 import { MAX_EVENT_DEPTH, nestsDeeperThan } from "./untrusted.js";
 import { MatrixEventSchema, type HttpReply, type MatrixEvent } from "./types.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const TransactionSchema = z.object({
   events: z.array(z.unknown()).default([]),
@@ -79,12 +80,12 @@ export class Transactions {
       }
       await Promise.all(claim.map((ev) => d.ctx.state.set(`ev:${ev.event_id}`, "done", d.config.dedupeTtlSeconds)));
       await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds);
-      for (const f of plan.followups) this.chain = this.chain.then(f).catch((e: unknown) => d.log.warn({ txnId, err: e instanceof Error ? e.message : String(e) }, "follow-up failed"));
+      for (const f of plan.followups) this.chain = this.chain.then(f).catch((e: unknown) => d.log.warn({ txnId, err: errorMessage(e) }, "follow-up failed"));
       d.log.debug({ txnId, events: events.length, fresh: claim.length, accepted: plan.items.length }, "transaction");
       return { status: 200, body: {} };
     } catch (e) {
       await Promise.all(claim.map((ev) => d.ctx.state.delete(`ev:${ev.event_id}`))).catch(() => undefined);
-      d.log.warn({ txnId, err: e instanceof Error ? e.message : String(e) }, "transaction not accepted; the homeserver will retry");
+      d.log.warn({ txnId, err: errorMessage(e) }, "transaction not accepted; the homeserver will retry");
       return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
     }
   }

@@ -27,6 +27,7 @@ import type { DomainMappings } from "../../src/mappings/types.js";
 import {
   asNetworkId, canonicalAddress, DomainNameSchema, domainOf, localOf, normaliseDomain, type Endpoint, type NetworkId,
 } from "../../src/model/address.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export const XMPP: NetworkId = asNetworkId("xmpp");
 /** RFC 7622 §3.3.1 / §3.2.1: localpart and domainpart limits in bytes. */
@@ -111,7 +112,7 @@ export function parseJid(jid: string): BareJid & { readonly resource: string | u
   try {
     domain = normaliseDomain(rawDomain);
   } catch (e) {
-    throw new ParleyError("PARLEY_ADDRESS_INVALID", `"${jid}" has an invalid domain: ${(e as Error).message}`);
+    throw new ParleyError("PARLEY_ADDRESS_INVALID", `"${jid}" has an invalid domain: ${errorMessage(e)}`);
   }
   if (at === 0 || Buffer.byteLength(local) > MAX_JID_PART_BYTES || (resource !== undefined && (resource === "" || Buffer.byteLength(resource) > MAX_JID_PART_BYTES))) {
     throw new ParleyError("PARLEY_ADDRESS_INVALID", `"${jid}" is not a valid JID`);
@@ -167,7 +168,7 @@ function canonical(address: string, network: NetworkId): Endpoint {
   try {
     return { address: canonicalAddress(address), network };
   } catch (e) {
-    throw new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+    throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
   }
 }
 

@@ -11,6 +11,7 @@ import type xml from "@xmpp/xml";
 import type { Logger } from "../../src/log/logger.js";
 import { StanzaGuard, type GuardEvent } from "./bounds.js";
 import { xmlSafeElement } from "./xml-safe.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 type Component = InstanceType<typeof componentCore.Component>;
 type XmlElement = xml.Element;
@@ -134,7 +135,7 @@ export class DomainLink {
     try {
       await entity.start();
     } catch (err) {
-      this.opts.log.warn({ domain: this.domain, err: (err as Error).message }, "component link could not start");
+      this.opts.log.warn({ domain: this.domain, err: errorMessage(err) }, "component link could not start");
       if (this.entity === entity) this.schedule();
     }
   }

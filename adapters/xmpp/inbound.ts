@@ -18,6 +18,7 @@ import { handlePresence, type PresenceState } from "./presence.js";
 import { STANZA_NAMESPACES, drop, replyError, resolveParties, type Parties, type XmppRuntime } from "./stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, canonicalFromStanzaId } from "./outbound.js";
 import { withFiles } from "./media/inbound.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const KIND: Record<string, MessageKind | undefined> = { chat: "chat", normal: "normal", headline: "notice" };
 
@@ -34,7 +35,7 @@ export async function handleStanza(rt: XmppRuntime, el: XmlElement, presence: Pr
     else if (el.name === "iq") await handleIq(rt, el);
     else drop(rt, el, "not a stanza");
   } catch (e) {
-    rt.log.error({ err: (e as Error).message, stanza: el.name }, "stanza handling failed");
+    rt.log.error({ err: errorMessage(e), stanza: el.name }, "stanza handling failed");
     await replyError(rt, el, errorFor(e));
   }
 }
@@ -127,7 +128,7 @@ async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId,
     // A failed write here (Redis down) goes on to accept, which fails the same way and is counted
     // and answered with the neutral "try later"; never an internal error text to the user.
     await rt.ctx.state.set(`origin:${id}`, JSON.stringify(origin), ORIGIN_TTL_SECONDS)
-      .catch((e: unknown) => rt.log.warn({ messageId: id, err: (e as Error).message }, "origin record not stored"));
+      .catch((e: unknown) => rt.log.warn({ messageId: id, err: errorMessage(e) }, "origin record not stored"));
     [result] = await accept();
   } catch (e) {
     await replyError(rt, el, errorFor(e instanceof ParleyError ? e : new ParleyError("PARLEY_UNAVAILABLE")));
@@ -174,6 +175,6 @@ async function handleBounce(rt: XmppRuntime, el: XmlElement): Promise<void> {
       at: new Date().toISOString(), extensions: { "urn:parley:xmpp:error": { payload: { condition, type: err?.attrs.type } } },
     } }]);
   } catch (e) {
-    drop(rt, el, `bounce not mapped: ${(e as Error).message}`);
+    drop(rt, el, `bounce not mapped: ${errorMessage(e)}`);
   }
 }

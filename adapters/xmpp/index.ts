@@ -27,6 +27,7 @@ import { Occupants } from "./muc/occupants.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc } from "./muc/deliver.js";
 import { xmppProvisioning } from "./provision.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
@@ -139,7 +140,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
         await rt.link.stop();
       }
     } catch (e) {
-      rt.log.warn({ err: (e as Error).message }, "lease check failed; keeping the current state");
+      rt.log.warn({ err: errorMessage(e) }, "lease check failed; keeping the current state");
     } finally {
       this.ticking = false;
     }
@@ -160,7 +161,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       try {
         await rt.ctx.state.releaseLease(LEASE_NAME, this.holder);
       } catch (e) {
-        rt.log.warn({ err: (e as Error).message }, "lease not released; it expires by itself");
+        rt.log.warn({ err: errorMessage(e) }, "lease not released; it expires by itself");
       }
     }
     // Stanzas read before the link closed finish their accept while Redis is still open.

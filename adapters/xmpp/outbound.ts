@@ -14,6 +14,7 @@ import { xml, type XmlElement } from "./connection.js";
 import { errorForReason } from "./errors.js";
 import { errorElement, type XmppRuntime } from "./stanza.js";
 import { fileLine, filesFor, oobElements, placeholder, type OutboundFile } from "./media/outbound.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export const NS_SID = "urn:xmpp:sid:0";
 export const NS_RECEIPTS = "urn:xmpp:receipts";
@@ -90,7 +91,7 @@ export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomai
     const generation = await rt.link.send(el);
     await rt.link.confirmWritten(fromDomain, serverDomain, generation);
   } catch (e) {
-    throw new DeliveryError("transient", "unavailable", "the XMPP server did not confirm the stanza", { cause: e, nativeDetail: (e as Error).message });
+    throw new DeliveryError("transient", "unavailable", "the XMPP server did not confirm the stanza", { cause: e, nativeDetail: errorMessage(e) });
   }
 }
 

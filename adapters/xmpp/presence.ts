@@ -14,6 +14,7 @@ import type { SubscriptionAction } from "../../src/model/subscription.js";
 import { XMPP, parseJid, toNative } from "./address.js";
 import { xml, type XmlElement } from "./connection.js";
 import { drop, resolveParties, type Parties, type XmppRuntime } from "./stanza.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const AUTH = { method: "network" as const, detail: "XMPP server on the component link" };
 const MAX_PAIRS = 10_000;
@@ -135,7 +136,7 @@ export class PresenceState {
         await this.deliver({ watcher, presence: p ?? closedPresence(presentity) });
         sent++;
       } catch (e) {
-        this.rt.log.warn({ err: (e as Error).message }, "presence restore failed for one puppet");
+        this.rt.log.warn({ err: errorMessage(e) }, "presence restore failed for one puppet");
       }
     }
     return sent;

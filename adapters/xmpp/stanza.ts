@@ -11,6 +11,7 @@ import { fromNative, parseJid, sharedFormAllowed, toNative, XMPP } from "./addre
 import type { XmppConfig } from "./config.js";
 import { xml, type ComponentLink, type XmlElement } from "./connection.js";
 import { NS_STANZAS, errorFor, type StanzaErrorSpec } from "./errors.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 export interface XmppRuntime {
   readonly ctx: AdapterContext;
@@ -58,7 +59,7 @@ export async function replyError(
   try {
     await rt.link.send(el);
   } catch (e) {
-    rt.log.warn({ err: (e as Error).message }, "could not send stanza error");
+    rt.log.warn({ err: errorMessage(e) }, "could not send stanza error");
   }
 }
 
@@ -98,7 +99,7 @@ export async function resolveParties(rt: XmppRuntime, el: XmlElement): Promise<P
     sender = fromNative(from, rt.ctx.mappings());
     senderBare = j.local === "" ? j.domain : `${j.local}@${j.domain}`;
   } catch (e) {
-    drop(rt, el, `from is not an XMPP user: ${(e as Error).message}`);
+    drop(rt, el, `from is not an XMPP user: ${errorMessage(e)}`);
     return undefined;
   }
   if (sender.network !== XMPP) {
@@ -111,7 +112,7 @@ export async function resolveParties(rt: XmppRuntime, el: XmlElement): Promise<P
     if (recipient.network === XMPP) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${to} is not a bridged user`);
     if (!sharedFormAllowed(recipient, rt.ctx.mappings())) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${to} is not reachable from XMPP`);
   } catch (e) {
-    const err = isParleyError(e) ? e : new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+    const err = isParleyError(e) ? e : new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
     await replyError(rt, el, errorFor(err));
     return undefined;
   }

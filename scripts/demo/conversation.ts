@@ -14,6 +14,7 @@ import { smtpSend } from "../../test/harness/mta/smtp-client.js";
 import type { DemoDeployment } from "./deployment.js";
 import { DEMO } from "./files.js";
 import { connectXmppUser, xml, type Stanza, type XmppTestUser } from "../../test/harness/prosody/client.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -85,7 +86,7 @@ export class Conversation {
       this.print(`[${network}] ${line}\n         … ${outcome} in ${ms} ms`);
       return true;
     } catch (e) {
-      const outcome = (e as Error).message;
+      const outcome = errorMessage(e);
       this.results.push({ network, line, ok: false, outcome });
       this.print(`[${network}] ${line}\n         ✗ ${outcome}`);
       return false;

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startDeployment, type DemoDeployment } from "./deployment.js";
 import { Conversation, type StepResult } from "./conversation.js";
 import { DEMO } from "./files.js";
+import { errorMessage } from "../../src/errors/message.js";
 
 /**
  * The transcript goes straight to stdout; console output of libraries (matrix-js-sdk's call
@@ -116,7 +117,7 @@ async function main(): Promise<number> {
     await stopAll();
     return allOk ? 0 : 1;
   } catch (e) {
-    say(`\nThe demo could not finish: ${(e as Error).message}`);
+    say(`\nThe demo could not finish: ${errorMessage(e)}`);
     await stopAll();
     return 1;
   }

@@ -7,8 +7,8 @@ import { ZodError } from "zod";
 import { ERROR_CODES } from "../errors/codes.js";
 import { isParleyError } from "../errors/parley-error.js";
 import { DeliveryError } from "./contract.js";
+import { errorMessage } from "../errors/message.js";
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * - a {@link DeliveryError}: the adapter decided; kept.
@@ -24,5 +24,5 @@ export function asDeliveryError(e: unknown): DeliveryError {
     const entry = ERROR_CODES[e.code];
     return new DeliveryError(entry.retryable ? "transient" : "permanent", entry.reason, e.message, { nativeDetail: e.code, cause: e });
   }
-  return new DeliveryError("transient", "internal", message(e), { cause: e });
+  return new DeliveryError("transient", "internal", errorMessage(e), { cause: e });
 }

@@ -8,6 +8,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../log/logger.js";
 import { bearerMatches, readJsonBody, sendError, sendJson } from "./http.js";
 import { isParleyError } from "../errors/parley-error.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -63,7 +64,7 @@ export class AdminServer {
   async start(): Promise<AddressInfo> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
-        this.options.log.error({ err: (e as Error).message, url: req.url }, "admin request failed");
+        this.options.log.error({ err: errorMessage(e), url: req.url }, "admin request failed");
         if (!res.headersSent) sendError(res, "PARLEY_INTERNAL");
       });
     });
@@ -122,7 +123,7 @@ export class AdminServer {
         try {
           return { name: c.name, ...(await c.check()) };
         } catch (e) {
-          return { name: c.name, ready: false, detail: (e as Error).message };
+          return { name: c.name, ready: false, detail: errorMessage(e) };
         }
       }),
     );

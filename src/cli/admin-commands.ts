@@ -11,6 +11,7 @@ import { PresenceAdmin, PresenceService, formatPresenceShow, formatSubscriptionL
 import { serializePidf } from "../model/pidf.js";
 import { silentLogger } from "../log/logger.js";
 import { createProducerConnection } from "../store/index.js";
+import { errorMessage } from "../errors/message.js";
 
 
 interface AdminDeps {
@@ -38,7 +39,7 @@ export async function adminCommand(command: "dlq" | "presence" | "subscriptions"
   try {
     parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, limit: { type: "string" }, pidf: { type: "boolean" } }, allowPositionals: true });
   } catch (e) {
-    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, USAGE[command]!] };
+    return { exitCode: 2, lines: [`parley: ${errorMessage(e)}`, USAGE[command]!] };
   }
   const [action, target] = parsed.positionals;
   const valid = command === "dlq" ? (action === "list" || ((action === "retry" || action === "drop") && target)) : (action === (command === "presence" ? "show" : "list") && target);

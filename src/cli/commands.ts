@@ -9,6 +9,7 @@ import type { AdapterConfigSchema } from "../config/schema.js";
 import { loadMappingsFile, type KnownNetwork } from "../mappings/load.js";
 import { configCheck, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, type CommandOutput } from "./config-check.js";
 import { resolve } from "./resolve.js";
+import { errorMessage } from "../errors/message.js";
 
 /** What the commands need from the composition root: the adapter factories satisfy both halves. */
 export interface CommandDeps {
@@ -22,7 +23,7 @@ export const RESOLVE_USAGE =
   "usage: parley resolve [--config FILE | --mappings FILE] ADDRESS [--home NETWORK | --on NETWORK] [--from ADDRESS [--from-on NETWORK]]";
 
 function usage(text: string, error?: unknown): CommandOutput {
-  return { exitCode: EXIT_USAGE, lines: error === undefined ? [text] : [`parley: ${(error as Error).message}`, text] };
+  return { exitCode: EXIT_USAGE, lines: error === undefined ? [text] : [`parley: ${errorMessage(error)}`, text] };
 }
 
 /** `parley config check [--config FILE] [--mappings FILE]` (args after `config check`). */

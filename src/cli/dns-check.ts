@@ -5,6 +5,7 @@
  */
 import { Resolver } from "node:dns/promises";
 import type { Finding } from "../adapter/declarations.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface DnsQuery {
   readonly name: string;
@@ -24,7 +25,7 @@ export async function dnsFindings(queries: readonly DnsQuery[], timeoutMs: numbe
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
       const missing = code === "ENOTFOUND" || code === "ENODATA";
-      out.push({ check: `dns ${q.type} ${q.name}`, status: "note", detail: missing ? `no ${q.type} record (needed so that ${q.why})` : `not resolvable here (${code || (e as Error).message})` });
+      out.push({ check: `dns ${q.type} ${q.name}`, status: "note", detail: missing ? `no ${q.type} record (needed so that ${q.why})` : `not resolvable here (${code || errorMessage(e)})` });
     }
   }
   return out;

@@ -14,6 +14,7 @@ import { checkRedisDurability } from "../store/durability.js";
 import type { AdapterFactory } from "../adapter/contract.js";
 import type { Finding, FindingStatus } from "../adapter/declarations.js";
 import type { CommandOutput } from "./config-check.js";
+import { errorMessage } from "../errors/message.js";
 
 export type { Finding, FindingStatus };
 
@@ -52,7 +53,7 @@ export async function checkRedis(config: GatewayConfig, timeoutMs: number): Prom
   } catch (e) {
     redis.disconnect();
     return [{
-      check: "redis", status: "fail", detail: `Redis at ${url} does not answer (${(e as Error).message})`,
+      check: "redis", status: "fail", detail: `Redis at ${url} does not answer (${errorMessage(e)})`,
       fix: "start Redis (redis-server, or the redis service of docker/compose.yaml), or point redis.url / PARLEY_REDIS__URL at it",
     }];
   }
@@ -90,7 +91,7 @@ export async function checkRunningGateway(config: GatewayConfig, timeoutMs: numb
     body = (await res.json()) as Readiness;
   } catch (e) {
     return [{
-      check: "parley", status: "fail", detail: `no Parley answers at ${url} (${(e as Error).message})`,
+      check: "parley", status: "fail", detail: `no Parley answers at ${url} (${errorMessage(e)})`,
       fix: "start it (parley start --config FILE, or the parley service); if it runs elsewhere, run doctor with that host's config",
     }];
   }
@@ -112,7 +113,7 @@ export async function runDoctor(ctx: DoctorContext, networks: readonly NetworkDo
     try {
       findings.push(...(await n.run(ctx, section)));
     } catch (e) {
-      findings.push({ check: n.network, status: "fail", detail: `the ${n.network} checks themselves failed: ${(e as Error).message}` });
+      findings.push({ check: n.network, status: "fail", detail: `the ${n.network} checks themselves failed: ${errorMessage(e)}` });
     }
   }
   return findings;
@@ -133,7 +134,7 @@ export async function doctorCommand(args: readonly string[], deps: { loadAll: Lo
   try {
     ({ values } = parseArgs({ args: [...args], options: { config: { type: "string" }, timeout: { type: "string", default: "3000" } }, strict: true, allowPositionals: false }));
   } catch (e) {
-    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, DOCTOR_USAGE] };
+    return { exitCode: 2, lines: [`parley: ${errorMessage(e)}`, DOCTOR_USAGE] };
   }
   const timeoutMs = Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100) return { exitCode: 2, lines: ["parley: --timeout must be a whole number of milliseconds ≥ 100", DOCTOR_USAGE] };

@@ -10,6 +10,7 @@ import type { KnownNetwork } from "../mappings/load.js";
 import { route, type RouteResult } from "../router/route.js";
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, type CommandOutput } from "./config-check.js";
 import { describeRoom, findLinkedRoom } from "./resolve-room.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface ResolveOptions {
   readonly mappings: DomainMappings;
@@ -41,7 +42,7 @@ function endpointOf(options: ResolveOptions, input: string, on: string | undefin
   try {
     address = canonicalAddress(input);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(errorMessage(e));
   }
   const listed = options.mappings.domains.get(domainOf(address));
   if (listed) {

@@ -7,6 +7,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import { createProducerConnection, keyspace } from "../store/index.js";
 import { TraceReader, formatLookup, traceKeys } from "../trace/index.js";
 import type { CommandOutput } from "./config-check.js";
+import { errorMessage } from "../errors/message.js";
 
 export const TRACE_USAGE = "usage: parley trace ID|NATIVE-ID|ADDRESS [--last N] [--json] [--config FILE]";
 
@@ -15,7 +16,7 @@ export async function traceCommand(args: readonly string[], loadConfig: (path: s
   try {
     parsed = parseArgs({ args: [...args], options: { config: { type: "string" }, last: { type: "string", default: "10" }, json: { type: "boolean", default: false } }, allowPositionals: true });
   } catch (e) {
-    return { exitCode: 2, lines: [`parley: ${(e as Error).message}`, TRACE_USAGE] };
+    return { exitCode: 2, lines: [`parley: ${errorMessage(e)}`, TRACE_USAGE] };
   }
   const last = Number(parsed.values.last);
   if (parsed.positionals.length !== 1 || !Number.isInteger(last) || last < 1) return { exitCode: 2, lines: [TRACE_USAGE] };

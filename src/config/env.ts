@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import { childSchema, leafKind, objectShape } from "./introspect.js";
 import type { KeyPath, Problem } from "./problems.js";
+import { errorMessage } from "../errors/message.js";
 
 export const ENV_PREFIX = "PARLEY_";
 
@@ -60,7 +61,7 @@ function parseJson(raw: string): { ok: true; value: unknown } | { ok: false; mes
   try {
     return { ok: true, value: JSON.parse(raw) as unknown };
   } catch (e) {
-    return { ok: false, message: `not valid JSON: ${(e as Error).message}` };
+    return { ok: false, message: `not valid JSON: ${errorMessage(e)}` };
   }
 }
 
@@ -125,7 +126,7 @@ export function applyEnv(raw: Record<string, unknown>, root: z.ZodType, env: Rea
       try {
         text = readFileSync(value, "utf8").replace(/\r?\n$/, "");
       } catch (e) {
-        bad(name, `cannot read the secret file ${value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, r.path);
+        bad(name, `cannot read the secret file ${value}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`, r.path);
         continue;
       }
     }

@@ -12,6 +12,7 @@ import { gatewayConfigSchema, type AdapterConfigSchema, type GatewayConfig } fro
 import { objectShape } from "./introspect.js";
 import { YamlSource } from "./yaml-source.js";
 import { DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_YAML } from "./default.js";
+import { errorMessage } from "../errors/message.js";
 
 export type ConfigResult = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly error: ConfigError };
 
@@ -85,7 +86,7 @@ function resolveAdminToken(config: GatewayConfig, src: YamlSource, origins: Read
       if (token.length < 16) return [at("tokenFile", `the token in ${admin.tokenFile} must be at least 16 characters`)];
       (config.admin as { token?: string }).token = token;
     } catch (e) {
-      return [at("tokenFile", `cannot read ${admin.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)];
+      return [at("tokenFile", `cannot read ${admin.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`)];
     }
   }
   if (admin.enabled && config.admin.token === undefined) {
@@ -129,7 +130,7 @@ export async function loadConfig(path: string | undefined, options: ConfigSource
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    return { ok: false, error: new ConfigError([{ file: path, line: 0, path: [], message: `cannot read the config file: ${(e as Error).message}` }]) };
+    return { ok: false, error: new ConfigError([{ file: path, line: 0, path: [], message: `cannot read the config file: ${errorMessage(e)}` }]) };
   }
   return parseConfig(text, path, { ...options, baseDir: dirname(path) });
 }

@@ -26,6 +26,7 @@ import { policyFor } from "../router/route.js";
 import { claimNativeIds, isEcho, releaseClaims } from "./native-ids.js";
 import { fitToFeatures } from "./features.js";
 import type { TypingEvent } from "../model/interactions.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface AcceptDeps {
   readonly mappings: () => DomainMappings;
@@ -123,7 +124,7 @@ export class AcceptPipeline {
         // event could not be decided and stored: the source must retry, so nothing is acknowledged.
         if (!isParleyError(e) || e.code === "PARLEY_UNAVAILABLE") {
           await this.releaseClaims(admitted);
-          throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", `cannot accept now: ${(e as Error).message}`, {}, { cause: e });
+          throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", `cannot accept now: ${errorMessage(e)}`, {}, { cause: e });
         }
         results[index] = refused(e);
       }
@@ -138,7 +139,7 @@ export class AcceptPipeline {
     try {
       await this.deps.delivery.enqueue(jobs);
     } catch (e) {
-      this.trace.notStored(admitted.map((a) => a.message.id), (e as Error).message);
+      this.trace.notStored(admitted.map((a) => a.message.id), errorMessage(e));
       await this.releaseClaims(admitted);
       throw isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", undefined, {}, { cause: e });
     }

@@ -17,6 +17,7 @@ import type { AdapterLookup, PresencePort } from "./ports.js";
 import { statusJob } from "./jobs.js";
 import { NO_TRACE, type Tracer } from "../trace/tracer.js";
 import { nowMs } from "../trace/hops.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface DispatchDeps {
   readonly adapters: AdapterLookup;
@@ -107,7 +108,7 @@ export class Dispatcher implements DeliveryHandler {
     try {
       await this.deps.rooms?.onFinalFailure(job, e);
     } catch (reportError) {
-      this.deps.log.error({ key: job.key, err: (reportError as Error).message }, "could not queue the failure report for the room sender");
+      this.deps.log.error({ key: job.key, err: errorMessage(reportError) }, "could not queue the failure report for the room sender");
     }
   }
 
@@ -123,7 +124,7 @@ export class Dispatcher implements DeliveryHandler {
     try {
       await this.reportToSender(parsed.data, "failed", e);
     } catch (reportError) {
-      this.deps.log.error({ key: job.key, err: (reportError as Error).message }, "could not queue the failure report for the sender");
+      this.deps.log.error({ key: job.key, err: errorMessage(reportError) }, "could not queue the failure report for the sender");
     }
   }
 }

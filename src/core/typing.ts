@@ -17,6 +17,7 @@ import type { DomainMappings } from "../mappings/types.js";
 import type { Logger } from "../log/logger.js";
 import type { AdapterLookup, MessagePolicy, RouteFn } from "./ports.js";
 import { conversationKey } from "./jobs.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface TypingRelayDeps {
   readonly mappings: () => DomainMappings;
@@ -126,7 +127,7 @@ export class TypingRelay {
       this.count("sent");
     } catch (e) {
       this.count("failed");
-      d.log.debug({ from: notice.from.address, to: notice.to.address, err: (e as Error).message }, "typing notice failed (not retried)");
+      d.log.debug({ from: notice.from.address, to: notice.to.address, err: errorMessage(e) }, "typing notice failed (not retried)");
     }
   }
 

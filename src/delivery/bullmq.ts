@@ -18,6 +18,7 @@
 import { Job, type JobsOptions, type Queue } from "bullmq";
 import type { ChainableCommander } from "ioredis";
 import type { RedisClient } from "../store/redis.js";
+import { errorMessage } from "../errors/message.js";
 
 export const PROVED_WITH = { bullmq: "6.7.0", ioredis: "6.0.0" } as const;
 
@@ -52,7 +53,7 @@ export function definedScripts(redis: RedisClient): readonly string[] {
 
 /** Redis' answer to an EVALSHA of a script it does not hold. */
 export function isNoScript(e: unknown): boolean {
-  return /NOSCRIPT/.test(e instanceof Error ? e.message : String(e));
+  return /NOSCRIPT/.test(errorMessage(e));
 }
 
 /** The failedReason BullMQ's stalled check (moveStalledJobsToWait.lua) gives a job it fails. */

@@ -18,6 +18,7 @@ import type { KnownNetwork } from "./checker.js";
 import { parseMappings } from "./load.js";
 import type { DomainMappings } from "./types.js";
 import type { MappingsVersions } from "./versions.js";
+import { errorMessage } from "../errors/message.js";
 
 export type ApplyResult =
   | { readonly ok: true; readonly version: number; readonly unchanged?: boolean }
@@ -100,7 +101,7 @@ export class LiveMappings {
   async reloadFile(source = "sighup"): Promise<ApplyResult> {
     let text: string;
     try { text = await readFile(this.o.file, "utf8"); } catch (e) {
-      return { ok: false, problems: [`${this.o.file}: cannot read the mappings file: ${(e as Error).message}`] };
+      return { ok: false, problems: [`${this.o.file}: cannot read the mappings file: ${errorMessage(e)}`] };
     }
     return this.apply(text, source);
   }

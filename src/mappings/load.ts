@@ -14,6 +14,7 @@ import {
 import { checkClaims } from "./checks.js";
 import { Checker, isObj, sectionOf, type KnownNetwork, type Obj } from "./checker.js";
 import { loadRooms } from "./rooms.js";
+import { errorMessage } from "../errors/message.js";
 
 export type { KnownNetwork } from "./checker.js";
 
@@ -90,7 +91,7 @@ function loadDomain(c: Checker, key: string, raw: unknown, networks: ReadonlyMap
   try {
     domain = normaliseDomain(key);
   } catch (e) {
-    c.add(path, (e as Error).message);
+    c.add(path, errorMessage(e));
   }
   const section = sectionOf(c, raw, path);
   const entry = section && c.parse(DomainEntrySchema, section, path);
@@ -155,7 +156,7 @@ export async function loadMappingsFile(path: string, known: readonly KnownNetwor
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    return { ok: false, error: new MappingsError([{ file: path, line: 0, path: [], message: `cannot read the mappings file: ${(e as Error).message}` }]) };
+    return { ok: false, error: new MappingsError([{ file: path, line: 0, path: [], message: `cannot read the mappings file: ${errorMessage(e)}` }]) };
   }
   return parseMappings(text, path, known);
 }

@@ -20,6 +20,7 @@ import { roomAddressingOf } from "../adapter/rooms.js";
 import { sectionOf, type Checker } from "./checker.js";
 import { RoomDirectory, type LinkedRoom } from "./room-directory.js";
 import type { NetworkMapping } from "./types.js";
+import { errorMessage } from "../errors/message.js";
 
 const LINK_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const ROOM_CORE_KEYS = ["home"] as const;
@@ -35,7 +36,7 @@ function nativeForm(c: Checker, name: string, net: string, value: unknown, netwo
   try {
     return { network: known.id, id: rooms.parseRoom(value) };
   } catch (e) {
-    c.add(path, (e as Error).message);
+    c.add(path, errorMessage(e));
     return undefined;
   }
 }
@@ -66,7 +67,7 @@ function loadLink(c: Checker, name: string, raw: unknown, networks: ReadonlyMap<
   try {
     address = rooms.roomAddress(natives.get(home)!.id);
   } catch (e) {
-    c.add([...path, home], `no canonical address for this room: ${(e as Error).message}`);
+    c.add([...path, home], `no canonical address for this room: ${errorMessage(e)}`);
     return undefined;
   }
   return { key: linkedRoomKey(name), origin: "linked", name, address, home, natives, source: { file: c.src.file, line: c.src.lineOf(path) } };

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from "../log/logger.js";
 import type { BlobStore } from "./blob-store.js";
 import { verifyPath } from "./signed-url.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface MediaListenerOptions {
   readonly host: string;
@@ -55,7 +56,7 @@ export class MediaListener {
       body.on("error", () => res.destroy());
       body.pipe(res);
     } catch (e) {
-      this.options.log.warn({ err: (e as Error).message }, "media file vanished while served");
+      this.options.log.warn({ err: errorMessage(e) }, "media file vanished while served");
       res.destroy();
     }
   }

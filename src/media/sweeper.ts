@@ -7,6 +7,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { BlobStore } from "./blob-store.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface SweepResult {
   readonly kept: number;
@@ -61,7 +62,7 @@ export class Sweeper {
       const r = await sweep(this.store, this.ttlMs);
       if (r.removed > 0) this.log.info(r, "expired media removed");
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, "media sweep failed");
+      this.log.warn({ err: errorMessage(e) }, "media sweep failed");
     }
   }
 

@@ -8,6 +8,7 @@
  */
 import { domainToASCII } from "node:url";
 import { z } from "zod";
+import { errorMessage } from "../errors/message.js";
 
 declare const addressBrand: unique symbol;
 /** `local@domain`, domain in lower-case ASCII (IDNA A-labels), local part as the home network spells it. */
@@ -79,7 +80,7 @@ export const CanonicalAddressSchema = z.string().transform((s, ctx) => {
   try {
     return canonicalAddress(s);
   } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    ctx.addIssue({ code: "custom", message: errorMessage(e) });
     return z.NEVER;
   }
 });
@@ -89,7 +90,7 @@ export const DomainNameSchema = z.string().transform((s, ctx) => {
   try {
     return normaliseDomain(s);
   } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    ctx.addIssue({ code: "custom", message: errorMessage(e) });
     return z.NEVER;
   }
 });

@@ -13,6 +13,7 @@ import type { AccessRulesOverride } from "../policy/access-policy.js";
 import { fanoutJob } from "./jobs.js";
 import type { PresenceService } from "./service.js";
 import { PIDF_CONTENT_TYPE, serializePidf } from "../model/pidf.js";
+import { errorMessage } from "../errors/message.js";
 
 export interface PresenceShow {
   readonly presentity: Endpoint;
@@ -45,14 +46,14 @@ export class PresenceAdmin {
       try {
         return { network: asNetworkId(input.slice(0, slash)), address: canonicalAddress(input.slice(slash + 1)) };
       } catch (e) {
-        throw new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+        throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
       }
     }
     let address;
     try {
       address = canonicalAddress(input);
     } catch (e) {
-      throw new ParleyError("PARLEY_ADDRESS_INVALID", (e as Error).message);
+      throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
     }
     const home = this.service.parts.options.mappings().domains.get(domainOf(address))?.home;
     if (home === undefined) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `${domainOf(address)} is not listed; name the network as network/${address}`);

@@ -8,6 +8,7 @@ import { endpointKey, type Endpoint } from "../model/address.js";
 import { endpointFromKey } from "./keys.js";
 import { fanoutJob } from "./jobs.js";
 import type { PresenceParts } from "./context.js";
+import { errorMessage } from "../errors/message.js";
 
 const SWEEP_LIMIT = 500;
 
@@ -23,7 +24,7 @@ export class Liveness {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.tick(this.parts.now())
-        .catch((e: unknown) => this.parts.log.warn({ err: (e as Error).message }, "presence timer round failed"))
+        .catch((e: unknown) => this.parts.log.warn({ err: errorMessage(e) }, "presence timer round failed"))
         .finally(() => { this.running = undefined; });
     }, every);
     this.timer.unref();

@@ -20,6 +20,7 @@ import { addProbe, answerProbes } from "./probes.js";
 import { applySubscription, asToldToWatcher, showWaitingRequests } from "./subscribe.js";
 import { Liveness } from "./liveness.js";
 import type { InlineFanout } from "./store.js";
+import { errorMessage } from "../errors/message.js";
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
@@ -95,7 +96,7 @@ export class PresenceService {
       } catch (e) {
         // The change is stored; put its fan-out on the due list so the timer retries it.
         await this.parts.store.deferFanout(who, this.parts.now());
-        this.parts.log.warn({ presentity: endpointKey(who), err: (e as Error).message }, "fan-out deferred");
+        this.parts.log.warn({ presentity: endpointKey(who), err: errorMessage(e) }, "fan-out deferred");
       }
     }
     if (cameOnline) await showWaitingRequests(this.parts, who);

@@ -10,6 +10,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { ParleyError } from "../errors/index.js";
+import { errorMessage } from "../errors/message.js";
 
 /** One Redis, or a Redis Cluster (`redis.cluster` in the config). */
 export type RedisClient = Redis | Cluster;
@@ -95,6 +96,6 @@ export async function waitForReady(redis: RedisClient, timeoutMs = 5000): Promis
 /** Map a Redis failure (down, timeout, OOM, READONLY) to PARLEY_UNAVAILABLE, keeping the cause. */
 export function unavailable(e: unknown, what: string): ParleyError {
   if (e instanceof ParleyError) return e;
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = errorMessage(e);
   return new ParleyError("PARLEY_UNAVAILABLE", `Redis refused ${what}: ${detail}`, {}, { cause: e });
 }

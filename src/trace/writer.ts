@@ -14,6 +14,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
 import { encodeHop, type Hop } from "./hops.js";
 import { addressField, messageField, minuteOf, nativeField, type TraceKeys } from "./keys.js";
+import { errorMessage } from "../errors/message.js";
 
 /**
  * KEYS bucket; ARGV ttlSeconds, maxHops, perAddress, records. `records` is one string of
@@ -136,7 +137,7 @@ export class TraceWriter {
       sent.push(this.cmd.parleyTraceFlush(key, ttl, maxHops, perAddress, records.slice(i, i + RECORDS_PER_CALL).join("\x1e")));
     }
     const all = Promise.all(sent).then(() => undefined, (e: unknown) => {
-      this.log.debug({ err: (e as Error).message }, "a trace write failed (the messages are not affected)");
+      this.log.debug({ err: errorMessage(e) }, "a trace write failed (the messages are not affected)");
     });
     this.inFlight.add(all);
     void all.finally(() => this.inFlight.delete(all));

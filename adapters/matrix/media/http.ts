@@ -10,6 +10,7 @@ import type { ReadableStream as WebReadable } from "node:stream/web";
 import { DeliveryError } from "../../../src/adapter/contract.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import type { MatrixConfig } from "../config.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 const MXC = /^mxc:\/\/([A-Za-z0-9.:[\]-]{1,255})\/([A-Za-z0-9_-]{1,255})$/;
 
@@ -35,7 +36,7 @@ export async function download(c: Conf, mxc: string, asUser: string, totalTimeou
       headers: { authorization: `Bearer ${c.asToken}` }, signal: AbortSignal.timeout(totalTimeoutMs), redirect: "error",
     });
   } catch (e) {
-    throw new ParleyError("PARLEY_UNAVAILABLE", `the homeserver did not hand out the file: ${(e as Error).message}`);
+    throw new ParleyError("PARLEY_UNAVAILABLE", `the homeserver did not hand out the file: ${errorMessage(e)}`);
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
@@ -65,7 +66,7 @@ export async function upload(c: Conf, body: Readable, meta: { contentType: strin
     res = await fetch(url(c, "/_matrix/media/v3/upload", { user_id: asUser, filename: meta.filename }), init);
   } catch (e) {
     body.destroy();
-    throw new DeliveryError("transient", "unavailable", `uploading ${meta.filename}: ${(e as Error).message}`, { cause: e });
+    throw new DeliveryError("transient", "unavailable", `uploading ${meta.filename}: ${errorMessage(e)}`, { cause: e });
   }
   const json = (await res.json().catch(() => ({}))) as { content_uri?: unknown; errcode?: unknown; retry_after_ms?: unknown };
   if (res.ok && typeof json.content_uri === "string") return json.content_uri;

@@ -16,6 +16,7 @@ import type { MatrixEvent, Plan } from "../types.js";
 import { plausibleTime } from "../untrusted.js";
 import { Method } from "../homeserver.js";
 import { ensureJoined, linkFormOf } from "./linked.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -88,7 +89,7 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
   try {
     activity = await activityOf(d, ev);
   } catch (e) {
-    d.log.info({ eventId: ev.event_id, err: (e as Error).message }, "linked room event not bridged");
+    d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "linked room event not bridged");
     return true;
   }
   if (!activity) return true;

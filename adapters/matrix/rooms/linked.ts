@@ -13,6 +13,7 @@ import type { MatrixDeps } from "../deps.js";
 import { classify, errcodeOf } from "../errors.js";
 import { enc, Method } from "../homeserver.js";
 import { contentFor, nativeOrFail } from "../outbound.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 /** The room id of a linked room's native form (an alias is asked of the homeserver once). */
 export async function roomIdOf(d: MatrixDeps, native: string): Promise<string> {
@@ -94,7 +95,7 @@ export async function joinLinkedRooms(d: MatrixDeps): Promise<void> {
     try {
       await ensureJoined(d, await roomIdOf(d, native.id), d.bot);
     } catch (e) {
-      d.log.warn({ room: native.id, err: (e as Error).message }, "the bridge bot could not join a linked room");
+      d.log.warn({ room: native.id, err: errorMessage(e) }, "the bridge bot could not join a linked room");
     }
   }
 }

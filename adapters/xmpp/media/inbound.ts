@@ -13,6 +13,7 @@ import { XMPP } from "../address.js";
 import type { XmlElement } from "../connection.js";
 import { errorFor } from "../errors.js";
 import { replyError, type XmppRuntime } from "../stanza.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 export const NS_OOB = "jabber:x:oob";
 
@@ -66,7 +67,7 @@ export async function fetchOffers(rt: XmppRuntime, offers: readonly Offer[], sco
     try {
       parts.push(await media.fetch(o.url, {}, scope));
     } catch (e) {
-      const err = isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", (e as Error).message);
+      const err = isParleyError(e) ? e : new ParleyError("PARLEY_UNAVAILABLE", errorMessage(e));
       rt.log.info({ url: o.url.slice(0, 200), code: err.code, reason: err.details.reason, err: err.message }, "file offered by URL not fetched");
       throw new ParleyError(err.code, `The file ${o.url.slice(0, 200)} was not carried: ${err.message}`, err.details);
     }

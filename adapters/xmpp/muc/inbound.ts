@@ -13,6 +13,7 @@ import type { XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
 import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
 /** Real JIDs of occupants as the room showed them to the listener: `room` → nick → bare JID. */
@@ -131,6 +132,6 @@ export async function joinListener(rt: XmppRuntime, o: Occupants): Promise<void>
   for (const link of rt.ctx.mappings().rooms?.all() ?? []) {
     const native = link.natives.get(XMPP);
     if (!native) continue;
-    await o.ensure(native.id, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room: native.id, err: (e as Error).message }, "listener could not join a linked room"));
+    await o.ensure(native.id, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room: native.id, err: errorMessage(e) }, "listener could not join a linked room"));
   }
 }

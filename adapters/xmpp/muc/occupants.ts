@@ -11,6 +11,7 @@ import { DeliveryError } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
 import { xml, type XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
+import { errorMessage } from "../../../src/errors/message.js";
 
 export const NS_MUC = "http://jabber.org/protocol/muc";
 export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
@@ -87,7 +88,7 @@ export class Occupants {
       this.rt.link.send(xml("presence", { from: puppet, to: occupant }, x)).catch((e: unknown) => {
         this.pending.delete(key);
         clearTimeout(timer);
-        reject(new DeliveryError("transient", "unavailable", `join not sent: ${(e as Error).message}`));
+        reject(new DeliveryError("transient", "unavailable", `join not sent: ${errorMessage(e)}`));
       });
     });
   }
