@@ -33,11 +33,11 @@ export function overviewPage(d: OverviewData): Html {
     }),
     "no delivery queues yet",
   );
-  const domains = table(["domain", "home network", "link", "queue depth"], [...d.mappings.domains.values()].map((m) => {
+  const domains = table(["domain", "home network", "link", "jobs waiting for its network"], [...d.mappings.domains.values()].map((m) => {
     const link = linkOf.get(m.home);
-    const c = d.counts[m.home] ?? {};
-    return [m.domain, m.home, link ? badge(link.ready, link.ready ? "healthy" : "unhealthy") : html`<span class="muted">not running here</span>`,
-      (c.waiting ?? 0) + (c.delayed ?? 0) + (c.active ?? 0)];
+    // Queues are named <kind>-<network> (message-xmpp, presence-xmpp, …): the home network's.
+    const depth = sum(Object.entries(d.counts).filter(([q]) => q.endsWith(`-${m.home}`)).map(([, c]) => (c.waiting ?? 0) + (c.delayed ?? 0) + (c.active ?? 0)));
+    return [m.domain, m.home, link ? badge(link.ready, link.ready ? "healthy" : "unhealthy") : html`<span class="muted">not running here</span>`, depth];
   }), "no domains listed");
   return html`<section id="links"><h2>Links</h2>${links}</section>
 <section id="queues"><h2>Delivery queues</h2><p class="muted">Charts: one bar per minute, this process's counters since it started (at most an hour).</p>${queues}</section>
