@@ -107,6 +107,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     redisUrl: config.redis.url,
     producer: redis,
     concurrency: config.delivery.concurrency,
+    maxConversationBacklog: config.delivery.maxConversationBacklog,
     log,
     metrics: createDeliveryMetrics(registry),
     ...options.deliveryTuning,

@@ -215,7 +215,8 @@ export class Gateway {
   /**
    * Graceful stop, in the order that loses nothing (src/adapter/ingress.ts): stop the listeners
    * (sources keep what they could not hand over and retry), drain running deliveries, then stop
-   * every adapter (links last: the XMPP component hands its link over). The caller closes Redis
+   * every adapter (links last: the XMPP component hands its link over; what it read until then is
+   * still enqueued), then close the delivery service. The caller closes Redis
    * only after this resolves, so whatever is accepted meanwhile is stored or refused, never dropped.
    */
   async stop(): Promise<void> {
@@ -230,7 +231,7 @@ export class Gateway {
         this.options.log.warn({ network, err: errorMessage(e) }, "adapter ingress did not stop cleanly");
       }
     }));
-    await this.options.parts.delivery.close();
+    await this.options.parts.delivery.stopWorkers();
     for (const [network, adapter] of this.adapters) {
       try {
         await adapter.stop();
@@ -238,6 +239,8 @@ export class Gateway {
         this.options.log.warn({ network, err: errorMessage(e) }, "adapter did not stop cleanly");
       }
     }
+    // Only now: what a link read before it closed is still stored (issue 10, silent loss at shutdown).
+    await this.options.parts.delivery.close();
   }
 
   health(): Record<string, { ready: boolean; detail: string }> {

@@ -11,6 +11,10 @@
  * partition (each its own hash tag, names.ts), in parallel. Order needs no more: a conversation
  * lives in one partition. A caller whose jobs span partitions resolves when all are stored; if one
  * fails it is told PARLEY_UNAVAILABLE and its retry finds what was stored by key.
+ *
+ * Back-pressure (backlog.ts): a caller with a job for a conversation whose line is at the bound is
+ * told PARLEY_UNAVAILABLE and its jobs are left out of the batch. That check costs a round trip,
+ * so while one runs, later batches wait for it (the gate): batches reach Redis in call order.
  */
 import type { JobsOptions, Queue } from "bullmq";
 import { Cluster, type ChainableCommander } from "ioredis";
@@ -22,6 +26,9 @@ import { addJobInTransaction, definedScripts, isNoScript, openTransaction, type 
 import { jobIdForKey } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
 import { registerInOrder } from "./order.js";
+import { BacklogBound } from "./backlog.js";
+import type { DeliveryMetrics } from "./metrics.js";
+import { queueLabel } from "./names.js";
 import { deliveryKeys, type JobData } from "./runner.js";
 import type { DeliveryJobSpec } from "./types.js";
 
@@ -32,14 +39,21 @@ export interface GroupCommitDeps {
   readonly log: Logger;
   /** The producer-side queue a spec goes to (throws PARLEY_INTERNAL when there is none). */
   queueFor(spec: DeliveryJobSpec): Queue<JobData>;
+  readonly metrics?: DeliveryMetrics;
 }
 
-interface Waiter { resolve(): void; reject(e: unknown): void }
+interface Caller { readonly specs: readonly DeliveryJobSpec[]; resolve(): void; reject(e: unknown): void }
 
 export class GroupCommit {
-  private batch: { specs: DeliveryJobSpec[]; waiters: Waiter[] } | undefined;
+  private batch: Caller[] | undefined;
+  /** Resolves once the batch before has been stored (set only while a backlog check delays one). */
+  private gate: Promise<void> | undefined;
+  private readonly backlog: BacklogBound;
 
-  constructor(private readonly d: GroupCommitDeps) {}
+  constructor(private readonly d: GroupCommitDeps) {
+    this.backlog = new BacklogBound(d.producer, d.opts.maxConversationBacklog, (ord, length) =>
+      d.log.warn({ line: ord, length, bound: d.opts.maxConversationBacklog }, "conversation backlog at its bound: refusing new messages for it until it drains"));
+  }
 
   /** Store `specs` with whatever else is enqueued in this turn of the event loop. */
   add(specs: readonly DeliveryJobSpec[]): Promise<void> {
@@ -51,12 +65,17 @@ export class GroupCommit {
     }
     return new Promise<void>((resolve, reject) => {
       if (!this.batch) {
-        this.batch = { specs: [], waiters: [] };
+        this.batch = [];
         setImmediate(() => void this.flush());
       }
-      this.batch.specs.push(...specs);
-      this.batch.waiters.push({ resolve, reject });
+      this.batch.push({ specs, resolve, reject });
     });
+  }
+
+  /** The line (order.ts) of an ordered job; undefined for an unordered one. */
+  private lineOf(spec: DeliveryJobSpec): string | undefined {
+    if (spec.conversation === undefined) return undefined;
+    return deliveryKeys(this.d.keys, this.d.queueFor(spec).name, jobIdForKey(spec.key), spec.conversation).ord;
   }
 
   /** A spec must name a network with queues; coalescing is for unordered jobs only. */
@@ -66,15 +85,42 @@ export class GroupCommit {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.batch;
+    let callers = this.batch;
     this.batch = undefined;
-    if (!batch) return;
-    try {
-      await this.store(batch.specs);
-      for (const w of batch.waiters) w.resolve();
-    } catch (e) {
-      for (const w of batch.waiters) w.reject(e);
+    if (!callers) return;
+    const earlier = this.gate;
+    const lines = callers.flatMap((c) => c.specs.map((s) => this.lineOf(s)).filter((o) => o !== undefined));
+    const check = this.backlog.suspect(lines);
+    let open = () => {};
+    let gate: Promise<void> | undefined;
+    if (earlier || check) {
+      gate = new Promise<void>((r) => { open = r; });
+      this.gate = gate;
     }
+    try {
+      if (earlier) await earlier;
+      if (check) callers = this.refuseFull(callers, await this.backlog.over(lines));
+      if (callers.length > 0) await this.store(callers.flatMap((c) => c.specs));
+      for (const c of callers) c.resolve();
+    } catch (e) {
+      for (const c of callers) c.reject(e);
+    } finally {
+      if (this.gate === gate) this.gate = undefined;
+      open();
+    }
+  }
+
+  /** Refuse the callers with a job for a line in `full`; return the others. */
+  private refuseFull(callers: readonly Caller[], full: ReadonlySet<string>): Caller[] {
+    if (full.size === 0) return [...callers];
+    const keep: Caller[] = [];
+    for (const c of callers) {
+      const over = c.specs.find((s) => { const o = this.lineOf(s); return o !== undefined && full.has(o); });
+      if (!over) { keep.push(c); continue; }
+      this.d.metrics?.backlogRefused.inc({ queue: queueLabel(this.d.queueFor(over).name) });
+      c.reject(new ParleyError("PARLEY_UNAVAILABLE", `the conversation has ${this.d.opts.maxConversationBacklog} or more messages waiting; try later`));
+    }
+    return keep;
   }
 
   private async store(specs: readonly DeliveryJobSpec[]): Promise<void> {
@@ -129,6 +175,7 @@ export class GroupCommit {
   private async storeOnce(specs: readonly DeliveryJobSpec[]): Promise<void> {
     let multi: ChainableCommander;
     const pending: Promise<unknown>[] = [];
+    const lines: Array<{ ord: string; index: number }> = [];
     try {
       multi = await openTransaction(this.d.queueFor(specs[0]!));
       for (const spec of specs) {
@@ -138,7 +185,7 @@ export class GroupCommit {
         if (spec.conversation !== undefined) {
           const id = opts.jobId!;
           const k = deliveryKeys(this.d.keys, queue.name, id, spec.conversation);
-          registerInOrder(multi, k.ord, queue.toKey(id), id);
+          lines.push({ ord: k.ord, index: registerInOrder(multi, k.ord, queue.toKey(id), id) });
         }
         const added = addJobInTransaction(multi, queue, spec.kind, data, opts);
         added.catch(() => undefined);
@@ -157,5 +204,9 @@ export class GroupCommit {
     if (!results) throw new ParleyError("PARLEY_UNAVAILABLE", "Redis aborted the enqueue transaction");
     const failed = results.find(([err]) => err !== null);
     if (failed) throw unavailable(failed[0], "the enqueue");
+    for (const { ord, index } of lines) {
+      const n = results[index]?.[1];
+      if (typeof n === "number") this.backlog.seen(ord, n);
+    }
   }
 }

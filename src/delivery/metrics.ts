@@ -14,6 +14,8 @@ export interface DeliveryMetrics {
   readonly retried: Counter<"queue">;
   /** Rate-limited answers (the queue paused for the destination's retry-after). */
   readonly rateLimited: Counter<"queue">;
+  /** Enqueues refused because the conversation's backlog was at its bound (back-pressure on the source). */
+  readonly backlogRefused: Counter<"queue">;
   /** Enqueue → handler done, seconds, successful jobs only. */
   readonly latency: Histogram<"queue">;
   /** Jobs per queue and state, collected from the service's `counts()` at scrape time. */
@@ -48,6 +50,7 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
     failed: new Counter({ name: "parley_delivery_jobs_failed_total", help: "Delivery jobs failed for good (permanent or retries spent)", labelNames: ["queue"] as const, registers }),
     retried: new Counter({ name: "parley_delivery_jobs_retried_total", help: "Transient delivery failures scheduled for a retry", labelNames: ["queue"] as const, registers }),
     rateLimited: new Counter({ name: "parley_delivery_jobs_rate_limited_total", help: "Deliveries answered 'slow down' by the destination", labelNames: ["queue"] as const, registers }),
+    backlogRefused: new Counter({ name: "parley_delivery_backlog_refused_total", help: "Enqueues refused because the conversation's backlog was at delivery.maxConversationBacklog (the source was told to try later)", labelNames: ["queue"] as const, registers }),
     latency: new Histogram({
       name: "parley_delivery_latency_seconds",
       help: "Enqueue to handler done, successful delivery jobs",

@@ -45,6 +45,11 @@ export interface DeliveryServiceOptions {
   readonly failedRetentionSeconds?: number;
   /** How long close() waits for running jobs (default 1.5 s, so a SIGTERM exits within 2 s). */
   readonly closeTimeoutMs?: number;
+  /**
+   * Back-pressure: a conversation with this many jobs waiting in line refuses new ones with
+   * PARLEY_UNAVAILABLE (the source's "try later") until its line is shorter (default 10,000).
+   */
+  readonly maxConversationBacklog?: number;
   /** Producer command timeout, ms (default 500): the bound on how long enqueue can take to fail. */
   readonly commandTimeoutMs?: number;
   readonly log?: Logger;
@@ -67,6 +72,7 @@ export interface ResolvedOptions {
   readonly maxStalledCount: number;
   readonly failedRetentionSeconds: number;
   readonly closeTimeoutMs: number;
+  readonly maxConversationBacklog: number;
 }
 
 export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
@@ -76,6 +82,7 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
   const partitions = o.partitions ?? (o.cluster?.length ? 8 : 1);
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error("partitions must be an integer from 1 to 1024");
   if (!(retry.attempts >= 1)) throw new Error("retry.attempts must be at least 1");
+  if (o.maxConversationBacklog !== undefined && !(Number.isInteger(o.maxConversationBacklog) && o.maxConversationBacklog >= 1)) throw new Error("maxConversationBacklog must be a positive integer");
   return {
     networks: o.networks,
     prefix: o.prefix ?? "parley",
@@ -91,5 +98,6 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     maxStalledCount: o.maxStalledCount ?? 3,
     failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
     closeTimeoutMs: o.closeTimeoutMs ?? 1_500,
+    maxConversationBacklog: o.maxConversationBacklog ?? 10_000,
   };
 }

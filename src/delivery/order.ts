@@ -75,11 +75,11 @@ end
 /**
  * KEYS ord, jobHash; ARGV id. Appends unless the job already exists (then BullMQ's add is a no-op
  * too) or is already in line (a retried enqueue whose add had failed: the entry is reused).
+ * Returns the line's length after the append (0: not appended), for the backlog bound (enqueue.ts).
  */
 const REGISTER = `
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-return 1`;
+return redis.call('RPUSH', KEYS[1], ARGV[1])`;
 
 /** KEYS ord, park, sentMarker; ARGV id, bullQueueKeyPrefix. Returns {verdict, promote}. */
 const BEGIN = `${ADVANCE}
@@ -133,10 +133,14 @@ export function defineOrderScripts(redis: RedisClient): void {
 /**
  * Queue the REGISTER step on a MULTI, just before the job's add (EVALSHA once the connection has
  * sent the script). Inside a MULTI ioredis cannot recover from NOSCRIPT by itself; the service's
- * enqueue reloads the scripts and retries (service.ts).
+ * enqueue reloads the scripts and retries (service.ts). Returns the index of its reply in EXEC's
+ * results: the line's length after the append (0: not appended).
  */
-export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): void {
+export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): number {
+  // A MULTI pipeline counts its own MULTI command first; EXEC's results do not include it.
+  const index = (multi as unknown as { length: number }).length - 1;
   (multi as unknown as { parleyOrderRegister(...a: string[]): ChainableCommander }).parleyOrderRegister(ord, jobHash, id);
+  return index;
 }
 
 /** `promote`: a parked job (the head) to wake, or ''. */

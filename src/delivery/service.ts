@@ -42,7 +42,7 @@ export class BullDeliveryService implements DeliveryService {
     this.keys = keyspace(this.opts.prefix);
     this.log = (o.log ?? silentLogger()).child({ module: "delivery" });
     this.metrics = o.metrics;
-    this.commit = new GroupCommit({ producer, keys: this.keys, opts: this.opts, log: this.log, queueFor: (spec) => this.queueFor(spec) });
+    this.commit = new GroupCommit({ producer, keys: this.keys, opts: this.opts, log: this.log, metrics: this.metrics, queueFor: (spec) => this.queueFor(spec) });
   }
 
   /**
@@ -147,19 +147,32 @@ export class BullDeliveryService implements DeliveryService {
   dropFailed(id: string): Promise<boolean> { return dropFailed(this.admin, id); }
 
   /**
-   * Stop taking jobs, let running ones finish (up to `closeTimeoutMs`; 1 s when Redis is down, as a
-   * running job cannot be recorded as finished then anyway and will be re-run after its lock
-   * expires), then close the connections this service made. Never hangs on a dead Redis.
+   * Stop taking jobs and let running ones finish (up to `closeTimeoutMs`; 1 s when Redis is down, as
+   * a running job cannot be recorded as finished then anyway and will be re-run after its lock
+   * expires). Enqueue keeps working: an XMPP link still up hands over what it already read.
    */
+  stopWorkers(): Promise<void> {
+    this.workersStopped ??= this.drain();
+    return this.workersStopped;
+  }
+
+  private workersStopped: Promise<void> | undefined;
+
+  private async drain(): Promise<void> {
+    const pool = this.pool;
+    if (pool && !(await pool.closeGracefully())) {
+      this.log.warn({ redis: pool.redis.status }, "delivery workers did not finish in time; closing anyway");
+      if (this.ownConnections.includes(pool.redis)) pool.redis.disconnect();
+      await pool.closeForcibly();
+    }
+  }
+
+  /** Stop the workers (if `stopWorkers` did not), then close the connections this service made. Never hangs on a dead Redis. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const pool = this.pool;
-    if (pool && !(await pool.closeGracefully())) {
-      this.log.warn({ redis: pool.redis.status }, "delivery workers did not finish in time; closing anyway");
-      for (const r of this.ownConnections) r.disconnect();
-      await pool.closeForcibly();
-    }
+    await this.stopWorkers();
     await pool?.closeQueues();
     await within(Promise.all([...this.queues.values()].map((q) => q.close())), 1000);
     await Promise.all(this.ownConnections.map(async (r) => {

@@ -82,6 +82,11 @@ export interface DeliveryService {
   listFailed(limit?: number): Promise<readonly FailedJobInfo[]>;
   retryFailed(id: string): Promise<boolean>;
   dropFailed(id: string): Promise<boolean>;
-  /** Graceful shutdown: stop taking jobs, finish the running ones, close connections. */
+  /**
+   * First step of a graceful shutdown: stop taking jobs and finish the running ones, while
+   * `enqueue` still stores (links still up may hand over what they already read).
+   */
+  stopWorkers(): Promise<void>;
+  /** Graceful shutdown: stop the workers if `stopWorkers` did not, then close the connections; `enqueue` refuses from here on. */
   close(): Promise<void>;
 }

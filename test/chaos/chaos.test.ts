@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { figureLine, type Direction } from "./ledger.js";
+import { figureLine, silentRanges, type Direction } from "./ledger.js";
 import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
@@ -30,12 +30,14 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       const traffic = (async () => {
         while (flowing) {
           n++;
-          for (const d of DIRECTIONS) rig.send(d, `c:${fault.name}:${d}:${n}`);
+          for (const d of DIRECTIONS) void rig.send(d, `c:${fault.name}:${d}:${n}`);
           await new Promise((r) => setTimeout(r, EVERY_MS)); // the offered rate, not a synchronisation
         }
       })();
       await new Promise((r) => setTimeout(r, 2_000));
+      const faultAt = n;
       const extra = await fault.inject(rig, FULL);
+      const recoveredAt = n;
       await holder(rig, 60_000);
       await new Promise((r) => setTimeout(r, 3_000));
       flowing = false;
@@ -43,9 +45,9 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       const prefix = `c:${fault.name}:`;
       await until("every acked message delivered or reported", () => (rig.ledger.settled(prefix) ? true : undefined), FULL ? 120_000 : 60_000, 250)
         .catch(() => undefined); // the figures below say what is missing
-      for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d)));
+      for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), { silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt }));
       const all = rig.ledger.figures(prefix);
-      console.log(figureLine(`${fault.name} total`, all, extra));
+      console.log(figureLine(`${fault.name} total`, all, { ...extra, recovered_at_seq: recoveredAt }));
       expect(all.sent).toBeGreaterThan(0);
       expect(all.silent).toBe(0);
     }, FULL ? 400_000 : 180_000);

@@ -5,7 +5,7 @@
  */
 export type Direction = "m2x" | "x2m" | "x2e";
 
-interface Entry {
+export interface Entry {
   readonly direction: Direction;
   readonly sentAt: number;
   acked: boolean;
@@ -61,6 +61,14 @@ export class Ledger {
     if (e) e.reported = true;
   }
 
+  entry(text: string): Readonly<Entry> | undefined {
+    return this.entries.get(text);
+  }
+
+  entriesOf(prefix: string): Readonly<Entry>[] {
+    return this.texts(prefix).map((t) => this.entries.get(t)!);
+  }
+
   texts(prefix: string): string[] {
     return [...this.entries.keys()].filter((t) => t.startsWith(prefix));
   }
@@ -85,6 +93,41 @@ export class Ledger {
       stallMs: acked.reduce((m, e) => (e.firstSeenAt === undefined ? m : Math.max(m, e.firstSeenAt - e.sentAt)), 0),
     };
   }
+}
+
+/** Delivery timings of the acked, delivered messages under `prefix` in `direction`: for the e2e bench. */
+export interface Timings {
+  readonly delivered: number;
+  /** Send → first copy (ms), ascending. */
+  readonly latencies: readonly number[];
+  /** First send → last first copy (ms). */
+  readonly spanMs: number;
+  /** Messages whose first copy arrived before an earlier-sent message's did. */
+  readonly outOfOrder: number;
+}
+
+export function timings(ledger: Ledger, prefix: string, direction: Direction): Timings {
+  const es = ledger.entriesOf(prefix).filter((e) => e.direction === direction && e.acked && e.firstSeenAt !== undefined);
+  es.sort((a, b) => a.sentAt - b.sentAt);
+  let outOfOrder = 0;
+  let latest = 0;
+  for (const e of es) { if (e.firstSeenAt! < latest) outOfOrder++; latest = Math.max(latest, e.firstSeenAt!); }
+  const first = es[0]?.sentAt ?? 0;
+  return { delivered: es.length, latencies: es.map((e) => e.firstSeenAt! - e.sentAt).sort((a, b) => a - b), spanMs: latest - first, outOfOrder };
+}
+
+/** The sequence numbers (the token's last part) of the silent messages under `prefix` in `direction`, as ranges: "12-30,41". */
+export function silentRanges(ledger: Ledger, prefix: string, direction: Direction): string {
+  const ns = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && e.acked && e.copies === 0 && !e.reported; })
+    .map((t) => Number(t.slice(t.lastIndexOf(":") + 1))).sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < ns.length;) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++;
+    out.push(i === j ? `${ns[i]}` : `${ns[i]}-${ns[j]}`);
+    i = j + 1;
+  }
+  return out.join(",") || "none";
 }
 
 export function figureLine(fault: string, f: Figures, extra: Record<string, number | string> = {}): string {

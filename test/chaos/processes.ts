@@ -28,10 +28,13 @@ async function answers(url: string): Promise<{ status: number; body: string } | 
   }
 }
 
-/** Start `parley start --config configPath` under this Node (the pinned 24); resolves once /healthz answers. */
-export async function startParley(name: string, configPath: string, adminPort: number, logFile: string): Promise<ParleyProcess> {
+/**
+ * Start `parley start --config configPath` from the compiled `entry` (build.ts) under this Node
+ * (the pinned 24); resolves once /healthz answers.
+ */
+export async function startParley(name: string, entry: string, configPath: string, adminPort: number, logFile: string): Promise<ParleyProcess> {
   const log = openSync(logFile, "a");
-  const child = spawn(process.execPath, ["--import", "tsx", "bin/parley.ts", "start", "--config", configPath], { cwd: REPO, stdio: ["ignore", log, log] });
+  const child = spawn(process.execPath, [entry, "start", "--config", configPath], { cwd: REPO, stdio: ["ignore", log, log] });
   let running = true;
   const exited = new Promise<number>((r) => child.once("exit", () => { running = false; r(Date.now()); }));
   const deadline = Date.now() + 60_000;

@@ -24,6 +24,7 @@ import { readMaildir } from "../harness/mta/maildir.js";
 import { RedisServer } from "../support/redis-server.js";
 import { Ledger, type Direction } from "./ledger.js";
 import { startBalancer, startParley, type ParleyProcess } from "./processes.js";
+import { buildParley } from "./build.js";
 
 interface ProcessPorts { readonly admin: number; readonly appservice: number; readonly smtp: number }
 
@@ -37,8 +38,8 @@ export interface ChaosRig {
   readonly procs: Map<string, ParleyProcess>;
   /** Start (or restart) process `a` or `b`. */
   start(name: "a" | "b"): Promise<ParleyProcess>;
-  /** Send one message in `direction`, tagged `text`, without waiting on it. */
-  send(direction: Direction, text: string): void;
+  /** Send one message in `direction`, tagged `text`; resolves once the source network took it (never rejects). */
+  send(direction: Direction, text: string): Promise<void>;
   prosodyPid(): number;
   stop(): Promise<void>;
 }
@@ -63,6 +64,9 @@ export async function startChaosRig(): Promise<ChaosRig> {
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => { for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined); };
   try {
+    const build = await buildParley();
+    stops.push(() => build.remove());
+    console.log(`[chaos] parley compiled in ${build.buildMs} ms`);
     const redis = await RedisServer.start({ appendonly: true, extraArgs: ["--maxmemory-policy", "noeviction"] });
     stops.push(() => redis.destroy());
     const prosody = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice"] });
@@ -97,7 +101,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     stops.push(() => new Promise<void>((r) => balancer.close(() => r())));
     stops.push(() => { for (const p of procs.values()) if (p.running) p.child.kill("SIGKILL"); });
     const start = async (name: "a" | "b") => {
-      const p = await startParley(name, join(dir, `parley-${name}.yaml`), ports[name].admin, join(dir, `parley-${name}.log`));
+      const p = await startParley(name, build.entry, join(dir, `parley-${name}.yaml`), ports[name].admin, join(dir, `parley-${name}.log`));
       procs.set(name, p);
       return p;
     };
@@ -122,19 +126,24 @@ export async function startChaosRig(): Promise<ChaosRig> {
     const scan = setInterval(() => scanMaildir(mailbox, ledger), 500);
     stops.push(() => clearInterval(scan));
 
-    const send = (direction: Direction, text: string) => {
+    const send = async (direction: Direction, text: string): Promise<void> => {
       if (direction === "m2x") {
         ledger.sent(text, direction, false);
-        bob.say(room, { msgtype: "m.text", body: text }).then((eventId) => { ledger.ack(text); eventTexts.set(eventId, text); }, () => undefined);
+        await bob.say(room, { msgtype: "m.text", body: text }).then((eventId) => { ledger.ack(text); eventTexts.set(eventId, text); }, () => undefined);
       } else {
         ledger.sent(text, direction, true); // XMPP has no ack: a bounce later counts as a report
-        void alice.send(xml("message", { type: "chat", to: direction === "x2m" ? bobJid : carolJid, id: text }, xml("body", {}, text))).catch(() => undefined);
+        await alice.send(xml("message", { type: "chat", to: direction === "x2m" ? bobJid : carolJid, id: text }, xml("body", {}, text))).catch(() => undefined);
       }
     };
     return {
       dir, redis, prosody, synapse, mta, ledger, procs, start, send,
       prosodyPid: () => Number(readFileSync(prosody.pidFile, "utf8").trim()),
-      async stop() { await stopAll(); rmSync(dir, { recursive: true, force: true }); },
+      async stop() {
+        await stopAll();
+        // CHAOS_KEEP=1 keeps the processes' logs and configs for a post-mortem.
+        if (process.env.CHAOS_KEEP === "1") console.log(`[chaos] logs kept in ${dir}`);
+        else rmSync(dir, { recursive: true, force: true });
+      },
     };
   } catch (e) {
     await stopAll();

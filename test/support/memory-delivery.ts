@@ -75,5 +75,6 @@ export class MemoryDelivery implements DeliveryService {
   async listFailed(): Promise<readonly FailedJobInfo[]> { return []; }
   async retryFailed(): Promise<boolean> { return false; }
   async dropFailed(): Promise<boolean> { return false; }
+  async stopWorkers(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -93,4 +93,18 @@ describe("delivery service basics (DESIGN §3)", () => {
       await expect(s.enqueue([msg("g.2")])).rejects.toSatisfy((e) => isParleyError(e, "PARLEY_UNAVAILABLE"));
     } finally { await other.close(); }
   });
+
+  it("stopWorkers() drains the workers but still stores: a link still up at shutdown hands over what it read (issue 10)", async () => {
+    const s = await service({ concurrency: 1 });
+    const h = new RecordingHandler();
+    await s.startWorkers(h);
+    await s.stopWorkers();
+    await s.enqueue([msg("late.0", "c")]);
+    expect(h.keys()).toEqual([]);
+    await s.close();
+    const other = await createDeliveryService({ networks: [NET, NET2], prefix, redisUrl: SHARED_REDIS, ...FAST });
+    try {
+      expect((await other.counts())["message-xmpp"]).toMatchObject({ waiting: 1 });
+    } finally { await other.close(); }
+  });
 });
