@@ -52,7 +52,7 @@ function processConfig(base: string, ports: ProcessPorts): string {
   const c = parse(base) as { admin: Section; delivery: Section; log: Section; adapters: { matrix: Section; email: Section } };
   c.admin = { ...c.admin, port: ports.admin };
   c.delivery = { attempts: 25, backoffBaseMs: 200, backoffCapMs: 3_000, concurrency: 8 };
-  c.log = { level: "info" };
+  c.log = { level: process.env.CHAOS_LOG_LEVEL ?? "info" }; // CHAOS_LOG_LEVEL=debug: one line per message accepted and delivered
   c.adapters.matrix = { ...c.adapters.matrix, listen: { host: "127.0.0.1", port: ports.appservice } };
   c.adapters.email = { ...c.adapters.email, listen: { host: "127.0.0.1", port: ports.smtp } };
   return stringify(c);
