@@ -109,29 +109,27 @@ describe("files between email and chat, with real clients", () => {
     }
   });
 
-  it("files from XMPP and from Matrix reach a mailbox as MIME attachments with name, type and bytes", async () => {
+  it("an image, a PDF and a voice note from XMPP and from Matrix reach a mailbox as MIME attachments with name, type and bytes", async () => {
     const carolJid = r.on("xmpp", r.carolEp);
-    const s = samples[2];
-    const url = await xmppUpload(r.alice, prosody, s.data, s.name, s.type);
-    await r.alice.send(fileStanza(carolJid, url, "to-carol"));
-    const fromAlice = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.aliceEp)) && m.raw.includes(s.name), 30_000);
-    const a = (await mailFiles(fromAlice.raw)).files;
-    expect(a).toHaveLength(1);
-    expect(a[0]).toMatchObject({ name: s.name, type: s.type });
-    expect(sha256(a[0]!.data)).toBe(sha256(s.data));
-
     const carolPuppet = r.on("matrix", r.carolEp);
     const { room_id } = await r.bob.client.createRoom({ invite: [carolPuppet], is_direct: true });
     await r.bob.waitForEvent((e) => e.getRoomId() === room_id && e.getStateKey() === carolPuppet && e.getContent().membership === "join", 30_000, "the puppet joining");
-    const img = samples[0];
-    const mxc = await matrixUpload(r.bob, img.data, img.name, img.type);
-    await r.bob.say(room_id, { msgtype: "m.image", body: "the logo, as promised", filename: img.name, url: mxc, info: { mimetype: img.type, size: img.data.length } });
-    const fromBob = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.bobEp)) && m.raw.includes(img.name), 30_000);
-    const mail = await mailFiles(fromBob.raw);
-    expect(mail.text).toContain("the logo, as promised");
-    expect(mail.files).toHaveLength(1);
-    expect(mail.files[0]).toMatchObject({ name: img.name, type: img.type });
-    expect(sha256(mail.files[0]!.data)).toBe(sha256(img.data));
+    for (const [i, s] of samples.entries()) {
+      const url = await xmppUpload(r.alice, prosody, s.data, s.name, s.type);
+      await r.alice.send(fileStanza(carolJid, url, `to-carol-${i}`));
+      const mxc = await matrixUpload(r.bob, s.data, s.name, s.type);
+      await r.bob.say(room_id, { msgtype: s.msgtype, body: `from Bob: ${s.name}`, filename: s.name, url: mxc, info: { mimetype: s.type, size: s.data.length } });
+    }
+    for (const [who, ep] of [["Alice", r.aliceEp], ["Bob", r.bobEp]] as const) {
+      for (const s of samples) {
+        const got = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", ep)) && m.raw.includes(s.name), 30_000);
+        const mail = await mailFiles(got.raw);
+        if (who === "Bob") expect(mail.text).toContain(`from Bob: ${s.name}`);
+        expect(mail.files, `${s.name} from ${who}`).toHaveLength(1);
+        expect(mail.files[0]).toMatchObject({ name: s.name, type: s.type });
+        expect(sha256(mail.files[0]!.data)).toBe(sha256(s.data));
+      }
+    }
   });
 
   it("a file over email's limit goes to the mailbox as a link to Parley's media listener, and the mail says so", async () => {
