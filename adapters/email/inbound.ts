@@ -25,6 +25,9 @@ import { stripQuotes } from "./quotes.js";
 import { inboundScope, replyForMediaError, storeAttachment } from "./media.js";
 import { canonicalIdInMessageId, extendThread } from "./threads.js";
 import { errorMessage } from "../../src/errors/message.js";
+import type { ListTarget } from "./list/address.js";
+import type { ListInbound } from "./list/inbound.js";
+import { LIST_OUT_PREFIX } from "./list/outbound.js";
 
 /** Extension namespace carrying email-only facts the core never reads. */
 export const EMAIL_EXT = "urn:parley:email";
@@ -37,6 +40,8 @@ export interface Envelope {
   /** Recipients as given at RCPT, each already resolved to a bridged endpoint (or the bounce address). */
   readonly rcpts: ReadonlyArray<{ readonly native: string; readonly endpoint: Endpoint | "bounce"; readonly verpId?: string | undefined }>;
   readonly viaTrustedRelay: boolean;
+  /** Set when the one recipient is a linked room's list (or its subscribe/unsubscribe address). */
+  readonly list?: ListTarget | undefined;
 }
 
 /** What the DSN sender needs to know about a message Parley accepted from a mailbox. */
@@ -56,6 +61,8 @@ export interface InboundDeps {
   readonly resolver?: DNSResolver | undefined;
   /** Report a recipient refused after others were accepted (the 250 covers the whole transaction). */
   readonly reportFailure?: ((status: DeliveryStatus) => Promise<void>) | undefined;
+  /** List mail (issue 12): posts, subscriptions. */
+  readonly lists?: ListInbound | undefined;
 }
 
 const OK: SmtpReply = reply(250, "2.0.0", "OK");
@@ -102,13 +109,18 @@ export class Inbound {
     const refusal = this.checkSenderPolicy(parsed, verdict);
     if (refusal) return refusal;
     if (parsed.attachments.length > this.deps.config.limits.maxAttachments) return reply(552, "5.3.4", `More than ${this.deps.config.limits.maxAttachments} attachments`);
+    if (env.list) {
+      if (!this.deps.lists) return reply(550, "5.1.1", "No such list here");
+      const from = fromNative(parsed.fromAddress!, this.deps.ctx.mappings());
+      return this.deps.lists.receive(env.list, { parsed, verdict, from, hops, parts: async () => (await this.parts(raw, parsed, !verdict.trusted, from)).parts });
+    }
     return this.bridge(raw, env, parsed, verdict, hops);
   }
 
   private async isOwnEcho(raw: Buffer): Promise<boolean> {
     const ids = [topHeader(raw, "X-Parley-Id"), canonicalIdInMessageId(topHeader(raw, "Message-ID") ?? "")].filter((x): x is string => !!x);
     for (const id of ids) {
-      if (await this.deps.ctx.state.get(`out:${id}`)) return true;
+      if (await this.deps.ctx.state.get(`out:${id}`) || await this.deps.ctx.state.get(`${LIST_OUT_PREFIX}${id}`)) return true;
     }
     return false;
   }
@@ -138,7 +150,7 @@ export class Inbound {
     return undefined;
   }
 
-  private async parts(raw: Buffer, parsed: ParsedEmail, unverified: boolean, from: Endpoint): Promise<{ parts: Part[]; stripped: boolean }> {
+  async parts(raw: Buffer, parsed: ParsedEmail, unverified: boolean, from: Endpoint): Promise<{ parts: Part[]; stripped: boolean }> {
     const { text, stripped } = stripQuotes(parsed.text || "(no text)");
     const marked = unverified ? `[unverified sender] ${text}` : text;
     const parts: Part[] = [{ role: "text", body: marked, ...(parsed.lang ? { lang: parsed.lang } : {}) }];

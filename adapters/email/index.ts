@@ -11,6 +11,8 @@ import {
 } from "../../src/adapter/contract.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import type { Message } from "../../src/model/message.js";
+import type { RoomAdapter } from "../../src/adapter/rooms.js";
+import type { RoomDelivery } from "../../src/model/room-events.js";
 import { EMAIL, emailAddressing } from "./address.js";
 import { DirectoryBlobStore, MediaBlobStore, type BlobStore } from "./blobs.js";
 import { EmailConfigSchema, type EmailConfig } from "./config.js";
@@ -20,6 +22,10 @@ import { Inbound } from "./inbound.js";
 import { loadDkimKeys, MailSender, Outbound, type MxResolver } from "./outbound.js";
 import { SmtpListener } from "./smtp-in.js";
 import { emailProvisioning } from "./provision.js";
+import { ListInbound } from "./list/inbound.js";
+import { ListMembers } from "./list/members.js";
+import { ListOutbound } from "./list/outbound.js";
+import { sendListNotice } from "./list/notice.js";
 
 export const emailCapabilities: AdapterCapabilities = {
   presence: false,
@@ -42,11 +48,14 @@ export interface EmailAdapterDeps {
   readonly resolveMx?: MxResolver;
 }
 
-export class EmailAdapter implements Adapter {
+export class EmailAdapter implements Adapter, RoomAdapter {
   private ctx: AdapterContext | undefined;
   private listener: SmtpListener | undefined;
   private outbound: Outbound | undefined;
   private sender: MailSender | undefined;
+  private lists: ListOutbound | undefined;
+  /** Parley is the list server: a member's list mail goes back out to the other members (src/adapter/rooms.ts). */
+  readonly hostsRooms = true;
   /** The port the listener bound (useful with `listen.port: 0`). */
   port = 0;
 
@@ -62,7 +71,11 @@ export class EmailAdapter implements Adapter {
     const blobs: BlobStore = this.deps.blobs ?? (ctx.media ? new MediaBlobStore(ctx.media) : new DirectoryBlobStore(this.config.blobDir));
     this.sender = new MailSender({ config: this.config, dkimKeys, log, resolveMx });
     this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs, media: ctx.media, log, dkimKeys, resolveMx });
-    const inbound = new Inbound({ config: this.config, ctx, blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s) });
+    const members = new ListMembers(ctx.state);
+    const sender = this.sender;
+    this.lists = new ListOutbound({ config: this.config, store: ctx.state, ids: ctx.ids, members, mappings: () => ctx.mappings(), blobs, media: ctx.media, sender, log });
+    const lists = new ListInbound({ ctx, members, confirm: (list, to, text) => sendListNotice(sender, this.config, list, ctx.mappings().rooms?.find(EMAIL, list)?.name ?? list, to, text) });
+    const inbound = new Inbound({ config: this.config, ctx, blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s), lists });
     this.listener = new SmtpListener(this.config, ctx, inbound);
     this.port = await this.listener.start();
     log.info({ port: this.port, dkimKeys: dkimKeys.length }, "SMTP listener ready");
@@ -80,11 +93,18 @@ export class EmailAdapter implements Adapter {
     // Deliveries after stop wait for the next start (transient), like those before the first.
     this.outbound = undefined;
     this.sender = undefined;
+    this.lists = undefined;
   }
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
     if (!this.outbound) throw new DeliveryError("transient", "unavailable", "email adapter not started");
     return this.outbound.deliver(message);
+  }
+
+  /** A room activity for a linked room's list (issue 12, list/outbound.ts): one mail to its members. */
+  async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
+    if (!this.lists) throw new DeliveryError("transient", "unavailable", "email adapter not started");
+    return this.lists.deliver(delivery);
   }
 
   /** Only failures go back, as a DSN, and only to senders whose SPF or DKIM aligned (RFC 2779 T-5.4.1). */

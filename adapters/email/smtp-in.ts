@@ -12,6 +12,7 @@ import { EMAIL, fromNative } from "./address.js";
 import type { EmailConfig } from "./config.js";
 import { reply, SmtpReplyError } from "./errors.js";
 import type { Envelope, Inbound } from "./inbound.js";
+import { listTarget, type ListTarget } from "./list/address.js";
 
 /** A fixed one-minute window per key (bounded: the map is cleared each window). */
 export class RateWindow {
@@ -27,7 +28,7 @@ export class RateWindow {
   }
 }
 
-interface SessionState { rcpts: Array<Envelope["rcpts"][number]> }
+interface SessionState { rcpts: Array<Envelope["rcpts"][number]>; list?: ListTarget }
 
 export class SmtpListener {
   private server: SMTPServer | undefined;
@@ -107,6 +108,15 @@ export class SmtpListener {
   private onRcptTo(a: SMTPServerAddress, s: SMTPServerSession): Error | null {
     const st = this.state(s);
     if (st.rcpts.length >= this.config.limits.maxRecipients) return new SmtpReplyError(reply(452, "4.5.3", "Too many recipients"));
+    const list = listTarget(a.address, (address) => this.ctx.mappings().rooms?.find(EMAIL, address) !== undefined);
+    // One list per transaction, alone: 452 makes the MTA send the other recipients separately (RFC 5321 §4.5.3.1.10).
+    if (list) {
+      if (st.list && st.list.list === list.list && st.list.action === list.action) return null;
+      if (st.list || st.rcpts.length > 0) return new SmtpReplyError(reply(452, "4.5.3", "A list takes its mail in a transaction of its own"));
+      st.list = list;
+      return null;
+    }
+    if (st.list) return new SmtpReplyError(reply(452, "4.5.3", "A list takes its mail in a transaction of its own"));
     const verp = this.verp(a.address);
     if (verp !== undefined) {
       st.rcpts.push({ native: a.address, endpoint: "bounce", ...(verp ? { verpId: verp } : {}) });
@@ -139,6 +149,7 @@ export class SmtpListener {
       mailFrom: s.envelope.mailFrom ? s.envelope.mailFrom.address : "",
       rcpts: st.rcpts,
       viaTrustedRelay: this.config.trustedRelays.includes(ip),
+      ...(st.list ? { list: st.list } : {}),
     };
     const r = await this.inbound.handle(raw, env);
     return r.code === 250 ? null : new SmtpReplyError(r);

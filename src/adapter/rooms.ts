@@ -26,6 +26,12 @@ export interface RoomAdapter {
    * the room's order. Throws DeliveryError; `relayed` when the room took it.
    */
   deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome>;
+  /**
+   * True when Parley itself serves this network's native rooms to their members (a mailing list):
+   * an activity from such a room is also delivered back to it, for its other members. Other
+   * networks' rooms (a MUC, a Matrix room) show a member's activity to the others themselves.
+   */
+  readonly hostsRooms?: boolean;
 }
 
 export function roomAdapterOf(adapter: Adapter): (Adapter & RoomAdapter) | undefined {

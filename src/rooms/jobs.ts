@@ -12,10 +12,14 @@ export function roomConversation(room: Pick<Room, "key">): string {
   return `room>${room.key}`;
 }
 
-/** One job per native room other than the one the activity came from; none per member. */
-export function roomJobs(room: Room, from: NetworkId, activity: RoomActivity): DeliveryJobSpec[] {
+/**
+ * One job per native room other than the one the activity came from; none per member. With
+ * `backToSource`, the source's native room gets one too (a room Parley serves itself: a list).
+ */
+export function roomJobs(room: Room, from: NetworkId, activity: RoomActivity, backToSource = false): DeliveryJobSpec[] {
   const id = activityId(activity);
-  return otherNatives(room, from).map((target) => ({
+  const source = backToSource ? room.natives.get(from) : undefined;
+  return [...otherNatives(room, from), ...(source ? [source] : [])].map((target) => ({
     kind: "room",
     network: target.network,
     conversation: roomConversation(room),

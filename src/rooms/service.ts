@@ -131,7 +131,8 @@ export class RoomService {
   }
 
   private async enqueue(source: NetworkId, room: Room, activity: RoomActivity): Promise<void> {
-    const jobs = roomJobs(room, source, activity);
+    const sourceAdapter = this.deps.adapters(source);
+    const jobs = roomJobs(room, source, activity, sourceAdapter !== undefined && roomAdapterOf(sourceAdapter)?.hostsRooms === true);
     if (jobs.length === 0) return;
     try {
       await this.deps.delivery.enqueue(jobs);

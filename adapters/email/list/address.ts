@@ -1,4 +1,7 @@
-/** A linked room's list address (RFC 2369 `List-Post`): a plain mailbox, domain lower-cased. */
+/**
+ * A linked room's list address (RFC 2369 `List-Post`): a plain mailbox, domain lower-cased, and
+ * the two command addresses beside it: `local+subscribe@domain` and `local+unsubscribe@domain`.
+ */
 import type { RoomAddressing } from "../../../src/adapter/rooms.js";
 import { canonicalAddress } from "../../../src/model/address.js";
 
@@ -12,3 +15,62 @@ export const listRoomAddressing: RoomAddressing = {
   parseRoom: parseListAddress,
   roomAddress: (native) => canonicalAddress(parseListAddress(native)),
 };
+
+export type ListAction = "post" | "subscribe" | "unsubscribe";
+
+export interface ListTarget {
+  /** The list address as the mappings hold it. */
+  readonly list: string;
+  readonly action: ListAction;
+}
+
+const COMMANDS: ReadonlyArray<Exclude<ListAction, "post">> = ["subscribe", "unsubscribe"];
+
+/**
+ * Which list (and which of its addresses) an envelope recipient is; undefined when it is none.
+ * `isList` answers whether a normalised address is a linked room's list address.
+ */
+export function listTarget(rcpt: string, isList: (address: string) => boolean): ListTarget | undefined {
+  let address: string;
+  try {
+    address = parseListAddress(rcpt);
+  } catch {
+    return undefined;
+  }
+  if (isList(address)) return { list: address, action: "post" };
+  const at = address.lastIndexOf("@");
+  const local = address.slice(0, at);
+  for (const action of COMMANDS) {
+    const suffix = `+${action}`;
+    if (!local.toLowerCase().endsWith(suffix)) continue;
+    const list = `${local.slice(0, -suffix.length)}${address.slice(at)}`;
+    if (isList(list)) return { list, action };
+  }
+  return undefined;
+}
+
+export function commandAddress(list: string, action: Exclude<ListAction, "post">): string {
+  const at = list.lastIndexOf("@");
+  return `${list.slice(0, at)}+${action}${list.slice(at)}`;
+}
+
+/** RFC 2919 list identifier: the list address with `@` turned into `.` (a dot-atom). */
+export function listIdOf(list: string): string {
+  return list.replace("@", ".").replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, "-").toLowerCase();
+}
+
+/**
+ * The RFC 2369 / RFC 2919 header fields every list mail carries. `List-Unsubscribe-Post`
+ * (RFC 8058 one-click) is only valid beside an HTTPS URI, which Parley does not serve: the
+ * unsubscribe is by mail.
+ */
+export function listHeaders(list: string, name: string): Record<string, string> {
+  return {
+    "List-Id": `${name} <${listIdOf(list)}>`,
+    "List-Post": `<mailto:${list}>`,
+    "List-Subscribe": `<mailto:${commandAddress(list, "subscribe")}>`,
+    "List-Unsubscribe": `<mailto:${commandAddress(list, "unsubscribe")}>`,
+    "List-Help": `<mailto:${commandAddress(list, "subscribe")}?subject=help>`,
+    Precedence: "list",
+  };
+}

@@ -5,6 +5,7 @@
  * nick changes (303), kicks (307) and bans (301). Copies addressed to puppets, and Parley's own
  * occupants, are never bridged. Returns false for stanzas not from a linked room.
  */
+import { isParleyError } from "../../../src/errors/parley-error.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { DEFAULT_HOPS } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
@@ -120,10 +121,15 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
 export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElement): Promise<boolean> {
   const { room, nick } = split(el.attrs.from ?? "");
   if (!rt.ctx.mappings().rooms?.find(XMPP, room)) return false;
-  if (el.name === "presence") await presence(rt, o, el, room, nick);
-  else if (el.name === "message" && el.attrs.type === "groupchat") await groupchat(rt, o, el, room, nick);
-  else if (el.name === "message" && el.attrs.type === "error") rt.log.warn({ room, id: el.attrs.id }, "the room refused a message of Parley's");
-  else return el.name !== "iq";
+  try {
+    if (el.name === "presence") await presence(rt, o, el, room, nick);
+    else if (el.name === "message" && el.attrs.type === "groupchat") await groupchat(rt, o, el, room, nick);
+    else if (el.name === "message" && el.attrs.type === "error") rt.log.warn({ room, id: el.attrs.id }, "the room refused a message of Parley's");
+    else return el.name !== "iq";
+  } catch (e) {
+    // A room reflects its traffic once and has no retry: an activity that could not be stored is lost, and said so.
+    rt.log.warn({ room, stanza: el.name, id: el.attrs.id, err: isParleyError(e) ? e.code : (e as Error).message }, "room activity could not be stored: not bridged");
+  }
   return true;
 }
 

@@ -77,6 +77,15 @@ describe("rooms in the core (issue 12)", () => {
     expect(new Set(jobs.map((j) => j.conversation))).toEqual(new Set(["room>link:team"]));
   });
 
+  it("a room Parley serves itself (a list) gets its own members' activity back, once, for the other members", async () => {
+    (peers.get(gamma) as unknown as { hostsRooms: boolean }).hostsRooms = true;
+    const carol = endpoint("carol@lists.example", "gamma");
+    await rooms.accept(gamma, say(carol, "from the list"));
+    expect(delivery.pending("room").map((j) => j.network).sort()).toEqual(["alpha", "beta", "gamma"]);
+    await rooms.accept(alpha, say(alice, "from the muc"));
+    expect(delivery.pending("room").filter((j) => j.network === "alpha")).toHaveLength(1);
+  });
+
   it("messages from several members keep the room's order in every native room", async () => {
     for (let i = 0; i < 5; i++) await rooms.accept(i % 2 ? beta : alpha, say(i % 2 ? bob : alice, `m${i}`));
     await delivery.drain({ deliver: (job) => rooms.handleJob(job), onFinalFailure: async () => undefined });
