@@ -6,6 +6,7 @@
  * occupants, are never bridged. Returns false for stanzas not from a linked room.
  */
 import { isParleyError } from "../../../src/errors/parley-error.js";
+import { errorMessage } from "../../../src/errors/message.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { DEFAULT_HOPS } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
@@ -128,7 +129,7 @@ export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElem
     else return el.name !== "iq";
   } catch (e) {
     // A room reflects its traffic once and has no retry: an activity that could not be stored is lost, and said so.
-    rt.log.warn({ room, stanza: el.name, id: el.attrs.id, err: isParleyError(e) ? e.code : (e as Error).message }, "room activity could not be stored: not bridged");
+    rt.log.warn({ room, stanza: el.name, id: el.attrs.id, err: isParleyError(e) ? e.code : errorMessage(e) }, "room activity could not be stored: not bridged");
   }
   return true;
 }
