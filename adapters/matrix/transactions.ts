@@ -68,7 +68,13 @@ export class Transactions {
         events.push(ev.data);
       }
     }
-    const claim = await this.claim(events);
+    let claim: MatrixEvent[] | "busy";
+    try {
+      claim = await this.claim(events);
+    } catch (e) {
+      d.log.warn({ txnId, err: errorMessage(e) }, "transaction's events could not be claimed; the homeserver will retry");
+      return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
+    }
     if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
     const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
     try {
@@ -84,23 +90,36 @@ export class Transactions {
       d.log.debug({ txnId, events: events.length, fresh: claim.length, accepted: plan.items.length }, "transaction");
       return { status: 200, body: {} };
     } catch (e) {
-      await Promise.all(claim.map((ev) => d.ctx.state.delete(`ev:${ev.event_id}`))).catch(() => undefined);
+      await this.release(claim);
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction not accepted; the homeserver will retry");
       return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
     }
   }
 
-  /** Claim each event id; the fresh ones, or "busy" when another request holds one. */
+  /**
+   * Claim each event id; the fresh ones, or "busy" when another request holds one. When Redis
+   * fails part-way, the claims already taken are released before the error goes up, so the
+   * homeserver's retry of this transaction is not refused as "busy" until they expire.
+   */
   private async claim(events: readonly MatrixEvent[]): Promise<MatrixEvent[] | "busy"> {
     const s = this.d.ctx.state;
-    const got = await Promise.all(events.map((ev) => s.setIfAbsent(`ev:${ev.event_id}`, "pending", PENDING_TTL_S)));
-    const fresh = events.filter((_, i) => got[i]);
-    const taken = events.filter((_, i) => !got[i]);
-    const states = await Promise.all(taken.map((ev) => s.get(`ev:${ev.event_id}`)));
-    if (states.some((v) => v !== "done" && v !== undefined)) {
-      await Promise.all(fresh.map((ev) => s.delete(`ev:${ev.event_id}`)));
-      return "busy";
+    const got = await Promise.allSettled(events.map((ev) => s.setIfAbsent(`ev:${ev.event_id}`, "pending", PENDING_TTL_S)));
+    const fresh = events.filter((_, i) => { const r = got[i]; return r?.status === "fulfilled" && r.value; });
+    const taken = events.filter((_, i) => { const r = got[i]; return r?.status === "fulfilled" && !r.value; });
+    try {
+      const failed = got.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      const states = await Promise.all(taken.map((ev) => s.get(`ev:${ev.event_id}`)));
+      if (!states.some((v) => v !== "done" && v !== undefined)) return fresh;
+    } catch (e) {
+      await this.release(fresh);
+      throw e;
     }
-    return fresh;
+    await this.release(fresh);
+    return "busy";
+  }
+
+  private async release(claimed: readonly MatrixEvent[]): Promise<void> {
+    await Promise.all(claimed.map((ev) => this.d.ctx.state.delete(`ev:${ev.event_id}`))).catch(() => undefined);
   }
 }

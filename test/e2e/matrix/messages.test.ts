@@ -8,6 +8,7 @@ import { newCanonicalId } from "../../../src/model/ids.js";
 import { MessageSchema, type MessageInput } from "../../../src/model/message.js";
 import type { DeliveryStatusEvent, MessageEvent } from "../../../src/model/events.js";
 import { DeliveryError, type AcceptResult } from "../../../src/adapter/contract.js";
+import type { AdapterStateStore } from "../../../src/adapter/state.js";
 import type { CanonicalEvent } from "../../../src/model/events.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import { toNative } from "../../../adapters/matrix/address.js";
@@ -156,6 +157,27 @@ describe("Matrix adapter with Synapse: messages", () => {
     expect(rig.ctx.accepted.length).toBe(before + 1);
   });
 
+  it("T-2.5.2 a Redis failure part-way through claiming a transaction's events answers 503 and leaves nothing claimed, so the homeserver's retry is processed", async () => {
+    const before = rig.ctx.accepted.length;
+    const stamp = Date.now();
+    const events = [1, 2, 3].map((n) => ({ event_id: `$claim-${stamp}-${n}`, type: "m.room.message", room_id: roomId, sender: alice.userId, origin_server_ts: stamp, content: { msgtype: "m.text", body: `claim ${stamp} ${n}` } }));
+    // The rig's state is the real Redis store (rig.ts), typed here by the contract it implements.
+    const state = rig.ctx.state as AdapterStateStore;
+    const setIfAbsent = state.setIfAbsent.bind(state);
+    // The second event's claim fails as a Redis command timeout does; the others succeed.
+    state.setIfAbsent = (key: string, value: string, ttl: number) => key.endsWith(`claim-${stamp}-2`) ? Promise.reject(new Error("Command timed out")) : setIfAbsent(key, value, ttl);
+    try {
+      expect((await transaction(`claim-${stamp}`, { events })).status).toBe(503);
+    } finally {
+      state.setIfAbsent = setIfAbsent;
+    }
+    expect(rig.ctx.accepted.length).toBe(before);
+    // Synapse resends the same transaction: no claim is left "pending" to refuse it as busy.
+    expect((await transaction(`claim-${stamp}`, { events })).status).toBe(200);
+    const bodies = rig.ctx.accepted.slice(before).filter((e) => e.kind === "message").map((e) => e.message.parts[0]);
+    expect(bodies).toEqual(events.map((e) => ({ role: "text", body: e.content.body })));
+  });
+
   it("T-5.1.1 a wrong hs_token gets 403, none 401, and nothing is processed", async () => {
     const before = rig.ctx.accepted.length;
     const event = { event_id: `$forged-${Date.now()}`, type: "m.room.message", room_id: roomId, sender: alice.userId, content: { msgtype: "m.text", body: "forged" } };
@@ -217,7 +239,7 @@ describe("Matrix adapter with Synapse: messages", () => {
 
   it("an unknown msgtype gets a notice, not a crash", async () => {
     await alice.say(roomId, { msgtype: "m.location", body: "somewhere", geo_uri: "geo:0,0" });
-    const n = await alice.waitForMessage("can bridge only text messages", puppet);
+    const n = await alice.waitForMessage("cannot bridge m.location messages", puppet);
     expect(n.getContent().body).toContain("m.location");
   });
 
