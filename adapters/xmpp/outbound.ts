@@ -40,7 +40,7 @@ function bodyText(m: Message, files: readonly OutboundFile[]): string {
   const lines: string[] = [];
   for (const p of m.parts as readonly Part[]) {
     if (p.role === "text") { if (p.body !== "" || files.length === 0) lines.push(p.body); }
-    else if (p.role === "attachment") { const f = files.find((x) => x.part === p); lines.push(f ? fileLine(f) : placeholder(p)); }
+    else if (p.role === "attachment") { if (!files.some((x) => x.part === p)) lines.push(placeholder(p)); }
     else if (p.role === "opaque") lines.push(`[${p.security} content (${p.contentType}) not shown]`);
   }
   const text = lines.join("\n");
@@ -57,26 +57,38 @@ function puppetOf(rt: XmppRuntime, m: Pick<Message, "from">): string {
   return jid;
 }
 
-export function messageStanza(rt: XmppRuntime, m: Message): XmlElement {
+/**
+ * The stanzas of a message: its text, then one per file (media/outbound.ts) with the body equal
+ * to the file's link, which is what clients render inline. A message that is only a file is one
+ * stanza. The first stanza carries the message's id, receipt request and correction.
+ */
+export function messageStanzas(rt: XmppRuntime, m: Message): XmlElement[] {
   if (m.to.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", `${m.to.address} is not an XMPP user`);
   if (m.requireE2E) throw new DeliveryError("permanent", "unsupported", "end-to-end protection cannot be kept on XMPP by the gateway");
   const from = puppetOf(rt, m);
   const to = toNative(m.to, rt.ctx.mappings());
   const id = stanzaIdFor(m.id);
   const files = filesFor(rt, m);
-  const body = bodyText(m, files);
-  if (Buffer.byteLength(body) > rt.config.maxBodyBytes) throw new DeliveryError("permanent", "too-large", `body over ${rt.config.maxBodyBytes} bytes`);
-  const el = xml("message", { type: TYPE[m.kind], id, from, to, "xml:lang": m.lang });
-  for (const [lang, text] of Object.entries(m.subject ?? {})) el.append(xml("subject", lang === "und" ? {} : { "xml:lang": lang }, text));
-  el.append(xml("body", {}, body));
-  for (const x of oobElements(files)) el.append(x);
-  if (m.thread !== undefined) el.append(xml("thread", {}, m.thread));
-  el.append(xml("origin-id", { xmlns: NS_SID, id }));
-  if (m.receiptRequest?.delivered) el.append(xml("request", { xmlns: NS_RECEIPTS }));
-  if (m.replaces !== undefined) el.append(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
-  // The core decremented the count when it accepted the message (DESIGN §3).
-  el.append(xml("hops", { xmlns: NS_HOPS }, String(m.hops)));
-  return el;
+  const text = bodyText(m, files);
+  if (Buffer.byteLength(text) > rt.config.maxBodyBytes) throw new DeliveryError("permanent", "too-large", `body over ${rt.config.maxBodyBytes} bytes`);
+  const bodies: Array<{ body: string; file?: OutboundFile }> = [
+    ...(text !== "" || files.length === 0 ? [{ body: text }] : []),
+    ...files.map((f) => ({ body: fileLine(f), file: f })),
+  ];
+  return bodies.map((b, i) => {
+    const sid = i === 0 ? id : `${id}-${i}`;
+    const el = xml("message", { type: TYPE[m.kind], id: sid, from, to, "xml:lang": m.lang });
+    if (i === 0) for (const [lang, t] of Object.entries(m.subject ?? {})) el.append(xml("subject", lang === "und" ? {} : { "xml:lang": lang }, t));
+    el.append(xml("body", {}, b.body));
+    if (b.file) for (const x of oobElements([b.file])) el.append(x);
+    if (m.thread !== undefined) el.append(xml("thread", {}, m.thread));
+    el.append(xml("origin-id", { xmlns: NS_SID, id: sid }));
+    if (i === 0 && m.receiptRequest?.delivered) el.append(xml("request", { xmlns: NS_RECEIPTS }));
+    if (i === 0 && m.replaces !== undefined) el.append(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
+    // The core decremented the count when it accepted the message (DESIGN §3).
+    el.append(xml("hops", { xmlns: NS_HOPS }, String(m.hops)));
+    return el;
+  });
 }
 
 /**
@@ -96,8 +108,9 @@ export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomai
 }
 
 export async function deliverMessage(rt: XmppRuntime, m: Message): Promise<DeliveryOutcome> {
-  const el = messageStanza(rt, m);
-  await sendConfirmed(rt, el, domainOf(m.to.address));
+  const stanzas = messageStanzas(rt, m);
+  for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
+  const el = stanzas[0]!;
   const id = el.attrs.id!;
   return { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
 }

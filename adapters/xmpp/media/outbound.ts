@@ -1,8 +1,8 @@
 /**
  * Files out to XMPP (issue 13): each attachment becomes a signed, expiring URL on Parley's media
- * listener, sent as XEP-0066 out-of-band data. A file alone is sent with the body equal to its
- * URL, which is what XEP-0363 clients (Conversations, Gajim, Dino, Monal) render inline as an
- * image, a player or a download; with a caption the body is the caption, then the URL.
+ * listener, sent as XEP-0066 out-of-band data in a stanza of its own whose body is only the URL,
+ * which is what XEP-0363 clients (Conversations, Gajim, Dino, Monal) render inline as an image, a
+ * player or a download; text goes in a stanza before it (outbound.ts, messageStanzas).
  */
 import { DeliveryError } from "../../../src/adapter/contract.js";
 import type { AttachmentPart } from "../../../src/adapter/media.js";
