@@ -15,7 +15,6 @@ import type { XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
 import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
-import { errorMessage } from "../../../src/errors/message.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
 /** Real JIDs of occupants as the room showed them to the listener: `room` → nick → bare JID. */
