@@ -3,6 +3,7 @@
  * (docker/compose.yaml, service `parley-init`). Generates into DIR what the containers share:
  *
  *   secrets/admin-token             bearer token of the admin API
+ *   blobs/                          the blob store (`media.dir`)
  *   parley.yaml                     Parley's config, secrets referenced as files (never inline)
  *
  * and, for each network whose factory declares `provisioning`, its files (a component secret,
@@ -58,9 +59,6 @@ class Writer implements Omit<ProvisionContext, "mappings" | "options"> {
     const path = resolve(this.dir, name);
     return existsSync(path) ? readFileSync(path, "utf8") : undefined;
   }
-  directory(name: string): void {
-    mkdirSync(resolve(this.dir, name), { recursive: true });
-  }
 }
 
 function parleyYaml(o: { mappings: string; redisUrl: string; dir: string; adapters: Record<string, unknown> }): string {
@@ -71,6 +69,7 @@ ${stringify({
     mappings: resolve(o.mappings),
     redis: { url: o.redisUrl, keyPrefix: "parley:" },
     admin: { enabled: true, host: "0.0.0.0", port: 8780, tokenFile: join(o.dir, "secrets", "admin-token") },
+    media: { dir: join(o.dir, "blobs") },
     adapters: o.adapters,
   })}`;
 }
@@ -95,11 +94,12 @@ export async function dockerInitCommand(args: readonly string[], factories: Fact
   const dir = resolve(values.dir);
   // 0711: other containers' users (Prosody) may open a file they know the name of, not list them.
   mkdirSync(join(dir, "secrets"), { recursive: true, mode: 0o711 });
+  mkdirSync(join(dir, "blobs"), { recursive: true });
   const w = new Writer(dir);
   w.file("secrets/admin-token", () => `${randomBytes(32).toString("hex")}\n`, 0o600);
   const adapters: Record<string, unknown> = {};
   for (const p of provisioned(factories)) {
-    adapters[p.id] = p.provisioning.provision({ dir, mappings: mappings.mappings, options: values, file: (n, m, mode) => w.file(n, m, mode), read: (n) => w.read(n), directory: (n) => w.directory(n) });
+    adapters[p.id] = p.provisioning.provision({ dir, mappings: mappings.mappings, options: values, file: (n, m, mode) => w.file(n, m, mode), read: (n) => w.read(n) });
   }
   w.file("parley.yaml", () => parleyYaml({ mappings: mappingsFile, redisUrl: values["redis-url"]!, dir, adapters }), 0o644);
   return { exitCode: 0, lines: w.lines };

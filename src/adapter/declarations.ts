@@ -93,8 +93,6 @@ export interface ProvisionContext {
   file(path: string, make: () => string, mode: number): void;
   /** The text of `path` (relative to `dir`, or absolute), or undefined when there is none. */
   read(path: string): string | undefined;
-  /** Make the directory `path` (relative to `dir`, or absolute) and its parents, if missing. */
-  directory(path: string): void;
 }
 
 /** A network's part of the Docker deployment's first start (`parley docker-init`, docs/deployment.md). */
