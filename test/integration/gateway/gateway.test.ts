@@ -8,6 +8,7 @@ import { createLogger } from "../../../src/log/logger.js";
 import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { RedisServer } from "../../support/redis-server.js";
 import { until } from "../../support/until.js";
+import { newCanonicalId } from "../../../src/model/ids.js";
 import { alice, aliceToBob, bob, twoNetworkMappings, twoNetworks } from "../../support/two-networks.js";
 
 const mappings = twoNetworkMappings;
@@ -48,7 +49,7 @@ describe("gateway on real Redis", () => {
     gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: { failWith: "transient" } }, mappings, delivery: { attempts: 20, backoffBaseMs: 20, backoffCapMs: 100 } });
     const m = message("eventually");
     await gw.gateway.accept(alice.network, [{ kind: "message", message: m }]);
-    await new Promise((r) => setTimeout(r, 200));
+    await until("three failed attempts", () => (betaPeer.attempts >= 3 ? true : undefined));
     expect(betaPeer.messages).toHaveLength(0);
     betaPeer.failWith = undefined;
     await until("delivery after recovery", () => betaPeer.messages.find((x) => x.id === m.id));
@@ -78,12 +79,18 @@ describe("gateway on real Redis", () => {
   });
 
   it("a process whose adapter is not ready takes none of that network's jobs and spends no attempts; it delivers once ready", async () => {
-    const { betaPeer, factories } = networks();
+    const { alphaPeer, betaPeer, factories } = networks();
     betaPeer.notReady = true;
     gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings, delivery: { attempts: 2 } });
     const m = message("waits for the link");
     await gw.gateway.accept(alice.network, [{ kind: "message", message: m }]);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The workers run: a message accepted afterwards for the ready network is delivered, while
+    // beta's job stays waiting in its queue, never taken.
+    const reply = { ...message("meanwhile to alpha"), id: newCanonicalId(), from: bob, to: alice };
+    await gw.gateway.accept(bob.network, [{ kind: "message", message: reply }]);
+    await until("delivery to the ready network", () => alphaPeer.messages.find((x) => x.id === reply.id));
+    const beta = Object.entries(await gw.delivery.counts()).filter(([queue]) => queue.includes("beta")).map(([, c]) => c);
+    expect(beta.reduce((n, c) => n + (c.waiting ?? 0), 0)).toBe(1);
     expect(betaPeer.attempts).toBe(0);
     expect(await gw.delivery.listFailed()).toEqual([]);
     betaPeer.notReady = false;
