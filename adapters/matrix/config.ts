@@ -44,30 +44,30 @@ export const MatrixConfigSchema = z.object({
   /** Client-server API base URL of the homeserver (TLS unless on loopback: DESIGN §8). */
   homeserverUrl: z.url().describe("homeserver client-server base URL, e.g. https://matrix.example.org"),
   /** The registration's `id`. */
-  appserviceId: z.string().min(1).max(255).default("parley"),
+  appserviceId: z.string().min(1).max(255).default("parley").describe("the registration's id"),
   asToken: secret(z.string().min(16).describe("as_token of the registration (secret)")),
   hsToken: secret(z.string().min(16).describe("hs_token of the registration (secret)")),
   /** When set, start() refuses tokens that differ from this registration file's. */
-  registrationFile: z.string().optional(),
+  registrationFile: z.string().optional().describe("registration file; when set, start refuses tokens that differ from the file's"),
   listen: z.object({
-    host: z.string().default("127.0.0.1"),
-    port: z.number().int().min(0).max(65_535).default(9993),
+    host: z.string().default("127.0.0.1").describe("address the application-service listener binds"),
+    port: z.number().int().min(0).max(65_535).default(9993).describe("port of the application-service listener (the registration's url)"),
     /** A transaction body larger than this is answered 413 (a declared length before reading). */
-    maxBodyBytes: z.number().int().min(65_536).default(16 * 1024 * 1024),
+    maxBodyBytes: z.number().int().min(65_536).default(16 * 1024 * 1024).describe("a transaction body larger than this is answered 413"),
     /** Time allowed for a request's headers, and for the whole request (slow bodies answer 408). */
-    headersTimeoutMs: z.number().int().min(100).default(5_000),
-    requestTimeoutMs: z.number().int().min(100).default(10_000),
+    headersTimeoutMs: z.number().int().min(100).default(5_000).describe("time allowed for a request's headers"),
+    requestTimeoutMs: z.number().int().min(100).default(10_000).describe("time allowed for a whole request (a slow body is answered 408)"),
     /** Connections one remote address may hold open at once; more are closed at once. */
-    maxConnectionsPerSource: z.number().int().min(1).default(64),
-  }).prefault({}),
+    maxConnectionsPerSource: z.number().int().min(1).default(64).describe("connections one remote address may hold open at once; more are closed"),
+  }).prefault({}).describe("the application-service listener the homeserver pushes transactions to"),
   /** How often puppets' presence is re-sent so the homeserver does not time it out (0: never). */
-  presenceRefreshSeconds: z.number().int().min(0).default(20),
+  presenceRefreshSeconds: z.number().int().min(0).default(20).describe("how often puppets' presence is re-sent so the homeserver does not time it out (0: never)"),
   /** Events larger than this are refused with a notice (Matrix "Size limits"). */
-  maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES),
+  maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES).describe("events larger than this are refused with a notice (Matrix \"Size limits\")"),
   /** Timeout of a call to the homeserver. */
-  requestTimeoutMs: z.number().int().min(100).default(15_000),
+  requestTimeoutMs: z.number().int().min(100).default(15_000).describe("timeout of a call to the homeserver"),
   /** How long event ids are remembered for dedupe (≥ 1 day: Synapse may reuse txn ids after a restart). */
-  dedupeTtlSeconds: z.number().int().min(86_400).default(2 * 86_400),
-});
+  dedupeTtlSeconds: z.number().int().min(86_400).default(2 * 86_400).describe("how long event ids are remembered for dedupe (at least a day: Synapse may reuse transaction ids after a restart)"),
+}).describe("the Matrix network: Parley as an application service of the homeserver");
 export type MatrixConfig = z.infer<typeof MatrixConfigSchema>;
 export type MatrixConfigInput = z.input<typeof MatrixConfigSchema>;

@@ -12,7 +12,7 @@ import { newCanonicalId } from "../../src/model/ids.js";
 import { DeliveryStatusSchema } from "../../src/model/delivery-status.js";
 import type { MessageEvent } from "../../src/model/events.js";
 import { SubscriptionSchema } from "../../src/model/subscription.js";
-import { canonicalPresence, canonicalTextMessage, type ContractSetup } from "./setup.js";
+import { canonicalPresence, canonicalTextMessage, type ContractSetup, type InboundAnswer } from "./setup.js";
 
 export interface ContractCheck {
   readonly name: string;
@@ -66,6 +66,22 @@ function classCheck(failureClass: FailureClass): ContractCheck {
         expect((error as DeliveryError).failureClass).toBe(failureClass);
       } finally {
         await provoked.restore();
+      }
+    },
+  };
+}
+
+/** With the core answering `error` (unable to store, or refusing), the local sender's side hears `expected`. */
+function answerCheck(name: string, how: "rejectWith" | "refuseWith", error: ParleyError, expected: InboundAnswer): ContractCheck {
+  return {
+    name,
+    needs: (s) => (s.sendAndObserve ? undefined : "sendAndObserve"),
+    async run(s) {
+      s.ctx[how] = error;
+      try {
+        expect(await s.sendAndObserve!(unique(expected))).toBe(expected);
+      } finally {
+        s.ctx[how] = undefined;
       }
     },
   };
@@ -151,30 +167,10 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       expect(event.message.authenticatedBy.method).not.toBe("none");
     },
   },
-  {
-    name: "acks only after durability: when the core cannot store, the network is told to try later",
-    needs: (s) => (s.sendAndObserve ? undefined : "sendAndObserve"),
-    async run(s) {
-      s.ctx.rejectWith = new ParleyError("PARLEY_UNAVAILABLE", "contract: nothing could be stored");
-      try {
-        expect(await s.sendAndObserve!(unique("undurable"))).toBe("try-later");
-      } finally {
-        s.ctx.rejectWith = undefined;
-      }
-    },
-  },
-  {
-    name: "a refusal reaches the sender as the network's own error",
-    needs: (s) => (s.sendAndObserve ? undefined : "sendAndObserve"),
-    async run(s) {
-      s.ctx.refuseWith = new ParleyError("PARLEY_REFUSED", "contract: refused by policy");
-      try {
-        expect(await s.sendAndObserve!(unique("refused"))).toBe("refused");
-      } finally {
-        s.ctx.refuseWith = undefined;
-      }
-    },
-  },
+  answerCheck("acks only after durability: when the core cannot store, the network is told to try later",
+    "rejectWith", new ParleyError("PARLEY_UNAVAILABLE", "contract: nothing could be stored"), "try-later"),
+  answerCheck("a refusal reaches the sender as the network's own error",
+    "refuseWith", new ParleyError("PARLEY_REFUSED", "contract: refused by policy"), "refused"),
   {
     name: "T-3.1.1 shows a foreign presentity's presence to a local watcher, or declares no presence",
     async run(s) {

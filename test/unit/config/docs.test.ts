@@ -5,6 +5,9 @@ import { configurationMarkdown, sampleConfig } from "../../../src/config/sample.
 import { parseConfig } from "../../../src/config/load.js";
 import { envName } from "../../../src/config/env.js";
 import { adapterFactories } from "../../../adapters/index.js";
+import { z } from "zod";
+import { descriptionOf, objectShape } from "../../../src/config/introspect.js";
+import { gatewayConfigSchema } from "../../../src/config/schema.js";
 
 const DOC = "docs/configuration.md";
 
@@ -28,5 +31,24 @@ describe("generated config documentation", () => {
       expect(sample).toContain(`# env: ${envName(path)}`);
     }
     expect(sample).toContain("# Redis URL (redis:// or rediss:// for TLS");
+  });
+});
+
+/** Every key path below `shape` whose schema has no `.describe()` text. */
+function undescribed(shape: Readonly<Record<string, z.ZodType>>, path: readonly string[] = []): string[] {
+  return Object.entries(shape).flatMap(([key, schema]) => {
+    const here = [...path, key];
+    const child = objectShape(schema);
+    return [...(descriptionOf(schema) ? [] : [here.join(".")]), ...(child ? undescribed(child, here) : [])];
+  });
+}
+
+describe("config key descriptions", () => {
+  it("every key of the core's config and of each adapter's section has a description", () => {
+    expect(undescribed(objectShape(gatewayConfigSchema(adapterFactories))!)).toEqual([]);
+  });
+
+  it("finds a key without one", () => {
+    expect(undescribed({ a: z.object({ b: z.string().describe("b"), c: z.number() }).describe("a") })).toEqual(["a.c"]);
   });
 });
