@@ -15,7 +15,7 @@ import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
 import { createWorkerConnection, createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
-import { PresenceAdmin, PresenceService, presenceAdminRoutes } from "./presence/index.js";
+import { PresenceAdmin, PresenceService, UserBlocks, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
 import { ParleyError } from "./errors/parley-error.js";
@@ -156,6 +156,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       trace: traceWriter ? new RedisTracer(traceWriter) : NO_TRACE,
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
       media,
+      blocks: new UserBlocks({ policy: presence.parts.policy, delivery, log: log.child({ module: "blocks" }) }),
     },
     log,
     registry,

@@ -10,6 +10,7 @@ import { Gauge, type Registry } from "prom-client";
 import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
 import type { MediaPort } from "./adapter/media.js";
+import type { BlockPort } from "./adapter/blocks.js";
 import { hasIngressControl } from "./adapter/ingress.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
@@ -41,6 +42,8 @@ export interface GatewayParts {
   stateFor(network: NetworkId): AdapterStateStore;
   /** The shared media service (blob store, fetcher, media listener). */
   readonly media?: MediaPort;
+  /** Users' own block lists. */
+  readonly blocks?: BlockPort;
 }
 
 export interface GatewayOptions {
@@ -170,6 +173,7 @@ export class Gateway {
       state: parts.stateFor(network),
       ids: parts.ids,
       ...(parts.media ? { media: parts.media } : {}),
+      ...(parts.blocks ? { blocks: parts.blocks } : {}),
     };
   }
 

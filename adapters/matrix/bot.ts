@@ -8,21 +8,23 @@
  * State: `pending:<user>` → JSON {address: watcher endpoint} of requests awaiting an answer.
  */
 import type { SubscriptionNotice } from "../../src/adapter/presence.js";
-import { asNetworkId, canonicalAddress, domainOf, endpointKey, type Endpoint } from "../../src/model/address.js";
+import { canonicalAddress, endpointKey, type Endpoint } from "../../src/model/address.js";
 import type { SubscriptionAction } from "../../src/model/subscription.js";
 import { fromNative } from "./address.js";
+import { BLOCK_WORDS, blockCommand, contactOf } from "./bot-blocks.js";
 import type { MatrixDeps } from "./deps.js";
 import { classify } from "./errors.js";
 import { localUserId, notice } from "./outbound.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
-import { errorMessage } from "../../src/errors/message.js";
 
 export const HELP = [
   "Parley bridge bot. Commands:",
   "  approve <address> — let them see your presence",
   "  deny <address> — refuse their request",
-  "  block <address> — refuse their request (a lasting block is set by the admin's access rules)",
+  "  block <address> — block them: their messages do not reach you, they see you offline, they are not told",
+  "  unblock <address> — lift your block (\"unblock all\" lifts every one)",
+  "  blocked — whom you block",
   "  watchers — who sees or asks to see your presence",
   "  revoke <address> — stop sharing your presence with them",
   "  watch <address> — ask to see their presence (network/address when the domain is not listed)",
@@ -85,7 +87,7 @@ async function resolveWatcher(d: MatrixDeps, user: string, me: Endpoint, arg: st
   return subs.find((x) => x.watcher.address === address)?.watcher;
 }
 
-const ACTIONS: Record<string, SubscriptionAction> = { approve: "approve", deny: "deny", block: "deny", revoke: "revoke" };
+const ACTIONS: Record<string, SubscriptionAction> = { approve: "approve", deny: "deny", revoke: "revoke" };
 
 /** A message in the bot's DM: a command. Decisions join the transaction's accept call. */
 export async function handleBotMessage(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: RoomRecord): Promise<void> {
@@ -108,6 +110,10 @@ export async function handleBotMessage(d: MatrixDeps, plan: Plan, ev: MatrixEven
   }
   if (word === "watch" || word === "unwatch") {
     askToWatch(d, plan, me, word, arg, reply);
+    return;
+  }
+  if (BLOCK_WORDS.has(word)) {
+    blockCommand(d, plan, me, word, arg, (text) => notice(d, d.bot, rec.user, text, { kind: "bot" }).then(() => undefined), (who) => approvePending(d, rec.user, me, who));
     return;
   }
   const action = ACTIONS[word];
@@ -133,24 +139,24 @@ export async function handleBotMessage(d: MatrixDeps, plan: Plan, ev: MatrixEven
       const pending = await pendingOf(d, rec.user);
       delete pending[watcher.address];
       await savePending(d, rec.user, pending);
-      const done = { approve: "Approved", deny: "Denied", block: "Blocked (denied)", revoke: "Revoked" }[word] ?? "Done";
+      const done = { approve: "Approved", deny: "Denied", revoke: "Revoked" }[word] ?? "Done";
       reply(`${done}: ${network(watcher)}.`);
       d.log.info({ action, watcher: endpointKey(watcher) }, "subscription decision");
     },
   });
 }
 
-/** `network/local@domain`, or `local@domain` of a listed domain (its home network). */
-function presentityOf(d: MatrixDeps, arg: string): Endpoint | string {
-  const slash = arg.indexOf("/");
-  try {
-    if (slash > 0 && slash < arg.indexOf("@")) return { network: asNetworkId(arg.slice(0, slash)), address: canonicalAddress(arg.slice(slash + 1)) };
-    const address = canonicalAddress(arg);
-    const home = d.ctx.mappings().domains.get(domainOf(address))?.home;
-    return home ? { network: home, address } : `${domainOf(address)} is not a listed domain: say which network, e.g. "xmpp/${address}".`;
-  } catch (e) {
-    return errorMessage(e);
-  }
+/** A pending request from a newly blocked party is approved: it then sees CLOSED only (5.1.15). */
+async function approvePending(d: MatrixDeps, user: string, me: Endpoint, who: Endpoint): Promise<void> {
+  const pending = await pendingOf(d, user);
+  const watcher = pending[who.address];
+  if (!watcher) return;
+  await d.ctx.accept([{ kind: "subscription", request: {
+    action: "approve", watcher, presentity: me, actor: me,
+    authenticatedBy: { method: "network", detail: "application service hs_token" }, at: new Date().toISOString(),
+  } }]);
+  delete pending[who.address];
+  await savePending(d, user, pending);
 }
 
 /** `watch` / `unwatch`: the Matrix user asks to see someone's presence, or stops (RFC 2779 5.1.6, 5.1.7). */
@@ -159,7 +165,7 @@ function askToWatch(d: MatrixDeps, plan: Plan, me: Endpoint, word: "watch" | "un
     reply(`Say whom: "${word} <address>".`);
     return;
   }
-  const presentity = presentityOf(d, arg);
+  const presentity = contactOf(d, arg);
   if (typeof presentity === "string") {
     reply(presentity);
     return;

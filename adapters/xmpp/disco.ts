@@ -7,6 +7,7 @@ import { fromNative, parseJid, XMPP } from "./address.js";
 import { xml, NS_PING, type XmlElement } from "./connection.js";
 import { NS_CORRECT, NS_RECEIPTS, NS_SID } from "./outbound.js";
 import { drop, replyError, type XmppRuntime } from "./stanza.js";
+import { BlockingCommand, NS_BLOCKING } from "./blocking.js";
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
@@ -35,11 +36,12 @@ function infoQuery(rt: XmppRuntime, el: XmlElement, toDomainOnly: boolean): XmlE
   const identity = toDomainOnly
     ? xml("identity", { category: "gateway", type: networkOfDomain(rt, to.domain), name: rt.config.name })
     : xml("identity", { category: "client", type: "pc", name: el.attrs.to });
-  const features = (toDomainOnly ? COMPONENT_FEATURES : PUPPET_FEATURES).map((f) => xml("feature", { var: f }));
+  const names = toDomainOnly ? [...COMPONENT_FEATURES, ...(rt.ctx.blocks ? [NS_BLOCKING] : [])] : PUPPET_FEATURES;
+  const features = names.map((f) => xml("feature", { var: f }));
   return xml("query", { xmlns: NS_DISCO_INFO, node }, identity, ...features);
 }
 
-export async function handleIq(rt: XmppRuntime, el: XmlElement): Promise<void> {
+export async function handleIq(rt: XmppRuntime, el: XmlElement, blocking?: BlockingCommand): Promise<void> {
   const type = el.attrs.type;
   if (type === "result" || type === "error") return; // answers to nothing pending: ignore (RFC 6120 §8.2.3)
   if (type !== "get" && type !== "set") {
@@ -76,5 +78,6 @@ export async function handleIq(rt: XmppRuntime, el: XmlElement): Promise<void> {
   if (type === "get" && child.name === "ping" && ns === NS_PING) return void (await rt.link.send(result(el)));
   if (type === "get" && child.name === "query" && ns === NS_DISCO_INFO) return void (await rt.link.send(result(el, infoQuery(rt, el, domainOnly))));
   if (type === "get" && child.name === "query" && ns === NS_DISCO_ITEMS) return void (await rt.link.send(result(el, xml("query", { xmlns: NS_DISCO_ITEMS }))));
+  if (domainOnly && blocking && BlockingCommand.handles(child)) return blocking.handle(el, child);
   await replyError(rt, el, { type: "cancel", condition: "service-unavailable", text: `${child.name.slice(0, 50)} in ${(ns ?? "no namespace").slice(0, 100)} is not supported` });
 }

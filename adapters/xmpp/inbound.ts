@@ -14,6 +14,7 @@ import { XMPP, fromNative } from "./address.js";
 import type { XmlElement } from "./connection.js";
 import { errorFor, errorForParleyError, reasonForCondition, NS_STANZAS } from "./errors.js";
 import { handleIq } from "./disco.js";
+import type { BlockingCommand } from "./blocking.js";
 import { handlePresence, type PresenceState } from "./presence.js";
 import { STANZA_NAMESPACES, drop, replyError, resolveParties, type Parties, type XmppRuntime } from "./stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, canonicalFromStanzaId } from "./outbound.js";
@@ -23,7 +24,7 @@ import { errorMessage } from "../../src/errors/message.js";
 const KIND: Record<string, MessageKind | undefined> = { chat: "chat", normal: "normal", headline: "notice" };
 
 /** Route one stanza from the link. Never throws: every failure becomes a stanza error or a log line. */
-export async function handleStanza(rt: XmppRuntime, el: XmlElement, presence: PresenceState): Promise<void> {
+export async function handleStanza(rt: XmppRuntime, el: XmlElement, presence: PresenceState, blocking?: BlockingCommand): Promise<void> {
   try {
     const ns = el.attrs.xmlns;
     if (ns !== undefined && !STANZA_NAMESPACES.has(ns)) {
@@ -32,7 +33,7 @@ export async function handleStanza(rt: XmppRuntime, el: XmlElement, presence: Pr
     }
     if (el.name === "message") await handleMessage(rt, el);
     else if (el.name === "presence") await handlePresence(rt, el, presence);
-    else if (el.name === "iq") await handleIq(rt, el);
+    else if (el.name === "iq") await handleIq(rt, el, blocking);
     else drop(rt, el, "not a stanza");
   } catch (e) {
     rt.log.error({ err: errorMessage(e), stanza: el.name }, "stanza handling failed");

@@ -17,6 +17,7 @@ import { XMPP, componentDomains, xmppAddressing } from "./address.js";
 import { XmppConfigSchema, type XmppConfig } from "./config.js";
 import { ComponentLink } from "./connection.js";
 import { handleStanza } from "./inbound.js";
+import { BlockingCommand } from "./blocking.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
 import { PresenceState, deliverSubscription } from "./presence.js";
 import { xmppDoctor } from "./doctor.js";
@@ -89,7 +90,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
         // Presence: one sender at a time (its per-resource state is shared across puppets).
         // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
         stanza: (el) => this.serial(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
-          async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence); }),
+          async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking); }),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {
@@ -105,6 +106,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       }),
     };
     const presence = new PresenceState(rt);
+    const blocking = new BlockingCommand(rt);
     const occupants = new Occupants(rt);
     const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => ctx.mappings().rooms?.find(XMPP, bareOf(el.attrs.from)) !== undefined;
     this.occupants = occupants;

@@ -23,6 +23,7 @@ import type { ParleyError } from "../errors/parley-error.js";
 import type { AdapterStateStore, IdMap } from "./state.js";
 import type { MediaPort } from "./media.js";
 import type { ChatFeatures } from "../model/interactions.js";
+import type { BlockPort } from "./blocks.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -133,6 +134,8 @@ export interface AdapterContext {
   readonly ids: IdMap;
   /** Files: the shared blob store, the one fetcher, the media listener (absent in some tests). */
   readonly media?: MediaPort;
+  /** Users' own block lists (absent in some tests). */
+  readonly blocks?: BlockPort;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

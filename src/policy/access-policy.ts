@@ -3,9 +3,10 @@
  * the mappings, overridden field by field by per-address rules kept in Redis (one string per
  * address, set through the admin functions). Read on every decision; nothing is cached.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CanonicalAddressSchema, domainOf, endpointKey, type Endpoint } from "../model/address.js";
+import { CanonicalAddressSchema, EndpointSchema, domainOf, endpointKey, type Endpoint } from "../model/address.js";
 import { SubscribePolicySchema, VisibilitySchema, type AccessRules } from "../model/access.js";
 import type { DomainMappings } from "../mappings/types.js";
 import { ParleyError } from "../errors/parley-error.js";
@@ -21,8 +22,22 @@ export const AccessRulesOverrideSchema = z.strictObject({
   defaultVisibility: VisibilitySchema.optional(),
   allowUnauthenticatedSubscribers: z.boolean().optional(),
   blockSenders: z.array(CanonicalAddressSchema).max(10_000).optional(),
+  /**
+   * The owner's own block list (XEP-0191 on the XMPP component, the Matrix bot's `block`), kept
+   * beside the admin's fields and merged into them: a blocked party is a blocked sender and a
+   * politely blocked watcher (RFC 2779 2.3.5, 5.1.15, 5.4.10). The owner can add to the admin's
+   * blocks, never remove one.
+   */
+  userBlocks: z.array(EndpointSchema).max(10_000).optional(),
 });
 export type AccessRulesOverride = z.infer<typeof AccessRulesOverrideSchema>;
+
+/** KEYS[1] = expected text ("" for none) → new text ("" deletes); 1 when it was swapped. */
+const COMPARE_AND_SET = `
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
 
 export type PolicyVerdict = { readonly allowed: true } | { readonly allowed: false; readonly error: ParleyError };
 
@@ -33,14 +48,23 @@ export interface AccessPolicyOptions {
   readonly mappings: () => DomainMappings;
 }
 
-/** Overrides are merged over the defaults; `visibility` entries merge per watcher. */
+/**
+ * Overrides are merged over the defaults; `visibility` entries merge per watcher; the owner's
+ * `userBlocks` join both `blockSenders` and `politelyBlocked`.
+ */
 export function mergeRules(defaults: AccessRules, override: AccessRulesOverride | undefined): AccessRules {
   if (override === undefined) return defaults;
   const merged: AccessRules = { ...defaults };
-  for (const [k, v] of Object.entries(override) as [keyof AccessRulesOverride, unknown][]) {
+  const { userBlocks, ...admin } = override;
+  for (const [k, v] of Object.entries(admin) as [keyof AccessRulesOverride, unknown][]) {
     if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
   }
   merged.visibility = { ...defaults.visibility, ...(override.visibility ?? {}) };
+  if (userBlocks !== undefined && userBlocks.length > 0) {
+    const blocked = userBlocks.map((e) => e.address);
+    merged.blockSenders = [...new Set([...merged.blockSenders, ...blocked])];
+    merged.politelyBlocked = [...new Set([...merged.politelyBlocked, ...blocked])];
+  }
   return merged;
 }
 
@@ -48,6 +72,12 @@ export function parseOverride(json: string | null | undefined): AccessRulesOverr
   if (json === null || json === undefined) return undefined;
   const parsed = AccessRulesOverrideSchema.safeParse(JSON.parse(json));
   return parsed.success ? parsed.data : undefined;
+}
+
+/** Whether the override text of a watcher's rules lists `presentity` among its own blocks. */
+export function blocksPresentity(watcherOverrideJson: string | null | undefined, presentity: Endpoint): boolean {
+  if (watcherOverrideJson === null || watcherOverrideJson === undefined || !watcherOverrideJson.includes("userBlocks")) return false;
+  return parseOverride(watcherOverrideJson)?.userBlocks?.some((e) => e.address === presentity.address) ?? false;
 }
 
 export class AccessPolicy {
@@ -77,16 +107,35 @@ export class AccessPolicy {
     return parseOverride(await this.options.redis.get(this.rulesKey(who)));
   }
 
-  /** Replace `who`'s override (an empty object removes it). Validated; throws PARLEY_INVALID_EVENT. */
+  /**
+   * Replace `who`'s override (an empty object removes it). Validated; throws PARLEY_INVALID_EVENT.
+   * The owner's own `userBlocks` are kept unless the override names them.
+   */
   async setOverride(who: Endpoint, override: unknown): Promise<AccessRulesOverride> {
     const parsed = AccessRulesOverrideSchema.safeParse(override);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new ParleyError("PARLEY_INVALID_EVENT", `access rules ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
     }
-    if (Object.keys(parsed.data).length === 0) await this.options.redis.del(this.rulesKey(who));
-    else await this.options.redis.set(this.rulesKey(who), JSON.stringify(parsed.data));
-    return parsed.data;
+    return this.edit(who, (before) => (parsed.data.userBlocks === undefined && before?.userBlocks?.length ? { ...parsed.data, userBlocks: before.userBlocks } : parsed.data));
+  }
+
+  /**
+   * Read-modify-write of `who`'s override, atomic against concurrent edits (the admin and the
+   * owner may change it at the same moment): compare-and-set on the stored text, retried on a
+   * race. An empty result removes the key.
+   */
+  async edit(who: Endpoint, change: (before: AccessRulesOverride | undefined) => AccessRulesOverride): Promise<AccessRulesOverride> {
+    const key = this.rulesKey(who);
+    const { redis } = this.options;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (attempt > 0) await delay(Math.random() * Math.min(100, 2 ** attempt));
+      const raw = await redis.get(key);
+      const after = change(parseOverride(raw));
+      const next = Object.keys(after).length === 0 ? "" : JSON.stringify(after);
+      if ((await redis.eval(COMPARE_AND_SET, 1, key, raw ?? "", next)) === 1) return after;
+    }
+    throw new ParleyError("PARLEY_UNAVAILABLE", "access rules are being changed by someone else; try again");
   }
 
   /**

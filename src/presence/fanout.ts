@@ -9,6 +9,7 @@ import { overallBasic, type Presence } from "../model/presence.js";
 import type { SubscriptionState } from "../model/subscription.js";
 import type { DeliveryJobSpec } from "../delivery/types.js";
 import { project, viewFor } from "../policy/project.js";
+import { blocksPresentity } from "../policy/access-policy.js";
 import { decodeRow } from "./subscriptions.js";
 import { endpointFromKey } from "./keys.js";
 import { parseStored, type InlineFanout } from "./store.js";
@@ -91,7 +92,10 @@ export async function projectedFor(parts: PresenceParts, watcher: Endpoint, pres
     .hmget(parts.keys.presence(presentity), ...parts.store.fields)
     .hget(parts.keys.watchers(presentity), endpointKey(watcher))
     .get(parts.policy.rulesKey(presentity))
+    .get(parts.policy.rulesKey(watcher))
     .exec();
+  // The watcher blocked the presentity itself: it hears nothing from it (XEP-0191 §3.3).
+  if (blocksPresentity(results?.[3]?.[1] as string | null, presentity)) return undefined;
   const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
   const subJson = results?.[1]?.[1] as string | null;
   const state = subJson ? decodeRow(subJson)?.s : undefined;
@@ -118,11 +122,13 @@ export async function notify(parts: PresenceParts, watcher: Endpoint, presentity
 export async function notifyBatch(parts: PresenceParts, network: NetworkId, presentity: Endpoint, watcherKeys: readonly string[]): Promise<number> {
   if (watcherKeys.length === 0) return 0;
   parts.store.roundTrips++;
-  const results = await parts.options.redis.pipeline()
+  const pipeline = parts.options.redis.pipeline()
     .hmget(parts.keys.presence(presentity), ...parts.store.fields)
     .get(parts.policy.rulesKey(presentity))
-    .hmget(parts.keys.watchers(presentity), ...watcherKeys)
-    .exec();
+    .hmget(parts.keys.watchers(presentity), ...watcherKeys);
+  // Each watcher's own rules, for its own block list (XEP-0191 §3.3): absent keys cost a nil each.
+  for (const key of watcherKeys) pipeline.get(parts.policy.rulesKey(endpointFromKey(key)));
+  const results = await pipeline.exec();
   const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
   if (stored === undefined) return 0;
   const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
@@ -134,6 +140,7 @@ export async function notifyBatch(parts: PresenceParts, network: NetworkId, pres
   await Promise.all(watcherKeys.map(async (key, i) => {
     const json = rows[i];
     const watcher = endpointFromKey(key);
+    if (blocksPresentity(results?.[3 + i]?.[1] as string | null, presentity)) return;
     const presence = project(stored.presence, watcher, rules, json ? decodeRow(json)?.s : undefined);
     if (presence === undefined) return;
     try {
