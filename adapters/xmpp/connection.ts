@@ -55,8 +55,19 @@ export class ComponentLink {
     this.keepalive.unref();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Close every link. With `confirmWithinMs`, first wait (that long at most) for the server to
+   * confirm what was written: a delivery waiting on its confirm then finishes instead of failing
+   * and being sent again by the next link holder (a visible duplicate).
+   */
+  async stop(confirmWithinMs = 0): Promise<void> {
     clearInterval(this.keepalive);
+    if (confirmWithinMs > 0) {
+      const confirms = [...this.pingTargets].filter(([from]) => this.isOnline(from)).map(([from, server]) => this.confirm(from, server).catch(() => undefined));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(confirms), new Promise((r) => { timer = setTimeout(r, confirmWithinMs); })]);
+      clearTimeout(timer);
+    }
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     for (const d of this.links.keys()) this.failPending(d, new Error(`component link for ${d} stopped`));
   }

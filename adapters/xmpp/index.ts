@@ -11,6 +11,7 @@ import {
   type DeliveryOutcome, type LinkHealth,
 } from "../../src/adapter/contract.js";
 import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
+import type { IngressControl } from "../../src/adapter/ingress.js";
 import type { Message } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { XMPP, componentDomains, xmppAddressing } from "./address.js";
@@ -48,7 +49,7 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter {
+export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl {
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
   private occupants: Occupants | undefined;
@@ -148,7 +149,14 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * The first step of a graceful stop (src/adapter/ingress.ts): hand the link over at once, not
+   * after the delivery workers drained. The link is the ingress: every moment it stays up, Prosody
+   * hands this process stanzas it may not have time to store before it exits. Deliveries written
+   * before are confirmed by the server first (up to 1 s), so they finish; later XMPP deliveries
+   * fail as transient here and run on the process that takes the link over.
+   */
+  async stopIngress(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.leaseTimer);
@@ -158,7 +166,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       // Hand the link over (README, "Several processes"): close it, then release the lease at
       // once, so a standby connects on its next lease check instead of after the lease's TTL.
       await settleWithin(this.presence?.withdrawAll() ?? Promise.resolve(), 500);
-      await rt.link.stop();
+      await rt.link.stop(1_000);
       this.owner = false;
       try {
         await rt.ctx.state.releaseLease(LEASE_NAME, this.holder);
@@ -167,6 +175,11 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       }
     }
     // Stanzas read before the link closed finish their accept while Redis is still open.
+    await settleWithin(Promise.all([...this.chains.values()]), 2_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopIngress();
     await settleWithin(Promise.all([...this.chains.values()]), 2_000);
   }
 

@@ -6,13 +6,16 @@
  * stored (and acknowledged) or refused with the network's own "try later", never dropped.
  *
  * An adapter whose listener is separate from its sending side (an HTTP endpoint, an SMTP
- * listener) implements it; one whose ingress and egress share a link (the XMPP component) does
- * not, and keeps taking stanzas until `stop()`, while Redis is still open.
+ * listener) implements it, and its deliveries keep working. One whose ingress and egress share a
+ * link (the XMPP component) implements it too when the link has somewhere to go: it hands the
+ * link over at once (what it wrote confirmed first), since every moment the link stays up brings
+ * it events it may not have time to store; its later deliveries fail as transient and are retried
+ * by the process that takes the link (issue 10).
  */
 import type { Adapter } from "./contract.js";
 
 export interface IngressControl {
-  /** Stop taking new inbound events and wait for those being accepted; deliveries keep working. Idempotent. */
+  /** Stop taking new inbound events and wait for those being accepted; deliveries keep working unless they share the ingress's link (above). Idempotent. */
   stopIngress(): Promise<void>;
 }
 
