@@ -37,7 +37,7 @@ export function crossMappings(p: Peers, slotIndex: number): DomainMappings {
   });
 }
 
-export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m, media?: Record<string, unknown>): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
+export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m, media?: Record<string, unknown>, admin?: { token: string }): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
   const slot = p.synapse.appservices[slotIndex]!;
   const mappings = extend(crossMappings(p, slotIndex));
   const gw = await startTestGateway({
@@ -52,6 +52,7 @@ export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logge
     log,
     prefix,
     ...(media ? { media } : {}),
+    ...(admin ? { admin } : {}),
   });
   return { gw, mappings };
 }

@@ -34,11 +34,11 @@ export interface CrossRig {
 
 export const bodyOf = (s: Stanza): string => s.getChildText("body") ?? "";
 
-export async function startCrossRig(slotIndex: number, xmppResource: string, log?: Logger, media?: Record<string, unknown>): Promise<CrossRig> {
+export async function startCrossRig(slotIndex: number, xmppResource: string, log?: Logger, media?: Record<string, unknown>, admin?: { token: string }): Promise<CrossRig> {
   const prosody = inject("prosody");
   const synapse = inject("synapse");
   const mta = mtaCoordinates();
-  const { gw, mappings } = await startCrossGateway({ prosody, synapse, mta }, slotIndex, log, undefined, {}, undefined, media);
+  const { gw, mappings } = await startCrossGateway({ prosody, synapse, mta }, slotIndex, log, undefined, {}, undefined, media, admin);
   const factories = crossFactories();
   const slot = synapse.appservices[slotIndex]!;
   const alice = await connectUser("alice", { resource: xmppResource });
