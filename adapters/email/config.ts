@@ -33,18 +33,18 @@ export const EmailConfigSchema = z.object({
   }).optional().describe("STARTTLS (RFC 3207) is offered when both files are set"),
   limits: z.object({
     /** Whole message, enforced at the protocol level (RFC 1870 SIZE and after DATA). */
-    maxMessageBytes: z.number().int().positive().default(25 * MiB).describe("largest whole message (RFC 1870 SIZE, and after DATA)"),
-    maxParts: z.number().int().positive().default(200).describe("most MIME parts in one message"),
-    maxDepth: z.number().int().positive().default(20).describe("deepest MIME nesting"),
+    maxMessageBytes: z.number().int().positive().default(25 * MiB).describe("largest whole message, at SIZE (RFC 1870) and after DATA (552 5.3.4)"),
+    maxParts: z.number().int().positive().default(200).describe("most MIME entities in one message (552 5.3.4)"),
+    maxDepth: z.number().int().positive().default(20).describe("deepest MIME nesting (552 5.3.4)"),
     /** RFC 5322 §2.1.1: 998 octets per line; header fields per part. */
-    maxHeaderLineBytes: z.number().int().positive().default(998).describe("longest header line (RFC 5322 §2.1.1: 998 octets)"),
-    maxHeaderFields: z.number().int().positive().default(1000).describe("most header fields in one part"),
-    maxRecipients: z.number().int().positive().default(50).describe("most RCPT TO in one transaction"),
-    maxAttachments: z.number().int().nonnegative().default(20).describe("most attachments in one message"),
+    maxHeaderLineBytes: z.number().int().positive().default(998).describe("longest header line, per entity (RFC 5322 §2.1.1: 998 octets; 554 5.6.0)"),
+    maxHeaderFields: z.number().int().positive().default(1000).describe("most header fields per entity (554 5.6.0)"),
+    maxRecipients: z.number().int().positive().default(50).describe("most RCPT TO in one transaction (452 4.5.3)"),
+    maxAttachments: z.number().int().nonnegative().default(20).describe("most attachments in one message (552 5.3.4)"),
     /** Concurrent SMTP connections; with maxMessageBytes it bounds the memory DATA can take. */
     maxConnections: z.number().int().positive().default(40).describe("concurrent SMTP connections (with maxMessageBytes, bounds the memory DATA can take)"),
     /** RFC 5321 §6.3 loop detection: more `Received:` fields than this is refused 554 5.4.6. */
-    maxReceived: z.number().int().positive().default(25).describe("more Received: fields than this is a loop, refused 554 5.4.6 (RFC 5321 §6.3)"),
+    maxReceived: z.number().int().positive().default(25).describe("more Received: fields than this is a mail loop (RFC 5321 §6.3): 554 5.4.6 naming the count and the limit"),
   }).default({ maxMessageBytes: 25 * MiB, maxParts: 200, maxDepth: 20, maxHeaderLineBytes: 998, maxHeaderFields: 1000, maxRecipients: 50, maxAttachments: 20, maxConnections: 40, maxReceived: 25 }).describe("limits of inbound mail"),
   /** Messages per minute before SMTP answers 4xx (451 4.7.1 at MAIL FROM, 421 at connect). */
   rateLimits: z.object({
@@ -62,7 +62,7 @@ export const EmailConfigSchema = z.object({
     host: z.string().default("127.0.0.1").describe("the relay's host (relay mode)"),
     port: z.number().int().min(1).max(65535).default(25).describe("the relay's port (relay mode)"),
     /** Port of the recipient's MX in `mx` mode (25; tests point it at a private MTA). */
-    mxPort: z.number().int().min(1).max(65535).default(25).describe("port of the recipient's MX (mx mode)"),
+    mxPort: z.number().int().min(1).max(65535).default(25).describe("port of the MX in mx mode (exchanges tried by preference; 4xx or unreachable: the next)"),
     /** Refuse to send when the relay does not offer STARTTLS. */
     requireTLS: z.boolean().default(false).describe("refuse to send when the relay does not offer STARTTLS"),
     /** Use STARTTLS when offered (off for a loopback relay without TLS). */
@@ -77,7 +77,7 @@ export const EmailConfigSchema = z.object({
    */
   bounceAddress: z.string().regex(/^[^@\s+]+@[^@\s]+$/, "local@domain without '+'").default("bounces@gw.example.org")
     .describe("envelope sender of outbound mail, VERP-extended per message (bounces+<id>@domain), where DSNs arrive; its domain must route to this listener"),
-  dkim: z.array(DkimKeySchema).default([]).describe("DKIM signing keys: [{ domain, selector, privateKeyFile, subdomains }]"),
+  dkim: z.array(DkimKeySchema).default([]).describe("DKIM signing keys: { domain, selector, privateKeyFile | privateKey, subdomains }; signs mail whose From is in domain"),
   /** Deprecated: files go to the gateway's one blob store (`media.dir`); used only when a context offers no media service. */
   blobDir: z.string().default("./data/blobs")
     .describe("deprecated: attachments and original messages go to the shared blob store `media.dir` (docs/media.md); this directory is used only without one"),

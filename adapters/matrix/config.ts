@@ -42,28 +42,28 @@ export type MatrixAppearance = z.infer<typeof MatrixAppearanceSchema>;
 /** `adapters.matrix` in the gateway config. Tokens come from files or the environment, never logs. */
 export const MatrixConfigSchema = z.object({
   /** Client-server API base URL of the homeserver (TLS unless on loopback: DESIGN §8). */
-  homeserverUrl: z.url().describe("homeserver client-server base URL, e.g. https://matrix.example.org"),
+  homeserverUrl: z.url().describe("homeserver client-server base URL, e.g. https://matrix.example.org; TLS unless it is on loopback"),
   /** The registration's `id`. */
-  appserviceId: z.string().min(1).max(255).default("parley").describe("the registration's id"),
+  appserviceId: z.string().min(1).max(255).default("parley").describe("the registration's id (used for the ping)"),
   asToken: secret(z.string().min(16).describe("as_token of the registration (secret)")),
   hsToken: secret(z.string().min(16).describe("hs_token of the registration (secret)")),
   /** When set, start() refuses tokens that differ from this registration file's. */
-  registrationFile: z.string().optional().describe("registration file; when set, start refuses tokens that differ from the file's"),
+  registrationFile: z.string().optional().describe("registration file; when set, start refuses tokens or an id that differ from the file's"),
   listen: z.object({
     host: z.string().default("127.0.0.1").describe("address the application-service listener binds"),
-    port: z.number().int().min(0).max(65_535).default(9993).describe("port of the application-service listener (the registration's url)"),
+    port: z.number().int().min(0).max(65_535).default(9993).describe("port of the application-service listener (the registration's url must reach it)"),
     /** A transaction body larger than this is answered 413 (a declared length before reading). */
-    maxBodyBytes: z.number().int().min(65_536).default(16 * 1024 * 1024).describe("a transaction body larger than this is answered 413"),
+    maxBodyBytes: z.number().int().min(65_536).default(16 * 1024 * 1024).describe("a larger transaction is answered 413, at once when Content-Length declares it, before a byte is read"),
     /** Time allowed for a request's headers, and for the whole request (slow bodies answer 408). */
     headersTimeoutMs: z.number().int().min(100).default(5_000).describe("time allowed for a request's headers"),
-    requestTimeoutMs: z.number().int().min(100).default(10_000).describe("time allowed for a whole request (a slow body is answered 408)"),
+    requestTimeoutMs: z.number().int().min(100).default(10_000).describe("time allowed for a whole request (408 and the connection closed otherwise: slowloris)"),
     /** Connections one remote address may hold open at once; more are closed at once. */
     maxConnectionsPerSource: z.number().int().min(1).default(64).describe("connections one remote address may hold open at once; more are closed"),
   }).prefault({}).describe("the application-service listener the homeserver pushes transactions to"),
   /** How often puppets' presence is re-sent so the homeserver does not time it out (0: never). */
-  presenceRefreshSeconds: z.number().int().min(0).default(20).describe("how often puppets' presence is re-sent so the homeserver does not time it out (0: never)"),
+  presenceRefreshSeconds: z.number().int().min(0).default(20).describe("how often online/unavailable puppets' presence is re-sent (0: never); must be below Synapse's presence.sync_online_timeout (30 s)"),
   /** Events larger than this are refused with a notice (Matrix "Size limits"). */
-  maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES).describe("events larger than this are refused with a notice (Matrix \"Size limits\")"),
+  maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES).describe("a larger event is first sent without its formatting (formatted_body dropped, text kept); only when the text alone is too large is it refused, with a notice naming the limit"),
   /** Timeout of a call to the homeserver. */
   requestTimeoutMs: z.number().int().min(100).default(15_000).describe("timeout of a call to the homeserver"),
   /** How long event ids are remembered for dedupe (≥ 1 day: Synapse may reuse txn ids after a restart). */

@@ -13,14 +13,14 @@ export const XmppConfigSchema = z.object({
   /** The handshake secret (XEP-0114 §3); from a file or the environment, never logged. */
   componentSecret: secret(z.string().min(1).describe("component_secret shared with the XMPP server (secret)")),
   /** Extra component domains to connect beyond those the mappings imply (rarely needed). */
-  extraDomains: z.array(z.string().min(1)).default([]).describe("extra component domains to connect beyond those the mappings imply (rarely needed)"),
+  extraDomains: z.array(z.string().min(1)).default([]).describe("extra component domains to connect beyond those the mappings imply (every sharedDomains value and appearsOn.xmpp.componentDomain); rarely needed"),
   /** Largest stanza accepted from the link, in bytes, before it reaches the XML parser (bounds.ts). */
   maxStanzaBytes: z.number().int().min(10_000).max(16 * 1024 * 1024).default(256 * 1024)
     .describe("cap on one inbound stanza in bytes (RFC 6120 §13.12: at least 10000)"),
   /** Largest message body accepted or sent, in UTF-8 bytes. */
   maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe("largest message body accepted or sent, in UTF-8 bytes"),
   reconnect: z.object({
-    baseMs: z.number().int().min(10).default(500).describe("first wait before reconnecting a lost component link"),
+    baseMs: z.number().int().min(10).default(500).describe("first wait before reconnecting a lost component link; exponential backoff with full jitter (delay in [cap/2, cap], cap = min(maxMs, baseMs·2ⁿ⁻¹))"),
     maxMs: z.number().int().min(100).default(30_000).describe("longest wait between reconnection attempts (exponential backoff with jitter)"),
   }).default({ baseMs: 500, maxMs: 30_000 }).describe("reconnection of a lost component link"),
   /** Lease on the component link when several Parley processes run (one link per domain in Prosody). */
@@ -31,7 +31,7 @@ export const XmppConfigSchema = z.object({
     renewMs: z.number().int().min(50).default(250).describe("how often the holder renews the lease"),
   }).default({ ttlMs: 1_500, renewMs: 250 }).describe("lease on the component link when several Parley processes run (the server takes one link per domain)"),
   /** How long a send waits for the server's answer to the confirming ping (see README, "what can be lost"). */
-  confirmTimeoutMs: z.number().int().min(100).default(5_000).describe("how long a send waits for the server's answer to the confirming ping"),
+  confirmTimeoutMs: z.number().int().min(100).default(5_000).describe("how long a ping may go unanswered before the link counts as not ready (a send waits on, it never re-sends)"),
   /** Hosts whose URLs, sent alone as a body, are files (XEP-0363 uploads from clients that send no XEP-0066 element). */
   uploadHosts: z.array(z.string().min(1)).default([])
     .describe("XEP-0363 upload hosts (e.g. upload.chat.example.org): a body that is only a URL on one of them is fetched as a file"),

@@ -8,6 +8,7 @@ import { adapterFactories } from "../../../adapters/index.js";
 import { z } from "zod";
 import { descriptionOf, objectShape } from "../../../src/config/introspect.js";
 import { gatewayConfigSchema } from "../../../src/config/schema.js";
+import { adapterConfigTable, withConfigTable } from "../../../src/config/readme-table.js";
 
 const DOC = "docs/configuration.md";
 
@@ -51,4 +52,16 @@ describe("config key descriptions", () => {
   it("finds a key without one", () => {
     expect(undescribed({ a: z.object({ b: z.string().describe("b"), c: z.number() }).describe("a") })).toEqual(["a.c"]);
   });
+});
+
+describe("adapter README config tables", () => {
+  for (const f of adapterFactories) {
+    it(`${f.docs.readme} has the config table of adapters.${f.id}, generated from its schema (PARLEY_UPDATE_DOCS=1 regenerates it)`, () => {
+      const readme = readFileSync(f.docs.readme, "utf8");
+      const want = withConfigTable(readme, adapterConfigTable(f.id, f.configSchema));
+      expect(want, "the README has no config table markers").toBeDefined();
+      if (process.env.PARLEY_UPDATE_DOCS === "1") writeFileSync(f.docs.readme, want!);
+      expect(readme).toBe(want);
+    });
+  }
 });
