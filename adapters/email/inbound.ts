@@ -22,7 +22,7 @@ import { checkMimeBounds, MimeLimitError, topHeader, topHeaderCount } from "./mi
 import { outboundRecord } from "./outbound.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
-import { inboundScope, replyForMediaError, storeAttachment } from "./media.js";
+import { attachmentParts, replyForMediaError } from "./media.js";
 import { canonicalIdInMessageId, extendThread } from "./threads.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { ListTarget } from "./list/address.js";
@@ -156,14 +156,8 @@ export class Inbound {
     const parts: Part[] = [{ role: "text", body: marked, ...(parsed.lang ? { lang: parsed.lang } : {}) }];
     // The sanitised HTML goes along only when nothing was stripped: it would still hold the quote.
     if (parsed.html && !stripped && !unverified) parts.push({ role: "html", body: parsed.html });
-    for (const a of parsed.attachments) {
-      if (/^message\/(global-)?delivery-status$/i.test(a.contentType)) continue;
-      const filename = a.filename ? safeFilename(a.filename) : undefined;
-      const media = this.deps.ctx.media; // the shared store, with limits and magic-byte types (media.ts)
-      parts.push(media
-        ? await storeAttachment(media, a, filename, inboundScope(from))
-        : { role: "attachment", contentType: headerSafe(a.contentType, 255), size: a.size, blobRef: await this.deps.blobs.put(a.content), ...(filename ? { filename } : {}) });
-    }
+    const files = parsed.attachments.filter((a) => !/^message\/(global-)?delivery-status$/i.test(a.contentType));
+    parts.push(...(await attachmentParts(this.deps.ctx.media, this.deps.blobs, files.map((a) => ({ ...a, filename: a.filename ? safeFilename(a.filename) : undefined })), from)));
     if (parsed.security) parts.push({ role: "opaque", contentType: "message/rfc822", size: raw.length, blobRef: await this.deps.blobs.put(raw), security: parsed.security });
     return { parts, stripped };
   }
@@ -171,14 +165,8 @@ export class Inbound {
   private async bridge(raw: Buffer, env: Envelope, parsed: ParsedEmail, verdict: SenderVerdict, hops: number): Promise<SmtpReply> {
     const ctx = this.deps.ctx;
     const from = fromNative(parsed.fromAddress!, ctx.mappings());
-    let built: { parts: Part[]; stripped: boolean };
-    try {
-      built = await this.parts(raw, parsed, !verdict.trusted, from);
-    } catch (e) {
-      if (!isParleyError(e)) throw e;
-      this.log.info({ code: e.code, err: e.message }, "refused: an attachment broke a media limit");
-      return replyForMediaError(e);
-    }
+    const built = await this.parts(raw, parsed, !verdict.trusted, from).catch((e: unknown) => { if (isParleyError(e)) return e; throw e; });
+    if (isParleyError(built)) return replyForMediaError(built); // an attachment broke a media limit
     const { parts, stripped } = built;
     const original = stripped ? await this.deps.blobs.put(raw) : undefined;
     const inReplyTo = parsed.inReplyTo ? await ctx.ids.canonicalFor({ network: EMAIL, kind: "message-id", id: parsed.inReplyTo }) : undefined;

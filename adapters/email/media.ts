@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import type { Attachment as MailAttachment } from "nodemailer/lib/mailer";
 import { DeliveryError } from "../../src/adapter/contract.js";
 import type { AttachmentPart, MediaPort, MediaScope } from "../../src/adapter/media.js";
-import type { ParleyError } from "../../src/errors/parley-error.js";
+import { ParleyError } from "../../src/errors/parley-error.js";
 import { domainOf, type Endpoint } from "../../src/model/address.js";
 import type { Message } from "../../src/model/message.js";
 import { EMAIL } from "./address.js";
@@ -24,7 +24,7 @@ export interface MimeAttachment {
   readonly filename?: string | undefined;
 }
 
-export function inboundScope(from: Endpoint): MediaScope {
+function inboundScope(from: Endpoint): MediaScope {
   return { network: EMAIL, domain: domainOf(from.address) };
 }
 
@@ -35,9 +35,22 @@ export function replyForMediaError(e: ParleyError): SmtpReply {
   return reply(451, "4.3.1", "Attachments cannot be stored right now, try again later");
 }
 
-/** Store one MIME attachment as a canonical attachment part. */
-export async function storeAttachment(media: MediaPort, a: MimeAttachment, filename: string | undefined, scope: MediaScope): Promise<AttachmentPart> {
-  return media.store(a.content, { ...(filename ? { filename } : {}), contentType: a.contentType }, scope);
+/**
+ * A mail's attachments (file names already made safe) as canonical parts in the shared store,
+ * under the sender's domain's limits; rejects with the ParleyError of the first limit broken.
+ * Without a media service (some tests) the bytes go to `blobs` with the declared type.
+ */
+export async function attachmentParts(media: MediaPort | undefined, blobs: BlobStore, files: readonly MimeAttachment[], from: Endpoint): Promise<AttachmentPart[]> {
+  const scope = inboundScope(from);
+  const limits = media?.limits(scope);
+  if (limits && files.length > limits.maxFiles) throw new ParleyError("PARLEY_TOO_LARGE", `${files.length} files in one message; at most ${limits.maxFiles} are accepted`);
+  const parts: AttachmentPart[] = [];
+  for (const a of files) {
+    parts.push(media
+      ? await media.store(a.content, { ...(a.filename ? { filename: a.filename } : {}), contentType: a.contentType }, scope)
+      : { role: "attachment", contentType: headerSafe(a.contentType, 255), size: a.content.length, blobRef: await blobs.put(a.content), ...(a.filename ? { filename: a.filename } : {}) });
+  }
+  return parts;
 }
 
 export interface OutboundFiles {

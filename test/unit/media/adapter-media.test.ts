@@ -5,7 +5,9 @@ import { bodyIsOffer, offeredFiles } from "../../../adapters/xmpp/media/inbound.
 import { captionOf, declaredOf } from "../../../adapters/matrix/media/inbound.js";
 import { parseMxc } from "../../../adapters/matrix/media/http.js";
 import { infoOf, msgtypeForType } from "../../../adapters/matrix/media/outbound.js";
-import { replyForMediaError } from "../../../adapters/email/media.js";
+import { attachmentParts, replyForMediaError } from "../../../adapters/email/media.js";
+import type { MediaPort } from "../../../src/adapter/media.js";
+import { endpoint } from "../../../src/model/address.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 
 const oob = (url: string, desc?: string) => xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, url), ...(desc ? [xml("desc", {}, desc)] : []));
@@ -65,5 +67,22 @@ describe("email: refusals at SMTP", () => {
     expect(replyForMediaError(new ParleyError("PARLEY_TOO_LARGE", "a.pdf is 9 bytes; at most 5 are accepted")).text).toContain("at most 5");
     expect(replyForMediaError(new ParleyError("PARLEY_UNSUPPORTED", "x"))).toMatchObject({ code: 554 });
     expect(replyForMediaError(new ParleyError("PARLEY_UNAVAILABLE"))).toMatchObject({ code: 451 });
+  });
+});
+
+describe("email: attachments in", () => {
+  it("more files than the sender's limit are refused before any is stored", async () => {
+    const stored: string[] = [];
+    const media = {
+      limits: () => ({ maxBytes: 100, maxFiles: 1, allowedTypes: [] }),
+      store: async (_b: Buffer, d: { filename?: string }) => { stored.push(d.filename ?? ""); return { role: "attachment" as const, contentType: "text/plain", size: 1, blobRef: "sha256:x" }; },
+    } as unknown as MediaPort;
+    const blobs = { put: () => Promise.reject(new Error("not used")), get: () => Promise.reject(new Error("not used")), open: () => Promise.reject(new Error("not used")) };
+    const files = [{ content: Buffer.from("a"), contentType: "text/plain", filename: "a.txt" }, { content: Buffer.from("b"), contentType: "text/plain", filename: "b.txt" }];
+    const from = endpoint("carol@example.org", "email");
+    await expect(attachmentParts(media, blobs, files, from)).rejects.toMatchObject({ code: "PARLEY_TOO_LARGE", message: expect.stringContaining("at most 1") });
+    expect(stored).toEqual([]);
+    expect(await attachmentParts(media, blobs, files.slice(1), from)).toHaveLength(1);
+    expect(stored).toEqual(["b.txt"]);
   });
 });
