@@ -21,6 +21,7 @@ import { linkedRoomEvent } from "./rooms/inbound.js";
 import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { interactionItem, typingItem } from "./features/inbound.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -128,6 +129,7 @@ async function roomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<vo
     });
     return;
   }
+  if (await interactionItem(d, plan, ev, rec)) return;
   if (ev.type !== "m.room.message" || ev.sender !== rec.user) return;
   if (rec.kind === "bot") {
     await handleBotMessage(d, plan, ev, rec);
@@ -215,6 +217,8 @@ async function ephemeralItem(d: MatrixDeps, plan: Plan, e: Obj): Promise<void> {
     if (p) plan.items.push({ event: p });
   } else if (e.type === "m.receipt") {
     await receiptItems(d, plan, e);
+  } else if (e.type === "m.typing") {
+    await typingItem(d, plan, e);
   }
 }
 

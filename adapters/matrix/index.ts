@@ -22,6 +22,9 @@ import { MATRIX, MatrixConfigSchema, type MatrixConfig } from "./config.js";
 import type { MatrixDeps } from "./deps.js";
 import { Homeserver, Method, enc } from "./homeserver.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
+import { deliverInteraction, deliverTyping } from "./features/outbound.js";
+import type { TypingNotice } from "../../src/model/interactions.js";
+import type { TypingDelivery } from "../../src/adapter/features.js";
 import { PuppetPresence } from "./presence.js";
 import { Puppets } from "./puppets.js";
 import { matrixDoctor } from "./doctor.js";
@@ -48,10 +51,10 @@ export const matrixCapabilities: AdapterCapabilities = {
   // An event is at most 65536 bytes (client-server API "Size limits"); leave room for the envelope.
   maxMessageBytes: 60_000,
   // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
-  chat: { reactions: false, retractions: false, replies: true, typing: false },
+  chat: { reactions: true, retractions: true, replies: true, typing: true },
 };
 
-export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter {
+export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, TypingDelivery {
   private d: MatrixDeps | undefined;
   private server: Server | undefined;
   private transactions: Transactions | undefined;
@@ -159,7 +162,12 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   }
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
-    return this.track((d) => deliverMessage(d, message));
+    return this.track(async (d) => (await deliverInteraction(d, message)) ?? deliverMessage(d, message));
+  }
+
+  /** Typing of a foreign user in their DM with a Matrix user (issue 18, best effort). */
+  async deliverTyping(notice: TypingNotice): Promise<void> {
+    await this.track((d) => deliverTyping(d, notice));
   }
 
   /** A room activity in a linked room (issue 12, rooms/linked.ts). */

@@ -20,6 +20,8 @@ import { STANZA_NAMESPACES, drop, replyError, resolveParties, type Parties, type
 import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, canonicalFromStanzaId } from "./outbound.js";
 import { withFiles } from "./media/inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { handleDisplayed, handleInteraction, offerChatState, replyOf } from "./features/inbound.js";
+import { NS_MARKERS } from "./features/refs.js";
 
 const KIND: Record<string, MessageKind | undefined> = { chat: "chat", normal: "normal", headline: "notice" };
 
@@ -71,6 +73,9 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
   if (!p) return;
   const received = el.getChild("received", NS_RECEIPTS);
   if (received) await handleReceipt(rt, p, received.attrs.id);
+  await handleDisplayed(rt, el, p);
+  await offerChatState(rt, el, p);
+  if (await handleInteraction(rt, el, p)) return;
   const bodies = el.getChildren("body").filter((b) => b.attrs.xmlns === undefined || STANZA_NAMESPACES.has(b.attrs.xmlns));
   const subjects = el.getChildren("subject").filter((b) => b.attrs.xmlns === undefined || STANZA_NAMESPACES.has(b.attrs.xmlns));
   if (bodies.length === 0 && subjects.length === 0) return; // chat states, receipts alone: nothing to carry
@@ -95,9 +100,10 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
   const replaceOf = el.getChild("replace", NS_CORRECT)?.attrs.id;
   const replaces = replaceOf ? await rt.ctx.ids.canonicalFor({ network: XMPP, kind: "message-id", id: replaceOf, scope: p.senderBare }) : undefined;
   const marked = replaceOf !== undefined && replaces === undefined;
+  const reply = await replyOf(rt, el, p, bodies[0]?.text() ?? "");
   const texts = bodies.length === 0
     ? [{ role: "text" as const, body: "" }]
-    : bodies.map((b) => ({ role: "text" as const, body: (marked ? "[correction] " : "") + b.text(), lang: b.attrs["xml:lang"] ?? lang }));
+    : bodies.map((b, i) => ({ role: "text" as const, body: (marked ? "[correction] " : "") + (i === 0 ? reply.body : b.text()), lang: b.attrs["xml:lang"] ?? lang }));
   const parts = await withFiles(rt, el, p.sender, texts); // XEP-0066 files, fetched (media/inbound.ts)
   if (!parts) return;
   const hopsText = el.getChildText("hops", NS_HOPS);
@@ -106,8 +112,9 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
     id, nativeIds: nativeIds(el, p), from: p.sender, to: p.recipient,
     authenticatedBy: { method: "network", detail: "XMPP server on the component link (RFC 6120 §8.1.2.1)" },
     sentAt: new Date().toISOString(), subject: langMap(subjects, lang ?? "und"), kind, thread, lang,
-    replaces, parts, hops,
-    receiptRequest: el.getChild("request", NS_RECEIPTS) ? { delivered: true, displayed: false } : undefined,
+    replaces, parts, hops, inReplyTo: reply.inReplyTo,
+    receiptRequest: el.getChild("request", NS_RECEIPTS) || el.getChild("markable", NS_MARKERS)
+      ? { delivered: el.getChild("request", NS_RECEIPTS) !== undefined, displayed: el.getChild("markable", NS_MARKERS) !== undefined } : undefined,
   });
   if (!parsed.success) {
     await replyError(rt, el, { type: "modify", condition: "bad-request", text: `message not valid: ${parsed.error.issues[0]?.message ?? "invalid"}` });
@@ -117,13 +124,16 @@ async function handleMessage(rt: XmppRuntime, el: XmlElement): Promise<void> {
 }
 
 /** Where statuses for a canonical message go back to (adapter state, 7 days). */
-export interface OriginRecord { readonly id: string | undefined; readonly jid: string; readonly receipt: boolean }
+export interface OriginRecord { readonly id: string | undefined; readonly jid: string; readonly receipt: boolean; readonly markable?: boolean }
 export const ORIGIN_TTL_SECONDS = 7 * 24 * 3600;
 
 async function acceptAndAnswer(rt: XmppRuntime, el: XmlElement, id: CanonicalId, p: Parties, accept: () => Promise<AcceptResult[]>): Promise<void> {
   // Recorded before the core sees the message, so a status can never outrun it (XEP-0184 §5:
   // the receipt goes to the sending resource and names its stanza id).
-  const origin: OriginRecord = { id: el.attrs.id?.slice(0, 1024), jid: p.senderJid, receipt: el.getChild("request", NS_RECEIPTS) !== undefined };
+  const origin: OriginRecord = {
+    id: el.attrs.id?.slice(0, 1024), jid: p.senderJid, receipt: el.getChild("request", NS_RECEIPTS) !== undefined,
+    markable: el.getChild("markable", NS_MARKERS) !== undefined,
+  };
   let result: AcceptResult | undefined;
   try {
     // A failed write here (Redis down) goes on to accept, which fails the same way and is counted

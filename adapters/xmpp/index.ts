@@ -20,6 +20,9 @@ import { ComponentLink } from "./connection.js";
 import { handleStanza } from "./inbound.js";
 import { BlockingCommand } from "./blocking.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
+import { deliverTyping } from "./features/outbound.js";
+import type { TypingNotice } from "../../src/model/interactions.js";
+import type { TypingDelivery } from "../../src/adapter/features.js";
 import { PresenceState, deliverSubscription } from "./presence.js";
 import { xmppDoctor } from "./doctor.js";
 import { replyError, type XmppRuntime } from "./stanza.js";
@@ -34,13 +37,13 @@ import { errorMessage } from "../../src/errors/message.js";
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
   subscriptions: true,
-  receipts: { delivered: true, displayed: false },
+  receipts: { delivered: true, displayed: true },
   subject: true,
   html: false,
   edits: true,
   maxMessageBytes: 64 * 1024,
-  // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
-  chat: { reactions: false, retractions: false, replies: true, typing: false },
+  // Issue 18: XEP-0444, XEP-0424, XEP-0461, XEP-0085 (README).
+  chat: { reactions: true, retractions: true, replies: true, typing: true },
 };
 
 export const LEASE_NAME = "component-link";
@@ -49,7 +52,7 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl {
+export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl, TypingDelivery {
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
   private occupants: Occupants | undefined;
@@ -200,6 +203,8 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
   }
   async deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
   async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
+
+  async deliverTyping(notice: TypingNotice): Promise<void> { return deliverTyping(this.runtime(), notice); }
 
   health(): LinkHealth {
     if (!this.rt || this.stopped) return { ready: false, detail: "stopped" };

@@ -5,7 +5,6 @@
  * a receipt or a bounce maps back to the canonical message without a lookup.
  */
 import { DeliveryError, type DeliveryOutcome } from "../../src/adapter/contract.js";
-import { CanonicalIdSchema, type CanonicalId } from "../../src/model/ids.js";
 import type { Message, Part } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { domainOf } from "../../src/model/address.js";
@@ -15,24 +14,11 @@ import { errorForReason } from "./errors.js";
 import { errorElement, type XmppRuntime } from "./stanza.js";
 import { fileLine, filesFor, oobElements, placeholder, type OutboundFile } from "./media/outbound.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, stanzaIdFor } from "./ids.js";
+import { puppetOf } from "./puppet.js";
+import { addReply, displayedMarker, interactionStanza } from "./features/outbound.js";
 
-export const NS_SID = "urn:xmpp:sid:0";
-export const NS_RECEIPTS = "urn:xmpp:receipts";
-export const NS_CORRECT = "urn:xmpp:message-correct:0";
-/** Parley's hop count on the wire (DESIGN §3, docs/extensions.md). */
-export const NS_HOPS = "urn:parley:hops:0";
-
-const STANZA_ID_PREFIX = "parley-";
-
-export function stanzaIdFor(id: CanonicalId): string {
-  return `${STANZA_ID_PREFIX}${id}`;
-}
-
-export function canonicalFromStanzaId(stanzaId: string): CanonicalId | undefined {
-  if (!stanzaId.startsWith(STANZA_ID_PREFIX)) return undefined;
-  const parsed = CanonicalIdSchema.safeParse(stanzaId.slice(STANZA_ID_PREFIX.length));
-  return parsed.success ? parsed.data : undefined;
-}
+export { NS_SID, NS_RECEIPTS, NS_CORRECT, NS_HOPS, stanzaIdFor, canonicalFromStanzaId } from "./ids.js";
 
 const TYPE: Record<Message["kind"], string> = { chat: "chat", normal: "normal", notice: "normal", emote: "chat" };
 
@@ -46,15 +32,6 @@ function bodyText(m: Message, files: readonly OutboundFile[]): string {
   const text = lines.join("\n");
   // XEP-0245: an emote is a body starting with "/me ".
   return m.kind === "emote" && !text.startsWith("/me ") ? `/me ${text}` : text;
-}
-
-function puppetOf(rt: XmppRuntime, m: Pick<Message, "from">): string {
-  const jid = toNative(m.from, rt.ctx.mappings());
-  const domain = parseJid(jid).domain;
-  if (!rt.domains.has(domain)) {
-    throw new DeliveryError("permanent", "unsupported", `no component link for ${domain}`, { nativeDetail: "component domain not configured" });
-  }
-  return jid;
 }
 
 /**
@@ -108,7 +85,9 @@ export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomai
 }
 
 export async function deliverMessage(rt: XmppRuntime, m: Message): Promise<DeliveryOutcome> {
-  const stanzas = messageStanzas(rt, m);
+  const interaction = await interactionStanza(rt, m);
+  const stanzas = interaction ? [interaction] : messageStanzas(rt, m);
+  if (m.inReplyTo !== undefined && !interaction) await addReply(rt, m.inReplyTo, stanzas[0]!);
   for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
   const el = stanzas[0]!;
   const id = el.attrs.id!;
@@ -124,13 +103,15 @@ export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise
   if (s.sender.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", "status for a sender who is not on XMPP");
   if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
   const raw = await rt.ctx.state.get(`origin:${s.messageId}`);
-  const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string; receipt?: boolean });
+  const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string; receipt?: boolean; markable?: boolean });
   const from = puppetOf(rt, { from: s.recipient });
   const to = origin?.jid ?? toNative(s.sender, rt.ctx.mappings());
   let el: XmlElement;
   if (s.state === "failed") {
     const spec = errorForReason(s.reason ?? "internal", s.text ?? "The message could not be delivered.");
     el = xml("message", { type: "error", from, to, id: origin?.id }, errorElement(spec));
+  } else if (s.state === "displayed" && origin?.markable === true && origin.id !== undefined) {
+    el = displayedMarker(from, to, origin.id); // XEP-0333 §4
   } else {
     // XEP-0184 §5: a receipt only answers a request, and names the requesting stanza's id.
     if (origin?.id === undefined || origin.receipt !== true) {

@@ -1,0 +1,66 @@
+/**
+ * Everyday chat features out to Matrix users (issue 18): a reaction is the puppet's `m.reaction`
+ * annotation (removed by redacting it), a retraction redacts the puppet's message, typing is the
+ * puppet's `m.typing` in an existing DM (never a new room for it).
+ */
+import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
+import { isTyping, type TypingNotice } from "../../../src/model/interactions.js";
+import type { Message, NativeId } from "../../../src/model/message.js";
+import { MATRIX } from "../config.js";
+import type { MatrixDeps } from "../deps.js";
+import { classify } from "../errors.js";
+import { enc, Method } from "../homeserver.js";
+import { localUserId, nativeOrFail, txnIdFor } from "../outbound.js";
+
+const REACTIONS_TTL_SECONDS = 30 * 24 * 3600;
+/** How long Matrix shows the puppet typing unless told otherwise (client-server API "Typing Notifications"). */
+const TYPING_TIMEOUT_MS = 30_000;
+const NOTHING: DeliveryOutcome = { state: "relayed", nativeIds: [] };
+
+async function redact(d: MatrixDeps, puppet: string, target: NativeId, txnId: string): Promise<void> {
+  await d.hs.request(puppet, Method.Put, `/rooms/${enc(target.scope ?? "")}/redact/${enc(target.id)}/${enc(txnId)}`, { reason: "retracted on the sender's network" });
+}
+
+async function react(d: MatrixDeps, m: Message, puppet: string, target: NativeId): Promise<DeliveryOutcome> {
+  const r = m.reaction!;
+  const key = `rx-out:${puppet}:${target.id}:${r.key}`;
+  if (r.op === "remove") {
+    const eventId = await d.ctx.state.get(key);
+    if (eventId !== undefined) await redact(d, puppet, { ...target, id: eventId }, txnIdFor(m.id));
+    await d.ctx.state.delete(key);
+    return NOTHING;
+  }
+  const content = { "m.relates_to": { rel_type: "m.annotation", event_id: target.id, key: r.key } };
+  const { event_id: eventId } = await d.hs.request<{ event_id: string }>(puppet, Method.Put, `/rooms/${enc(target.scope ?? "")}/send/m.reaction/${enc(txnIdFor(m.id))}`, content);
+  await d.ctx.state.set(key, eventId, REACTIONS_TTL_SECONDS);
+  return { state: "relayed", nativeIds: [{ network: MATRIX, kind: "event", id: eventId, scope: target.scope }] };
+}
+
+/** Deliver a reaction or a retraction; undefined for an ordinary message. */
+export async function deliverInteraction(d: MatrixDeps, m: Message): Promise<DeliveryOutcome | undefined> {
+  const targetId = m.reaction?.target ?? m.retracts;
+  if (targetId === undefined) return undefined;
+  localUserId(d, m.to);
+  const puppet = nativeOrFail(d, m.from);
+  try {
+    const target = await d.ctx.ids.nativeFor(targetId, MATRIX, "event");
+    if (target?.scope === undefined) {
+      d.log.info({ messageId: m.id, target: targetId }, "the message it refers to never reached Matrix: nothing to show");
+      return NOTHING;
+    }
+    if (m.reaction !== undefined) return await react(d, m, puppet, target);
+    await redact(d, puppet, target, txnIdFor(m.id));
+    return NOTHING;
+  } catch (e) {
+    throw classify(e, m.reaction ? "sending a reaction" : "redacting a message");
+  }
+}
+
+export async function deliverTyping(d: MatrixDeps, n: TypingNotice): Promise<void> {
+  const user = localUserId(d, n.to);
+  const puppet = nativeOrFail(d, n.from);
+  const roomId = await d.rooms.existing(puppet, user);
+  if (roomId === undefined) return;
+  const typing = isTyping(n.state);
+  await d.hs.request(puppet, Method.Put, `/rooms/${enc(roomId)}/typing/${enc(puppet)}`, typing ? { typing, timeout: TYPING_TIMEOUT_MS } : { typing });
+}
