@@ -33,7 +33,7 @@ const uid = () => `cf-${run}-${++n}`;
 
 const fromBob = (s: Stanza) => s.is("message") && String(s.attrs.from).split("/")[0] === bobJid;
 const relation = (e: MatrixEvent) => e.getContent<{ "m.relates_to"?: Record<string, unknown> }>()["m.relates_to"];
-const redacts = (e: MatrixEvent) => e.event.redacts ?? (e.getContent() as { redacts?: string }).redacts;
+const redacts = (e: MatrixEvent) => e.event.redacts ?? e.getContent<{ redacts?: string }>().redacts;
 
 beforeAll(async () => {
   r = await startCrossRig(SLOT, "features");
