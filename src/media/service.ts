@@ -42,6 +42,7 @@ export class MediaService implements MediaPort {
   private key: Buffer = randomBytes(32);
   private baseUrl: string | undefined;
   private readonly refused: Counter | undefined;
+  private readonly stored: { files: Counter; bytes: Counter } | undefined;
 
   constructor(private readonly options: MediaServiceOptions) {
     const c = options.config;
@@ -50,6 +51,12 @@ export class MediaService implements MediaPort {
     this.sweeper = new Sweeper(this.blobs, c.ttlHours * 3600_000, c.sweepIntervalMs, options.log);
     this.refused = options.registry
       ? new Counter({ name: "parley_media_refused_total", help: "Files refused: by the fetcher (address, scheme, redirects, timeout) or a limit (too-large, unsupported)", labelNames: ["reason"], registers: [options.registry] })
+      : undefined;
+    this.stored = options.registry
+      ? {
+          files: new Counter({ name: "parley_media_files_total", help: "Files taken into the blob store, by the network that sent them", labelNames: ["network"], registers: [options.registry] }),
+          bytes: new Counter({ name: "parley_media_bytes_total", help: "Bytes of files taken into the blob store, by the network that sent them", labelNames: ["network"], registers: [options.registry] }),
+        }
       : undefined;
   }
 
@@ -100,6 +107,8 @@ export class MediaService implements MediaPort {
       this.refused?.inc({ reason: "unsupported" });
       throw broken;
     }
+    this.stored?.files.inc({ network: scope.network });
+    this.stored?.bytes.inc({ network: scope.network }, part.size);
     return part;
   }
 

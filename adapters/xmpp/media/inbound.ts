@@ -11,7 +11,7 @@ import { domainOf, type Endpoint } from "../../../src/model/address.js";
 import type { Part } from "../../../src/model/message.js";
 import { XMPP } from "../address.js";
 import type { XmlElement } from "../connection.js";
-import { errorFor } from "../errors.js";
+import { errorFor, type StanzaErrorSpec } from "../errors.js";
 import { replyError, type XmppRuntime } from "../stanza.js";
 import { errorMessage } from "../../../src/errors/message.js";
 
@@ -75,6 +75,16 @@ export async function fetchOffers(rt: XmppRuntime, offers: readonly Offer[], sco
   return parts;
 }
 
+/**
+ * The stanza error for a file not carried. A download that timed out or that the server refused
+ * says so (its text names the file), rather than the neutral "try later" of a gateway failure.
+ */
+export function fetchError(e: unknown): StanzaErrorSpec {
+  if (isParleyError(e, "PARLEY_UNAVAILABLE") && e.details.reason === "timeout") return { type: "wait", condition: "remote-server-timeout", text: e.message };
+  if (isParleyError(e, "PARLEY_UNAVAILABLE") && e.details.reason === "status") return { type: "wait", condition: "remote-server-not-found", text: e.message };
+  return errorFor(e);
+}
+
 type TextPart = { role: "text"; body: string; lang?: string | undefined };
 
 /**
@@ -88,7 +98,7 @@ export async function withFiles(rt: XmppRuntime, el: XmlElement, sender: Endpoin
   try {
     files = await fetchOffers(rt, offers, { network: XMPP, domain: domainOf(sender.address) });
   } catch (e) {
-    await replyError(rt, el, errorFor(e));
+    await replyError(rt, el, fetchError(e));
     return undefined;
   }
   const captions = texts.filter((t) => !bodyIsOffer(t.body, offers));

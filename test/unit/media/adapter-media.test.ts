@@ -1,7 +1,7 @@
 /** The pure parts of each adapter's media translation (issue 13): what a stanza or event offers, and what is sent. */
 import { describe, expect, it } from "vitest";
 import { xml } from "../../../adapters/xmpp/connection.js";
-import { bodyIsOffer, offeredFiles } from "../../../adapters/xmpp/media/inbound.js";
+import { bodyIsOffer, fetchError, offeredFiles } from "../../../adapters/xmpp/media/inbound.js";
 import { captionOf, declaredOf } from "../../../adapters/matrix/media/inbound.js";
 import { parseMxc } from "../../../adapters/matrix/media/http.js";
 import { infoOf, msgtypeForType } from "../../../adapters/matrix/media/outbound.js";
@@ -27,6 +27,15 @@ describe("XMPP: files offered by a stanza", () => {
     expect(offeredFiles(el, ["https://upload.example.org/x/a.pdf"], ["upload.example.org"])).toHaveLength(1);
     expect(offeredFiles(el, ["https://upload.example.org/x/a.pdf"], [])).toHaveLength(0);
     expect(offeredFiles(el, ["see https://upload.example.org/x/a.pdf"], ["upload.example.org"])).toHaveLength(0);
+  });
+
+  it("a download that timed out or was refused by its server is answered as such, with the file named", () => {
+    const timeout = fetchError(new ParleyError("PARLEY_UNAVAILABLE", "The file u was not carried: the download took too long", { reason: "timeout" }));
+    expect(timeout).toEqual({ type: "wait", condition: "remote-server-timeout", text: "The file u was not carried: the download took too long" });
+    expect(fetchError(new ParleyError("PARLEY_UNAVAILABLE", "x", { reason: "status" })).condition).toBe("remote-server-not-found");
+    expect(fetchError(new ParleyError("PARLEY_TOO_LARGE", "The file u was not carried: too big"))).toMatchObject({ condition: "policy-violation", text: "The file u was not carried: too big" });
+    // A failure of the gateway itself (the store is full) keeps the neutral text.
+    expect(fetchError(new ParleyError("PARLEY_UNAVAILABLE", "disk full")).text).not.toContain("disk");
   });
 
   it("reads at most ten OOB elements", () => {
