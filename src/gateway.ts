@@ -11,6 +11,7 @@ import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddr
 import type { AdapterStateStore, IdMap } from "./adapter/state.js";
 import type { MediaPort } from "./adapter/media.js";
 import type { BlockPort } from "./adapter/blocks.js";
+import { providesProfiles, type Profile } from "./adapter/profiles.js";
 import { hasIngressControl } from "./adapter/ingress.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
@@ -157,6 +158,18 @@ export class Gateway {
     }
   }
 
+  /** `who`'s profile from its home network's adapter in this process (none: undefined). */
+  private async profileOf(who: Endpoint): Promise<Profile | undefined> {
+    const adapter = this.adapters.get(who.network);
+    if (!adapter || !providesProfiles(adapter)) return undefined;
+    try {
+      return await adapter.profileOf(who);
+    } catch (e) {
+      this.options.log.warn({ network: who.network, err: errorMessage(e) }, "profile not read");
+      return undefined;
+    }
+  }
+
   private contextFor(network: NetworkId): AdapterContext {
     const { parts, log, mappings } = this.options;
     return {
@@ -174,6 +187,7 @@ export class Gateway {
       ids: parts.ids,
       ...(parts.media ? { media: parts.media } : {}),
       ...(parts.blocks ? { blocks: parts.blocks } : {}),
+      profiles: { profileOf: (who) => this.profileOf(who) },
     };
   }
 

@@ -20,6 +20,9 @@ import { createAppserviceServer } from "./appservice-http.js";
 import { deliverSubscription } from "./bot.js";
 import { MATRIX, MatrixConfigSchema, type MatrixConfig } from "./config.js";
 import type { MatrixDeps } from "./deps.js";
+import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
+import type { Endpoint } from "../../src/model/address.js";
+import { matrixProfile } from "./profile.js";
 import { Homeserver, Method, enc } from "./homeserver.js";
 import { deliverMessage, deliverStatus } from "./outbound.js";
 import { deliverInteraction, deliverTyping } from "./features/outbound.js";
@@ -54,7 +57,7 @@ export const matrixCapabilities: AdapterCapabilities = {
   chat: { reactions: true, retractions: true, replies: true, typing: true },
 };
 
-export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, TypingDelivery {
+export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, TypingDelivery, ProfileSource {
   private d: MatrixDeps | undefined;
   private server: Server | undefined;
   private transactions: Transactions | undefined;
@@ -177,6 +180,11 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
 
   async deliverPresence(n: PresenceNotification): Promise<void> {
     await this.track(async () => this.presence!.deliver(n));
+  }
+
+  /** A Matrix user's profile for the other networks (profile.ts). */
+  async profileOf(who: Endpoint): Promise<Profile | undefined> {
+    return matrixProfile(this.deps(), who);
   }
 
   async deliverSubscription(n: SubscriptionNotice): Promise<void> {

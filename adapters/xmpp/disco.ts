@@ -8,6 +8,7 @@ import { xml, NS_PING, type XmlElement } from "./connection.js";
 import { NS_CORRECT, NS_RECEIPTS, NS_SID } from "./outbound.js";
 import { drop, replyError, type XmppRuntime } from "./stanza.js";
 import { BlockingCommand, NS_BLOCKING } from "./blocking.js";
+import { NS_VCARD, vcardOf } from "./vcard.js";
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
@@ -15,7 +16,7 @@ export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 export const FEATURE_JID_ESCAPING = "jid\\20escaping";
 
 const COMPONENT_FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_RECEIPTS, NS_CORRECT, NS_SID, FEATURE_JID_ESCAPING];
-const PUPPET_FEATURES = [NS_DISCO_INFO, NS_PING, NS_RECEIPTS, NS_CORRECT, NS_SID];
+const PUPPET_FEATURES = [NS_DISCO_INFO, NS_PING, NS_RECEIPTS, NS_CORRECT, NS_SID, NS_VCARD];
 
 function result(el: XmlElement, ...children: XmlElement[]): XmlElement {
   return xml("iq", { type: "result", id: el.attrs.id, from: el.attrs.to, to: el.attrs.from }, ...children);
@@ -79,5 +80,9 @@ export async function handleIq(rt: XmppRuntime, el: XmlElement, blocking?: Block
   if (type === "get" && child.name === "query" && ns === NS_DISCO_INFO) return void (await rt.link.send(result(el, infoQuery(rt, el, domainOnly))));
   if (type === "get" && child.name === "query" && ns === NS_DISCO_ITEMS) return void (await rt.link.send(result(el, xml("query", { xmlns: NS_DISCO_ITEMS }))));
   if (domainOnly && blocking && BlockingCommand.handles(child)) return blocking.handle(el, child);
+  if (!domainOnly && type === "get" && child.name === "vCard" && ns === NS_VCARD) {
+    const who = fromNative(el.attrs.to, rt.ctx.mappings());
+    return void (await rt.link.send(result(el, vcardOf(who, await rt.ctx.profiles?.profileOf(who)))));
+  }
   await replyError(rt, el, { type: "cancel", condition: "service-unavailable", text: `${child.name.slice(0, 50)} in ${(ns ?? "no namespace").slice(0, 100)} is not supported` });
 }

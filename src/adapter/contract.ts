@@ -24,6 +24,7 @@ import type { AdapterStateStore, IdMap } from "./state.js";
 import type { MediaPort } from "./media.js";
 import type { ChatFeatures } from "../model/interactions.js";
 import type { BlockPort } from "./blocks.js";
+import type { ProfilePort } from "./profiles.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -136,6 +137,8 @@ export interface AdapterContext {
   readonly media?: MediaPort;
   /** Users' own block lists (absent in some tests). */
   readonly blocks?: BlockPort;
+  /** Profiles (display name, avatar, contacts) from each endpoint's home network. */
+  readonly profiles?: ProfilePort;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */
