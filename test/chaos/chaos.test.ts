@@ -57,6 +57,7 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
         if (f.delivered + f.reported !== last) { last = f.delivered + f.reported; lastChange = Date.now(); }
         return Date.now() - lastChange > QUIET_MS ? true : undefined;
       }, SETTLE_CAP_MS, 250).catch(() => undefined); // the figures below say what is missing
+      await rig.backfill().catch((e: unknown) => console.log(`[chaos] backfill failed: ${String(e)}`));
       const settleMs = Date.now() - t0;
       for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), { silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt }));
       const all = rig.ledger.figures(prefix);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:net";
 import { parse, stringify } from "yaml";
+import { Method } from "matrix-js-sdk";
 import { writeRegistration } from "../../adapters/matrix/index.js";
 import { xmppAdapter } from "../../adapters/xmpp/index.js";
 import { matrixAdapter } from "../../adapters/matrix/index.js";
@@ -38,6 +39,8 @@ export interface ChaosRig {
   readonly procs: Map<string, ParleyProcess>;
   /** Start (or restart) process `a` or `b`. */
   start(name: "a" | "b"): Promise<ParleyProcess>;
+  /** Read bob's room history for messages a gappy sync did not show live (Synapse restarts). */
+  backfill(): Promise<void>;
   /** Send one message in `direction`, tagged `text`; resolves once the source network took it (never rejects). */
   send(direction: Direction, text: string): Promise<void>;
   prosodyPid(): number;
@@ -121,7 +124,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     const first = await bob.waitForMessage("hello bob", alicePuppet, 60_000);
     const room = first.getRoomId()!;
     await bob.waitForEvent((e) => e.getRoomId() === room && e.getStateKey() === bob.userId && e.getContent().membership === "join", 30_000, "bob joined");
-    observe(alice, bob, { bobJid, alicePuppet, room }, ledger);
+    const backfill = observe(alice, bob, { bobJid, alicePuppet, room }, ledger);
     const mailbox = mta.maildirs[DEMO.mailDomain]!;
     const scan = setInterval(() => scanMaildir(mailbox, ledger), 500);
     stops.push(() => clearInterval(scan));
@@ -136,7 +139,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
       }
     };
     return {
-      dir, redis, prosody, synapse, mta, ledger, procs, start, send,
+      dir, redis, prosody, synapse, mta, ledger, procs, start, send, backfill,
       prosodyPid: () => Number(readFileSync(prosody.pidFile, "utf8").trim()),
       async stop() {
         await stopAll();
@@ -154,7 +157,10 @@ export async function startChaosRig(): Promise<ChaosRig> {
 /** Matrix event id → the ledger text it carried (for notices that answer it). */
 const eventTexts = new Map<string, string>();
 
-function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string; alicePuppet: string; room: string }, ledger: Ledger): void {
+interface RoomEventLike { readonly id: string | undefined; readonly type: string; readonly sender: string | undefined; readonly content: Record<string, unknown>; readonly at?: number }
+
+/** Count what bob sees live; returns a backfill that reads the room's history for what a gappy sync skipped. */
+function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string; alicePuppet: string; room: string }, ledger: Ledger): () => Promise<void> {
   alice.xmpp.on("stanza", (s: Stanza) => {
     if (!s.is("message")) return;
     if (s.attrs.type === "error") { if (s.attrs.id) ledger.reported(s.attrs.id); return; }
@@ -162,11 +168,11 @@ function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string
     if (String(s.attrs.from).split("/")[0] === who.bobJid) for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
   });
   const seenEvents = new Set<string>();
-  bob.client.on("Room.timeline" as never, ((e: { getId(): string | undefined; getRoomId(): string | undefined; getSender(): string | undefined; getType(): string; getContent(): Record<string, unknown> }) => {
-    const id = e.getId();
-    if (!id || seenEvents.has(id) || e.getType() !== "m.room.message" || e.getSender() !== who.alicePuppet) return;
+  const onEvent = (e: RoomEventLike) => {
+    const id = e.id;
+    if (!id || seenEvents.has(id) || e.type !== "m.room.message" || e.sender !== who.alicePuppet) return;
     seenEvents.add(id);
-    const content = e.getContent();
+    const content = e.content;
     const body = typeof content.body === "string" ? content.body : "";
     if (content.msgtype === "m.notice") {
       const replyTo = (content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id;
@@ -174,8 +180,22 @@ function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string
       if (t) ledger.reported(t);
       return;
     }
-    for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
-  }) as never);
+    for (const t of body.match(TOKEN) ?? []) ledger.seen(t, e.at);
+  };
+  bob.client.on("Room.timeline" as never, ((e: { getId(): string | undefined; getSender(): string | undefined; getType(): string; getContent(): Record<string, unknown> }) =>
+    onEvent({ id: e.getId(), type: e.getType(), sender: e.getSender(), content: e.getContent() })) as never);
+  // A sync after an outage can be "limited" (a gap): the client never sees the events in it live.
+  // The room's history (GET /messages, newest first) is what bob would scroll back to.
+  return async () => {
+    let from: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const q: Record<string, string> = { dir: "b", limit: "500", ...(from ? { from } : {}) };
+      const res = await bob.client.http.authedRequest<{ chunk: Array<{ event_id: string; type: string; sender: string; content: Record<string, unknown>; origin_server_ts: number }>; end?: string }>(Method.Get, `/rooms/${encodeURIComponent(who.room)}/messages`, q);
+      for (const e of res.chunk) onEvent({ id: e.event_id, type: e.type, sender: e.sender, content: e.content, at: e.origin_server_ts });
+      if (!res.end || res.chunk.length === 0) return;
+      from = res.end;
+    }
+  };
 }
 
 function scanMaildir(dir: string, ledger: Ledger): void {
