@@ -19,6 +19,7 @@ import { PresenceAdmin, PresenceService, UserBlocks, presenceAdminRoutes } from 
 import { Gateway } from "./gateway.js";
 import { AdminServer, type AdminRoute } from "./admin/server.js";
 import { ParleyError } from "./errors/parley-error.js";
+import { errorMessage } from "./errors/message.js";
 import { LiveMappings, MappingsVersions } from "./mappings/index.js";
 import { mappingsRoutes } from "./admin/mappings-routes.js";
 import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
@@ -177,7 +178,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     ? new WebConsole({
         token, delivery, traces, presence: presenceAdmin, mappings: live, registry,
         links: () => Promise.all(readiness.map(async (c) => {
-          try { return { name: c.name, ...(await c.check()) }; } catch (e) { return { name: c.name, ready: false, detail: (e as Error).message }; }
+          try { return { name: c.name, ...(await c.check()) }; } catch (e) { return { name: c.name, ready: false, detail: errorMessage(e) }; }
         })),
       }, { log: log.child({ module: "console" }) })
     : undefined;

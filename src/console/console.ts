@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isParleyError } from "../errors/parley-error.js";
+import { errorMessage } from "../errors/message.js";
 import type { Logger } from "../log/logger.js";
 import { html, layout, type Html, type PageContext } from "./html.js";
 import { mappingsPage, type MappingsAction } from "./mappings-page.js";
@@ -90,7 +91,7 @@ export class WebConsole {
       await this.route(req, res, url);
     } catch (e) {
       const message = isParleyError(e) ? e.message : e instanceof RangeError ? e.message : "internal error (see the log)";
-      if (!isParleyError(e) && !(e instanceof RangeError)) this.o.log.error({ err: (e as Error).message, path }, "console request failed");
+      if (!isParleyError(e) && !(e instanceof RangeError)) this.o.log.error({ err: errorMessage(e), path }, "console request failed");
       if (!res.headersSent) send(res, isParleyError(e) && e.info.retryable ? 503 : 500, layout("Error", undefined, html`<p class="bad" role="alert">${message}</p><p><a href="/console/">Back</a></p>`));
     }
     return true;

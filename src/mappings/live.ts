@@ -10,7 +10,14 @@
  *
  * A process that missed a notice (its subscriber reconnecting) catches up: it re-reads the
  * current number on every reconnect of its subscriber.
+ *
+ * The file and the versions at start (docs/console.md "Mappings"): Parley remembers the digest of
+ * the file's text each time it reads it. At start the file becomes a new version only when it
+ * changed since Parley last read it (the admin edited it); a file left as it was does not undo a
+ * version applied later through the console or the admin API — that version stays in force, with
+ * a warning that the file is older. SIGHUP and `POST /mappings/reload` always take the file.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
@@ -37,6 +44,8 @@ export interface LiveMappingsOptions {
   readonly log: Logger;
 }
 
+const digest = (text: string): string => createHash("sha256").update(text).digest("hex");
+
 export class LiveMappings {
   private mappings: DomainMappings;
   private version = 0;
@@ -51,7 +60,7 @@ export class LiveMappings {
   readonly get = (): DomainMappings => this.mappings;
   get currentVersion(): number { return this.version; }
 
-  /** Listen for new versions; take the file as a new version if Redis holds another text. */
+  /** Listen for new versions; take the file as a new version if the admin edited it since it was last read. */
   async start(): Promise<void> {
     const sub = this.o.subscriber;
     sub.on("message", (channel: string, n: string) => {
@@ -61,9 +70,22 @@ export class LiveMappings {
     await sub.subscribe(this.o.versions.channel);
     const current = await this.o.versions.current();
     const text = this.o.adoptFileAtStart ? await readFile(this.o.file, "utf8").catch(() => undefined) : undefined;
-    if (current && (text === undefined || current.text === text)) await this.adopt(current.version);
-    // The admin edited the file since the version in Redis: it becomes the new version for all.
-    else if (text !== undefined) await this.apply(text, "start");
+    if (text === undefined || current?.text === text) {
+      if (current) await this.adopt(current.version);
+      if (text !== undefined) await this.o.versions.setFileSeen(digest(text));
+      return;
+    }
+    const seen = await this.o.versions.fileSeen();
+    if (current && seen === digest(text)) {
+      this.log.warn({ version: current.version, source: current.source, at: current.at, file: this.o.file },
+        "the mappings file has not changed since Parley last read it, and is older than the version in force: keeping that version (SIGHUP or POST /mappings/reload takes the file)");
+      await this.adopt(current.version);
+      return;
+    }
+    if (current) this.log.warn({ replaced: current.version, source: current.source, file: this.o.file }, "the mappings file was edited since Parley last read it: it becomes the new version (the old one is kept for rollback)");
+    const r = await this.apply(text, "start");
+    if (r.ok) await this.o.versions.setFileSeen(digest(text));
+    else this.log.error({ problems: r.problems }, "the edited mappings file does not validate; keeping the version in force");
   }
 
   async stop(): Promise<void> {
@@ -103,7 +125,9 @@ export class LiveMappings {
     try { text = await readFile(this.o.file, "utf8"); } catch (e) {
       return { ok: false, problems: [`${this.o.file}: cannot read the mappings file: ${errorMessage(e)}`] };
     }
-    return this.apply(text, source);
+    const r = await this.apply(text, source);
+    if (r.ok) await this.o.versions.setFileSeen(digest(text));
+    return r;
   }
 
   /** Apply a kept older version again (as a new version, so every process follows). */

@@ -7,6 +7,7 @@
  *   <prefix>:mappings:v:<n>          hash: text, file, source (sighup|api|console|start), at
  *   <prefix>:mappings:current        the current version number
  *   <prefix>:mappings:history        list of the last versions' numbers, newest first (20 kept)
+ *   <prefix>:mappings:file-seen      SHA-256 of the mappings file's text as Parley last read it
  *   channel <prefix>:mappings        publishes the new current number
  */
 import type { Redis } from "ioredis";
@@ -56,6 +57,15 @@ export class MappingsVersions {
     const h = await this.redis.hgetall(this.v(n));
     if (h.text === undefined) return undefined;
     return { version: n, text: h.text, file: h.file ?? "", source: h.source ?? "", at: h.at ?? "" };
+  }
+
+  /** The digest of the file's text as Parley last read it (start, SIGHUP, reload), if ever. */
+  async fileSeen(): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.key("mappings", "file-seen"))) ?? undefined;
+  }
+
+  async setFileSeen(digest: string): Promise<void> {
+    await this.redis.set(this.keys.key("mappings", "file-seen"), digest);
   }
 
   /** The kept versions' numbers, newest first. */
