@@ -141,3 +141,119 @@ describe("issue 12: the linked room's list, through the real Postfix", () => {
     expect(alice.inbox.seen.filter(groupchat("let me in"))).toHaveLength(0);
   });
 });
+
+describe("issue 12: 3 XMPP occupants, 3 Matrix members, 2 list members in one room", () => {
+  let erin: TestUser;
+  let frank: TestUser;
+  let bob2: TestMatrixUser;
+  let bob3: TestMatrixUser;
+  const groupchats = new Map<string, Stanza[]>();
+  const addressOf = (u: TestMatrixUser) => u.user.userId.slice(1).replace(":", "@");
+  const occupantOf = (s: Stanza) => s.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs.jid?.split("/")[0];
+  const record = (u: TestUser) => {
+    const seen: Stanza[] = [];
+    groupchats.set(u.bare, seen);
+    u.xmpp.on("stanza", (s: Stanza) => { if (s.is("message") && s.attrs.type === "groupchat") seen.push(s); });
+  };
+
+  beforeAll(async () => {
+    record(alice);
+    [erin, frank] = await Promise.all([connectUser("erin", { resource: "rooms" }), connectUser("frank", { resource: "rooms" })]);
+    // The owner lets occupants change the subject (muc#roomconfig_changesubject), so the puppets' topic changes show.
+    await alice.send(xml("iq", { type: "set", to: MUC, id: "cfg-subject" }, xml("query", { xmlns: "http://jabber.org/protocol/muc#owner" }, xml("x", { xmlns: "jabber:x:data", type: "submit" },
+      xml("field", { var: "FORM_TYPE" }, xml("value", {}, "http://jabber.org/protocol/muc#roomconfig")),
+      xml("field", { var: "muc#roomconfig_changesubject" }, xml("value", {}, "1")),
+      xml("field", { var: "muc#roomconfig_whois" }, xml("value", {}, "anyone"))))));
+    const configured = await alice.inbox.next((s) => s.name === "iq" && s.attrs.id === "cfg-subject", 10_000, "room configuration");
+    expect(configured.attrs.type).toBe("result");
+    for (const u of [erin, frank]) {
+      record(u);
+      await u.send(xml("presence", { to: `${MUC}/${u.bare.split("@")[0]}` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" }, xml("history", { maxchars: "0" }))));
+      await u.inbox.next((s) => s.name === "presence" && s.attrs.from === `${MUC}/${u.bare.split("@")[0]}`, 10_000, "MUC self-presence");
+    }
+    [bob2, bob3] = await Promise.all([startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob2")), startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob3"))]);
+    for (const u of [bob2, bob3]) await u.client.joinRoom(roomId);
+  }, 120_000);
+
+  afterAll(async () => {
+    bob2?.stop();
+    bob3?.stop();
+    await erin?.stop();
+    await frank?.stop();
+  });
+
+  it("an XMPP occupant's join is reflected in the Matrix room, and a Matrix member's join in the MUC", async () => {
+    await bob.waitForEvent((e) => e.getType() === "m.room.member" && e.getStateKey() === puppetOf("matrix", erin.bare, "xmpp") && e.getContent().membership === "join", 30_000, "erin's puppet joins");
+    const jid = puppetOf("xmpp", addressOf(bob3), "matrix");
+    await alice.inbox.next((s) => s.name === "presence" && s.attrs.type !== "unavailable" && occupantOf(s) === jid, 30_000, "bob3's puppet occupant");
+  });
+
+  it("every member sees every other member's messages exactly once, from their own puppet, in the order sent", async () => {
+    const tag = `r${Date.now().toString(36)}`;
+    const text = (who: string, n: number) => `${tag} ${who} ${n}`;
+    const xmppMembers = [alice, erin, frank];
+    const matrixMembers = [bob, bob2, bob3];
+    for (const u of xmppMembers) for (const n of [1, 2]) await u.send(xml("message", { to: MUC, type: "groupchat", id: `${tag}-${u.bare}-${n}` }, xml("body", {}, text(u.bare, n))));
+    for (const u of matrixMembers) for (const n of [1, 2]) await u.say(roomId, { msgtype: "m.text", body: text(u.user.userId, n) });
+    // Two mails sent at once may leave the MTA in either order: each member's second waits until the room has the first.
+    for (const who of [carol, dave]) {
+      expect((await mail(who, LIST, text(who, 1))).final).toBe(250);
+      await waitUntil(() => groupchats.get(alice.bare)!.some((x) => x.getChildText("body") === text(who, 1)), 60_000, `${who}'s first mail in the room`);
+      expect((await mail(who, LIST, text(who, 2))).final).toBe(250);
+    }
+    const senders = [...xmppMembers.map((u) => u.bare), ...matrixMembers.map((u) => u.user.userId), carol, dave];
+    const body = (s: Stanza) => s.getChildText("body") ?? "";
+    // XMPP occupants: 16 messages each (their own reflected by the room, the others' once each), per-sender order kept.
+    for (const u of xmppMembers) {
+      const seen = groupchats.get(u.bare)!;
+      await waitUntil(() => senders.every((s) => seen.some((x) => body(x) === text(s, 2))), 60_000, `${u.bare} sees every member's messages`);
+      for (const s of senders) {
+        const got = seen.filter((x) => body(x).startsWith(`${tag} ${s} `)).map(body);
+        expect(got, `${u.bare} from ${s}`).toEqual([text(s, 1), text(s, 2)]);
+      }
+      const fromCarol = seen.find((x) => body(x) === text(carol, 1))!;
+      expect(fromCarol.attrs.from).not.toBe(`${MUC}/parley-bridge`);
+    }
+    // Matrix members: every message once, the foreign ones from that person's puppet.
+    for (const u of matrixMembers) {
+      const mine = () => u.events.filter((e) => e.getRoomId() === roomId && e.getType() === "m.room.message" && String(e.getContent().body ?? "").startsWith(tag));
+      await waitUntil(() => senders.every((s) => mine().some((e) => e.getContent().body === text(s, 2))), 60_000, `${u.user.userId} sees every member's messages`);
+      for (const s of senders) expect(mine().filter((e) => String(e.getContent().body).startsWith(`${tag} ${s} `)).map((e) => String(e.getContent().body)), `${u.user.userId} from ${s}`).toEqual([text(s, 1), text(s, 2)]);
+      expect(mine().find((e) => e.getContent().body === text(erin.bare, 1))!.getSender()).toBe(puppetOf("matrix", erin.bare, "xmpp"));
+      expect(mine().find((e) => e.getContent().body === text(dave, 1))!.getSender()).toBe(puppetOf("matrix", dave, "email"));
+    }
+    // List members: every other member's messages, once each, never their own.
+    for (const who of [carol, dave]) {
+      const others = senders.filter((s) => s !== who);
+      await waitUntil(() => others.every((s) => readMaildir(inbox).some((m) => to(who)(m) && m.raw.includes(text(s, 2)))), 60_000, `${who} gets every member's messages`);
+      for (const s of others) for (const n of [1, 2]) expect(readMaildir(inbox).filter((m) => to(who)(m) && m.raw.includes(text(s, n))), `${who} from ${s}`).toHaveLength(1);
+      expect(readMaildir(inbox).filter((m) => to(who)(m) && m.raw.includes(text(who, 1)))).toHaveLength(0);
+    }
+  });
+
+  it("a Matrix topic change becomes the MUC subject, set by the member's puppet", async () => {
+    await bob.client.setRoomTopic(roomId, "release on friday");
+    const subject = await alice.inbox.next((s) => s.is("message") && s.getChildText("subject") === "release on friday", 30_000, "the subject");
+    expect(subject.attrs.from).not.toBe(`${MUC}/parley-bridge`);
+  });
+
+  it("leaves and kicks cross: a Matrix member kicked and an XMPP occupant kicked or leaving leave the other side too", async () => {
+    const bob2Jid = puppetOf("xmpp", addressOf(bob2), "matrix");
+    await alice.inbox.next((s) => s.name === "presence" && s.attrs.type !== "unavailable" && occupantOf(s) === bob2Jid, 30_000, "bob2's puppet occupant");
+    await bob.client.kick(roomId, bob2.user.userId, "off topic");
+    await alice.inbox.next((s) => s.name === "presence" && s.attrs.type === "unavailable" && occupantOf(s) === bob2Jid, 30_000, "bob2's puppet leaves the MUC");
+    // alice created the MUC room: she owns it and may kick (XEP-0045 §8.2).
+    await alice.send(xml("iq", { type: "set", to: MUC, id: "kick1" }, xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, xml("item", { nick: "erin", role: "none" }, xml("reason", {}, "off topic")))));
+    await bob.waitForEvent((e) => e.getType() === "m.room.member" && e.getStateKey() === puppetOf("matrix", erin.bare, "xmpp") && e.getContent().membership === "leave", 30_000, "erin's puppet leaves the Matrix room");
+    await frank.send(xml("presence", { to: `${MUC}/frank`, type: "unavailable" }));
+    await bob.waitForEvent((e) => e.getType() === "m.room.member" && e.getStateKey() === puppetOf("matrix", frank.bare, "xmpp") && e.getContent().membership === "leave", 30_000, "frank's puppet leaves the Matrix room");
+  });
+});
+
+async function waitUntil(ok: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
