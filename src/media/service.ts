@@ -17,6 +17,7 @@ import { checkAttachment, checkParts, limitsFor } from "./limits.js";
 import { MediaListener } from "./listener.js";
 import { signedPath } from "./signed-url.js";
 import { sniff } from "./sniff.js";
+import { opusDurationMs } from "./duration.js";
 import { Sweeper } from "./sweeper.js";
 
 export interface MediaServiceOptions {
@@ -93,6 +94,8 @@ export class MediaService implements MediaPort {
     const limits = this.limits(scope);
     const blob = await this.counted(this.blobs.put(source, limits.maxBytes));
     const sniffed = await sniff(blob.head, declared.contentType);
+    const durationMs = declared.durationMs ?? (sniffed.contentType === "audio/ogg" || sniffed.contentType === "audio/opus"
+      ? await opusDurationMs(this.blobs.path(blob.ref), blob.head, blob.size).catch(() => undefined) : undefined);
     const part: AttachmentPart = {
       role: "attachment",
       contentType: sniffed.contentType,
@@ -100,7 +103,7 @@ export class MediaService implements MediaPort {
       size: blob.size,
       blobRef: blob.ref,
       ...(sniffed.width && sniffed.height ? { width: sniffed.width, height: sniffed.height } : declared.width && declared.height ? { width: declared.width, height: declared.height } : {}),
-      ...(declared.durationMs !== undefined ? { durationMs: Math.round(declared.durationMs) } : {}),
+      ...(durationMs !== undefined ? { durationMs: Math.round(durationMs) } : {}),
     };
     const broken = checkAttachment(limits, part);
     if (broken) {

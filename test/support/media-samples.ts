@@ -59,3 +59,12 @@ export function opus(size = 4096): Buffer {
 export function sha256(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
+
+/** A voice note of `ms` milliseconds: {@link opus} then a last Ogg page whose granule position gives the length (RFC 7845 §4). */
+export function opusOfLength(ms: number, size = 4096): Buffer {
+  const last = Buffer.alloc(27);
+  last.write("OggS", 0, "ascii");
+  last[5] = 4; // end of stream
+  last.writeBigInt64LE(BigInt(ms * 48 + 312), 6); // 48 kHz samples plus opus()'s pre-skip of 312
+  return Buffer.concat([opus(size), last]);
+}

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { png, pdf, opus, sha256 } from "../../support/media-samples.js";
+import { png, pdf, opusOfLength, sha256 } from "../../support/media-samples.js";
 import { startCanary, type Canary } from "../../support/canary.js";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { startCrossRig, type CrossRig } from "./rig.js";
@@ -27,7 +27,7 @@ let dmRoom: string;
 const samples = [
   { name: "photo.png", type: "image/png", msgtype: "m.image", data: png(64, 48, 3), w: 64, h: 48 },
   { name: "report.pdf", type: "application/pdf", msgtype: "m.file", data: pdf("Parley media e2e", 9_000) },
-  { name: "voice.ogg", type: "audio/ogg", msgtype: "m.audio", data: opus(12_000) },
+  { name: "voice.ogg", type: "audio/ogg", msgtype: "m.audio", data: opusOfLength(4_500, 12_000), duration: 4_500 },
 ] as const;
 
 beforeAll(async () => {
@@ -53,7 +53,7 @@ describe("files between XMPP and Matrix, with real clients", () => {
       const c = ev.getContent();
       expect(c.msgtype).toBe(s.msgtype);
       expect(c.body).toBe(s.name);
-      expect(c.info).toMatchObject({ mimetype: s.type, size: s.data.length, ...("w" in s ? { w: s.w, h: s.h } : {}) });
+      expect(c.info).toMatchObject({ mimetype: s.type, size: s.data.length, ...("w" in s ? { w: s.w, h: s.h } : {}), ...("duration" in s ? { duration: s.duration } : {}) });
       expect(sha256(await matrixDownload(r.bob, String(c.url)))).toBe(sha256(s.data));
     }
   });
@@ -96,7 +96,7 @@ describe("files between email and chat, with real clients", () => {
     for (const s of samples) {
       const ev = await r.bob.waitForEvent((e) => e.getSender() === carolPuppet && e.getContent().filename === s.name, 30_000, `${s.name} from email`);
       expect(ev.getContent().msgtype).toBe(s.msgtype);
-      expect(ev.getContent().info).toMatchObject({ mimetype: s.type, size: s.data.length });
+      expect(ev.getContent().info).toMatchObject({ mimetype: s.type, size: s.data.length, ...("duration" in s ? { duration: s.duration } : {}) });
       expect(sha256(await matrixDownload(r.bob, String(ev.getContent().url)))).toBe(sha256(s.data));
     }
   });
