@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { configCheckCommand, configSampleCommand, resolveCommand, RESOLVE_USAGE } from "../../../src/cli/index.js";
-import { shapedNetworks } from "../mappings/networks.js";
+import { realNetworks } from "../../support/networks.js";
 
-const deps = { networks: shapedNetworks(), adapterSchemas: [], env: {} };
+const deps = { networks: realNetworks(), adapterSchemas: [], env: {} };
 
 describe("parley command lines", () => {
   it("config check parses its options and refuses others", async () => {
@@ -24,7 +24,7 @@ describe("parley command lines", () => {
     expect(viaConfig.lines).toContain("test/fixtures/config/good.yaml:12: adapters.xmpp: unknown key");
     const broken = await resolveCommand(["--mappings", "test/fixtures/mappings/broken.yaml", "alice@chat.example.org"], deps);
     expect(broken.exitCode).toBe(1);
-    expect(broken.lines).toHaveLength(21);
+    expect(broken.lines).toHaveLength(20);
   });
 
   it("resolve refuses wrong usage with exit 2", async () => {

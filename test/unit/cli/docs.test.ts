@@ -3,15 +3,14 @@
  * starts with `$ parley resolve` is run against the example mappings and compared line by line.
  * PARLEY_UPDATE_DOCS=1 rewrites the blocks from the real output.
  *
- * Addressing: the real adapters/<net>/address.ts of each network (all three exist now); a network
- * whose module is missing falls back to the stand-ins of test/unit/mappings/networks.ts (the agreed
- * forms). When an adapter changes its forms, this test fails: check the difference, then regenerate.
+ * Addressing: each adapter factory's own. When an adapter changes its forms, this test fails:
+ * check the difference, then regenerate.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { KnownNetwork } from "../../../src/mappings/load.js";
 import { resolveCommand } from "../../../src/cli/index.js";
-import { bestNetworks } from "../mappings/networks.js";
+import { realNetworks } from "../../support/networks.js";
 
 const DOC = "docs/mappings.md";
 const BLOCK = /```text\n(\$ parley resolve [^\n]*)\n([\s\S]*?)```/g;
@@ -30,7 +29,7 @@ async function run(command: string, networks: readonly KnownNetwork[]): Promise<
 
 describe("docs/mappings.md examples", () => {
   it("show the real output of parley resolve", async () => {
-    const { networks } = await bestNetworks();
+    const networks = realNetworks();
     const doc = readFileSync(DOC, "utf8");
     const blocks = [...doc.matchAll(BLOCK)];
     expect(blocks.length).toBeGreaterThanOrEqual(4);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { resolve } from "../../../src/cli/resolve.js";
 import { parseMappings } from "../../../src/mappings/load.js";
-import { shapedNetworks, xmppStandIn } from "../mappings/networks.js";
+import { realNetworks } from "../../support/networks.js";
 
-const networks = shapedNetworks().map((n) => (n.id === "xmpp" ? { ...n, addressing: xmppStandIn() } : n));
+const networks = realNetworks();
 
 function mappings(yaml: string) {
   const r = parseMappings(yaml, "m.yaml", networks);
@@ -44,10 +44,10 @@ describe("parley resolve", () => {
 
   it("says when an address has no form on a network", () => {
     const out = resolve("dave@example.net", { mappings: M, networks, home: "matrix" });
-    expect(out.lines).toContain("    matrix  dave@example.net   (home)");
+    expect(out.lines).toContain("    matrix  @dave:example.net   (home)");
     const bare = mappings("networks: { xmpp: {}, matrix: { serverName: m.example } }\ndomains: { m.example: { home: matrix } }");
     const noForm = resolve("bob@m.example", { mappings: bare, networks });
-    expect(noForm.lines).toContain("    xmpp    (none: no XMPP form for matrix users)");
+    expect(noForm.lines).toContain("    xmpp    (none: no XMPP form for matrix users (networks.xmpp.sharedDomains.matrix))");
   });
 
   it("exits 2 on wrong usage and 1 on an address that does not resolve", () => {
