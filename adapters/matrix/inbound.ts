@@ -9,7 +9,7 @@ import type { Endpoint } from "../../src/model/address.js";
 import { fromNative, isOwnUser } from "./address.js";
 import { handleBotMessage } from "./bot.js";
 import { MATRIX } from "./config.js";
-import { HOPS_KEY, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "./content.js";
+import { HOPS_KEY, htmlToText, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "./content.js";
 import type { MatrixDeps } from "./deps.js";
 import { reasonText } from "./errors.js";
 import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
@@ -59,8 +59,10 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
     return;
   }
   const inReplyToEvent = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
-  const text = inReplyToEvent !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
+  const given = inReplyToEvent !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
   const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  // RFC 2779 4.1.7: a client that sent only HTML (an empty `body`) still gets a text alternative.
+  const text = given.trim() === "" && html !== "" ? htmlToText(html) : given;
   let parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
   if (isMedia) {
     // Downloaded and stored before the transaction is acknowledged (media/inbound.ts).
