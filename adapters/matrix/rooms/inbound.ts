@@ -75,6 +75,11 @@ async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityI
   return undefined;
 }
 
+/** The bridge bot answers a member's event with a notice in reply to it (once per event: the txn id is the event's). */
+async function notice(d: MatrixDeps, ev: MatrixEvent, text: string): Promise<void> {
+  await d.hs.request(d.bot, Method.Put, `/rooms/${encodeURIComponent(ev.room_id)}/send/m.room.message/${encodeURIComponent(`parley.refused.${ev.event_id}`)}`, { msgtype: "m.notice", body: text, "m.relates_to": { "m.in_reply_to": { event_id: ev.event_id } } }).catch(() => undefined);
+}
+
 /** Plan an event of a linked room; false when the room is not linked (the caller handles it). */
 export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<boolean> {
   const rooms = d.ctx.mappings().rooms;
@@ -92,17 +97,18 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
     d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "linked room event not bridged");
     return true;
   }
-  if (!activity) return true;
+  if (!activity) {
+    // A member's message Parley cannot read (no string body, an unknown msgtype) is not silently dropped: its sender is told.
+    if (ev.type === "m.room.message" && !isOwnUser(ev.sender, d.ctx.mappings())) plan.followups.push(() => notice(d, ev, "⚠ Not bridged: a message needs a string body and a text, notice or emote msgtype"));
+    return true;
+  }
   plan.items.push({
     event: { kind: "room", room: { network: MATRIX, id: form }, activity },
     onResult: async (r) => {
       if (r.status === "accepted" && activity.type === "message") {
         await d.ctx.ids.link(r.messageId ?? (activity.message.id as CanonicalId), { network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id });
       } else if (r.status === "refused") {
-        const text = `⚠ Not bridged: ${r.error.message || reasonText(r.error.info.reason)}`;
-        plan.followups.push(async () => {
-          await d.hs.request(d.bot, Method.Put, `/rooms/${encodeURIComponent(ev.room_id)}/send/m.room.message/${encodeURIComponent(`parley.refused.${ev.event_id}`)}`, { msgtype: "m.notice", body: text, "m.relates_to": { "m.in_reply_to": { event_id: ev.event_id } } }).catch(() => undefined);
-        });
+        plan.followups.push(() => notice(d, ev, `⚠ Not bridged: ${r.error.message || reasonText(r.error.info.reason)}`));
       }
     },
   });

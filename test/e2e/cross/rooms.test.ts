@@ -91,6 +91,24 @@ describe("issue 12: a linked room, XMPP MUC ↔ Matrix", () => {
   });
 });
 
+describe("issue 12: bad input in a linked room gets an answer in the sender's own protocol", () => {
+  it("a Matrix message of a msgtype Parley cannot show gets the bridge bot's notice in reply; nothing reaches the MUC", async () => {
+    const bad = await bob.say(roomId, { msgtype: "org.example.unknown", body: "no msgtype here" });
+    const notice = await bob.waitForEvent((e) => e.getRoomId() === roomId && e.getContent().msgtype === "m.notice" && (e.getContent()["m.relates_to"])?.["m.in_reply_to"]?.event_id === bad, 30_000, "the bot's notice");
+    expect(String(notice.getContent().body)).toContain("Not bridged");
+    await bob.say(roomId, { msgtype: "m.text", body: "after the bad one" });
+    await alice.inbox.next(groupchat("after the bad one"), 30_000, "the next message");
+    expect(alice.inbox.seen.filter((s) => s.name === "message" && s.getChildText("body") === "no msgtype here")).toHaveLength(0);
+  });
+
+  it("a groupchat sent to a puppet's JID outside any room is answered with a stanza error", async () => {
+    const to = puppetOf("xmpp", bob.user.userId.slice(1).replace(":", "@"), "matrix");
+    await alice.send(xml("message", { to, type: "groupchat", id: "gc-direct" }, xml("body", {}, "not a room")));
+    const err = await alice.inbox.next((s) => s.name === "message" && s.attrs.id === "gc-direct" && s.attrs.type === "error", 10_000, "the error");
+    expect(err.getChild("error")?.getChildElements()[0]?.name).toBeDefined();
+  });
+});
+
 describe("issue 12: the linked room's list, through the real Postfix", () => {
   beforeAll(async () => {
     // Subscribing by mail: each member writes to list+subscribe and gets a confirmation from the list.
