@@ -65,13 +65,14 @@ let retriedTransactions = 0;
 
 /**
  * A transaction as Synapse sends it: a 5xx means "try again later", and Synapse resends the same
- * txnId with backoff until it gets a 200. The soak does the same (bounded), so a Redis stall on a
- * loaded machine is a counted retry, as it is in production, not a lost transaction.
+ * txnId with backoff until it gets a 200. The soak does the same (bounded at ~4 minutes, past the
+ * 120 s a claim left by a request whose Redis writes timed out can hold its events), so a Redis stall
+ * on a loaded machine is a counted retry, as it is in production, not a lost transaction.
  */
 async function homeserverTransaction(body: string): Promise<number> {
   const txnId = `soak-${Date.now()}-${Math.random()}`;
   let status = await transaction(body, "", txnId);
-  for (let attempt = 0; status >= 500 && attempt < 6; attempt++) {
+  for (let attempt = 0; status >= 500 && attempt < 10; attempt++) {
     retriedTransactions++;
     await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     status = await transaction(body, "", txnId);
