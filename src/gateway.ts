@@ -249,6 +249,10 @@ export class Gateway {
         this.options.log.warn({ network, err: errorMessage(e) }, "adapter ingress did not stop cleanly");
       }
     }));
+    // An adapter whose ingress stop also ended its deliveries (the XMPP link handed over) takes no
+    // more jobs here: they would only fail, use up attempts and back off (issue 10).
+    await Promise.all([...this.adapters].filter(([, a]) => !a.health().ready).map(([network]) =>
+      this.options.parts.delivery.setLocalActive(network, false).catch(() => undefined)));
     await this.options.parts.delivery.stopWorkers();
     for (const [network, adapter] of this.adapters) {
       try {
