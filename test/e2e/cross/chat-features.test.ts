@@ -102,6 +102,18 @@ describe("retractions (XEP-0424 ↔ redactions), only by the original sender", (
   });
 });
 
+describe("retractions: a Matrix room admin's redaction of someone else's message", () => {
+  it("is not bridged: the XMPP user's message stays (the next message arrives with no retraction before it)", async () => {
+    const id = uid();
+    await r.alice.send(xml("message", { type: "chat", to: bobJid, id }, xml("body", {}, "Features: moderate me")));
+    const hers = await r.bob.waitForMessage("Features: moderate me", alicePuppet, T);
+    await r.bob.client.redactEvent(room, hers.getId()!);
+    await r.bob.say(room, { msgtype: "m.text", body: "Features: after the moderation" });
+    await r.alice.inbox.next((s) => fromBob(s) && bodyOf(s) === "Features: after the moderation", T, "the next message");
+    expect(r.alice.inbox.seen.some((s) => s.getChild("retract", NS_RETRACT) !== undefined)).toBe(false);
+  });
+});
+
 describe("replies (XEP-0461 ↔ m.in_reply_to)", () => {
   it("an XMPP reply points at the Matrix message, without the quoted fallback", async () => {
     const quote = "> Features: hi Alice\n";
