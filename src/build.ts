@@ -5,7 +5,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { Registry } from "prom-client";
-import type { Redis } from "ioredis";
 import type { AdapterFactory } from "./adapter/contract.js";
 import type { NetworkId } from "./model/address.js";
 import type { DomainMappings } from "./mappings/types.js";
@@ -13,7 +12,7 @@ import type { GatewayConfig } from "./config/schema.js";
 import { adapterConfigsOf } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
-import { createWorkerConnection, createProducerConnection, keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { createWorkerClient, createProducerClient, DEFAULT_CLUSTER_SHARDS, keyspace, type RedisClient, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
 import { PresenceAdmin, PresenceService, UserBlocks, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
@@ -45,7 +44,7 @@ export interface BuiltGateway {
   readonly delivery: BullDeliveryService;
   readonly presence: PresenceService;
   readonly registry: Registry;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Reads message traces (issue 17). */
   readonly traces: TraceReader;
   /** The mappings in force, with live reload (SIGHUP, admin API, console). */
@@ -86,18 +85,20 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   const { config, factories, log } = options;
   const role = options.role ?? "all";
   const prefix = basePrefix(config);
-  const keys = keyspace(prefix);
+  const cluster = config.redis.cluster;
+  const keys = keyspace(prefix, { cluster: cluster !== undefined });
   const adapterConfigs = adapterConfigsOf(config);
   const networks = [...adapterConfigs.keys()];
   const factoryById = new Map<NetworkId, AdapterFactory<unknown>>(factories.map((f) => [f.id, f]));
 
-  const redis = createProducerConnection({ url: config.redis.url, connectionName: "parley-core" });
+  const redis = createProducerClient({ url: config.redis.url, cluster, connectionName: "parley-core" });
   redis.on("error", () => undefined); // reported through the operations that fail; see /readyz
   try {
     await waitForReady(redis);
   } catch (e) {
     redis.disconnect();
-    throw new ParleyError("PARLEY_UNAVAILABLE", `cannot reach Redis at ${config.redis.url.replace(/\/\/[^@]*@/, "//***@")}: is it running?`, {}, { cause: e });
+    const where = cluster ? `the Redis Cluster at ${cluster.join(", ")}` : `Redis at ${config.redis.url.replace(/\/\/[^@]*@/, "//***@")}`;
+    throw new ParleyError("PARLEY_UNAVAILABLE", `cannot reach ${where}: is it running?`, {}, { cause: e });
   }
   await warnIfRedisNotDurable(redis, log);
 
@@ -106,6 +107,8 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     networks: networks.length > 0 ? networks : factories.map((f) => f.id),
     prefix,
     redisUrl: config.redis.url,
+    cluster,
+    partitions: config.redis.partitions,
     producer: redis,
     concurrency: config.delivery.concurrency,
     maxConversationBacklog: config.delivery.maxConversationBacklog,
@@ -115,7 +118,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     retry: { attempts: config.delivery.attempts, baseMs: config.delivery.backoffBaseMs, capMs: config.delivery.backoffCapMs, ...options.deliveryTuning?.retry },
   });
 
-  const subscriber = createWorkerConnection({ url: config.redis.url, connectionName: "parley-mappings" });
+  const subscriber = createWorkerClient({ url: config.redis.url, cluster, connectionName: "parley-mappings" });
   subscriber.on("error", () => undefined);
   const live = new LiveMappings({
     initial: options.mappings, file: config.mappings, adoptFileAtStart: options.adoptMappingsFile ?? false,
@@ -132,6 +135,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   const presence = new PresenceService({
     redis,
     prefix: `${prefix}:`,
+    shards: cluster ? config.redis.shards ?? DEFAULT_CLUSTER_SHARDS : 0,
     mappings,
     delivery,
     adapters: (n) => running.gateway?.adapter(n),

@@ -17,6 +17,12 @@ export const RedisSchema = z
       .describe("Redis URL (redis:// or rediss:// for TLS; user and password may be in the URL). Redis must run with AOF on and maxmemory-policy noeviction."),
     keyPrefix: z.string().min(1).default("parley:")
       .describe("Prefix of every key and queue Parley creates, so several gateways can share one Redis."),
+    cluster: z.array(z.string().regex(/^[^\s/]+:\d{1,5}$/, "must be host:port")).min(1).optional()
+      .describe("Seed nodes (host:port) of a Redis Cluster: when set, Parley uses the cluster and url only lends its password. Absent: one Redis at url (docs/deployment.md)."),
+    shards: z.number().int().min(1).max(1024).optional()
+      .describe("On a Redis Cluster: how many hash-tag shards the presence and subscription keys are spread over (default 16; fixed for the life of the data)."),
+    partitions: z.number().int().min(1).max(256).optional()
+      .describe("Delivery queue partitions per kind and network (default 1 on one Redis, 8 on a cluster); fixed for the life of the queues."),
   })
   .describe("Redis holds the queues, the presence state, subscriptions and the id maps.");
 

@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import type { Logger } from "../log/logger.js";
 import type { KnownNetwork } from "./checker.js";
 import { parseMappings } from "./load.js";
@@ -40,7 +40,7 @@ export interface LiveMappingsOptions {
   readonly networks: readonly KnownNetwork[];
   readonly versions: MappingsVersions;
   /** A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else). */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   readonly log: Logger;
 }
 

@@ -9,8 +9,10 @@
  *   <prefix>:mappings:history        list of the last versions' numbers, newest first (20 kept)
  *   <prefix>:mappings:file-seen      SHA-256 of the mappings file's text as Parley last read it
  *   channel <prefix>:mappings        publishes the new current number
+ *
+ * On a Redis Cluster the keys' `mappings` part is the hash tag `{mappings}`: one slot, one MULTI.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import type { Keyspace } from "../store/keys.js";
 import { unavailable } from "../store/redis.js";
 
@@ -25,20 +27,21 @@ export interface MappingsVersion {
 const KEEP = 20;
 
 export class MappingsVersions {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
   get channel(): string { return this.keys.key("mappings"); }
-  private v(n: number): string { return this.keys.key("mappings", "v", String(n)); }
+  private k(...parts: string[]): string { return this.keys.key(this.keys.group("mappings"), ...parts); }
+  private v(n: number): string { return this.k("v", String(n)); }
 
   /** Store `text` as the new current version and tell every process. */
   async store(text: string, file: string, source: string): Promise<number> {
     try {
-      const n = await this.redis.incr(this.keys.key("mappings", "seq"));
-      const history = this.keys.key("mappings", "history");
+      const n = await this.redis.incr(this.k("seq"));
+      const history = this.k("history");
       const dropped = await this.redis.lrange(history, KEEP - 1, -1);
       await this.redis.multi()
         .hset(this.v(n), { text, file, source, at: new Date().toISOString() })
-        .set(this.keys.key("mappings", "current"), String(n))
+        .set(this.k("current"), String(n))
         .lpush(history, String(n))
         .ltrim(history, 0, KEEP - 1)
         .del(...dropped.map((d) => this.v(Number(d))), this.v(0))
@@ -49,7 +52,7 @@ export class MappingsVersions {
   }
 
   async current(): Promise<MappingsVersion | undefined> {
-    const n = await this.redis.get(this.keys.key("mappings", "current"));
+    const n = await this.redis.get(this.k("current"));
     return n === null ? undefined : this.get(Number(n));
   }
 
@@ -70,6 +73,6 @@ export class MappingsVersions {
 
   /** The kept versions' numbers, newest first. */
   async history(): Promise<number[]> {
-    return (await this.redis.lrange(this.keys.key("mappings", "history"), 0, -1)).map(Number);
+    return (await this.redis.lrange(this.k("history"), 0, -1)).map(Number);
   }
 }

@@ -4,7 +4,7 @@
  * address, set through the admin functions). Read on every decision; nothing is cached.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import { z } from "zod";
 import { CanonicalAddressSchema, EndpointSchema, domainOf, endpointKey, type Endpoint } from "../model/address.js";
 import { SubscribePolicySchema, VisibilitySchema, type AccessRules } from "../model/access.js";
@@ -42,10 +42,12 @@ return 1`;
 export type PolicyVerdict = { readonly allowed: true } | { readonly allowed: false; readonly error: ParleyError };
 
 export interface AccessPolicyOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Key prefix shared with the presence store, e.g. `parley:`. */
   readonly prefix: string;
   readonly mappings: () => DomainMappings;
+  /** The key of a presentity's overrides (default `<prefix>acl:<ep>`); the presence keys' on a cluster. */
+  readonly rulesKey?: (who: Endpoint) => string;
 }
 
 /**
@@ -85,7 +87,7 @@ export class AccessPolicy {
 
   /** Redis key of the per-address overrides. */
   rulesKey(who: Endpoint): string {
-    return `${this.options.prefix}acl:${endpointKey(who)}`;
+    return this.options.rulesKey?.(who) ?? `${this.options.prefix}acl:${endpointKey(who)}`;
   }
 
   /** The domain's defaults (DomainPolicy.access), or the default policy's for unlisted domains. */

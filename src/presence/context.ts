@@ -1,5 +1,5 @@
 /** What the parts of the presence service share: stores, policy, delivery, adapters, clock. */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import { DeliveryError, type Adapter } from "../adapter/contract.js";
 import { deliversPresence, deliversSubscriptions, type PresenceDelivery, type SubscriptionDelivery } from "../adapter/presence.js";
 import type { NetworkId } from "../model/address.js";
@@ -12,7 +12,7 @@ import { PresenceStore } from "./store.js";
 import { SubscriptionStore } from "./subscriptions.js";
 
 export interface PresenceServiceOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Key prefix, e.g. `parley:`; every key of this service starts with it. */
   readonly prefix: string;
   readonly mappings: () => DomainMappings;
@@ -45,6 +45,8 @@ export interface PresenceServiceOptions {
   /** Fan-out buckets per network: each change enqueues at most this many jobs per network. Default 64. */
   readonly buckets?: number;
   readonly now?: () => number;
+  /** Key shards (src/store/slots.ts): 0 on one Redis (the default), > 0 on a Redis Cluster. */
+  readonly shards?: number;
 }
 
 export interface PresenceParts {
@@ -61,10 +63,10 @@ export interface PresenceParts {
 }
 
 export function createParts(options: PresenceServiceOptions): PresenceParts {
-  const keys = new PresenceKeys(options.prefix);
+  const keys = new PresenceKeys(options.prefix, options.shards ?? 0);
   const fanoutIntervalMs = options.fanoutIntervalMs ?? 1000;
   const inlineFanoutMax = options.inlineFanoutMax ?? 256;
-  const policy = new AccessPolicy({ redis: options.redis, prefix: options.prefix, mappings: options.mappings });
+  const policy = new AccessPolicy({ redis: options.redis, prefix: options.prefix, mappings: options.mappings, rulesKey: (who) => keys.rules(who) });
   return {
     options,
     keys,

@@ -15,7 +15,31 @@ import { notifyJob, probesJob } from "./jobs.js";
 import { presenceAdapter, type PresenceParts } from "./context.js";
 
 function probesKey(parts: PresenceParts, watcher: Endpoint): string {
-  return `${parts.keys.prefix}probes:${endpointKey(watcher)}`;
+  return parts.keys.probes(watcher);
+}
+
+type Read = [unknown, unknown][];
+
+/** State, `watcher`'s subscription and rules of each member, one pipeline per key shard (one slot each on a cluster). */
+async function readMembers(parts: PresenceParts, watcher: Endpoint, members: readonly string[]): Promise<Read> {
+  const byShard = new Map<number, number[]>();
+  members.forEach((m, i) => {
+    const s = parts.keys.shardOf(m);
+    const list = byShard.get(s);
+    if (list) list.push(i); else byShard.set(s, [i]);
+  });
+  const out: Read = new Array<[unknown, unknown]>(3 * members.length);
+  parts.store.roundTrips++;
+  await Promise.all([...byShard.values()].map(async (indexes) => {
+    const pipeline = parts.options.redis.pipeline();
+    for (const i of indexes) {
+      const m = members[i]!;
+      pipeline.hmget(parts.keys.presence(m), ...parts.store.fields).hget(parts.keys.watchers(m), endpointKey(watcher)).get(parts.keys.rules(m));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    indexes.forEach((i, j) => { for (let k = 0; k < 3; k++) out[3 * i + k] = results[3 * j + k] as [unknown, unknown]; });
+  }));
+  return out;
 }
 
 /** Record a probe and make sure one job will answer the watcher's probes. */
@@ -41,12 +65,7 @@ export async function answerProbes(parts: PresenceParts, watcher: Endpoint): Pro
     throw e;
   }
   if (adapter === undefined) return 0;
-  const pipeline = redis.pipeline();
-  for (const m of members) {
-    pipeline.hmget(parts.keys.presence(m), ...parts.store.fields).hget(parts.keys.watchers(m), endpointKey(watcher)).get(`${parts.keys.prefix}acl:${m}`);
-  }
-  parts.store.roundTrips++;
-  const results = (await pipeline.exec()) ?? [];
+  const results = await readMembers(parts, watcher, members);
   const retry: DeliveryJobSpec[] = [];
   let sent = 0;
   await Promise.all(members.map(async (m, i) => {

@@ -1,6 +1,6 @@
 /** A Lua script sent once and then called by its SHA-1 (EVALSHA, falling back to EVAL on NOSCRIPT). */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 
 export class Script {
   private readonly sha: string;
@@ -8,7 +8,7 @@ export class Script {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (e) {

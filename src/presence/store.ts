@@ -4,7 +4,7 @@
  * store's own sequence, the last-seen time, the liveness deadline and the fan-out throttle.
  * Every write is a compare-and-set on the sequence, so concurrent writers never lose an update.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import { endpointKey, type Endpoint } from "../model/address.js";
 import { PresenceSchema, type Presence } from "../model/presence.js";
 import { aggregate, closeAll, isOpen } from "./aggregate.js";
@@ -84,7 +84,7 @@ export interface InlineFanout {
 }
 
 export interface PresenceStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: PresenceKeys;
   /** A presentity heard of no more than this long ago is considered gone (RFC 2779 3.2.4); 0 disables. */
   readonly livenessTimeoutMs: number;
@@ -158,7 +158,7 @@ export class PresenceStore {
       const current = await this.get(who);
       if (current === undefined || !isOpen(current.presence)) {
         this.roundTrips++;
-        await this.options.redis.zrem(this.options.keys.live, endpointKey(who));
+        await this.options.redis.zrem(this.options.keys.liveOf(who), endpointKey(who));
         return undefined;
       }
       const at = new Date(now).toISOString();
@@ -179,7 +179,7 @@ export class PresenceStore {
     const { redis, keys, livenessTimeoutMs } = this.options;
     const member = endpointKey(current.presence.presentity);
     const multi = redis.multi().hset(keys.presence(member), "ov", String(originVersion));
-    if (current.open && livenessTimeoutMs > 0) multi.zadd(keys.live, "XX", now + livenessTimeoutMs, member);
+    if (current.open && livenessTimeoutMs > 0) multi.zadd(keys.liveOf(member), "XX", now + livenessTimeoutMs, member);
     this.roundTrips++;
     await multi.exec();
   }
@@ -190,7 +190,7 @@ export class PresenceStore {
     const open = isOpen(next);
     const deadline = livenessTimeoutMs > 0 ? now + livenessTimeoutMs : 0;
     this.roundTrips++;
-    const r = (await WRITE.run(this.options.redis, [keys.presence(member), keys.live, keys.due, keys.watchers(member), this.options.rulesKey(next.presentity)], [
+    const r = (await WRITE.run(this.options.redis, [keys.presence(member), keys.liveOf(member), keys.dueOf(member), keys.watchers(member), this.options.rulesKey(next.presentity)], [
       current === undefined ? "" : String(current.seq), String(next.version), originVersion, JSON.stringify(next),
       now, open ? "1" : "0", deadline, member, fanoutIntervalMs, inlineFanoutMax,
     ])) as [number, number, number, number, string[]?, string?, string?];
@@ -202,45 +202,62 @@ export class PresenceStore {
     return { ...result, inline: { watchers, rulesJson: r[5] || null, basicChanged: r[6] !== (open ? "open" : "closed") } };
   }
 
-  /** Presentities whose liveness deadline has passed, oldest first. */
+  /** Presentities whose liveness deadline has passed, oldest first within each shard. */
   async expired(now: number, limit: number): Promise<string[]> {
+    const { redis, keys } = this.options;
     this.roundTrips++;
-    return this.options.redis.zrangebyscore(this.options.keys.live, "-inf", now, "LIMIT", 0, limit);
+    const pages = await Promise.all(keys.allShards.map((s) => redis.zrangebyscore(keys.live(s), "-inf", now, "LIMIT", 0, limit)));
+    return pages.flat().slice(0, limit);
   }
 
   /** Push the liveness deadline of presentities that are still open (their network vouched for them). */
   async touch(who: readonly Endpoint[], now: number): Promise<void> {
     if (who.length === 0 || this.options.livenessTimeoutMs <= 0) return;
+    const { redis, keys } = this.options;
     const deadline = now + this.options.livenessTimeoutMs;
-    const args = who.flatMap((w) => [deadline, endpointKey(w)]);
+    const byShard = new Map<number, (string | number)[]>();
+    for (const w of who) {
+      const s = keys.shardOf(w);
+      let args = byShard.get(s);
+      if (!args) byShard.set(s, (args = []));
+      args.push(deadline, endpointKey(w));
+    }
     this.roundTrips++;
-    await this.options.redis.zadd(this.options.keys.live, "XX", "GT", ...args);
+    await Promise.all([...byShard].map(([s, args]) => redis.zadd(keys.live(s), "XX", "GT", ...args)));
   }
 
   /** Every open presentity, in pages (startup reconciliation only: never on a hot path). */
   async *openPresentities(): AsyncGenerator<string[]> {
-    let cursor = "0";
-    do {
-      this.roundTrips++;
-      const [next, flat] = await this.options.redis.zscan(this.options.keys.live, cursor, "COUNT", 500);
-      cursor = next;
-      const members: string[] = [];
-      for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);
-      if (members.length > 0) yield members;
-    } while (cursor !== "0");
+    for (const shard of this.options.keys.allShards) {
+      let cursor = "0";
+      do {
+        this.roundTrips++;
+        const [next, flat] = await this.options.redis.zscan(this.options.keys.live(shard), cursor, "COUNT", 500);
+        cursor = next;
+        const members: string[] = [];
+        for (let i = 0; i < flat.length; i += 2) members.push(flat[i]!);
+        if (members.length > 0) yield members;
+      } while (cursor !== "0");
+    }
   }
 
-  /** Throttled fan-outs that are due: claimed by removing them (one process wins each). */
+  /** Throttled fan-outs that are due, from every shard: claimed by removing them (one process wins each). */
   async claimDue(now: number, limit: number): Promise<string[]> {
+    const claimed = await Promise.all(this.options.keys.allShards.map((s) => this.claimDueIn(s, now, limit)));
+    return claimed.flat();
+  }
+
+  private async claimDueIn(shard: number, now: number, limit: number): Promise<string[]> {
     const { redis, keys } = this.options;
     this.roundTrips++;
-    const due = await redis.zrangebyscore(keys.due, "-inf", now, "LIMIT", 0, limit);
+    const due = await redis.zrangebyscore(keys.due(shard), "-inf", now, "LIMIT", 0, limit);
     const claimed: string[] = [];
     for (const member of due) {
       this.roundTrips++;
-      if ((await redis.zrem(keys.due, member)) === 1) claimed.push(member);
+      if ((await redis.zrem(keys.due(shard), member)) === 1) claimed.push(member);
     }
     if (claimed.length > 0) {
+      // One shard's presentities share its slot: one pipeline serves them on a cluster too.
       const pipeline = redis.pipeline();
       for (const member of claimed) pipeline.hset(keys.presence(member), "lf", now);
       this.roundTrips++;
@@ -252,6 +269,6 @@ export class PresenceStore {
   /** Put a fan-out back on the due list (its enqueue failed). */
   async deferFanout(who: Endpoint, at: number): Promise<void> {
     this.roundTrips++;
-    await this.options.redis.zadd(this.options.keys.due, at, endpointKey(who));
+    await this.options.redis.zadd(this.options.keys.dueOf(who), at, endpointKey(who));
   }
 }

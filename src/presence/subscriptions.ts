@@ -3,7 +3,7 @@
  * per side, so both "who watches B" (the fan-out index) and "what does A watch" are one keyed read.
  * Records are kept after denial or cancellation, so the state can be told later (5.1.10).
  */
-import type { Redis } from "ioredis";
+import { transact, type RedisClient } from "../store/redis.js";
 import { endpointKey, type Endpoint } from "../model/address.js";
 import { SubscriptionStateSchema, type Subscription, type SubscriptionState } from "../model/subscription.js";
 import { endpointFromKey, type PresenceKeys } from "./keys.js";
@@ -34,7 +34,7 @@ function toSubscription(watcher: Endpoint, presentity: Endpoint, row: Row): Subs
 
 export class SubscriptionStore {
   roundTrips = 0;
-  constructor(private readonly redis: Redis, private readonly keys: PresenceKeys) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: PresenceKeys) {}
 
   async get(watcher: Endpoint, presentity: Endpoint): Promise<Subscription | undefined> {
     this.roundTrips++;
@@ -48,11 +48,17 @@ export class SubscriptionStore {
     const w = endpointKey(sub.watcher);
     const p = endpointKey(sub.presentity);
     const row = encodeRow(sub);
-    const multi = this.redis.multi().hset(this.keys.watchers(p), w, row).hset(this.keys.watching(w), p, row);
-    if (unshown === "add") multi.sadd(this.keys.unshown(sub.presentity), w);
-    if (unshown === "remove") multi.srem(this.keys.unshown(sub.presentity), w);
     this.roundTrips++;
-    await multi.exec();
+    // The presentity's side (the fan-out index) and the watcher's may lie on two cluster slots:
+    // the fan-out index first; both writes are idempotent, and a caller's retry repairs a crash between.
+    await transact(this.redis, [
+      (m) => {
+        m.hset(this.keys.watchers(p), w, row);
+        if (unshown === "add") m.sadd(this.keys.unshown(sub.presentity), w);
+        if (unshown === "remove") m.srem(this.keys.unshown(sub.presentity), w);
+      },
+      (m) => m.hset(this.keys.watching(w), p, row),
+    ]);
   }
 
   /** All subscriptions where `who` is the presentity (`watchers`) or the watcher (`watching`). */

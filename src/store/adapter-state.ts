@@ -3,7 +3,7 @@
  * and its leases under `<prefix>:lease:<network>:` (src/adapter/state.ts). Failures surface as
  * ParleyError PARLEY_UNAVAILABLE so an adapter can answer its source "try later".
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { AdapterStateStore } from "../adapter/state.js";
 import type { NetworkId } from "../model/address.js";
 import { unavailable } from "./redis.js";
@@ -24,7 +24,7 @@ return 0`;
 
 export class RedisAdapterStateStore implements AdapterStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly network: NetworkId,
   ) {}

@@ -5,7 +5,7 @@
  * learns that earlier id. A claim lives `ttlSeconds` (default 7 days): longer than any source
  * retries, and ids are claimed per event because Synapse can reuse transaction ids after a restart.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { CanonicalId } from "../model/ids.js";
 import type { InboundClaims } from "../core/ports.js";
 import { unavailable } from "./redis.js";
@@ -15,7 +15,7 @@ import type { Keyspace } from "./keys.js";
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
 export class RedisInboundClaims implements InboundClaims {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly ttlSeconds = 7 * 24 * 3600) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace, private readonly ttlSeconds = 7 * 24 * 3600) {}
 
   private key(nativeKey: string): string {
     return this.keys.key("claims", nativeKey);

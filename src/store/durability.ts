@@ -4,7 +4,7 @@
  * keeps nothing on disk can lose acknowledged messages. The gateway logs the problems as a warning
  * with code PARLEY_REDIS_NOT_DURABLE at start; it does not refuse to run.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { Logger } from "../log/logger.js";
 
 export interface DurabilityReport {
@@ -13,7 +13,7 @@ export interface DurabilityReport {
   readonly settings: { readonly maxmemoryPolicy?: string; readonly appendonly?: string; readonly appendfsync?: string; readonly save?: string };
 }
 
-async function configGet(redis: Redis, name: string): Promise<string | undefined> {
+async function configGet(redis: RedisClient, name: string): Promise<string | undefined> {
   const r = (await redis.config("GET", name)) as unknown;
   return Array.isArray(r) && typeof r[1] === "string" ? r[1] : undefined;
 }
@@ -24,7 +24,7 @@ function infoField(info: string, field: string): string | undefined {
 }
 
 /** The problems with `redis`'s persistence and eviction settings (empty when durable). */
-export async function checkRedisDurability(redis: Redis): Promise<DurabilityReport> {
+export async function checkRedisDurability(redis: RedisClient): Promise<DurabilityReport> {
   let maxmemoryPolicy: string | undefined, appendonly: string | undefined, appendfsync: string | undefined, save: string | undefined;
   const problems: string[] = [];
   try {
@@ -51,7 +51,7 @@ export async function checkRedisDurability(redis: Redis): Promise<DurabilityRepo
 }
 
 /** Run {@link checkRedisDurability} and log a PARLEY_REDIS_NOT_DURABLE warning when it finds problems. */
-export async function warnIfRedisNotDurable(redis: Redis, log: Logger): Promise<DurabilityReport> {
+export async function warnIfRedisNotDurable(redis: RedisClient, log: Logger): Promise<DurabilityReport> {
   const report = await checkRedisDurability(redis);
   if (!report.durable) {
     log.warn({ code: "PARLEY_REDIS_NOT_DURABLE", problems: report.problems, settings: report.settings },

@@ -7,11 +7,11 @@
  * Entries expire after `ttlSeconds` (default 30 days): long enough for receipts, replies and
  * echo suppression, bounded so the map does not grow for ever (RFC 2779 2.2 scale).
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { IdMap } from "../adapter/state.js";
 import { CanonicalIdSchema, type CanonicalId } from "../model/ids.js";
 import { NativeIdSchema, type NativeId } from "../model/message.js";
-import { unavailable } from "./redis.js";
+import { transact, unavailable } from "./redis.js";
 import type { Keyspace } from "./keys.js";
 
 export const DEFAULT_ID_MAP_TTL_SECONDS = 30 * 24 * 3600;
@@ -20,7 +20,7 @@ type NativeRef = Pick<NativeId, "network" | "kind" | "id" | "scope">;
 
 export class RedisIdMap implements IdMap {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly ttlSeconds: number = DEFAULT_ID_MAP_TTL_SECONDS,
   ) {}
@@ -33,11 +33,11 @@ export class RedisIdMap implements IdMap {
   async link(canonical: CanonicalId, native: NativeId): Promise<void> {
     const ck = this.canonicalKey(canonical);
     try {
-      await this.redis.multi()
-        .set(this.nativeKey(native), canonical, "EX", this.ttlSeconds)
-        .hset(ck, `${native.network}|${native.kind}`, JSON.stringify(native))
-        .expire(ck, this.ttlSeconds)
-        .exec();
+      // Two entities, two slots on a cluster: the canonical side first, then the native key that finds it.
+      await transact(this.redis, [
+        (m) => m.hset(ck, `${native.network}|${native.kind}`, JSON.stringify(native)).expire(ck, this.ttlSeconds),
+        (m) => m.set(this.nativeKey(native), canonical, "EX", this.ttlSeconds),
+      ]);
     } catch (e) { throw unavailable(e, "an id-map write"); }
   }
 

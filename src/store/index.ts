@@ -4,3 +4,4 @@ export * from "./adapter-state.js";
 export * from "./id-map.js";
 export * from "./claims.js";
 export * from "./durability.js";
+export * from "./slots.js";

@@ -18,11 +18,16 @@ export interface Keyspace {
   readonly prefix: string;
   /** `<prefix>:<part>:<part>…` */
   key(...parts: readonly string[]): string;
+  /**
+   * A key part that makes a group of keys one Redis Cluster slot: `{name}` on a cluster, `name`
+   * on one Redis (whose key names stay as they were).
+   */
+  group(name: string): string;
 }
 
-export function keyspace(prefix: string = DEFAULT_PREFIX): Keyspace {
+export function keyspace(prefix: string = DEFAULT_PREFIX, opts: { cluster?: boolean } = {}): Keyspace {
   if (prefix === "" || /[\s{}]/.test(prefix)) throw new Error(`key prefix "${prefix}" must be non-empty, without spaces or braces`);
-  return { prefix, key: (...parts) => [prefix, ...parts].join(":") };
+  return { prefix, key: (...parts) => [prefix, ...parts].join(":"), group: (name) => (opts.cluster ? `{${name}}` : name) };
 }
 
 /**

@@ -8,7 +8,7 @@
  * - **worker** connections (BullMQ workers, the delivery worker's own scripts): patient. They wait
  *   through an outage (`maxRetriesPerRequest: null`, as BullMQ requires) and resume by themselves.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from "ioredis";
 import { ParleyError } from "../errors/index.js";
 import { errorMessage } from "../errors/message.js";
 
@@ -98,4 +98,38 @@ export function unavailable(e: unknown, what: string): ParleyError {
   if (e instanceof ParleyError) return e;
   const detail = errorMessage(e);
   return new ParleyError("PARLEY_UNAVAILABLE", `Redis refused ${what}: ${detail}`, {}, { cause: e });
+}
+
+/** Commands on keys of one hash slot, added to a MULTI. */
+export type SlotGroup = (multi: ChainableCommander) => unknown;
+
+/**
+ * Run `groups` atomically where Redis can: one MULTI on one Redis; on a Redis Cluster (where a
+ * MULTI may touch one slot only) one MULTI per group, in the order given — callers put first the
+ * group whose write makes the rest reachable, and every group is idempotent, so a crash between
+ * two is repaired by the caller's retry.
+ */
+export async function transact(redis: RedisClient, groups: readonly SlotGroup[]): Promise<void> {
+  if (!(redis instanceof Cluster)) {
+    const multi = redis.multi();
+    for (const g of groups) g(multi);
+    await failed(await multi.exec());
+    return;
+  }
+  for (const g of groups) {
+    const multi = redis.multi();
+    g(multi);
+    await failed(await multi.exec());
+  }
+}
+
+async function failed(results: [Error | null, unknown][] | null): Promise<void> {
+  if (results === null) throw new Error("transaction aborted");
+  const e = results.find(([err]) => err !== null)?.[0];
+  if (e) throw e;
+}
+
+/** Every master of a cluster, or the one Redis (for SCAN-like walks and script loads). */
+export function mastersOf(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes("master") : [redis];
 }

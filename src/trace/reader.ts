@@ -4,7 +4,7 @@
  * the console. Reads walk the minute hashes (keys.ts): from the id's own minute to now for a
  * message, newest first for a native id or an address; at most `retentionSeconds / 60` reads.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import { unavailable } from "../store/redis.js";
 import { decodeHop, type Hop, type MessageTrace } from "./hops.js";
 import { addressField, messageField, minuteOf, nativeField, type TraceKeys } from "./keys.js";
@@ -21,7 +21,7 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const idMinute = (id: string): number => minuteOf(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
 
 export class TraceReader {
-  constructor(private readonly redis: Redis, private readonly keys: TraceKeys, private readonly retentionSeconds: number) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: TraceKeys, private readonly retentionSeconds: number) {}
 
   /** The minutes still kept, newest first. */
   private minutes(from = 0): number[] {

@@ -10,7 +10,7 @@
  * process that dies loses its last `flushMs` of hops: a trace is a diagnostic and never holds up
  * or fails a message.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../store/redis.js";
 import type { Logger } from "../log/logger.js";
 import { encodeHop, type Hop } from "./hops.js";
 import { addressField, messageField, minuteOf, nativeField, type TraceKeys } from "./keys.js";
@@ -86,7 +86,7 @@ export class TraceWriter {
   private scheduled = false;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly redis: Redis, private readonly keys: TraceKeys, private readonly limits: TraceLimits, private readonly log: Logger) {
+  constructor(private readonly redis: RedisClient, private readonly keys: TraceKeys, private readonly limits: TraceLimits, private readonly log: Logger) {
     if (!(redis as unknown as Partial<TraceCommands>).parleyTraceFlush) {
       redis.defineCommand("parleyTraceFlush", { numberOfKeys: 1, lua: FLUSH });
     }

@@ -17,6 +17,8 @@ export interface TestGatewayOptions {
   adapters: Record<string, unknown>;
   mappings: DomainMappings;
   redisUrl?: string;
+  /** Seed nodes of a Redis Cluster (`redis.cluster`); its keys are left to the cluster's own teardown. */
+  cluster?: string[];
   prefix?: string;
   role?: Role;
   admin?: { token: string };
@@ -42,7 +44,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   const prefix = o.prefix ?? testPrefix("gw");
   const redisUrl = o.redisUrl ?? "redis://127.0.0.1:6379";
   const config = gatewayConfigSchema(o.factories).parse({
-    redis: { url: redisUrl, keyPrefix: `${prefix}:` },
+    redis: { url: redisUrl, keyPrefix: `${prefix}:`, ...(o.cluster ? { cluster: o.cluster } : {}) },
     admin: o.admin ? { enabled: true, port: 0, token: o.admin.token } : { enabled: false },
     delivery: { attempts: 3, backoffBaseMs: 50, backoffCapMs: 500, concurrency: 8, ...o.delivery },
     presence: { livenessTimeoutMs: 60_000 },
@@ -64,6 +66,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       if (destroyed) return;
       destroyed = true;
       await built.stop();
+      if (o.cluster) return;
       const redis = new Redis(redisUrl);
       try { await deleteKeysUnder(redis, prefix); } finally { redis.disconnect(); }
     },

@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from "../../../../src/log/logger.js";
 import { testMappings } from "../../../support/mappings.js";
 import { TestDoubleAdapter, TestDoublePeer } from "../../../support/test-double-adapter.js";
 import { MemoryDelivery } from "../../../support/memory-delivery.js";
+import { mastersOf, type RedisClient } from "../../../../src/store/redis.js";
 
 export const NETWORKS = ["xmpp", "matrix", "email"] as const;
 export const T0 = Date.parse("2026-11-24T00:00:00.000Z");
@@ -29,10 +30,13 @@ export interface HarnessOptions {
   log?: Logger;
   delivery?: DeliveryService;
   linkReady?: (network: NetworkId) => boolean | undefined;
+  /** Another Redis (a Redis Cluster client) with its key shards; default the local Redis, unsharded. */
+  redis?: RedisClient;
+  shards?: number;
 }
 
 export class PresenceHarness {
-  readonly redis = new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 1 });
+  readonly redis: RedisClient;
   readonly prefix = `test:h6:${randomUUID()}:`;
   readonly peers = new Map<NetworkId, TestDoublePeer>();
   readonly adapters = new Map<NetworkId, TestDoubleAdapter>();
@@ -45,6 +49,7 @@ export class PresenceHarness {
   private version = 0;
 
   constructor(options: HarnessOptions = {}) {
+    this.redis = options.redis ?? new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 1 });
     for (const n of NETWORKS) {
       const peer = new TestDoublePeer();
       this.peers.set(asNetworkId(n), peer);
@@ -74,6 +79,7 @@ export class PresenceHarness {
       now: () => this.clock,
       livenessTimeoutMs: options.livenessTimeoutMs ?? 60_000,
       fanoutIntervalMs: options.fanoutIntervalMs ?? 1000,
+      shards: options.shards ?? 0,
       ...(options.linkReady ? { linkReady: options.linkReady } : {}),
     });
     this.service = this.build();
@@ -148,12 +154,14 @@ export class PresenceHarness {
   }
 
   async close(): Promise<void> {
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.del(...keys);
-    } while (cursor !== "0");
+    for (const node of mastersOf(this.redis)) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", `${this.prefix}*`, "COUNT", 1000);
+        cursor = next;
+        for (const k of keys) await node.del(k);
+      } while (cursor !== "0");
+    }
     await this.redis.quit();
   }
 }
