@@ -8,7 +8,7 @@ import { RoomMemberEvent, type MatrixEvent } from "matrix-js-sdk";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { bodyOf, startCrossRig, type CrossRig } from "./rig.js";
 
-const SLOT = 3;
+const SLOT = 10;
 const NS_REACTIONS = "urn:xmpp:reactions:0";
 const NS_RETRACT = "urn:xmpp:message-retract:1";
 const NS_REPLY = "urn:xmpp:reply:0";

@@ -16,7 +16,7 @@ import { waitForMail } from "../../harness/mta/maildir.js";
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { mailboxSigner } from "../email/support.js";
 
-const SLOT = 3;
+const SLOT = 9;
 const XMPP_LIMIT = 200_000;
 const EMAIL_LIMIT = 100_000;
 const prosody = inject("prosody");

@@ -10,7 +10,7 @@ import { startCrossRig, type CrossRig } from "./rig.js";
 
 // Slot 2: no other cross test uses it.
 let r: CrossRig;
-beforeAll(async () => { r = await startCrossRig(2, "profiles"); });
+beforeAll(async () => { r = await startCrossRig(12, "profiles"); });
 afterAll(async () => { await r?.stop(); });
 
 async function vcardOfBob() {

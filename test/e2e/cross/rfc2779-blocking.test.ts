@@ -20,7 +20,7 @@ let bobJid: string;
 let alicePuppet: string;
 let dm: string;
 beforeAll(async () => {
-  r = await startCrossRig(3, "owner-choice", logs.logger);
+  r = await startCrossRig(11, "owner-choice", logs.logger);
   bobJid = r.on("xmpp", r.bobEp);
   alicePuppet = r.on("matrix", r.aliceEp);
 });
