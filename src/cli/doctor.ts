@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/schema.js";
 import type { DomainMappings } from "../mappings/types.js";
 import { checkRedisDurability } from "../store/durability.js";
+import { createProducerClient, mastersOf, waitForReady } from "../store/redis.js";
 import type { AdapterFactory } from "../adapter/contract.js";
 import type { Finding, FindingStatus } from "../adapter/declarations.js";
 import type { CommandOutput } from "./config-check.js";
@@ -42,8 +43,34 @@ export const DOCTOR_USAGE = "usage: parley doctor [--config FILE] [--timeout MS]
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
 
+/** A Redis Cluster (`redis.cluster`): reachable, and every master set up to keep what Parley acknowledges. */
+async function checkCluster(config: GatewayConfig, seeds: readonly string[], timeoutMs: number): Promise<Finding[]> {
+  const cluster = createProducerClient({ url: config.redis.url, cluster: seeds, commandTimeoutMs: timeoutMs, connectionName: "parley-doctor" });
+  cluster.on("error", () => undefined);
+  try {
+    await waitForReady(cluster, timeoutMs);
+    await cluster.ping();
+  } catch (e) {
+    cluster.disconnect();
+    return [{ check: "redis", status: "fail", detail: `the Redis Cluster at ${seeds.join(", ")} does not answer (${(e as Error).message})`, fix: "start the cluster's nodes, or correct redis.cluster (host:port of some of its nodes)" }];
+  }
+  try {
+    const masters = mastersOf(cluster);
+    const out: Finding[] = [{ check: "redis", status: "ok", detail: `Redis Cluster at ${seeds.join(", ")} answers (${masters.length} masters)` }];
+    for (const node of masters) {
+      const report = await checkRedisDurability(node);
+      for (const p of report.problems) out.push({ check: "redis persistence", status: p.startsWith("CONFIG is not available") ? "note" : "fail", detail: `${node.options.host}:${node.options.port}: ${p}`, fix: "on every node: appendonly yes, maxmemory-policy noeviction (docs/operations.md)" });
+    }
+    if (out.length === 1) out.push({ check: "redis persistence", status: "ok", detail: `every master: AOF or RDB on, maxmemory-policy noeviction` });
+    return out;
+  } finally {
+    cluster.disconnect();
+  }
+}
+
 /** Redis: reachable, and set up to keep what Parley acknowledges (AOF or RDB on, noeviction). */
 export async function checkRedis(config: GatewayConfig, timeoutMs: number): Promise<Finding[]> {
+  if (config.redis.cluster) return checkCluster(config, config.redis.cluster, timeoutMs);
   const url = redact(config.redis.url);
   const redis = new Redis(config.redis.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   redis.on("error", () => undefined);

@@ -84,18 +84,41 @@ export async function runFanout(parts: PresenceParts, presentity: Endpoint, forc
 
 /**
  * The presence of `presentity` as `watcher` may see it now: newest stored state, the watcher's
- * subscription and the access rules, read in one round trip and projected (2.3.3, 3.3.3).
+ * subscription and the access rules, read in one round trip (two pipelines at once) and projected (2.3.3, 3.3.3).
  */
+/**
+ * The rules overrides of `who` (endpoint keys), read alongside the presentity's pipeline: one
+ * pipeline per key shard, since on a Redis Cluster each watcher's rules lie in its own slot.
+ */
+async function rulesOf(parts: PresenceParts, who: readonly string[]): Promise<(string | null)[]> {
+  const byShard = new Map<number, number[]>();
+  who.forEach((k, i) => {
+    const s = parts.keys.shardOf(k);
+    const list = byShard.get(s);
+    if (list) list.push(i); else byShard.set(s, [i]);
+  });
+  const out = new Array<string | null>(who.length).fill(null);
+  await Promise.all([...byShard.values()].map(async (indexes) => {
+    const pipeline = parts.options.redis.pipeline();
+    for (const i of indexes) pipeline.get(parts.policy.rulesKey(endpointFromKey(who[i]!)));
+    const results = (await pipeline.exec()) ?? [];
+    indexes.forEach((i, j) => { out[i] = (results[j]?.[1] ?? null) as string | null; });
+  }));
+  return out;
+}
+
 export async function projectedFor(parts: PresenceParts, watcher: Endpoint, presentity: Endpoint): Promise<Presence | undefined> {
   parts.store.roundTrips++;
-  const results = await parts.options.redis.pipeline()
-    .hmget(parts.keys.presence(presentity), ...parts.store.fields)
-    .hget(parts.keys.watchers(presentity), endpointKey(watcher))
-    .get(parts.policy.rulesKey(presentity))
-    .get(parts.policy.rulesKey(watcher))
-    .exec();
+  const [results, [watcherRules]] = await Promise.all([
+    parts.options.redis.pipeline()
+      .hmget(parts.keys.presence(presentity), ...parts.store.fields)
+      .hget(parts.keys.watchers(presentity), endpointKey(watcher))
+      .get(parts.policy.rulesKey(presentity))
+      .exec(),
+    rulesOf(parts, [endpointKey(watcher)]),
+  ]);
   // The watcher blocked the presentity itself: it hears nothing from it (XEP-0191 §3.3).
-  if (blocksPresentity(results?.[3]?.[1] as string | null, presentity)) return undefined;
+  if (blocksPresentity(watcherRules, presentity)) return undefined;
   const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
   const subJson = results?.[1]?.[1] as string | null;
   const state = subJson ? decodeRow(subJson)?.s : undefined;
@@ -122,13 +145,15 @@ export async function notify(parts: PresenceParts, watcher: Endpoint, presentity
 export async function notifyBatch(parts: PresenceParts, network: NetworkId, presentity: Endpoint, watcherKeys: readonly string[]): Promise<number> {
   if (watcherKeys.length === 0) return 0;
   parts.store.roundTrips++;
-  const pipeline = parts.options.redis.pipeline()
-    .hmget(parts.keys.presence(presentity), ...parts.store.fields)
-    .get(parts.policy.rulesKey(presentity))
-    .hmget(parts.keys.watchers(presentity), ...watcherKeys);
-  // Each watcher's own rules, for its own block list (XEP-0191 §3.3): absent keys cost a nil each.
-  for (const key of watcherKeys) pipeline.get(parts.policy.rulesKey(endpointFromKey(key)));
-  const results = await pipeline.exec();
+  // Each watcher's own rules too, for its own block list (XEP-0191 §3.3): absent keys cost a nil each.
+  const [results, watcherRules] = await Promise.all([
+    parts.options.redis.pipeline()
+      .hmget(parts.keys.presence(presentity), ...parts.store.fields)
+      .get(parts.policy.rulesKey(presentity))
+      .hmget(parts.keys.watchers(presentity), ...watcherKeys)
+      .exec(),
+    rulesOf(parts, watcherKeys),
+  ]);
   const stored = parseStored((results?.[0]?.[1] ?? []) as (string | null)[]);
   if (stored === undefined) return 0;
   const rules = parts.policy.resolve(presentity, results?.[1]?.[1] as string | null);
@@ -140,7 +165,7 @@ export async function notifyBatch(parts: PresenceParts, network: NetworkId, pres
   await Promise.all(watcherKeys.map(async (key, i) => {
     const json = rows[i];
     const watcher = endpointFromKey(key);
-    if (blocksPresentity(results?.[3 + i]?.[1] as string | null, presentity)) return;
+    if (blocksPresentity(watcherRules[i], presentity)) return;
     const presence = project(stored.presence, watcher, rules, json ? decodeRow(json)?.s : undefined);
     if (presence === undefined) return;
     try {

@@ -13,6 +13,8 @@ import { MappingsVersions } from "../../../src/mappings/versions.js";
 import { SubscriptionStore } from "../../../src/presence/subscriptions.js";
 import { PresenceKeys } from "../../../src/presence/keys.js";
 import { RedisCluster } from "../../support/redis-cluster.js";
+import { checkRedis } from "../../../src/cli/doctor.js";
+import { gatewayConfigSchema, type GatewayConfig } from "../../../src/config/schema.js";
 import { startTestGateway, testPrefix, type TestGateway } from "../../support/gateway.js";
 import { until } from "../../support/until.js";
 import { aliceToBob, alice as alphaAlice, twoNetworkMappings, twoNetworks } from "../../support/two-networks.js";
@@ -136,6 +138,13 @@ describe("stores on a Redis Cluster (issue 14)", () => {
     expect(await h.service.markStale()).toBe(6);
     await h.drain();
     expect(h.seen(bob).filter((p) => p.tuples[0]?.basic === "closed")).toHaveLength(6);
+  });
+
+  it("`parley doctor` checks every master of a configured cluster", async () => {
+    const config = gatewayConfigSchema([]).parse({ redis: { cluster: cluster.seeds }, adapters: {} }) as GatewayConfig;
+    const findings = await checkRedis(config, 3000);
+    expect(findings[0]).toMatchObject({ check: "redis", status: "ok", detail: expect.stringContaining("(3 masters)") });
+    expect(findings.filter((f) => f.status === "fail")).toEqual([]);
   });
 
   it("T-2.1.3 `redis.cluster`: the whole gateway carries a message through the cluster", async () => {
