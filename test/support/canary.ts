@@ -23,3 +23,17 @@ export async function startCanary(host = "127.0.0.1"): Promise<Canary> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/** The project-wide canary started by test/support/canary-global.ts; pass it vitest's `inject("canary")`. */
+export interface ProjectCanary {
+  readonly port: number;
+  /** Connections the canary accepted since the project started (should stay 0). */
+  connections(): Promise<number>;
+}
+
+export function projectCanary(coords: { port: number; countPort: number }): ProjectCanary {
+  return {
+    port: coords.port,
+    connections: async () => Number(await (await fetch(`http://127.0.0.1:${coords.countPort}/`)).text()),
+  };
+}

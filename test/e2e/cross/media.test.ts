@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { png, pdf, opusOfLength, sha256 } from "../../support/media-samples.js";
-import { startCanary, type Canary } from "../../support/canary.js";
+import { projectCanary } from "../../support/canary.js";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { startCrossRig, type CrossRig } from "./rig.js";
 import { NS_OOB, download, fileStanza, mailFiles, mailWithFiles, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
@@ -21,7 +21,7 @@ const XMPP_LIMIT = 200_000;
 const EMAIL_LIMIT = 100_000;
 const prosody = inject("prosody");
 let r: CrossRig;
-let canary: Canary;
+const canary = projectCanary(inject("canary"));
 let dmRoom: string;
 
 const samples = [
@@ -31,12 +31,10 @@ const samples = [
 ] as const;
 
 beforeAll(async () => {
-  canary = await startCanary();
   r = await startCrossRig(SLOT, "media", undefined, mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT }, email: { maxBytes: EMAIL_LIMIT } } }));
 });
 afterAll(async () => {
   await r?.stop();
-  await canary?.close();
 });
 
 const errorText = (s: Stanza): string => s.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
@@ -174,7 +172,7 @@ describe("hostile and oversized files are refused, in the sender's own protocol"
       const err = await r.alice.inbox.next((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === `hostile-${i}`, 30_000, `error for ${url}`);
       expect(errorText(err)).toMatch(/was not carried/);
     }
-    expect(canary.connections()).toBe(0);
+    expect(await canary.connections()).toBe(0);
   });
 
   it("a file over XMPP's limit uploaded by an XMPP client is refused with policy-violation naming the limit", async () => {

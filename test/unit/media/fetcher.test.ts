@@ -3,12 +3,12 @@
  * it (issue 13; DESIGN §5). Hostile URLs point at a loopback canary that must count no connection.
  */
 import { createServer, type Server, type ServerResponse } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Fetcher, type FetcherOptions } from "../../../src/media/fetcher.js";
 import { isParleyError } from "../../../src/errors/parley-error.js";
-import { startCanary, type Canary } from "../../support/canary.js";
+import { projectCanary } from "../../support/canary.js";
 
-let canary: Canary;
+const canary = projectCanary(inject("canary"));
 let files: Server;
 let filesPort = 0;
 const routes = new Map<string, (res: ServerResponse) => void>();
@@ -45,7 +45,6 @@ async function drain(body: NodeJS.ReadableStream): Promise<Buffer> {
 const url = (path: string) => `http://files.test:${filesPort}${path}`;
 
 beforeAll(async () => {
-  canary = await startCanary();
   routes.set("/ok", (res) => { res.writeHead(200, { "content-type": "image/png", "content-length": "5" }); res.end("hello"); });
   routes.set("/to-canary", (res) => { res.writeHead(302, { location: `http://127.0.0.1:${canary.port}/x` }); res.end(); });
   routes.set("/to-localhost", (res) => { res.writeHead(301, { location: `http://localhost:${canary.port}/x` }); res.end(); });
@@ -63,7 +62,6 @@ beforeAll(async () => {
 afterAll(async () => {
   files.closeAllConnections();
   await new Promise<void>((r) => files.close(() => r()));
-  await canary.close();
 });
 
 describe("media fetcher", () => {
@@ -126,7 +124,7 @@ describe("media fetcher", () => {
     expect((await refusal(fetcher().fetch({ url: u, maxBytes: 100 }))).reason).toBe("scheme");
   });
 
-  it("the canary on loopback was never reached", () => {
-    expect(canary.connections()).toBe(0);
+  it("the canary on loopback was never reached", async () => {
+    expect(await canary.connections()).toBe(0);
   });
 });
