@@ -18,6 +18,9 @@ import { ParleyError } from "../../src/errors/parley-error.js";
 export const testDoubleCapabilities: AdapterCapabilities = {
   presence: true, subscriptions: true, receipts: { delivered: true, displayed: false },
   subject: true, html: false, edits: false, maxMessageBytes: 65_536,
+  // It records what it is given, reply relations included (issue 18: the core strips a reply for
+  // a network that does not declare replies).
+  chat: { reactions: false, retractions: false, replies: true, typing: false },
 };
 
 export function testDoubleAddressing(network: NetworkId): NetworkAddressing {

@@ -64,7 +64,7 @@ describe("XMPP messages through Prosody", () => {
       { network: "xmpp", kind: "origin-id", id: "origin-b-1", scope: `bob@${domain()}` },
     ]));
     // Where a status goes back to is recorded before the core sees the message.
-    expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop`, receipt: true });
+    expect(JSON.parse((await ctx.state.get(`origin:${m.id}`))!)).toEqual({ id: "b-1", jid: `bob@${domain()}/laptop`, receipt: true, markable: false });
   });
 
   it("DESIGN §3 order: a burst from one sender reaches the core in the order it was sent", async () => {
