@@ -28,7 +28,7 @@ const noPresence: PresencePort = {
 };
 const full: AdapterCapabilities = { ...testDoubleCapabilities, chat: { reactions: true, retractions: true, replies: true, typing: true } };
 const mailLike: AdapterCapabilities = { ...testDoubleCapabilities, chat: { reactions: false, retractions: false, replies: true, typing: false } };
-const bare: AdapterCapabilities = { ...testDoubleCapabilities };
+const { chat: _declared, ...bare }: AdapterCapabilities = testDoubleCapabilities;
 
 function message(overrides: Partial<MessageInput> = {}): Message {
   return MessageSchema.parse({
