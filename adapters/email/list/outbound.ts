@@ -7,19 +7,13 @@
  * A new subject is kept for the next mails' `Subject:`; joins and leaves send nothing.
  */
 import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
-import type { AdapterStateStore, IdMap } from "../../../src/adapter/state.js";
-import type { DomainMappings } from "../../../src/mappings/types.js";
-import type { Logger } from "../../../src/log/logger.js";
 import { canonicalAddress } from "../../../src/model/address.js";
 import { plainText } from "../../../src/model/message.js";
 import type { RoomDelivery, RoomMessage } from "../../../src/model/room-events.js";
 import { EMAIL, toNative } from "../address.js";
-import type { BlobStore } from "../blobs.js";
-import type { EmailConfig } from "../config.js";
 import { headerSafe, textToHtml } from "../headers.js";
-import type { MediaPort } from "../../../src/adapter/media.js";
 import { outboundFiles } from "../media.js";
-import { verpAddress, type MailSender } from "../outbound.js";
+import { verpAddress, type MailSender, type OutboundDeps } from "../outbound.js";
 import { extendThread, loadThread, messageIdFor } from "../threads.js";
 import { listHeaders } from "./address.js";
 import { memberKey, type ListMembers } from "./members.js";
@@ -30,16 +24,10 @@ const MARKER_TTL_SECONDS = 7 * 24 * 3600;
 /** Marks a list mail Parley sent, so its return (a member's auto-forward) is known by id. */
 export const LIST_OUT_PREFIX = "list-out:";
 
-export interface ListOutboundDeps {
-  readonly config: EmailConfig;
-  readonly store: AdapterStateStore;
-  readonly ids: IdMap;
+/** What the list mailer shares with the one-to-one mailer, plus the members and the SMTP sender. */
+export interface ListOutboundDeps extends Pick<OutboundDeps, "config" | "store" | "ids" | "mappings" | "blobs" | "media" | "log"> {
   readonly members: ListMembers;
-  readonly mappings: () => DomainMappings;
-  readonly blobs: BlobStore;
-  readonly media?: MediaPort | undefined;
   readonly sender: MailSender;
-  readonly log: Logger;
 }
 
 /** Recipients in envelope batches of one domain each (an MX serves one domain), stable for a member list. */
