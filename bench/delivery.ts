@@ -9,8 +9,10 @@
  *                            same concurrency, payload and removeOnComplete
  *   ratio                    parley / floor
  *   trace_on_msgs_per_s,     the whole core with the per-message trace on and off (issue 17), the
- *   trace_off_msgs_per_s,    median of `trace_runs` alternating runs each (trace=3, BENCH_TRACE_RUNS);
- *   trace_ratio              on / off
+ *   trace_off_msgs_per_s,    median of `trace_runs` pairs of back-to-back runs in alternating order
+ *   trace_ratio              after a warm-up of each (trace=5, BENCH_TRACE_RUNS); trace_ratio is the
+ *                            median of the per-pair on/off ratios (goal: at least 0.9)
+ *   load_average_1m*         the machine's load at the start and the end
  *   p50_ms, p99_ms           accept → adapter latency at a fixed offered rate (open loop), one
  *                            message per accept call (after a warm-up of 500 messages)
  *   bullmq_floor_p50_ms/p99  the same open loop through a bare Queue.add + Worker: the machine's
@@ -35,6 +37,7 @@ import { asNetworkId } from "../src/model/address.js";
 import { deleteKeysUnder } from "../src/store/keys.js";
 import { RedisServer } from "../test/support/redis-server.js";
 import { benchMessage, gatewayRig, sentAt } from "./gateway-rig.js";
+import { traceOverhead, type Cost } from "./trace-overhead.js";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
 const num = (k: string, env: string, d: number) => Number(args[k] ?? process.env[env] ?? d);
@@ -44,7 +47,7 @@ const SECONDS = num("seconds", "BENCH_SECONDS", 10);
 const CONCURRENCY = num("concurrency", "BENCH_CONCURRENCY", 32);
 let REDIS = args.redis ?? process.env.BENCH_REDIS ?? "redis://127.0.0.1:6379";
 const PRIVATE = (args.private ?? process.env.BENCH_PRIVATE_REDIS) === "1";
-const TRACE_RUNS = num("trace", "BENCH_TRACE_RUNS", 3);
+const TRACE_RUNS = num("trace", "BENCH_TRACE_RUNS", 5);
 const ONLY_TRACE = (args.only ?? process.env.BENCH_ONLY) === "trace";
 const NET = asNetworkId("xmpp");
 const CONVERSATIONS = 1000;
@@ -66,7 +69,6 @@ function enqueueVia(svc: BullDeliveryService): EnqueueFn {
   return (specs) => svc.enqueue(specs);
 }
 
-interface Cost { readonly rate: number; readonly nodeUs: number; readonly redisUs: number }
 
 async function redisCpuUs(admin: Redis): Promise<number> {
   const info = await admin.info("cpu");
@@ -217,35 +219,6 @@ async function main(): Promise<void> {
   try { await runAll(); } finally { await server?.destroy(); }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Whole-core throughput with the trace on and off, alternating runs so load drifts hit both alike. */
-async function traceOverhead(admin: Redis, prefix: string, print: (k: string, v: number, d?: number) => void): Promise<void> {
-  const on: number[] = [];
-  const off: number[] = [];
-  const cpu = { on: [] as number[], off: [] as number[], redisOn: [] as number[], redisOff: [] as number[] };
-  for (let r = 0; r < TRACE_RUNS; r++) {
-    for (const traced of r % 2 === 0 ? [false, true] : [true, false]) {
-      const p = `${prefix}-${r}-${traced ? "on" : "off"}`;
-      const c = await measure(admin, () => gatewayThroughput(p, traced));
-      (traced ? on : off).push(c.rate);
-      (traced ? cpu.on : cpu.off).push(c.nodeUs);
-      (traced ? cpu.redisOn : cpu.redisOff).push(c.redisUs);
-      await deleteKeysUnder(admin, p);
-    }
-  }
-  print("trace_on_node_cpu_us_per_msg", median(cpu.on), 1);
-  print("trace_off_node_cpu_us_per_msg", median(cpu.off), 1);
-  print("trace_on_redis_cpu_us_per_msg", median(cpu.redisOn), 1);
-  print("trace_off_redis_cpu_us_per_msg", median(cpu.redisOff), 1);
-  console.log(`trace_runs=${TRACE_RUNS}`);
-  console.log(`trace_on_runs=${on.map((x) => x.toFixed(0)).join(",")}`);
-  console.log(`trace_off_runs=${off.map((x) => x.toFixed(0)).join(",")}`);
-  print("trace_on_msgs_per_s", median(on));
-  print("trace_off_msgs_per_s", median(off));
-  print("trace_ratio", median(on) / median(off), 2);
-}
-
 async function runAll(): Promise<void> {
   const run = randomBytes(3).toString("hex");
   const prefixes = ["gw", "floor", "layer", "gwlat", "flat", "layerlat", "trace"].map((p) => `bench-${p}-${run}`);
@@ -255,7 +228,12 @@ async function runAll(): Promise<void> {
     console.log(`n=${N}`);
     console.log(`concurrency=${CONCURRENCY}`);
     console.log(`redis=${PRIVATE ? "private" : "shared"}`);
-    if (ONLY_TRACE) return await traceOverhead(admin, prefixes[6]!, print);
+    print("load_average_1m_at_start", loadavg()[0]!, 2);
+    if (ONLY_TRACE) {
+      await traceOverhead({ admin, prefix: prefixes[6]!, runs: TRACE_RUNS, print, run: (p, traced) => measure(admin, () => gatewayThroughput(p, traced)) });
+      print("load_average_1m", loadavg()[0]!, 2);
+      return;
+    }
     const floor = await measure(admin, () => bullmqFloor(prefixes[1]!));
     const parley = await measure(admin, () => gatewayThroughput(prefixes[0]!));
     const layer = await measure(admin, () => parleyThroughput(prefixes[2]!));
@@ -279,7 +257,7 @@ async function runAll(): Promise<void> {
     const d = await latency(prefixes[5]!, parleyRig);
     print("delivery_layer_p50_ms", d.p50, 2);
     print("delivery_layer_p99_ms", d.p99, 2);
-    await traceOverhead(admin, prefixes[6]!, print);
+    await traceOverhead({ admin, prefix: prefixes[6]!, runs: TRACE_RUNS, print, run: (p, traced) => measure(admin, () => gatewayThroughput(p, traced)) });
     print("load_average_1m", loadavg()[0]!, 2);
   } finally {
     for (const p of prefixes) await deleteKeysUnder(admin, p);

@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import type { NetworkAddressing } from "../adapter/contract.js";
 import type { NetworkId } from "../model/address.js";
-import { problemsFromZod, type KeyPath, type Problem } from "../config/problems.js";
+import { formatPath, problemsFromZod, type KeyPath, type Problem } from "../config/problems.js";
 import { objectShape } from "../config/introspect.js";
 import type { YamlSource } from "../config/yaml-source.js";
 
@@ -44,12 +44,18 @@ export class Checker {
    */
   parseSection(schema: z.ZodType<Obj>, value: Obj, path: KeyPath): Obj | undefined {
     const out = this.parse(schema, value, path);
-    if (out === undefined) return undefined;
     const shape = objectShape(schema);
     const named = shape && Object.keys(shape).length > 0 ? new Set(Object.keys(shape)) : undefined;
-    let ok = true;
+    // Unknown keys are reported even when the section failed its schema (a missing key must not
+    // hide a misspelt one): every problem at once. Without named keys, only a parsed section tells.
+    if (!named && out === undefined) return undefined;
+    let ok = out !== undefined;
     for (const key of Object.keys(value)) {
-      if (named ? !named.has(key) : !(key in out)) { this.add([...path, key], "unknown key"); ok = false; }
+      if (named ? named.has(key) : key in out!) continue;
+      ok = false;
+      // A strict schema has already said so (zod's unrecognized_keys).
+      const p = formatPath([...path, key]);
+      if (!this.problems.some((q) => q.message === "unknown key" && formatPath(q.path) === p)) this.add([...path, key], "unknown key");
     }
     return ok ? out : undefined;
   }

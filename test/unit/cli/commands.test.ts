@@ -24,7 +24,7 @@ describe("parley command lines", () => {
     expect(viaConfig.lines).toContain("test/fixtures/config/good.yaml:12: adapters.xmpp: unknown key");
     const broken = await resolveCommand(["--mappings", "test/fixtures/mappings/broken.yaml", "alice@chat.example.org"], deps);
     expect(broken.exitCode).toBe(1);
-    expect(broken.lines).toHaveLength(20);
+    expect(broken.lines).toHaveLength(21);
   });
 
   it("resolve refuses wrong usage with exit 2", async () => {

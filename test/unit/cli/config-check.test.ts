@@ -41,10 +41,13 @@ describe("parley config check", () => {
     });
     expect(out.exitCode).toBe(1);
     expect(out.lines.filter((l) => l.startsWith("test/fixtures/config/broken.yaml:"))).toHaveLength(11);
-    expect(out.lines.filter((l) => l.startsWith("test/fixtures/mappings/broken.yaml:"))).toHaveLength(20);
+    expect(out.lines.filter((l) => l.startsWith("test/fixtures/mappings/broken.yaml:"))).toHaveLength(21);
+    // A missing serverName must not hide the misspelt botLocalPart beside it (the real Matrix schema strips unknown keys).
+    expect(out.lines).toContain("test/fixtures/mappings/broken.yaml:9: networks.matrix.serverName: is required");
+    expect(out.lines).toContain("test/fixtures/mappings/broken.yaml:11: networks.matrix.botLocalPart: unknown key");
     expect(out.lines).toContain('test/fixtures/mappings/broken.yaml:18: domains."typo.example.org".home: unknown network "xmp" (known: xmpp, matrix, email)');
     expect(out.lines).toContain("test/fixtures/config/broken.yaml:4: redis.url: must be a redis:// or rediss:// URL");
-    expect(out.lines.at(-1)).toBe("31 problems found");
+    expect(out.lines.at(-1)).toBe("32 problems found");
   });
 
   it("names the environment variable of a bad override", async () => {

@@ -52,4 +52,18 @@ describe("strict keys with the real adapters' schemas", () => {
       'm.yaml:6: domains."a.example".appearsOn.email.mailDomian: unknown key',
     ]);
   });
+
+  it("a misspelt key is reported beside a missing one: every problem at once, with file, line and key", async () => {
+    const text = [
+      "networks:",
+      "  matrix: { botLocalPart: bot }",
+      "domains:",
+      "  a.example: { home: matrix }",
+    ].join("\n");
+    const r = parseMappings(text, "m.yaml", realNetworks());
+    expect(r.ok ? [] : r.error.lines()).toEqual([
+      "m.yaml:2: networks.matrix.serverName: is required",
+      "m.yaml:2: networks.matrix.botLocalPart: unknown key",
+    ]);
+  });
 });
