@@ -5,6 +5,7 @@
  * arrive on XMPP as OOB links to Parley's media listener, byte-identical. Hostile URLs never
  * reach the loopback canary; files over a limit are refused with the sender's own error.
  */
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { png, pdf, opusOfLength, sha256 } from "../../support/media-samples.js";
@@ -30,11 +31,15 @@ const samples = [
   { name: "voice.ogg", type: "audio/ogg", msgtype: "m.audio", data: opusOfLength(4_500, 12_000), duration: 4_500 },
 ] as const;
 
+let mediaDir: string | undefined;
 beforeAll(async () => {
-  r = await startCrossRig(SLOT, "media", undefined, mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT }, email: { maxBytes: EMAIL_LIMIT } } }));
+  const media = mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_LIMIT }, email: { maxBytes: EMAIL_LIMIT } } });
+  mediaDir = String(media.dir);
+  r = await startCrossRig(SLOT, "media", undefined, media);
 });
 afterAll(async () => {
   await r?.stop();
+  if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
 });
 
 const errorText = (s: Stanza): string => s.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";

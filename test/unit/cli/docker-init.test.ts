@@ -2,10 +2,10 @@
  * `parley docker-init` knows no network: each factory's `provisioning` brings its options, its
  * files in the shared volume and its section of parley.yaml; a second run keeps every file.
  */
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { adapterFactories } from "../../../adapters/index.js";
 import { dockerInitCommand, dockerInitUsage } from "../../../bin/docker-init.js";
@@ -23,9 +23,18 @@ const toyWithProvisioning: AdapterFactory<unknown> = {
   },
 };
 
+/** Directories the tests made, removed when they are done. */
+const madeDirs: string[] = [];
+afterAll(() => { for (const d of madeDirs) rmSync(d, { recursive: true, force: true }); });
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "parley-init-"));
+  madeDirs.push(dir);
+  return dir;
+}
+
 describe("parley docker-init", () => {
   it("writes each network's files and section once, and keeps them on a second run", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-init-"));
+    const dir = tempDir();
     const args = ["--dir", join(dir, "data"), "--synapse-dir", join(dir, "synapse"), "--mappings", "mappings/domains.example.yaml"];
     const first = await dockerInitCommand(args);
     expect(first.exitCode, first.lines.join("\n")).toBe(0);
@@ -41,7 +50,7 @@ describe("parley docker-init", () => {
   });
 
   it("takes a fourth network's options, files and section from its factory alone", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-init-"));
+    const dir = tempDir();
     const factories = [...adapterFactories, toyWithProvisioning];
     expect(dockerInitUsage(factories)).toContain("[--toy-url URL]");
     const out = await dockerInitCommand(["--dir", dir, "--mappings", "mappings/domains.example.yaml", "--toy-url", "http://elsewhere/"], factories);

@@ -5,11 +5,11 @@
  * `parley doctor`, `parley resolve`, the mappings' clash checks, log redaction and the e2e
  * projects (its contract suite runs as e2e-toy).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { adapterFactories } from "../../../adapters/index.js";
 import { runCommand } from "../../../src/cli/main.js";
 import { createLogger } from "../../../src/log/logger.js";
@@ -18,6 +18,7 @@ import { discoverE2eProjects } from "../../e2e-projects.js";
 
 const factories = [...adapterFactories, toyAdapter];
 const dir = mkdtempSync(join(tmpdir(), "parley-toy-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const mappingsFile = join(dir, "domains.yaml");
 writeFileSync(mappingsFile, `networks:
   toy: {}

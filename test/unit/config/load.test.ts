@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { asNetworkId } from "../../../src/model/address.js";
 import { loadConfig, parseConfig } from "../../../src/config/load.js";
@@ -21,8 +21,13 @@ function lines(r: ReturnType<typeof parse>): string[] {
   return r.ok ? [] : r.error.lines();
 }
 
+/** Directories the tests made, removed when they are done. */
+const madeDirs: string[] = [];
+afterAll(() => { for (const d of madeDirs) rmSync(d, { recursive: true, force: true }); });
+
 function secretFile(content: string): string {
   const dir = mkdtempSync(join(tmpdir(), "parley-config-"));
+  madeDirs.push(dir);
   const file = join(dir, "secret");
   writeFileSync(file, content);
   return file;
