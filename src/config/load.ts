@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { applyEnv } from "./env.js";
-import { ConfigError, problemsFromZod, type KeyPath, type Problem } from "./problems.js";
+import { ConfigError, formatPath, problemsFromZod, type KeyPath, type Problem } from "./problems.js";
 import { gatewayConfigSchema, type AdapterConfigSchema, type GatewayConfig } from "./schema.js";
 import { objectShape } from "./introspect.js";
 import { YamlSource } from "./yaml-source.js";
@@ -53,18 +53,21 @@ function attribute(problems: readonly Problem[], origins: ReadonlyMap<string, st
  * Keys of an adapter section its schema does not name, or silently drops: misspelt keys are errors
  * even when an adapter's schema is loose (a schema naming no keys at all is taken as open).
  */
-function unknownAdapterKeys(raw: Obj, config: GatewayConfig, adapters: readonly AdapterConfigSchema[], src: YamlSource): Problem[] {
+function unknownAdapterKeys(raw: Obj, config: GatewayConfig | undefined, adapters: readonly AdapterConfigSchema[], src: YamlSource, already: readonly Problem[] = []): Problem[] {
   const out: Problem[] = [];
   const sections = isObj(raw.adapters) ? raw.adapters : {};
   for (const [id, section] of Object.entries(sections)) {
-    const parsed = config.adapters[id];
+    const parsed = config?.adapters[id];
     const schema = adapters.find((a) => a.id === id)?.configSchema;
-    if (!isObj(section) || !isObj(parsed) || !schema) continue;
+    if (!isObj(section) || !schema) continue;
     const shape = objectShape(schema);
     const named = shape && Object.keys(shape).length > 0 ? new Set(Object.keys(shape)) : undefined;
+    // A config that failed its schema still has its misspelt keys reported, where the shape names them.
+    if (!named && !isObj(parsed)) continue;
     for (const key of Object.keys(section)) {
       const path = ["adapters", id, key];
-      if (named ? !named.has(key) : !(key in parsed)) out.push({ file: src.file, line: src.lineOf(path), path, message: "unknown key" });
+      const said = already.some((q) => q.message === "unknown key" && formatPath(q.path) === formatPath(path));
+      if (!said && (named ? !named.has(key) : !(key in (parsed as Obj)))) out.push({ file: src.file, line: src.lineOf(path), path, message: "unknown key" });
     }
   }
   return out;
@@ -108,6 +111,7 @@ export function parseConfig(text: string, file: string, options: ConfigSourceOpt
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     problems.push(...attribute(problemsFromZod(parsed.error.issues, file, [], src.locate), env.origins, src));
+    problems.push(...attribute(unknownAdapterKeys(raw, undefined, options.adapters, src, problems), env.origins, src));
     return { ok: false, error: new ConfigError(problems) };
   }
   const config: GatewayConfig = parsed.data;

@@ -74,6 +74,15 @@ describe("gateway config", () => {
     ]);
   });
 
+  it("reports a misspelt adapter key beside a missing one (a loose schema, like the real adapters')", () => {
+    const loose = [{ id: asNetworkId("matrix"), configSchema: z.object({ homeserverUrl: z.string(), botLocalpart: z.string().optional() }) }];
+    const r = parseConfig("admin: { enabled: false }\nadapters:\n  matrix:\n    botLocalPart: bot\n", "p.yaml", { adapters: loose, env: {} });
+    expect(lines(r)).toEqual([
+      "p.yaml:3: adapters.matrix.homeserverUrl: is required",
+      "p.yaml:4: adapters.matrix.botLocalPart: unknown key",
+    ]);
+  });
+
   it("reports YAML syntax errors and unreadable files", async () => {
     expect(lines(parse("redis: [\n"))).toEqual([expect.stringMatching(/^p\.yaml:2: YAML syntax: /)]);
     const r = await loadConfig("/nonexistent/parley.yaml", { adapters, env: {} });
