@@ -90,7 +90,7 @@ export async function runFanout(parts: PresenceParts, presentity: Endpoint, forc
  * The rules overrides of `who` (endpoint keys), read alongside the presentity's pipeline: one
  * pipeline per key shard, since on a Redis Cluster each watcher's rules lie in its own slot.
  */
-async function rulesOf(parts: PresenceParts, who: readonly string[]): Promise<(string | null)[]> {
+export async function rulesOf(parts: PresenceParts, who: readonly string[]): Promise<(string | null)[]> {
   const byShard = new Map<number, number[]>();
   who.forEach((k, i) => {
     const s = parts.keys.shardOf(k);

@@ -7,12 +7,14 @@
 import { DeliveryError } from "../adapter/contract.js";
 import { endpointKey, type Endpoint } from "../model/address.js";
 import type { DeliveryJobSpec } from "../delivery/types.js";
+import { blocksPresentity } from "../policy/access-policy.js";
 import { project } from "../policy/project.js";
 import { endpointFromKey } from "./keys.js";
 import { decodeRow } from "./subscriptions.js";
 import { parseStored } from "./store.js";
 import { notifyJob, probesJob } from "./jobs.js";
 import { presenceAdapter, type PresenceParts } from "./context.js";
+import { rulesOf } from "./fanout.js";
 
 function probesKey(parts: PresenceParts, watcher: Endpoint): string {
   return parts.keys.probes(watcher);
@@ -65,11 +67,13 @@ export async function answerProbes(parts: PresenceParts, watcher: Endpoint): Pro
     throw e;
   }
   if (adapter === undefined) return 0;
-  const results = await readMembers(parts, watcher, members);
+  // The watcher's own rules too: one it blocked is not reported to it (XEP-0191 §3.3).
+  const [results, [watcherRules]] = await Promise.all([readMembers(parts, watcher, members), rulesOf(parts, [endpointKey(watcher)])]);
   const retry: DeliveryJobSpec[] = [];
   let sent = 0;
   await Promise.all(members.map(async (m, i) => {
     const presentity = endpointFromKey(m);
+    if (blocksPresentity(watcherRules, presentity)) return;
     const stored = parseStored((results[3 * i]?.[1] ?? []) as (string | null)[]);
     const subJson = results[3 * i + 1]?.[1] as string | null;
     const rules = parts.policy.resolve(presentity, results[3 * i + 2]?.[1] as string | null);

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UserBlocks } from "../../../src/presence/blocks.js";
 import { CLOSED_VIEW_TIMESTAMP } from "../../../src/policy/project.js";
-import { PresenceHarness, alice, bob, carol, dave } from "./support/harness.js";
+import { PresenceHarness, alice, bob, carol, dave, erin } from "./support/harness.js";
 
 let h: PresenceHarness;
 let blocks: UserBlocks;
@@ -47,6 +47,22 @@ describe("a user's own blocks", () => {
     expect(h.seen(bob, alice)).toEqual([]);
     expect(h.seen(alice, bob)).toEqual([]);
     expect(await h.service.presenceFor(alice, bob)).toBeUndefined();
+  });
+
+  it("T-5.1.15 a probe by the owner is not answered with the state of the one she blocked (XEP-0191 §3.3)", async () => {
+    await h.subscribe(alice, bob);
+    await h.subscribe(alice, erin);
+    await h.publish(bob, "open", { note: "bob here" });
+    await h.publish(erin, "open", { note: "erin here" });
+    await h.drain();
+    await blocks.block(alice, [bob]);
+    await h.drain();
+    h.clearPeers();
+    await h.probe(alice, bob);
+    await h.probe(alice, erin);
+    await h.drain();
+    expect(h.seen(alice, bob)).toEqual([]);
+    expect(h.seen(alice, erin).map((p) => p.tuples[0]!.basic)).toEqual(["open"]);
   });
 
   it("the admin's rules stay in force: an admin override keeps the user's blocks, and an unblock cannot lift the admin's", async () => {
