@@ -86,8 +86,3 @@ export function reasonForCondition(condition: string): FailureReason {
     default: return "internal";
   }
 }
-
-/** Whether a condition received on a bounce is worth retrying (RFC 6120 §8.3.2 type `wait`). */
-export function isTransientCondition(type: string | undefined): boolean {
-  return type === "wait";
-}

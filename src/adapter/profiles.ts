@@ -21,7 +21,6 @@ export interface Profile {
 
 /** Largest avatar carried, in bytes (an XMPP vCard is one stanza; XEP-0153 advises small images). */
 export const MAX_AVATAR_BYTES = 256 * 1024;
-export const MAX_CONTACTS = 32;
 
 /** Optional adapter capability: the profile of a user whose home is this network. */
 export interface ProfileSource {

@@ -20,9 +20,3 @@ export class ParleyError extends Error {
 export function isParleyError(e: unknown, code?: ErrorCode): e is ParleyError {
   return e instanceof ParleyError && (code === undefined || e.code === code);
 }
-
-/** Wrap anything thrown into a ParleyError, keeping the cause. */
-export function toParleyError(e: unknown): ParleyError {
-  if (e instanceof ParleyError) return e;
-  return new ParleyError("PARLEY_INTERNAL", undefined, {}, { cause: e });
-}

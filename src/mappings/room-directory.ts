@@ -53,5 +53,3 @@ export class RoomDirectory {
     return this.byName.size;
   }
 }
-
-export const EMPTY_ROOMS = new RoomDirectory();

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { AccessRulesSchema, type AccessRules } from "../model/access.js";
 import { DomainNameSchema } from "../model/address.js";
-import type { DomainPolicy, FederationPolicy } from "./types.js";
+import type { DomainPolicy } from "./types.js";
 
 export { DomainNameSchema };
 
@@ -19,8 +19,6 @@ export const FederationSchema = z.strictObject({
   allowDomains: domainList.default([]),
   denyDomains: domainList.default([]),
 });
-
-export const DEFAULT_FEDERATION: FederationPolicy = { inbound: "allow", outbound: "allow", allowDomains: [], denyDomains: [] };
 
 /** Keys of `networks.<id>` the core reads; the rest belongs to the network's adapter. */
 export const NETWORK_CORE_KEYS = ["enabled", "federation", "sharedDomains"] as const;

@@ -41,8 +41,3 @@ export const DeliveryStatusSchema = z.object({
   extensions: ExtensionsSchema.default({}),
 });
 export type DeliveryStatus = z.infer<typeof DeliveryStatusSchema>;
-
-/** Whether a state answers a receipt request (DESIGN §3: only end-to-end signals and failures do). */
-export function answersReceipt(state: DeliveryState): boolean {
-  return state === "delivered" || state === "displayed" || state === "failed";
-}

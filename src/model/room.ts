@@ -48,10 +48,6 @@ export function linkedRoomKey(name: string): string {
   return `link:${name}`;
 }
 
-export function openRoomKey(native: NativeRoom): string {
-  return `open:${native.network}:${native.id}`;
-}
-
 /** Native rooms other than the one an event came from: where one room event must go. */
 export function otherNatives(room: Room, from: NetworkId): NativeRoom[] {
   return [...room.natives.values()].filter((n) => n.network !== from);
