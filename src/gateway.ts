@@ -81,7 +81,7 @@ export class Gateway {
     this.metrics = createCoreMetrics(options.registry);
     this.factories = new Map(options.factories.map((f) => [f.id, f]));
     const { parts, log } = options;
-    const capabilities = (n: NetworkId) => (this.adapters.has(n) ? this.factories.get(n)?.capabilities : undefined);
+    const capabilities = (n: NetworkId) => { const a = this.adapters.get(n); return a ? (a.capabilities ?? this.factories.get(n)?.capabilities) : undefined; };
     const rooms = new RoomService({
       mappings: options.mappings, rooms: options.rooms ?? linkedRooms(options.mappings), policy: parts.policy, delivery: parts.delivery,
       claims: parts.claims, ids: parts.ids, adapters: (n) => this.adapters.get(n), capabilities,

@@ -26,6 +26,7 @@ import { ListInbound } from "./list/inbound.js";
 import { ListMembers } from "./list/members.js";
 import { ListOutbound } from "./list/outbound.js";
 import { sendListNotice } from "./list/notice.js";
+import { asReactionNotice, capabilitiesWithReactionNotices } from "./reactions.js";
 
 export const emailCapabilities: AdapterCapabilities = {
   presence: false,
@@ -59,7 +60,12 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   /** The port the listener bound (useful with `listen.port: 0`). */
   port = 0;
 
-  constructor(readonly config: EmailConfig, private readonly deps: EmailAdapterDeps = {}) {}
+  /** Reactions are shown (as notice mails) only when the admin turned `reactionNotices` on. */
+  readonly capabilities: AdapterCapabilities;
+
+  constructor(readonly config: EmailConfig, private readonly deps: EmailAdapterDeps = {}) {
+    this.capabilities = capabilitiesWithReactionNotices(emailCapabilities, config.reactionNotices);
+  }
 
   async start(ctx: AdapterContext): Promise<void> {
     if (this.listener) return;
@@ -98,7 +104,7 @@ export class EmailAdapter implements Adapter, RoomAdapter {
 
   async deliverMessage(message: Message): Promise<DeliveryOutcome> {
     if (!this.outbound) throw new DeliveryError("transient", "unavailable", "email adapter not started");
-    return this.outbound.deliver(message);
+    return this.outbound.deliver(asReactionNotice(message));
   }
 
   /** A room activity for a linked room's list (issue 12, list/outbound.ts): one mail to its members. */

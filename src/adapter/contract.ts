@@ -143,6 +143,8 @@ export interface AdapterContext {
 
 /** The live adapter. Every method may be called concurrently for different conversations. */
 export interface Adapter {
+  /** What this instance shows, when its config changes the factory's `capabilities` (e.g. email's reaction notices). */
+  readonly capabilities?: AdapterCapabilities;
   /**
    * Connect to the network and begin ingress. Resolves when ready to deliver.
    * When called: once per process at gateway start, after the config section was validated.
