@@ -165,8 +165,8 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     },
     log,
     registry,
-    // Every process starts its adapters (delivering needs them); "ingress" runs no delivery workers.
-    roles: { ingress: true, workers: role !== "ingress" },
+    // "workers" opens no listener or link; "ingress" delivers only over the links it holds.
+    roles: { ingress: role !== "workers", workers: role !== "ingress" },
   });
 
   running.gateway = gateway;
@@ -219,7 +219,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
         const closed = await presence.reconcileOnStartup([]);
         if (closed > 0) log.info({ closed }, "presence reconciled after start: stale presentities closed");
       }
-      await media.start(); // before the adapters: they link to and store files from the start
+      await media.start({ listen: role !== "workers" }); // before the adapters: they link to and store files from the start
       await built.start();
       if (role !== "ingress") presence.start();
       if (admin) {

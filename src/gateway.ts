@@ -12,7 +12,7 @@ import type { AdapterStateStore, IdMap } from "./adapter/state.js";
 import type { MediaPort } from "./adapter/media.js";
 import type { BlockPort } from "./adapter/blocks.js";
 import { providesProfiles, type Profile } from "./adapter/profiles.js";
-import { hasIngressControl } from "./adapter/ingress.js";
+import { deliversOverLink, hasIngressControl } from "./adapter/ingress.js";
 import type { Endpoint, NetworkId } from "./model/address.js";
 import type { CanonicalEvent } from "./model/events.js";
 import type { DomainMappings } from "./mappings/types.js";
@@ -56,9 +56,10 @@ export interface GatewayOptions {
   readonly log: Logger;
   readonly registry: Registry;
   /**
-   * Which roles this process plays: ingress (start the adapters: their listeners and links, which
-   * delivery needs too) and delivery workers (which take a network's jobs only while its adapter
-   * here is ready).
+   * Which roles this process plays (docs/deployment.md, Roles): ingress (the adapters' listeners and
+   * links) and delivery workers (which take a network's jobs only while its adapter here is ready).
+   * Without ingress, adapters start send-only and one that delivers over its live link not at all;
+   * without workers, only the networks that deliver over a link this process holds are delivered here.
    */
   readonly roles?: { readonly ingress: boolean; readonly workers: boolean };
   /** How often readiness is followed (ms, default 250). */
@@ -195,20 +196,27 @@ export class Gateway {
     if (this.started) return;
     const roles = this.options.roles ?? { ingress: true, workers: true };
     this.started = true;
-    if (roles.ingress) {
-      for (const [network, adapter] of this.adapters) {
-        await adapter.start(this.contextFor(network));
-        this.options.log.info({ network }, "adapter started");
-      }
+    for (const [network, adapter] of this.adapters) {
+      if (!roles.ingress && deliversOverLink(adapter)) continue; // its deliveries run where the link is
+      await adapter.start({ ...this.contextFor(network), ingress: roles.ingress });
+      this.options.log.info({ network, ingress: roles.ingress }, "adapter started");
     }
-    if (roles.workers) {
+    if ([...this.adapters.keys()].some((n) => this.deliversHere(n))) {
       await this.options.parts.delivery.startWorkers(this.dispatcher, (n) => this.isReady(n));
       this.followReadiness();
     }
   }
 
+  /** Whether this process's roles take `network`'s deliveries at all (see `roles`). */
+  private deliversHere(network: NetworkId): boolean {
+    const roles = this.options.roles ?? { ingress: true, workers: true };
+    const adapter = this.adapters.get(network);
+    if (!adapter) return false;
+    return roles.ingress ? roles.workers || deliversOverLink(adapter) : !deliversOverLink(adapter);
+  }
+
   private isReady(network: NetworkId): boolean {
-    return this.adapters.get(network)?.health().ready ?? false;
+    return this.deliversHere(network) && (this.adapters.get(network)?.health().ready ?? false);
   }
 
   /**

@@ -68,7 +68,7 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   }
 
   async start(ctx: AdapterContext): Promise<void> {
-    if (this.listener) return;
+    if (this.outbound) return;
     this.ctx = ctx;
     const log = ctx.log.child({ module: "email" });
     const dkimKeys = loadDkimKeys(this.config);
@@ -80,6 +80,7 @@ export class EmailAdapter implements Adapter, RoomAdapter {
     const members = new ListMembers(ctx.state);
     const sender = this.sender;
     this.lists = new ListOutbound({ config: this.config, store: ctx.state, ids: ctx.ids, members, mappings: () => ctx.mappings(), blobs, media: ctx.media, sender, log });
+    if (ctx.ingress === false) return log.info({ dkimKeys: dkimKeys.length }, "email adapter started send-only (workers role)");
     const lists = new ListInbound({ ctx, members, confirm: (list, to, text) => sendListNotice(sender, this.config, list, ctx.mappings().rooms?.find(EMAIL, list)?.name ?? list, to, text) });
     const inbound = new Inbound({ config: this.config, ctx, blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s), lists });
     this.listener = new SmtpListener(this.config, ctx, inbound);
@@ -121,7 +122,8 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   }
 
   health() {
-    return { ready: this.listener !== undefined, detail: this.listener ? `SMTP listening on ${this.port}` : "stopped" };
+    if (this.listener) return { ready: true, detail: `SMTP listening on ${this.port}` };
+    return this.outbound ? { ready: true, detail: "send-only (workers role)" } : { ready: false, detail: "stopped" };
   }
 }
 

@@ -87,6 +87,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     this.presence = new PuppetPresence(d);
     const presence = this.presence;
     d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: errorMessage(e) }, "presence re-check failed"));
+    if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
     const server = this.server;
@@ -197,6 +198,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
 
   health(): LinkHealth {
     const listening = this.server?.listening ?? false;
+    const sendOnly = this.d !== undefined && !this.stopped && this.d.ctx.ingress === false;
+    if (sendOnly) return { ready: true, detail: `send-only (workers role); homeserver ${this.homeserverOk ? "answering" : "unreachable"}` };
     return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.homeserverOk ? "answering" : "unreachable"}` : "stopped" };
   }
 }

@@ -11,7 +11,7 @@ import {
   type DeliveryOutcome, type LinkHealth,
 } from "../../src/adapter/contract.js";
 import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
-import type { IngressControl } from "../../src/adapter/ingress.js";
+import type { DeliversOverLink, IngressControl } from "../../src/adapter/ingress.js";
 import type { Message } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { XMPP, componentDomains, xmppAddressing } from "./address.js";
@@ -52,7 +52,9 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl, TypingDelivery {
+export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl, TypingDelivery, DeliversOverLink {
+  /** The component link both reads and sends: deliveries run where the link is (src/adapter/ingress.ts). */
+  readonly deliversOverLink = true as const;
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
   private occupants: Occupants | undefined;

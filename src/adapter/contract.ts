@@ -139,6 +139,11 @@ export interface AdapterContext {
   readonly blocks?: BlockPort;
   /** Profiles (display name, avatar, contacts) from each endpoint's home network. */
   readonly profiles?: ProfilePort;
+  /**
+   * False in a process of the `workers` role (docs/deployment.md): `start` readies the sending side
+   * only and opens no listener or link. Absent or true: start ingress too.
+   */
+  readonly ingress?: boolean;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

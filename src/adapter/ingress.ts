@@ -22,3 +22,16 @@ export interface IngressControl {
 export function hasIngressControl(a: Adapter): a is Adapter & IngressControl {
   return typeof (a as Partial<IngressControl>).stopIngress === "function";
 }
+
+/**
+ * Optional capability: a network whose deliveries go out over the same live link its ingress
+ * reads (the XMPP component link). Such an adapter is not started in the `workers` role; its
+ * deliveries run in the processes that hold the link (roles `all` and `ingress`).
+ */
+export interface DeliversOverLink {
+  readonly deliversOverLink: true;
+}
+
+export function deliversOverLink(a: Adapter): a is Adapter & DeliversOverLink {
+  return (a as Partial<DeliversOverLink>).deliversOverLink === true;
+}

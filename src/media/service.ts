@@ -61,14 +61,22 @@ export class MediaService implements MediaPort {
       : undefined;
   }
 
-  /** Sweep once, start the periodic sweeper and, when enabled, the media listener. */
-  async start(): Promise<void> {
+  /**
+   * Sweep once, start the periodic sweeper and, when enabled, the media listener. With `listen`
+   * false (the workers role) no port is bound: links are signed with the shared secret and point
+   * at `publicUrl`, served by the ingress processes; without a `publicUrl` there are no links.
+   */
+  async start(options: { listen: boolean } = { listen: true }): Promise<void> {
     const c = this.options.config;
     await this.sweeper.start();
     if (!c.listener.enabled) return;
     if (c.listener.secret) this.key = Buffer.from(c.listener.secret);
     else if (c.listener.secretFile) this.key = Buffer.from((await readFile(c.listener.secretFile, "utf8")).trim());
     else this.options.log.warn("media.listener.secret is not set: media links work only from the process that made them");
+    if (!options.listen) {
+      if (c.listener.publicUrl) this.baseUrl = c.listener.publicUrl.replace(/\/+$/, "");
+      return;
+    }
     this.listener = new MediaListener({ host: c.listener.host, port: c.listener.port, key: this.key, store: this.blobs, log: this.options.log });
     const a = await this.listener.start();
     this.baseUrl = (c.listener.publicUrl ?? `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`).replace(/\/+$/, "");
