@@ -57,8 +57,8 @@ async function startParley(role: string): Promise<ChildProcess> {
   const p = spawn(process.execPath, ["--import", "tsx", join(root, "bin/parley.ts"), "start", "--config", config, "--role", role], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   child = p;
   let out = "";
-  p.stdout!.on("data", (c: Buffer) => { out += c.toString(); });
-  p.stderr!.on("data", (c: Buffer) => { out += c.toString(); });
+  p.stdout.on("data", (c: Buffer) => { out += c.toString(); });
+  p.stderr.on("data", (c: Buffer) => { out += c.toString(); });
   await until(`parley --role ${role} started`, () => {
     if (p.exitCode !== null) throw new Error(`parley exited ${p.exitCode}: ${out}`);
     return out.includes('"msg":"parley started"') ? true : undefined;
