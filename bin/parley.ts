@@ -30,9 +30,15 @@ async function start(args: readonly string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, "stopping: ingress first, then draining deliveries, then the links, then Redis");
-      // A stop that hangs (a peer that never answers a close) must not hold a restart back.
-      setTimeout(() => { log.error("stop did not finish within 3 s; exiting"); process.exit(1); }, 3_000).unref();
-      built.stop().then(resolve, (e: unknown) => { log.error({ err: errorMessage(e) }, "unclean stop"); resolve(); });
+      // A stop that hangs (a peer that never answers a close) must not hold a restart back. The 3 s
+      // count only once ingress stopped and its backlog is stored (issue 10: a loaded process's
+      // unstored inbound backlog was dropped silently); that store gives up by itself when stuck.
+      // A backstop for an ingress stop that itself hangs.
+      setTimeout(() => { log.error("ingress did not stop within 30 s; exiting"); process.exit(1); }, 30_000).unref();
+      const armWatchdog = () => {
+        setTimeout(() => { log.error("stop did not finish within 3 s of ingress stopping; exiting"); process.exit(1); }, 3_000).unref();
+      };
+      built.stop(armWatchdog).then(resolve, (e: unknown) => { log.error({ err: errorMessage(e) }, "unclean stop"); resolve(); });
     };
     // SIGHUP: read the mappings file again; every process swaps to it, an invalid file changes nothing.
     process.on("SIGHUP", () => {

@@ -53,8 +53,11 @@ export interface BuiltGateway {
   adminAddress(): { host: string; port: number } | undefined;
   /** Start adapters, workers, presence timers and the admin listener. */
   start(): Promise<void>;
-  /** Graceful stop: admin listener, presence timers, gateway (drains workers, stops adapters), Redis. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: admin listener, presence timers, gateway (drains workers, stops adapters), Redis.
+   * `onIngressStopped` runs once every ingress stopped and what it accepted is stored.
+   */
+  stop(onIngressStopped?: () => void): Promise<void>;
 }
 
 /** The Redis key prefix without a trailing colon (`parley`), as the delivery layer's keyspace takes it. */
@@ -229,11 +232,11 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
         log.info({ host: a.address, port: a.port }, "admin API listening");
       }
     },
-    async stop() {
+    async stop(onIngressStopped?: () => void) {
       await admin?.stop();
       webConsole?.stop();
       presence.stop();
-      await built.stop();
+      await built.stop(onIngressStopped);
       await traceWriter?.drain();
       await live.stop();
       await media.stop();

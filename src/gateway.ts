@@ -245,7 +245,7 @@ export class Gateway {
    * still enqueued), then close the delivery service. The caller closes Redis
    * only after this resolves, so whatever is accepted meanwhile is stored or refused, never dropped.
    */
-  async stop(): Promise<void> {
+  async stop(onIngressStopped?: () => void): Promise<void> {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.readinessTimer);
@@ -257,6 +257,7 @@ export class Gateway {
         this.options.log.warn({ network, err: errorMessage(e) }, "adapter ingress did not stop cleanly");
       }
     }));
+    onIngressStopped?.();
     // An adapter whose ingress stop also ended its deliveries (the XMPP link handed over) takes no
     // more jobs here: they would only fail, use up attempts and back off (issue 10).
     await Promise.all([...this.adapters].filter(([, a]) => !a.health().ready).map(([network]) =>

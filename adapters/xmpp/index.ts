@@ -32,6 +32,7 @@ import { Occupants } from "./muc/occupants.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc } from "./muc/deliver.js";
 import { xmppProvisioning } from "./provision.js";
+import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
@@ -66,16 +67,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
 
   constructor(private readonly config: XmppConfig) {}
 
-  private readonly chains = new Map<string, Promise<void>>();
-
-  /** Run `task` after every earlier task of the same key; keys never block each other. */
-  private serial(key: string, task: () => Promise<void>): void {
-    const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev.then(task, task).finally(() => {
-      if (this.chains.get(key) === next) this.chains.delete(key);
-    });
-    this.chains.set(key, next);
-  }
+  private readonly inbound = new SerialInbound();
 
   /** The component link (tests inject raw bytes through it: README, "Hostile input"). */
   get link(): ComponentLink | undefined { return this.rt?.link; }
@@ -95,7 +87,7 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
         // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
         // Presence: one sender at a time (its per-resource state is shared across puppets).
         // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
-        stanza: (el) => this.serial(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
+        stanza: (el) => this.inbound.run(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
           async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking); }),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
@@ -180,12 +172,18 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
       }
     }
     // Stanzas read before the link closed finish their accept while Redis is still open.
-    await settleWithin(Promise.all([...this.chains.values()]), 2_000);
+    await this.storeBacklog();
   }
 
   async stop(): Promise<void> {
     await this.stopIngress();
-    await settleWithin(Promise.all([...this.chains.values()]), 2_000);
+    await this.storeBacklog();
+  }
+
+  /** Stanzas read from the link are stored however long the backlog, as long as it progresses (issue 10). */
+  private async storeBacklog(): Promise<void> {
+    const stuck = await this.inbound.drain(2_000);
+    if (stuck > 0) this.rt?.log.error({ conversations: stuck }, "inbound stanzas not stored: no progress in 2 s; they are lost");
   }
 
   private runtime(): XmppRuntime {
@@ -220,13 +218,6 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
     const refused = [...(this.occupants?.refused ?? [])].map(([room, why]) => `; room ${room}: ${why}`).join("");
     return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online${refused}` };
   }
-}
-
-/** Wait for `p` (its failure included) at most `ms`. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
 }
 
 export const xmppAdapter = {
