@@ -10,20 +10,21 @@
 import { defineConfig } from "vitest/config";
 import { discoverE2eProjects } from "./test/e2e-projects.js";
 
-/** Issue 13: one loopback canary per project that must never be reached (test/support/canary-global.ts). */
+/** Issue 13: one loopback canary for the whole run, every project, that must never be reached (test/support/canary-global.ts). */
 const CANARY = "test/support/canary-global.ts";
 const e2eDefaults = { testTimeout: 60_000, hookTimeout: 300_000, fileParallelism: false } as const;
 
 export default defineConfig({
   test: {
     reporters: ["default"],
+    globalSetup: [CANARY],
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: [CANARY] } },
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { test: { name: "contract", include: ["test/contract/**/*.test.ts"] } },
-      { test: { name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: [CANARY], exclude: ["test/integration/docker/**"], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
+      { test: { name: "integration", include: ["test/integration/**/*.test.ts"], exclude: ["test/integration/docker/**"], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
       // One project per folder with an e2e.project.json (test/e2e-projects.ts): each network's own.
       ...discoverE2eProjects().map((p) => ({ test: { name: p.name, include: [...p.include], globalSetup: [...p.globalSetup], ...e2eDefaults, ...(p.testTimeout ? { testTimeout: p.testTimeout } : {}) } })),
-      { test: { name: "e2e-cross", include: ["test/e2e/cross/**/*.test.ts"], globalSetup: [CANARY, "test/harness/prosody/global-setup.ts", "test/harness/synapse/global-setup.ts", "test/harness/mta/global-setup.ts"], ...e2eDefaults } },
+      { test: { name: "e2e-cross", include: ["test/e2e/cross/**/*.test.ts"], globalSetup: ["test/harness/prosody/global-setup.ts", "test/harness/synapse/global-setup.ts", "test/harness/mta/global-setup.ts"], ...e2eDefaults } },
       // issue 10: faults injected into its own Prosody, Synapse, Postfix, Redis and Parley processes.
       { test: { name: "e2e-chaos", include: ["test/chaos/**/*.test.ts"], ...e2eDefaults, testTimeout: 400_000 } },
       // issue 7: the demo (its own peers, spawned) and `parley doctor` against one shared healthy deployment.

@@ -1,7 +1,7 @@
 /**
- * vitest globalSetup: one loopback canary for a whole test project (issue 13: "a canary listener
- * on loopback records zero connections across the whole suite"). Every hostile URL in the project's
- * tests points at its port (`projectCanary()`); a test reads the count so far over a separate
+ * vitest globalSetup of the root config: one loopback canary for the whole run, every project
+ * (issue 13: "a canary listener on loopback records zero connections across the whole suite").
+ * Every hostile URL in any project's tests points at its port (`projectCanary()`); a test reads the count so far over a separate
  * loopback port, and teardown fails the run when anything connected, so a fetch that slipped past
  * the address guard in any file, at any time, is caught.
  */
@@ -24,6 +24,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const reached = canary.connections();
     await canary.close();
     await new Promise<void>((r) => counter.close(() => r()));
-    if (reached > 0) throw new Error(`the loopback canary of project ${project.name} was reached ${reached} time(s): a fetch got past the address guard`);
+    if (reached > 0) throw new Error(`the loopback canary of this test run (${project.name || "all projects"}) was reached ${reached} time(s): a fetch got past the address guard`);
   };
 }
