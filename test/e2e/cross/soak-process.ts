@@ -23,8 +23,8 @@ process.on("message", (m: Command) => {
         gc?.();
         await new Promise((r) => setTimeout(r, 100)); // let finalisers and freed pages settle
       }
-      const { rss, heapUsed } = process.memoryUsage();
-      reply({ id: m.id, ok: { rss, heapUsed } });
+      const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      reply({ id: m.id, ok: { rss, heapUsed, heapTotal, external, arrayBuffers } });
     } else {
       await gw.destroy();
       reply({ id: m.id, ok: true });

@@ -38,7 +38,7 @@ let bob: TestMatrixUser;
 let room: string;
 const on = (net: "xmpp" | "matrix" | "email", who: ReturnType<typeof endpoint>) => crossFactories()[net].addressing.toNative(who, crossMappings(peers, SLOT));
 
-interface Mem { rss: number; heapUsed: number }
+interface Mem { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
 let seq = 0;
 function ask<T>(cmd: string): Promise<T> {
   const id = ++seq;
@@ -165,6 +165,10 @@ describe("T-2.5.1 soak: hostile and normal traffic at the three listeners", () =
     const reconnects = lines.filter((l) => l.msg === "component link reconnect scheduled").length;
     const mb = (b: number) => (b / 1048576).toFixed(1);
     console.log(`soak: ${rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${rounds * 3} normal messages delivered, RSS cold ${mb(cold.rss)}, after warm-up ${mb(start.rss)} → end ${mb(end.rss)} MB (${((end.rss / start.rss - 1) * 100).toFixed(1)}% over warm-up); heap after GC ${mb(cold.heapUsed)} / ${mb(start.heapUsed)} / ${mb(end.heapUsed)} MB, reconnects ${reconnects}, transactions retried after a 5xx ${retriedTransactions}; samples ${samples.join(" ")}`);
+    // Where RSS lives, cold / after warm-up / end: V8's heap pages, memory outside it that V8 knows
+    // of (Buffers: external, arrayBuffers), and the rest (malloc arenas, code, stacks).
+    const outside = (m: Mem) => m.rss - m.heapTotal - m.external;
+    console.log(`soak memory (MB, cold / warm / end): heapTotal ${mb(cold.heapTotal)} / ${mb(start.heapTotal)} / ${mb(end.heapTotal)}, external ${mb(cold.external)} / ${mb(start.external)} / ${mb(end.external)}, arrayBuffers ${mb(cold.arrayBuffers)} / ${mb(start.arrayBuffers)} / ${mb(end.arrayBuffers)}, rest of RSS ${mb(outside(cold))} / ${mb(outside(start))} / ${mb(outside(end))}; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? "unset"}`);
     expect(reconnects).toBe(0);
     expect(end.rss).toBeLessThanOrEqual(start.rss * 1.2);
   }, (SECONDS + 400) * 1000);
