@@ -57,7 +57,11 @@ describe("live mapping reload", () => {
     expect(new Set(ids).size).toBe(2000);
     expect(ids.sort()).toEqual(sent.map((m) => m.id).sort());
     expect(got.every((m) => m.to.address === bob.address && m.to.network === "beta")).toBe(true);
-    console.log(`live reload: ${sent.length} sent, ${new Set(ids).size} delivered once each, ${got.filter((m) => m.to.address !== bob.address).length} misrouted`);
+    // Routed by a whole mapping, old or new, each listing beta.example: never by a half-swapped or empty one.
+    const vias = await Promise.all(sent.map((m) => routedVia(m.id)));
+    const misrouted = vias.filter((v) => v !== "listed domain beta.example").length;
+    console.log(`live reload: ${sent.length} sent, ${new Set(ids).size} delivered once each, ${misrouted} misrouted`);
+    expect(misrouted).toBe(0);
     await until("both gateways on the new version", () => (g1.live.currentVersion === g2.live.currentVersion && g2.live.currentVersion > 0 ? true : undefined));
     const m = message(carol);
     expect((await g2.gateway.accept(alice.network, [{ kind: "message", message: m }]))[0]?.status).toBe("accepted");
