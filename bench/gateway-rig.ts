@@ -40,6 +40,7 @@ export async function gatewayRig(o: { redisUrl: string; prefix: string; concurre
     delivery: { concurrency: o.concurrency },
     adapters: { alpha: {}, beta: {} },
     trace: { enabled: o.trace ?? true },
+    limits: { enabled: false }, // a benchmark is one sender at full speed on purpose
   }) as GatewayConfig;
   const mappings = testMappings({ networks: { alpha: {}, beta: {} }, domains: { "alpha.example": { home: "alpha" }, "beta.example": { home: "beta" } } });
   const built = await buildGateway({ config, mappings, factories, log: silentLogger(), role: "all" });

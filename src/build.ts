@@ -24,6 +24,8 @@ import { mappingsRoutes } from "./admin/mappings-routes.js";
 import { NO_TRACE, RedisTracer, TraceReader, TraceWriter, traceKeys } from "./trace/index.js";
 import { MediaService } from "./media/service.js";
 import { WebConsole } from "./console/index.js";
+import { IngressLimits } from "./limits/ingress-limits.js";
+import { RedisRateLimiter } from "./limits/rate-limiter.js";
 
 export type Role = "all" | "ingress" | "workers";
 
@@ -165,6 +167,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
       media,
       blocks: new UserBlocks({ policy: presence.parts.policy, delivery, log: log.child({ module: "blocks" }) }),
+      limits: new IngressLimits(new RedisRateLimiter(redis, keys), config.limits, registry),
     },
     log,
     registry,

@@ -28,6 +28,7 @@ import { createRoomMetrics } from "./rooms/metrics.js";
 import type { Tracer } from "./trace/tracer.js";
 import { TypingRelay } from "./core/typing.js";
 import { errorMessage } from "./errors/message.js";
+import type { IngressLimits } from "./limits/ingress-limits.js";
 
 /** The core's services, already connected. */
 export interface GatewayParts {
@@ -45,6 +46,8 @@ export interface GatewayParts {
   readonly media?: MediaPort;
   /** Users' own block lists. */
   readonly blocks?: BlockPort;
+  /** Shared ingress rate limits (src/limits); none when absent. */
+  readonly limits?: IngressLimits;
 }
 
 export interface GatewayOptions {
@@ -106,6 +109,7 @@ export class Gateway {
       rooms,
       trace: parts.trace,
       typing: this.typing,
+      ...(parts.limits ? { limits: parts.limits } : {}),
     });
     this.dispatcher = new Dispatcher({
       adapters: (n) => this.adapters.get(n),
@@ -188,6 +192,7 @@ export class Gateway {
       ids: parts.ids,
       ...(parts.media ? { media: parts.media } : {}),
       ...(parts.blocks ? { blocks: parts.blocks } : {}),
+      ...(parts.limits ? { limits: parts.limits.portFor(network) } : {}),
       profiles: { profileOf: (who) => this.profileOf(who) },
     };
   }

@@ -14,7 +14,7 @@ import { reply, SmtpReplyError } from "./errors.js";
 import type { Envelope, Inbound } from "./inbound.js";
 import { listTarget, type ListTarget } from "./list/address.js";
 
-/** A fixed one-minute window per key (bounded: the map is cleared each window). */
+/** A fixed one-minute window per key (bounded: the map is cleared each window); for a listener without `ctx.limits`. */
 export class RateWindow {
   private counts = new Map<string, number>();
   private windowStart = Date.now();
@@ -28,19 +28,32 @@ export class RateWindow {
   }
 }
 
+/**
+ * One SMTP rate limit: in Redis through `ctx.limits` (shared by every listener of the deployment,
+ * issue 14), else in this process's memory. Resolves true when the event may pass.
+ */
+function rateLimit(ctx: AdapterContext, bucket: string, perMinute: number): (key: string) => Promise<boolean> {
+  const port = ctx.limits;
+  if (!port) {
+    const w = new RateWindow(perMinute);
+    return (key) => Promise.resolve(w.hit(key));
+  }
+  return async (key) => (await port.take(bucket, key, { perMinute })).allowed;
+}
+
 interface SessionState { rcpts: Array<Envelope["rcpts"][number]>; list?: ListTarget }
 
 export class SmtpListener {
   private server: SMTPServer | undefined;
-  private readonly byIp: RateWindow;
-  private readonly bySender: RateWindow;
+  private readonly byIp: (ip: string) => Promise<boolean>;
+  private readonly bySender: (sender: string) => Promise<boolean>;
   private readonly sessions = new WeakMap<SMTPServerSession, SessionState>();
   private readonly bounceLocal: string;
   private readonly bounceDomain: string;
 
   constructor(private readonly config: EmailConfig, private readonly ctx: AdapterContext, private readonly inbound: Inbound) {
-    this.byIp = new RateWindow(config.rateLimits.perIpPerMinute);
-    this.bySender = new RateWindow(config.rateLimits.perSenderPerMinute);
+    this.byIp = rateLimit(ctx, "smtp-ip", config.rateLimits.perIpPerMinute);
+    this.bySender = rateLimit(ctx, "smtp-sender", config.rateLimits.perSenderPerMinute);
     const at = config.bounceAddress.lastIndexOf("@");
     this.bounceLocal = config.bounceAddress.slice(0, at).toLowerCase();
     this.bounceDomain = config.bounceAddress.slice(at + 1).toLowerCase();
@@ -64,8 +77,8 @@ export class SmtpListener {
       // so the MTA keeps it and retries; a stop never waits smtp-server's default 30 s.
       closeTimeout: 1_000,
       ...tls,
-      onConnect: (s, cb) => cb(this.byIp.hit(s.remoteAddress) ? null : new SmtpReplyError(reply(421, "4.7.0", "Too many connections from your address, try later"))),
-      onMailFrom: (a, s, cb) => cb(this.onMailFrom(a, s)),
+      onConnect: (s, cb) => { this.onConnect(s).then(cb, (e: unknown) => cb(this.unavailable(e, 421))); },
+      onMailFrom: (a, s, cb) => { this.onMailFrom(a, s).then(cb, (e: unknown) => cb(this.unavailable(e, 451))); },
       onRcptTo: (a, s, cb) => cb(this.onRcptTo(a, s)),
       onData: (stream, s, cb) => { this.onData(stream, s).then((r) => cb(r), (e: unknown) => { this.ctx.log.error({ err: e }, "inbound failed"); cb(new SmtpReplyError(reply(451, "4.3.0", "Temporary failure, try again later"))); }); },
     });
@@ -89,11 +102,22 @@ export class SmtpListener {
     return st;
   }
 
-  private onMailFrom(a: SMTPServerAddress, s: SMTPServerSession): Error | null {
+  private async onConnect(s: SMTPServerSession): Promise<Error | null> {
+    if (await this.byIp(s.remoteAddress)) return null;
+    return new SmtpReplyError(reply(421, "4.7.0", "Too many connections from your address, try later"));
+  }
+
+  private async onMailFrom(a: SMTPServerAddress, s: SMTPServerSession): Promise<Error | null> {
     this.sessions.set(s, { rcpts: [] });
     const sender = (a.address || "<>").toLowerCase();
-    if (!this.bySender.hit(sender)) return new SmtpReplyError(reply(451, "4.7.1", "Too many messages from this sender, slow down"));
+    if (!(await this.bySender(sender))) return new SmtpReplyError(reply(451, "4.7.1", "Too many messages from this sender, slow down"));
     return null;
+  }
+
+  /** Redis could not count (the limits live there): the client is asked to try later, never let through uncounted. */
+  private unavailable(e: unknown, code: 421 | 451): Error {
+    this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, "SMTP rate limit could not be checked");
+    return new SmtpReplyError(reply(code, "4.3.0", "Temporary failure, try again later"));
   }
 
   /** Parse `bounces+<id>@domain`: the VERP id, "" for the plain bounce address, undefined for others. */

@@ -7,6 +7,7 @@ import { ConnectionError, MatrixError } from "matrix-js-sdk";
 import { asDeliveryError } from "../../src/adapter/classify.js";
 import { DeliveryError } from "../../src/adapter/contract.js";
 import type { FailureReason } from "../../src/model/delivery-status.js";
+import type { ParleyError } from "../../src/errors/parley-error.js";
 
 /** The errcode of a Matrix error response, if the error is one. */
 export function errcodeOf(e: unknown): string | undefined {
@@ -81,4 +82,15 @@ const REASON_TEXT: Record<FailureReason, string> = {
 
 export function reasonText(reason: FailureReason | undefined): string {
   return REASON_TEXT[reason ?? "internal"];
+}
+
+/**
+ * Machine-readable fields a refusal notice carries beside its text: a rate-limited sender gets
+ * Matrix's own `M_LIMIT_EXCEEDED` with `retry_after_ms` (client-server API "Rate limiting"), as a
+ * homeserver would answer a client sending too fast (issue 14).
+ */
+export function refusalFields(error: ParleyError): Record<string, unknown> {
+  if (error.code !== "PARLEY_RATE_LIMITED") return {};
+  const after = error.details.retryAfterMs;
+  return { errcode: "M_LIMIT_EXCEEDED", ...(typeof after === "number" ? { retry_after_ms: after } : {}) };
 }

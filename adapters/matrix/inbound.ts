@@ -11,7 +11,7 @@ import { handleBotMessage } from "./bot.js";
 import { MATRIX } from "./config.js";
 import { HOPS_KEY, htmlToText, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "./content.js";
 import type { MatrixDeps } from "./deps.js";
-import { reasonText } from "./errors.js";
+import { reasonText, refusalFields } from "./errors.js";
 import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
 import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
@@ -99,7 +99,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
       if (r.status === "accepted") {
         await d.ctx.ids.link(r.messageId ?? message.id, { network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id });
       } else if (r.status === "refused") {
-        plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered to ${to.address}: ${r.error.message || reasonText(r.error.info.reason)}`, ev.event_id));
+        plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered to ${to.address}: ${r.error.message || reasonText(r.error.info.reason)}`, ev.event_id, refusalFields(r.error)));
       }
     },
   });

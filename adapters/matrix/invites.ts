@@ -17,8 +17,8 @@ export const E2E_NOTICE = (who: string): string =>
  * A notice from `owner` in a given room (not necessarily a recorded DM). `about`, the event it
  * answers, is quoted as a reply and names the transaction, so the same notice is never sent twice.
  */
-export async function noticeInRoom(d: MatrixDeps, owner: string, roomId: string, text: string, about?: string): Promise<void> {
-  const content: Record<string, unknown> = { msgtype: "m.notice", body: text };
+export async function noticeInRoom(d: MatrixDeps, owner: string, roomId: string, text: string, about?: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const content: Record<string, unknown> = { ...extra, msgtype: "m.notice", body: text };
   if (about !== undefined) content["m.relates_to"] = { "m.in_reply_to": { event_id: about } };
   const txnId = about !== undefined ? `parley.notice.${about}` : `parley.notice.${Date.now()}.${Math.random().toString(36).slice(2)}`;
   await d.hs.request(owner, Method.Put, `/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`, content);

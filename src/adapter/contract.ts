@@ -25,6 +25,7 @@ import type { MediaPort } from "./media.js";
 import type { ChatFeatures } from "../model/interactions.js";
 import type { BlockPort } from "./blocks.js";
 import type { ProfilePort } from "./profiles.js";
+import type { RatePort } from "./limits.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -137,6 +138,8 @@ export interface AdapterContext {
   readonly media?: MediaPort;
   /** Users' own block lists (absent in some tests). */
   readonly blocks?: BlockPort;
+  /** Rate limits shared by every ingress process (absent in some tests): `limits.ts`. */
+  readonly limits?: RatePort;
   /** Profiles (display name, avatar, contacts) from each endpoint's home network. */
   readonly profiles?: ProfilePort;
   /**

@@ -64,6 +64,14 @@ export const TraceSchema = z
   })
   .describe("Per-message trace (docs/operations.md \"Tracing a message\").");
 
+export const LimitsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Rate-limit inbound messages on every ingress (XMPP, Matrix, email); counted in Redis, so all ingress processes share one count."),
+    perSenderPerMinute: z.number().int().min(0).default(600).describe("Messages per minute one sender may send through the gateway (a burst of this many passes at once); beyond it the sender hears its network's \"slow down\". 0: no limit."),
+    perDomainPerMinute: z.number().int().min(0).default(6_000).describe("Messages per minute all senders of one source domain may send together. 0: no limit."),
+  })
+  .describe("Shared inbound rate limits (docs/operations.md \"Rate limits\"): answered with XMPP policy-violation (wait), Matrix M_LIMIT_EXCEEDED, SMTP 451 4.7.1.");
+
 export const LogSchema = z
   .strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("Log level (pino). Secrets and message bodies are never logged."),
@@ -79,6 +87,7 @@ export const CoreConfigSchema = z.strictObject({
   presence: PresenceSchema.default(() => PresenceSchema.parse({})),
   log: LogSchema.default(() => LogSchema.parse({})),
   trace: TraceSchema.default(() => TraceSchema.parse({})),
+  limits: LimitsSchema.default(() => LimitsSchema.parse({})),
   media: MediaSchema.default(() => MediaSchema.parse({})),
 });
 

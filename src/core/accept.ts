@@ -45,6 +45,8 @@ export interface AcceptDeps {
   readonly trace?: Tracer;
   /** The best-effort typing path (src/core/typing.ts); without it typing is refused as unsupported. */
   readonly typing?: { offer(source: NetworkId, event: TypingEvent): AcceptResult };
+  /** Shared per-sender and per-domain rate limits (src/limits); none when absent. */
+  readonly limits?: { admit(source: NetworkId, from: Message["from"]): Promise<ParleyError | undefined> };
 }
 
 /** A message that passed every check, with the job that delivers it. */
@@ -197,13 +199,24 @@ export class AcceptPipeline {
       this.trace.refused(message, source, startedAt, "PARLEY_UNSUPPORTED", "dropped: the target network cannot show it");
       return { status: "accepted", messageId: message.id };
     }
-    if ("status" in decision) {
-      for (const key of claim.claimed) await this.deps.claims.release(key, message.id);
-      if (decision.status === "refused") this.trace.refused(message, source, startedAt, decision.error.code, decision.error.message);
-      return decision;
-    }
+    if ("status" in decision) return this.turnedAway(source, message, claim.claimed, startedAt, decision);
+    const limited = await this.limited(source, message);
+    if (limited) return this.turnedAway(source, message, claim.claimed, startedAt, limited);
     const outgoing = { ...decision, hops: message.hops - 1 };
     return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed, startedAt };
+  }
+
+  /** A message that will not go: its claims released (its source may send it again), its refusal traced. */
+  private async turnedAway(source: NetworkId, message: Message, claimed: readonly string[], startedAt: number, verdict: AcceptResult): Promise<AcceptResult> {
+    for (const key of claimed) await this.deps.claims.release(key, message.id);
+    if (verdict.status === "refused") this.trace.refused(message, source, startedAt, verdict.error.code, verdict.error.message);
+    return verdict;
+  }
+
+  /** The shared rate limits' refusal of an admitted message, if it is over one (replays are not counted). */
+  private async limited(source: NetworkId, message: Message): Promise<AcceptResult | undefined> {
+    const error = await this.deps.limits?.admit(source, message.from);
+    return error ? refused(error) : undefined;
   }
 
   /**

@@ -24,6 +24,8 @@ export interface TestGatewayOptions {
   admin?: { token: string };
   delivery?: Partial<GatewayConfig["delivery"]>;
   trace?: Partial<GatewayConfig["trace"]>;
+  /** Shared ingress rate limits; off unless given (tests send bursts from one sender on purpose). */
+  limits?: Partial<GatewayConfig["limits"]>;
   /** The `media` section (blob store directory, listener, fetcher allow list, limits). */
   media?: Record<string, unknown>;
   log?: Logger;
@@ -50,6 +52,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     presence: { livenessTimeoutMs: 60_000 },
     adapters: o.adapters,
     trace: { flushMs: 0, ...o.trace },
+    limits: o.limits ?? { enabled: false },
     ...(o.media ? { media: o.media } : {}),
   }) as GatewayConfig;
   const built = await buildGateway({
