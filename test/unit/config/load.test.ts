@@ -157,7 +157,7 @@ describe("environment overrides", () => {
       "environment variable PARLEY_ADMIN__TOKEN: admin.token: must be at least 16 characters",
       "environment variable PARLEY_ADMIN__TOKEN_FILE: admin.token: cannot read the secret file /nonexistent/secret: ENOENT",
       "environment variable PARLEY_DELIVERY__ATTEMPTS: delivery.attempts: \"many\" is not a number",
-      "environment variable PARLEY_REDDIS__URL: no config section \"reddis\" (known: mappings, redis, admin, delivery, presence, log, trace, media, adapters)",
+      "environment variable PARLEY_REDDIS__URL: no config section \"reddis\" (known: mappings, redis, admin, delivery, presence, log, trace, limits, media, adapters)",
       "environment variable PARLEY_REDIS__URLL: redis.urll: unknown key",
     ]);
     expect(lines(r).join("\n")).not.toContain("short-secret");
