@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import type { GatewayConfig } from "../config/schema.js";
-import { createProducerConnection, keyspace } from "../store/index.js";
+import { createProducerClient, keyspace, waitForReady } from "../store/index.js";
 import { TraceReader, formatLookup, traceKeys } from "../trace/index.js";
 import type { CommandOutput } from "./config-check.js";
 import { errorMessage } from "../errors/message.js";
@@ -23,13 +23,17 @@ export async function traceCommand(args: readonly string[], loadConfig: (path: s
   const loaded = await loadConfig(parsed.values.config);
   if ("exitCode" in loaded) return loaded;
   const { config } = loaded;
-  const redis = createProducerConnection({ url: config.redis.url, connectionName: "parley-cli" });
+  const redis = createProducerClient({ url: config.redis.url, cluster: config.redis.cluster, connectionName: "parley-cli" });
   redis.on("error", () => undefined);
   try {
+    // The producer client queues nothing while it connects: a read before "ready" would fail.
+    await waitForReady(redis);
     const reader = new TraceReader(redis, traceKeys(keyspace(config.redis.keyPrefix.replace(/:+$/, ""))), config.trace.retentionSeconds);
     const found = await reader.lookup(parsed.positionals[0]!, last);
     const lines = parsed.values.json ? JSON.stringify(found, null, 2).split("\n") : formatLookup(found);
     return { exitCode: found.matched === "none" ? 1 : 0, lines };
+  } catch (e) {
+    return { exitCode: 1, lines: [`parley trace: ${errorMessage(e)}`] };
   } finally {
     redis.disconnect();
   }

@@ -7,6 +7,7 @@ import { startTestGateway, type TestGateway } from "../../support/gateway.js";
 import { until } from "../../support/until.js";
 import { alice, aliceToBob, twoNetworkMappings, twoNetworks } from "../../support/two-networks.js";
 import { formatLookup } from "../../../src/trace/index.js";
+import { traceCommand } from "../../../src/cli/trace.js";
 
 let gw: TestGateway | undefined;
 afterEach(async () => { await gw?.destroy(); gw = undefined; });
@@ -34,6 +35,14 @@ describe("message trace", () => {
     expect(byAddress.matched).toBe("address");
     expect(byAddress.traces.map((x) => x.id)).toContain(m.id);
     expect(formatLookup(await gw.traces.lookup(m.id)).join("\n")).toMatch(/accepted[\s\S]*routed[\s\S]*enqueued[\s\S]*attempt[\s\S]*relayed/);
+    // `parley trace`, on a connection of its own: it must wait for it before reading.
+    const config = gw.config;
+    const printed = await traceCommand(["native-abc-1"], async () => ({ config }));
+    expect(printed).toMatchObject({ exitCode: 0 });
+    expect(printed.lines.join("\n")).toMatch(new RegExp(`message ${m.id}[\\s\\S]*accepted[\\s\\S]*attempt[\\s\\S]*took=[\\s\\S]*relayed`));
+    expect(await traceCommand(["nobody@nowhere.example"], async () => ({ config }))).toMatchObject({ exitCode: 1, lines: [expect.stringContaining("no trace")] });
+    const down = await traceCommand([m.id], async () => ({ config: { ...config, redis: { ...config.redis, url: "redis://127.0.0.1:1" } } }));
+    expect(down).toMatchObject({ exitCode: 1, lines: [expect.stringMatching(/^parley trace: .*Redis/)] });
   });
 
   it("a failed first attempt is its own hop; a permanent failure ends in failed and the status reported to the sender", async () => {
