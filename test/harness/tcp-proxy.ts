@@ -5,10 +5,14 @@
  * the peer's other clients (e.g. an XMPP component link, while a test user stays connected).
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Transform } from "node:stream";
+
+export interface Cut { restore(): Promise<void> }
 
 export class TcpProxy {
   private readonly open = new Set<Socket>();
   private refusing = false;
+  private trap: { marker: Buffer; spring(): void } | undefined;
 
   private constructor(private readonly server: Server) {}
 
@@ -28,10 +32,29 @@ export class TcpProxy {
   }
 
   /** Drop every connection and refuse new ones, until `restore`. */
-  cut(): { restore(): Promise<void> } {
+  cut(): Cut {
     this.refusing = true;
     for (const s of this.open) s.destroy();
     return { restore: async () => { this.refusing = false; } };
+  }
+
+  /**
+   * Cut (as `cut`) the moment the client writes bytes holding `marker`, which are never forwarded:
+   * the link dies with that stanza in flight, unread by the peer. Resolves once it has cut.
+   * (A marker split across two TCP reads is not seen: keep it short, in a small stanza.)
+   */
+  cutOn(marker: string): Promise<Cut> {
+    return new Promise((resolve) => {
+      this.trap = { marker: Buffer.from(marker), spring: () => { this.trap = undefined; resolve(this.cut()); } };
+    });
+  }
+
+  /** Whether `chunk` springs the trap; it then must not be forwarded. */
+  private caught(chunk: Buffer): boolean {
+    const trap = this.trap;
+    if (!trap || !chunk.includes(trap.marker)) return false;
+    trap.spring(); // at once: nothing written after it (a ping the peer would answer) may pass
+    return true;
   }
 
   async close(): Promise<void> {
@@ -45,9 +68,12 @@ export class TcpProxy {
       return;
     }
     const upstream = connect(port, host);
+    const outward = new Transform({ transform: (chunk: Buffer, _enc, done) => (this.caught(chunk) ? done() : done(null, chunk)) });
+    client.pipe(outward).pipe(upstream);
+    upstream.pipe(client);
+    client.on("close", () => outward.destroy());
     for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
       this.open.add(a);
-      a.pipe(b);
       a.on("error", () => b.destroy());
       a.on("close", () => { this.open.delete(a); b.destroy(); });
     }

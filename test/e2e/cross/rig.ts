@@ -34,8 +34,10 @@ export interface CrossRig {
 
 export const bodyOf = (s: Stanza): string => s.getChildText("body") ?? "";
 
-export async function startCrossRig(slotIndex: number, xmppResource: string, log?: Logger, media?: Record<string, unknown>, admin?: { token: string }): Promise<CrossRig> {
-  const prosody = inject("prosody");
+/** `componentLink`: where the gateway's XMPP component link connects instead of Prosody (a test/harness/tcp-proxy.ts in front of it). */
+export async function startCrossRig(slotIndex: number, xmppResource: string, log?: Logger, media?: Record<string, unknown>, admin?: { token: string }, componentLink?: { host: string; port: number }): Promise<CrossRig> {
+  const run = inject("prosody");
+  const prosody = componentLink ? { ...run, host: componentLink.host, componentPort: componentLink.port } : run;
   const synapse = inject("synapse");
   const mta = mtaCoordinates();
   const { gw, mappings } = await startCrossGateway({ prosody, synapse, mta }, slotIndex, log, undefined, {}, undefined, media, admin);

@@ -5,30 +5,41 @@
  *   - XMPP → Matrix, found by the Matrix event id the homeserver gave it (a destination native id).
  *   - XMPP → email whose first attempts Postfix answers 451: failed attempts, then relayed.
  *   - XMPP → email refused with 550: a permanent failure, the failure reported back on XMPP.
+ *   - email → XMPP, submitted over SMTP to Postfix, which relays it to Parley: the component link
+ *     to Prosody (through a TCP proxy) dies while the message's stanza is in flight, so the first
+ *     attempt fails; the retry on the new link delivers it. Printed by `parley trace <Message-ID>`.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { endpoint } from "../../../src/model/address.js";
 import type { Hop, TraceLookup } from "../../../src/trace/index.js";
 import { formatLookup } from "../../../src/trace/index.js";
+import { traceCommand } from "../../../src/cli/trace.js";
 import { setRecipientAccess } from "../../harness/mta/postfix.js";
+import { smtpSend } from "../../harness/mta/smtp-client.js";
+import { TcpProxy } from "../../harness/tcp-proxy.js";
+import { composeMail, mailboxSigner } from "../email/support.js";
 import { waitForMail } from "../../harness/mta/maildir.js";
 import { until } from "../../support/until.js";
 import { xml } from "../xmpp/support.js";
-import { startCrossRig, type CrossRig } from "./rig.js";
+import { bodyOf, startCrossRig, type CrossRig } from "./rig.js";
 
 const SLOT = 2;
 const TOKEN = "cross-trace-admin-token-0123456789";
 let r: CrossRig;
 let base: string;
+let link: TcpProxy;
 beforeAll(async () => {
-  r = await startCrossRig(SLOT, "trace", undefined, undefined, { token: TOKEN });
+  const prosody = inject("prosody");
+  link = await TcpProxy.start(prosody.host, prosody.componentPort);
+  r = await startCrossRig(SLOT, "trace", undefined, undefined, { token: TOKEN }, { host: "127.0.0.1", port: link.port });
   const a = r.gw.adminAddress()!;
   base = `http://${a.host}:${a.port}`;
 });
 afterAll(async () => {
   await setRecipientAccess(r.mta, {}).catch(() => undefined);
   await r?.stop();
+  await link?.close();
 });
 
 async function trace(query: string): Promise<TraceLookup> {
@@ -43,6 +54,13 @@ async function hopsUntil(query: string, last: Hop["hop"]): Promise<readonly Hop[
     const t = (await trace(query)).traces[0];
     return t?.hops.some((h) => h.hop === last) ? t.hops : undefined;
   }, 60_000, 200);
+}
+
+/** What `parley trace <query>` prints, run against this gateway's Redis and config. */
+async function parleyTrace(query: string): Promise<string> {
+  const out = await traceCommand([query], async () => ({ config: r.gw.config }));
+  expect(out.exitCode).toBe(0);
+  return out.lines.join("\n");
 }
 
 const kinds = (hops: readonly Hop[]) => hops.map((h) => h.hop);
@@ -64,7 +82,8 @@ describe("trace of real messages across networks", () => {
     expect(hops[3]).toMatchObject({ network: "matrix", attempt: 1, outcome: "relayed" });
     expectInOrder(hops);
     expect(JSON.stringify(hops)).not.toContain(text); // no bodies
-    const printed = formatLookup(await trace(event.getId()!)).join("\n");
+    expect(formatLookup(await trace(event.getId()!)).join("\n")).toBe(await parleyTrace(event.getId()!));
+    const printed = await parleyTrace(event.getId()!);
     expect(printed).toMatch(/accepted[\s\S]*routed[\s\S]*enqueued[\s\S]*attempt[\s\S]*took=[\s\S]*relayed/);
   });
 
@@ -94,5 +113,38 @@ describe("trace of real messages across networks", () => {
     expect(attempts[0]).toMatchObject({ attempt: 1, outcome: "failed", failureClass: "transient" });
     expect(attempts.at(-1)).toMatchObject({ outcome: "relayed", attempt: attempts.length });
     expectInOrder(hops);
+  });
+
+  it("email → XMPP: a mail through Postfix whose stanza dies with the component link fails its first attempt, the retry delivers it; `parley trace <Message-ID>` shows every hop", async () => {
+    const tag = `lost${randomBytes(4).toString("hex")}`;
+    const aliceMail = r.on("email", r.aliceEp);
+    const messageId = `<trace-${tag}@example.org>`;
+    const raw = await composeMail({ from: "Carol <carol@example.org>", to: aliceMail, subject: "traced", text: `first try ${tag}`, messageId, sign: mailboxSigner("example.org") });
+    const cut = link.cutOn(tag); // the link dies the moment the stanza with this text is written to it
+    expect((await smtpSend(r.mta.smtpPort, { from: "carol@example.org", to: [aliceMail] }, raw)).final).toBe(250);
+    const { restore } = await cut;
+    // The first attempt is recorded failed before the link comes back: it failed for real.
+    const failed = await until("the first attempt failed", async () => (await trace(messageId)).traces[0]?.hops.find((h) => h.hop === "attempt"), 30_000, 200);
+    expect(failed).toMatchObject({ network: "xmpp", attempt: 1, outcome: "failed", failureClass: "transient", reason: "unavailable" });
+    await restore();
+
+    const chat = await r.alice.inbox.next((s) => s.is("message") && bodyOf(s).includes(tag), 30_000, "the mail as chat, after the retry");
+    expect(String(chat.attrs.from).split("/")[0]).toBe(r.on("xmpp", r.carolEp));
+    const hops = await hopsUntil(messageId, "relayed");
+    const attempts = hops.filter((h) => h.hop === "attempt");
+    expect(kinds(hops)).toEqual(["accepted", "routed", "enqueued", ...attempts.map(() => "attempt"), "relayed"]);
+    expect(hops[0]).toMatchObject({ network: "email", from: r.carolEp.address, to: r.aliceEp.address, nativeIds: [messageId] });
+    expect(hops[1]).toMatchObject({ network: "xmpp", policy: "allowed" });
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(attempts[0]).toMatchObject({ attempt: 1, outcome: "failed", failureClass: "transient", reason: "unavailable" });
+    expect(attempts.slice(1, -1).every((a) => a.outcome === "failed")).toBe(true);
+    expect(attempts.at(-1)).toMatchObject({ network: "xmpp", outcome: "relayed", attempt: attempts.length });
+    expectInOrder(hops);
+    expect(JSON.stringify(hops)).not.toContain("first try"); // no bodies
+
+    const printed = await parleyTrace(messageId);
+    console.log(`parley trace ${messageId}\n${printed}`);
+    expect(printed).toMatch(/accepted[\s\S]*routed[\s\S]*enqueued[\s\S]*attempt[\s\S]*failed[\s\S]*took=[\s\S]*attempt[\s\S]*relayed[\s\S]*took=[\s\S]*relayed/);
+    expect(r.alice.inbox.seen.filter((s) => s.is("message") && bodyOf(s).includes(tag))).toEqual([]); // delivered once
   });
 });
