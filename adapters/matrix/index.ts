@@ -87,6 +87,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     this.presence = new PuppetPresence(d);
     const presence = this.presence;
     d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: errorMessage(e) }, "presence re-check failed"));
+    this.presence.start(); // every role: one process of the deployment refreshes, by lease
     if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
@@ -95,7 +96,6 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
       server.once("error", reject);
       server.listen(c.listen.port, c.listen.host, () => resolve());
     });
-    this.presence.start();
     // Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
     // Synapse retry queued transactions now instead of after its backoff.
     await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
@@ -143,7 +143,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   async stop(): Promise<void> {
     this.stopped = true;
     await this.stopIngress();
-    this.presence?.stop();
+    await this.presence?.stop();
     this.d?.hs.close();
   }
 

@@ -11,7 +11,8 @@
  * (its partners, kept by rooms.ts), each asked through ctx.presenceFor.
  * Puppets never /sync: Synapse marks a user offline `sync_online_timeout` (30 s) after its last
  * presence update (handlers/presence.py, handle_timeout), so online/unavailable puppets are
- * refreshed every `presenceRefreshSeconds`.
+ * refreshed every `presenceRefreshSeconds` by one process of the deployment (a lease), from the
+ * live set in Redis (live-puppets.ts), so a restart or another process keeps them online.
  */
 import type { PresenceEvent } from "../../src/model/events.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -23,8 +24,10 @@ import { classify } from "./errors.js";
 import { enc, Method } from "./homeserver.js";
 import { localUserId, nativeOrFail } from "./outbound.js";
 import { plausibleDuration } from "./untrusted.js";
+import { LivePuppets, sameState, type MatrixPresence, type PuppetState } from "./live-puppets.js";
 
-export type MatrixPresence = "online" | "unavailable" | "offline";
+export type { MatrixPresence } from "./live-puppets.js";
+
 const RANK: Record<MatrixPresence, number> = { offline: 0, unavailable: 1, online: 2 };
 
 export function presenceFromMatrix(who: Endpoint, content: Record<string, unknown>, now = Date.now()): PresenceEvent | undefined {
@@ -60,21 +63,27 @@ export async function setPuppetPresence(d: MatrixDeps, puppet: string, state: { 
 }
 
 export class PuppetPresence {
-  /** Puppets this process keeps online: refreshed on a timer because they never /sync. */
-  readonly live = new Map<string, { presence: MatrixPresence; status_msg?: string }>();
+  /** Puppets kept online, shared by every process (Redis): refreshed on a timer because they never /sync. */
+  readonly live: LivePuppets;
   private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
 
-  constructor(private readonly d: MatrixDeps) {}
+  constructor(private readonly d: MatrixDeps) {
+    this.live = new LivePuppets(d.ctx.state);
+  }
 
+  /** Refresh on a timer; one process of the deployment at a time holds the refresh lease. */
   start(): void {
     const s = this.d.config.presenceRefreshSeconds;
-    if (s > 0) this.timer = setInterval(() => void this.refresh(), s * 1000);
+    if (s > 0) this.timer = setInterval(() => { this.refreshing ??= this.tick(s * 3000).finally(() => { this.refreshing = undefined; }); }, s * 1000);
     this.timer?.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.refreshing;
+    await this.live.release().catch(() => undefined);
   }
 
   /** Per-puppet chains: every change of a puppet's presence runs after the previous one. */
@@ -93,13 +102,43 @@ export class PuppetPresence {
     return next;
   }
 
-  private async refresh(): Promise<void> {
-    for (const puppet of [...this.live.keys()]) {
-      await this.serial(puppet, async () => {
-        const state = this.live.get(puppet);
-        if (state) await setPuppetPresence(this.d, puppet, state);
-      }).catch((e: unknown) => this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed"));
+  private async tick(leaseMs: number): Promise<void> {
+    try {
+      if (await this.live.refresher(leaseMs)) await this.refresh();
+    } catch (e) {
+      this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed");
     }
+  }
+
+  /** Re-send every live puppet's presence (the holder of the refresh lease). */
+  async refresh(): Promise<number> {
+    let n = 0;
+    for await (const [puppet] of this.live.all()) {
+      await this.serial(puppet, () => this.resend(puppet)).catch((e: unknown) => this.d.log.warn({ err: classify(e, "refreshing presence").message }, "presence refresh failed"));
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Send what the shared set says, then read it again: a change another process made meanwhile
+   * (written to the set before it is sent) is sent again, so a refresh never leaves it undone.
+   */
+  private async resend(puppet: string): Promise<void> {
+    let sent = await this.live.get(puppet);
+    for (let i = 0; i < 3 && sent; i++) {
+      await setPuppetPresence(this.d, puppet, sent);
+      const now = await this.live.get(puppet);
+      if (sameState(now, sent)) return;
+      if (!now) return setPuppetPresence(this.d, puppet, { presence: "offline" }); // taken offline meanwhile
+      sent = now;
+    }
+  }
+
+  /** Write the shared set first, then the homeserver (see {@link resend}). */
+  private async show(puppet: string, state: PuppetState): Promise<void> {
+    await this.live.set(puppet, state);
+    await setPuppetPresence(this.d, puppet, state);
   }
 
   /**
@@ -108,15 +147,13 @@ export class PuppetPresence {
    */
   partnerAdded(puppet: string, user: string): Promise<void> {
     return this.serial(puppet, async () => {
-      const current = this.live.get(puppet);
+      const current = await this.live.get(puppet);
       if (!current) return;
       const d = this.d;
       const mappings = d.ctx.mappings();
       const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(user, mappings), fromNative(puppet, mappings)));
       if (RANK[theirs.presence] >= RANK[current.presence]) return;
-      await setPuppetPresence(d, puppet, theirs);
-      if (theirs.presence === "offline") this.live.delete(puppet);
-      else this.live.set(puppet, theirs);
+      await this.show(puppet, theirs);
     });
   }
 
@@ -135,9 +172,7 @@ export class PuppetPresence {
           const theirs = matrixPresenceOf(await d.ctx.presenceFor(fromNative(other, d.ctx.mappings()), n.presence.presentity));
           if (RANK[theirs.presence] < RANK[state.presence]) state = theirs;
         }
-        await setPuppetPresence(d, puppet, state);
-        if (state.presence === "offline") this.live.delete(puppet);
-        else this.live.set(puppet, state);
+        await this.show(puppet, state);
       });
     } catch (e) {
       throw classify(e, "setting presence");

@@ -15,6 +15,15 @@ export interface AdapterStateStore {
    */
   lease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * A named map of fields (one Redis hash: one cluster slot), for sets every process of the
+   * deployment shares (e.g. the Matrix puppets kept online). `mapScan` pages through it: start
+   * with cursor "0"; the answer's cursor is "0" again at the end (entries may repeat).
+   */
+  mapSet(map: string, field: string, value: string): Promise<void>;
+  mapDelete(map: string, field: string): Promise<void>;
+  mapGet(map: string, field: string): Promise<string | undefined>;
+  mapScan(map: string, cursor: string, count: number): Promise<{ readonly cursor: string; readonly entries: ReadonlyArray<readonly [string, string]> }>;
 }
 
 /** The persistent map between canonical message ids and native ids (never in memory: FIELD.md). */

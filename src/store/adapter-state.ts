@@ -64,6 +64,27 @@ export class RedisAdapterStateStore implements AdapterStateStore {
   async releaseLease(name: string, holder: string): Promise<void> {
     try { await this.redis.eval(RELEASE_LUA, 1, this.leaseKey(name), holder); } catch (e) { throw unavailable(e, "a lease release"); }
   }
+
+  async mapSet(map: string, field: string, value: string): Promise<void> {
+    try { await this.redis.hset(this.k(map), field, value); } catch (e) { throw unavailable(e, "a state write"); }
+  }
+
+  async mapDelete(map: string, field: string): Promise<void> {
+    try { await this.redis.hdel(this.k(map), field); } catch (e) { throw unavailable(e, "a state delete"); }
+  }
+
+  async mapGet(map: string, field: string): Promise<string | undefined> {
+    try { return (await this.redis.hget(this.k(map), field)) ?? undefined; } catch (e) { throw unavailable(e, "a state read"); }
+  }
+
+  async mapScan(map: string, cursor: string, count: number): Promise<{ cursor: string; entries: Array<[string, string]> }> {
+    try {
+      const [next, flat] = await this.redis.hscan(this.k(map), cursor, "COUNT", Math.max(1, Math.round(count)));
+      const entries: Array<[string, string]> = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+      return { cursor: next, entries };
+    } catch (e) { throw unavailable(e, "a state read"); }
+  }
 }
 
 function positive(ttlSeconds: number): number {

@@ -37,6 +37,16 @@ export class MemoryStateStore implements AdapterStateStore {
   async releaseLease(name: string, holder: string) {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
   }
+  readonly maps = new Map<string, Map<string, string>>();
+  private mapOf(map: string): Map<string, string> {
+    let m = this.maps.get(map);
+    if (!m) this.maps.set(map, (m = new Map()));
+    return m;
+  }
+  async mapSet(map: string, field: string, value: string) { this.mapOf(map).set(field, value); }
+  async mapDelete(map: string, field: string) { this.mapOf(map).delete(field); }
+  async mapGet(map: string, field: string) { return this.mapOf(map).get(field); }
+  async mapScan(map: string) { return { cursor: "0", entries: [...this.mapOf(map).entries()] }; }
 }
 
 export class MemoryIdMap implements IdMap {
