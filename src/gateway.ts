@@ -86,14 +86,15 @@ export class Gateway {
     this.factories = new Map(options.factories.map((f) => [f.id, f]));
     const { parts, log } = options;
     const capabilities = (n: NetworkId) => { const a = this.adapters.get(n); return a ? (a.capabilities ?? this.factories.get(n)?.capabilities) : undefined; };
+    const roomLookup = options.rooms ?? linkedRooms(options.mappings);
     const rooms = new RoomService({
-      mappings: options.mappings, rooms: options.rooms ?? linkedRooms(options.mappings), policy: parts.policy, delivery: parts.delivery,
+      mappings: options.mappings, rooms: roomLookup, policy: parts.policy, delivery: parts.delivery,
       claims: parts.claims, ids: parts.ids, adapters: (n) => this.adapters.get(n), capabilities,
       log: log.child({ module: "rooms" }), metrics: createRoomMetrics(options.registry),
     });
     this.typing = new TypingRelay({
       mappings: options.mappings, route: parts.route, policy: parts.policy, adapters: (n) => this.adapters.get(n), capabilities,
-      log: log.child({ module: "typing" }), registry: options.registry,
+      log: log.child({ module: "typing" }), registry: options.registry, rooms: roomLookup,
     });
     this.pipeline = new AcceptPipeline({
       mappings: options.mappings,

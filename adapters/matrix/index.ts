@@ -4,7 +4,8 @@
  */
 import type { RoomAdapter } from "../../src/adapter/rooms.js";
 import type { RoomDelivery } from "../../src/model/room-events.js";
-import { deliverRoomActivity, joinLinkedRooms } from "./rooms/linked.js";
+import { deliverRoomActivity, joinLinkedRooms, typingInLinkedRoom } from "./rooms/linked.js";
+import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {
@@ -172,6 +173,11 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   /** Typing of a foreign user in their DM with a Matrix user (issue 18, best effort). */
   async deliverTyping(notice: TypingNotice): Promise<void> {
     await this.track((d) => deliverTyping(d, notice));
+  }
+
+  /** A member's typing in a linked room (issue 18 in rooms, best effort). */
+  async deliverRoomTyping(notice: RoomTypingNotice): Promise<void> {
+    await this.track((d) => typingInLinkedRoom(d, notice));
   }
 
   /** A room activity in a linked room (issue 12, rooms/linked.ts). */

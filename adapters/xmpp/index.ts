@@ -30,7 +30,8 @@ import type { RoomAdapter } from "../../src/adapter/rooms.js";
 import type { RoomDelivery } from "../../src/model/room-events.js";
 import { Occupants } from "./muc/occupants.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
-import { deliverToMuc } from "./muc/deliver.js";
+import { deliverToMuc, typingToMuc } from "./muc/deliver.js";
+import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
@@ -205,6 +206,8 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
   async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
 
   async deliverTyping(notice: TypingNotice): Promise<void> { return deliverTyping(this.runtime(), notice); }
+  /** A member's typing in a linked MUC room (issue 18 in rooms, muc/features-out.ts). */
+  async deliverRoomTyping(notice: RoomTypingNotice): Promise<void> { return typingToMuc(this.runtime(), this.occupants!, notice); }
 
   health(): LinkHealth {
     if (!this.rt || this.stopped) return { ready: false, detail: "stopped" };

@@ -25,7 +25,7 @@ import { nowMs } from "../trace/hops.js";
 import { policyFor } from "../router/route.js";
 import { claimNativeIds, isEcho, releaseClaims } from "./native-ids.js";
 import { fitToFeatures } from "./features.js";
-import type { TypingEvent } from "../model/interactions.js";
+import type { RoomTypingEvent, TypingEvent } from "../model/interactions.js";
 import { errorMessage } from "../errors/message.js";
 
 export interface AcceptDeps {
@@ -44,7 +44,7 @@ export interface AcceptDeps {
   /** Per-message trace (issue 17); none by default. */
   readonly trace?: Tracer;
   /** The best-effort typing path (src/core/typing.ts); without it typing is refused as unsupported. */
-  readonly typing?: { offer(source: NetworkId, event: TypingEvent): AcceptResult };
+  readonly typing?: { offer(source: NetworkId, event: TypingEvent): AcceptResult; offerRoom(source: NetworkId, event: RoomTypingEvent): AcceptResult };
   /** Shared per-sender and per-domain rate limits (src/limits); none when absent. */
   readonly limits?: { admit(source: NetworkId, from: Message["from"]): Promise<ParleyError | undefined> };
 }
@@ -177,6 +177,8 @@ export class AcceptPipeline {
         return this.deps.rooms ? this.deps.rooms.accept(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "rooms are not bridged here"));
       case "typing":
         return this.deps.typing ? this.deps.typing.offer(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "typing is not relayed here"));
+      case "room-typing":
+        return this.deps.typing ? this.deps.typing.offerRoom(source, event) : refused(new ParleyError("PARLEY_UNSUPPORTED", "typing is not relayed here"));
     }
   }
 

@@ -6,7 +6,7 @@ import type { DeliveryStatus } from "./delivery-status.js";
 import type { Endpoint } from "./address.js";
 import type { Authentication } from "./common.js";
 import type { RoomEvent } from "./room-events.js";
-import type { TypingEvent } from "./interactions.js";
+import type { RoomTypingEvent, TypingEvent } from "./interactions.js";
 
 export interface MessageEvent {
   readonly kind: "message";
@@ -39,4 +39,4 @@ export interface DeliveryStatusEvent {
   readonly status: DeliveryStatus;
 }
 
-export type CanonicalEvent = MessageEvent | PresenceEvent | PresenceProbeEvent | SubscriptionEvent | DeliveryStatusEvent | RoomEvent | TypingEvent;
+export type CanonicalEvent = MessageEvent | PresenceEvent | PresenceProbeEvent | SubscriptionEvent | DeliveryStatusEvent | RoomEvent | TypingEvent | RoomTypingEvent;

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { CanonicalIdSchema } from "./ids.js";
 import type { Endpoint } from "./address.js";
 import type { Authentication } from "./common.js";
+import type { NativeRoom } from "./room.js";
 
 /**
  * One reaction key added or removed by the message's sender on the message `target`. A person may
@@ -42,6 +43,18 @@ export interface TypingNotice {
 /** A typing change from an adapter, as handed to `ctx.accept`. */
 export interface TypingEvent extends TypingNotice {
   readonly kind: "typing";
+  readonly authenticatedBy: Authentication;
+}
+
+/**
+ * A typing change of a member in a bridged room (issue 18 in rooms): `room` is the native room the
+ * adapter saw it in; the core shows it in every other native room of the canonical room.
+ */
+export interface RoomTypingEvent {
+  readonly kind: "room-typing";
+  readonly room: NativeRoom;
+  readonly from: Endpoint;
+  readonly state: ChatState;
   readonly authenticatedBy: Authentication;
 }
 

@@ -17,7 +17,7 @@ import { isAuthenticated } from "../model/common.js";
 import { DeliveryStatusSchema } from "../model/delivery-status.js";
 import type { CanonicalId } from "../model/ids.js";
 import { activityActor, activityId, RoomActivitySchema, RoomDeliverySchema, type RoomActivity, type RoomDelivery, type RoomEvent } from "../model/room-events.js";
-import type { Room } from "../model/room.js";
+import type { NativeRoom, Room } from "../model/room.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import type { DomainMappings } from "../mappings/types.js";
 import type { DeliveryJob, DeliveryService } from "../delivery/types.js";
@@ -27,6 +27,7 @@ import { statusJob } from "../core/jobs.js";
 import { claimNativeIds, isEcho, releaseClaims } from "../core/native-ids.js";
 import { policyFor } from "../router/route.js";
 import { roomJobs } from "./jobs.js";
+import { fitRoomActivity } from "./features.js";
 import type { RoomMetrics } from "./metrics.js";
 
 /** Where the core finds the canonical room of a native room: the mappings' links, then open rooms. */
@@ -132,7 +133,8 @@ export class RoomService {
 
   private async enqueue(source: NetworkId, room: Room, activity: RoomActivity): Promise<void> {
     const sourceAdapter = this.deps.adapters(source);
-    const jobs = roomJobs(room, source, activity, sourceAdapter !== undefined && roomAdapterOf(sourceAdapter)?.hostsRooms === true);
+    const fit = (target: NativeRoom, a: RoomActivity) => fitRoomActivity(room, target, a, this.deps.capabilities(target.network), this.deps.log);
+    const jobs = roomJobs(room, source, activity, sourceAdapter !== undefined && roomAdapterOf(sourceAdapter)?.hostsRooms === true, fit);
     if (jobs.length === 0) return;
     try {
       await this.deps.delivery.enqueue(jobs);

@@ -4,7 +4,8 @@
  * the list address, List-* header fields (RFC 2369, RFC 2919), one thread per room
  * (`In-Reply-To`/`References`), DKIM-signed when a key covers the From domain. Recipients go in
  * envelope batches; a batch the relay took is marked sent, so a retry sends only the rest.
- * A new subject is kept for the next mails' `Subject:`; joins and leaves send nothing.
+ * A new subject is kept for the next mails' `Subject:`; joins and leaves send nothing. A reaction
+ * is a short notice mail when `reactionNotices` is on, else nothing; a retraction is nothing.
  */
 import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
 import { canonicalAddress } from "../../../src/model/address.js";
@@ -16,6 +17,7 @@ import { outboundFiles } from "../media.js";
 import { verpAddress, type MailSender, type OutboundDeps } from "../outbound.js";
 import { extendThread, loadThread, messageIdFor } from "../threads.js";
 import { listHeaders } from "./address.js";
+import { asRoomReactionNotice } from "../reactions.js";
 import { memberKey, type ListMembers } from "./members.js";
 
 /** Envelope recipients per SMTP transaction (Postfix takes 1,000; many relays fewer). */
@@ -61,7 +63,15 @@ export class ListOutbound {
       return { state: "relayed", nativeIds: [] };
     }
     if (activity.type === "membership") return { state: "relayed", nativeIds: [] };
-    return this.post(linkName(delivery.room.key), target.id, activity.message);
+    const m = activity.message;
+    // Mail has no reactions or retractions (issue 18): a reaction is a notice mail only when the
+    // admin turned reactionNotices on; anything else of the kind is dropped, and said so.
+    if (m.retracts !== undefined || (m.reaction !== undefined && !this.d.config.reactionNotices)) {
+      const feature = m.retracts !== undefined ? "retractions" : "reactions";
+      this.d.log.info({ event: "feature-dropped", messageId: m.id, feature, network: EMAIL, list: target.id, from: m.from.address }, `email cannot show ${feature} in a list: dropped`);
+      return { state: "relayed", nativeIds: [] };
+    }
+    return this.post(linkName(delivery.room.key), target.id, asRoomReactionNotice(m));
   }
 
   private async post(name: string, list: string, m: RoomMessage): Promise<DeliveryOutcome> {

@@ -6,6 +6,8 @@
 import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
 import { isTyping, type TypingNotice } from "../../../src/model/interactions.js";
 import type { Message, NativeId } from "../../../src/model/message.js";
+import type { RoomMessage } from "../../../src/model/room-events.js";
+import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { classify } from "../errors.js";
@@ -21,7 +23,7 @@ async function redact(d: MatrixDeps, puppet: string, target: NativeId, txnId: st
   await d.hs.request(puppet, Method.Put, `/rooms/${enc(target.scope ?? "")}/redact/${enc(target.id)}/${enc(txnId)}`, { reason: "retracted on the sender's network" });
 }
 
-async function react(d: MatrixDeps, m: Message, puppet: string, target: NativeId): Promise<DeliveryOutcome> {
+async function react(d: MatrixDeps, m: Pick<Message, "id" | "reaction">, puppet: string, target: NativeId): Promise<DeliveryOutcome> {
   const r = m.reaction!;
   const key = `rx-out:${puppet}:${target.id}:${r.key}`;
   if (r.op === "remove") {
@@ -54,6 +56,31 @@ export async function deliverInteraction(d: MatrixDeps, m: Message): Promise<Del
   } catch (e) {
     throw classify(e, m.reaction ? "sending a reaction" : "redacting a message");
   }
+}
+
+/**
+ * A reaction or a retraction in a linked room (issue 18 in rooms), by the member's puppet already
+ * in the room; undefined for an ordinary message. A target that never reached this room shows nothing.
+ */
+export async function deliverRoomInteraction(d: MatrixDeps, m: RoomMessage, puppet: string, roomId: string): Promise<DeliveryOutcome | undefined> {
+  const targetId = m.reaction?.target ?? m.retracts;
+  if (targetId === undefined) return undefined;
+  const target = await d.ctx.ids.nativeFor(targetId, MATRIX, "event");
+  if (target?.scope !== roomId) {
+    d.log.info({ messageId: m.id, target: targetId, roomId }, "the room message it refers to never reached this Matrix room: nothing to show");
+    return NOTHING;
+  }
+  if (m.reaction !== undefined) return react(d, m, puppet, target);
+  await redact(d, puppet, target, txnIdFor(m.id));
+  return NOTHING;
+}
+
+/** A member's typing in a linked room, by their puppet only when it is already in the room. */
+export async function deliverRoomTyping(d: MatrixDeps, n: RoomTypingNotice, roomId: string): Promise<void> {
+  const puppet = nativeOrFail(d, n.from);
+  if ((await d.ctx.state.get(`joined:${roomId}|${puppet}`)) === undefined) return;
+  const typing = isTyping(n.state);
+  await d.hs.request(puppet, Method.Put, `/rooms/${enc(roomId)}/typing/${enc(puppet)}`, typing ? { typing, timeout: TYPING_TIMEOUT_MS } : { typing });
 }
 
 export async function deliverTyping(d: MatrixDeps, n: TypingNotice): Promise<void> {

@@ -16,6 +16,7 @@ import type { MatrixEvent, Plan } from "../types.js";
 import { plausibleTime } from "../untrusted.js";
 import { Method } from "../homeserver.js";
 import { ensureJoined, linkFormOf } from "./linked.js";
+import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
 
 type Obj = Record<string, unknown>;
@@ -72,7 +73,7 @@ async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityI
     return { type: "subject", subject: { id: newCanonicalId(), by: from, subject: cleanRoomText(ev.content.topic, MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } };
   }
   if (ev.type === "m.room.message") return messageActivity(d, ev, from);
-  return undefined;
+  return roomFeatureActivity(d, ev, from);
 }
 
 /** The bridge bot answers a member's event with a notice in reply to it (once per event: the txn id is the event's). */

@@ -14,6 +14,8 @@ import { classify, errcodeOf } from "../errors.js";
 import { enc, Method } from "../homeserver.js";
 import { contentFor, nativeOrFail } from "../outbound.js";
 import { errorMessage } from "../../../src/errors/message.js";
+import type { RoomTypingNotice } from "../../../src/adapter/features.js";
+import { deliverRoomInteraction, deliverRoomTyping } from "../features/outbound.js";
 
 /** The room id of a linked room's native form (an alias is asked of the homeserver once). */
 export async function roomIdOf(d: MatrixDeps, native: string): Promise<string> {
@@ -77,6 +79,8 @@ export async function deliverRoomActivity(d: MatrixDeps, delivery: RoomDelivery)
     }
     const sent = await d.ctx.ids.nativeFor(activity.message.id, MATRIX, "event");
     if (sent) return { state: "relayed", nativeIds: [sent] };
+    const feature = await deliverRoomInteraction(d, activity.message, puppet, roomId);
+    if (feature !== undefined) return feature;
     const content = await contentFor(d, { ...activity.message, to: actor });
     const { event_id: eventId } = await d.hs.request<{ event_id: string }>(puppet, Method.Put, `/rooms/${enc(roomId)}/send/m.room.message/${enc(`parley.${activity.message.id}`)}`, content);
     const native: NativeId = { network: MATRIX, kind: "event", id: eventId, scope: roomId };
@@ -98,4 +102,9 @@ export async function joinLinkedRooms(d: MatrixDeps): Promise<void> {
       d.log.warn({ room: native.id, err: errorMessage(e) }, "the bridge bot could not join a linked room");
     }
   }
+}
+
+/** A member's typing in a linked Matrix room (issue 18 in rooms, best effort). */
+export async function typingInLinkedRoom(d: MatrixDeps, n: RoomTypingNotice): Promise<void> {
+  await deliverRoomTyping(d, n, await roomIdOf(d, n.room.id));
 }

@@ -5,6 +5,7 @@
  * recognised by id when it comes back, never by its text.
  */
 import { DeliveryError, type DeliveryOutcome } from "../../../src/adapter/contract.js";
+import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { isParleyError } from "../../../src/errors/parley-error.js";
 import type { Endpoint } from "../../../src/model/address.js";
 import { plainText } from "../../../src/model/message.js";
@@ -14,6 +15,7 @@ import { xml } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
 import { nickFor, type Occupants } from "./occupants.js";
+import { deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
 function puppetJid(rt: XmppRuntime, who: Endpoint): string {
   let jid: string;
@@ -47,8 +49,15 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
     return { state: "relayed", nativeIds: [{ network: XMPP, kind: "muc-id", id, scope: room }] };
   }
   const m = activity.message;
-  const children = [xml("body", {}, plainText(m) || " "), xml("origin-id", { xmlns: NS_SID, id }), xml("hops", { xmlns: NS_HOPS }, String(m.hops))];
-  if (m.replaces) children.push(xml("replace", { xmlns: NS_CORRECT, id: stanzaIdFor(m.replaces) }));
+  const features = await mucFeatureChildren(rt, m, jid, room);
+  const children = [...(features.content ? [xml("body", {}, plainText(m) || " ")] : []), ...features.children, xml("origin-id", { xmlns: NS_SID, id }), xml("hops", { xmlns: NS_HOPS }, String(m.hops))];
+  if (m.replaces) children.push(xml("replace", { xmlns: NS_CORRECT, id: await mucIdOf(rt, m.replaces) }));
   await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, ...children));
   return { state: "relayed", nativeIds: [{ network: XMPP, kind: "muc-id", id, scope: room }] };
+}
+
+/** A member's typing in a linked MUC room (issue 18 in rooms, best effort). */
+export async function typingToMuc(rt: XmppRuntime, occupants: Occupants, n: RoomTypingNotice): Promise<void> {
+  const jid = puppetJid(rt, n.from);
+  await deliverMucTyping(rt, jid, occupants.nickOf(n.room.id, jid), n);
 }

@@ -14,6 +14,7 @@ import { XMPP, fromNative } from "../address.js";
 import type { XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
+import { handleMucInteraction, mucReplyOf, recordAuthor } from "./features.js";
 import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
@@ -102,7 +103,9 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
     await accept(rt, room, { type: "subject", subject: { id: newCanonicalId(), by: from, subject: cleanRoomText(subject.text(), MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } });
     return;
   }
+  if (await handleMucInteraction(rt, el, room, from)) return;
   if (body === null) return;
+  const reply = await mucReplyOf(rt, el, room, body);
   const nativeIds = el.attrs.id ? [{ network: XMPP, kind: "muc-id", id: el.attrs.id.slice(0, 1024), scope: room }] : [];
   for (const s of el.getChildren("stanza-id", NS_SID).slice(0, 2)) if (s.attrs.id && s.attrs.by === room) nativeIds.push({ network: XMPP, kind: "stanza-id", id: s.attrs.id.slice(0, 1024), scope: room });
   const hopsText = el.getChildText("hops", NS_HOPS);
@@ -111,11 +114,13 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   const id = newCanonicalId();
   const [r] = await rt.ctx.accept([{ kind: "room", room: { network: XMPP, id: room }, activity: { type: "message", message: {
     id, nativeIds, from, authenticatedBy: AUTH, displayName: cleanRoomText(nick, 256), sentAt: at, kind: "chat",
-    parts: [{ role: "text", body: body.slice(0, rt.config.maxBodyBytes) }], replaces,
+    parts: [{ role: "text", body: reply.body.slice(0, rt.config.maxBodyBytes) }], replaces, inReplyTo: reply.inReplyTo,
     hops: hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS,
   } } }]);
-  if (r?.status === "accepted" && el.attrs.id) await rt.ctx.ids.link(r.messageId ?? id, nativeIds[0]!);
-  else if (r?.status === "refused") rt.log.info({ room, code: r.error.code }, "groupchat refused");
+  if (r?.status === "accepted") {
+    await recordAuthor(rt, r.messageId ?? id, from);
+    if (el.attrs.id) await rt.ctx.ids.link(r.messageId ?? id, nativeIds[0]!);
+  } else if (r?.status === "refused") rt.log.info({ room, code: r.error.code }, "groupchat refused");
 }
 
 export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElement): Promise<boolean> {

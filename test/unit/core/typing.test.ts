@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Registry } from "prom-client";
 import type { Adapter, AdapterCapabilities } from "../../../src/adapter/contract.js";
-import type { TypingDelivery } from "../../../src/adapter/features.js";
+import type { RoomTypingDelivery, RoomTypingNotice, TypingDelivery } from "../../../src/adapter/features.js";
 import { TypingRelay } from "../../../src/core/typing.js";
 import type { RouteFn } from "../../../src/core/ports.js";
-import { endpoint } from "../../../src/model/address.js";
-import type { ChatState, TypingEvent, TypingNotice } from "../../../src/model/interactions.js";
+import { canonicalAddress, endpoint } from "../../../src/model/address.js";
+import type { ChatState, RoomTypingEvent, TypingEvent, TypingNotice } from "../../../src/model/interactions.js";
 import { ParleyError } from "../../../src/errors/parley-error.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { testMappings } from "../../support/mappings.js";
@@ -71,6 +71,50 @@ describe("best-effort typing relay (issue 18)", () => {
 
   it("refuses typing claimed for a user of another network", () => {
     const r = relay.offer(bob.network, typing("composing"));
+    expect(r.status === "refused" && r.error.code).toBe("PARLEY_NOT_AUTHENTICATED");
+  });
+});
+
+describe("typing in bridged rooms (issue 18 in rooms)", () => {
+  const room = {
+    key: "link:team", origin: "linked" as const, home: alice.network, address: canonicalAddress("team@conference.chat.example"),
+    natives: new Map([[alice.network, { network: alice.network, id: "team@conference.chat.example" }], [bob.network, { network: bob.network, id: "!team:matrix.example" }], [carol.network, { network: carol.network, id: "team@lists.example" }]]),
+  };
+  let shown: RoomTypingNotice[];
+  let relay: TypingRelay;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    shown = [];
+    const target = { health: () => ({ ready: true, detail: "" }), deliverRoomTyping: async (n: RoomTypingNotice) => { shown.push(n); } } as unknown as Adapter & RoomTypingDelivery;
+    const caps = (n: string): AdapterCapabilities => ({ ...testDoubleCapabilities, chat: { reactions: true, retractions: true, replies: true, typing: n !== "gamma" } });
+    relay = new TypingRelay({
+      mappings: () => mappings, route, adapters: () => target, capabilities: caps, log: silentLogger(), registry: new Registry(), intervalMs: 1000,
+      policy: { mayMessage: async () => ({ allowed: true }) },
+      rooms: { find: async (network, id) => (room.natives.get(network)?.id === id ? room : undefined) },
+    });
+  });
+  afterEach(() => {
+    relay.stop();
+    vi.useRealTimers();
+  });
+
+  const inRoom = (state: ChatState, id = "team@conference.chat.example"): RoomTypingEvent => ({ kind: "room-typing", room: { network: alice.network, id }, from: alice, state, authenticatedBy: { method: "network" } });
+
+  it("a member's typing shows in the other native rooms whose network shows typing, rate-limited per member", async () => {
+    for (let i = 0; i < 50; i++) relay.offerRoom(alice.network, inRoom(i % 2 === 0 ? "composing" : "paused"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shown.map((n) => `${n.room.network}:${n.state}`)).toEqual(["beta:composing"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(shown.map((n) => `${n.room.network}:${n.state}`)).toEqual(["beta:composing", "beta:paused"]);
+    expect(shown[0]!.room.id).toBe("!team:matrix.example");
+  });
+
+  it("typing in a room that is not bridged shows nowhere; a room of another network is refused", async () => {
+    relay.offerRoom(alice.network, inRoom("composing", "other@conference.chat.example"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shown).toHaveLength(0);
+    const r = relay.offerRoom(alice.network, { ...inRoom("composing"), room: { network: bob.network, id: "!team:matrix.example" } });
     expect(r.status === "refused" && r.error.code).toBe("PARLEY_NOT_AUTHENTICATED");
   });
 });

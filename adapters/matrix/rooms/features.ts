@@ -1,0 +1,97 @@
+/**
+ * Everyday chat features from members of linked Matrix rooms (issue 18 in rooms): an `m.reaction`
+ * annotation, a redaction (of the member's reaction: the reaction removed; of the member's own
+ * message: a retraction) and `m.typing`. A message is named by its event id, looked up in the id
+ * map under the room's scope.
+ */
+import { newCanonicalId } from "../../../src/model/ids.js";
+import type { Endpoint } from "../../../src/model/address.js";
+import type { Reaction } from "../../../src/model/interactions.js";
+import type { RoomActivityInput } from "../../../src/model/room-events.js";
+import { fromNative, isOwnUser } from "../address.js";
+import { MATRIX } from "../config.js";
+import type { MatrixDeps } from "../deps.js";
+import { enc, Method } from "../homeserver.js";
+import type { MatrixEvent, Plan } from "../types.js";
+import { linkFormOf } from "./linked.js";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const AUTH = { method: "network" as const, detail: "application service hs_token" };
+const TTL_SECONDS = 30 * 24 * 3600;
+
+function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { reaction: Reaction } | { retracts: ReturnType<typeof newCanonicalId> }): RoomActivityInput {
+  return { type: "message", message: {
+    id: newCanonicalId(), nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
+    from, authenticatedBy: AUTH, sentAt: new Date().toISOString(), kind: "chat", parts: [{ role: "text", body }], ...extra,
+  } };
+}
+
+/** Client-server API "Annotations": an `m.reaction` with an `m.annotation` relation and a key. */
+async function reaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
+  const rel = isObj(ev.content["m.relates_to"]) ? ev.content["m.relates_to"] : {};
+  if (rel.rel_type !== "m.annotation" || typeof rel.event_id !== "string" || typeof rel.key !== "string" || rel.key === "" || rel.key.length > 64) return undefined;
+  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: rel.event_id, scope: ev.room_id });
+  if (target === undefined) {
+    d.log.info({ eventId: ev.event_id }, "reaction to a room message Parley does not know: not bridged");
+    return undefined;
+  }
+  const r: Reaction = { target, key: rel.key, op: "add" };
+  await d.ctx.state.set(`rx-in:${ev.event_id}`, JSON.stringify(r), TTL_SECONDS);
+  return interaction(ev, from, r.key, { reaction: r });
+}
+
+/** A redaction of the member's reaction removes it; of the member's own message, retracts it. */
+async function redaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
+  const redacts = typeof ev.redacts === "string" ? ev.redacts : ev.content.redacts;
+  if (typeof redacts !== "string") return undefined;
+  const rx = await d.ctx.state.get(`rx-in:${redacts}`);
+  if (rx !== undefined) {
+    await d.ctx.state.delete(`rx-in:${redacts}`);
+    const r: Reaction = { ...(JSON.parse(rx) as Reaction), op: "remove" };
+    return interaction(ev, from, r.key, { reaction: r });
+  }
+  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: redacts, scope: ev.room_id });
+  if (target === undefined) return undefined;
+  // A redacted event keeps its sender; the bot is in the room and may read it.
+  const original = await d.hs.request<{ sender?: string }>(d.bot, Method.Get, `/rooms/${enc(ev.room_id)}/event/${enc(redacts)}`);
+  if (original.sender !== ev.sender) {
+    d.log.info({ eventId: ev.event_id, redacts }, "a moderator's redaction of someone else's message: not bridged (docs/rooms.md, moderation)");
+    return undefined;
+  }
+  return interaction(ev, from, "(message retracted)", { retracts: target });
+}
+
+/** The feature activity of a linked room's event, or undefined when it is none (or not bridged). */
+export async function roomFeatureActivity(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
+  if (ev.type === "m.reaction") return reaction(d, ev, from);
+  if (ev.type === "m.room.redaction") return redaction(d, ev, from);
+  return undefined;
+}
+
+/** Who typed in each linked room at the last `m.typing` (best effort, this process only, bounded). */
+const typingNow = new Map<string, ReadonlySet<string>>();
+const MAX_ROOMS = 10_000;
+
+/** `m.typing` in a linked room lists who types now: each member starting or stopping is a room typing change. */
+export async function linkedRoomTyping(d: MatrixDeps, plan: Plan, e: Obj): Promise<void> {
+  const roomId = e.room_id;
+  if (typeof roomId !== "string" || !isObj(e.content) || !Array.isArray(e.content.user_ids)) return;
+  const form = await linkFormOf(d, roomId);
+  if (!d.ctx.mappings().rooms?.find(MATRIX, form)) return;
+  const mappings = d.ctx.mappings();
+  const now = new Set(e.content.user_ids.filter((u): u is string => typeof u === "string" && !isOwnUser(u, mappings)));
+  const before = typingNow.get(roomId) ?? new Set<string>();
+  if (typingNow.size >= MAX_ROOMS && !typingNow.has(roomId)) typingNow.clear();
+  typingNow.set(roomId, now);
+  const changes = [...[...now].filter((u) => !before.has(u)).map((u) => [u, "composing"] as const), ...[...before].filter((u) => !now.has(u)).map((u) => [u, "paused"] as const)];
+  for (const [user, state] of changes) {
+    let from: Endpoint;
+    try {
+      from = fromNative(user, mappings);
+    } catch {
+      continue;
+    }
+    plan.items.push({ event: { kind: "room-typing", room: { network: MATRIX, id: form }, from, state, authenticatedBy: AUTH } });
+  }
+}
