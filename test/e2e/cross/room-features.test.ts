@@ -1,0 +1,242 @@
+/**
+ * Issue 18 in rooms (and issue 12's edits and replies in a room): reactions, retractions, replies,
+ * edits and typing cross a linked room — a real Prosody MUC room with a real XMPP occupant, a real
+ * Synapse room with a real Matrix member — both ways, by reference through the id map. Each test
+ * reads the native stanza or event the receiving client sees. The room's list (through the real
+ * Postfix, reactionNotices on) gets a reaction as a notice mail and a retraction not at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { Preset, RoomMemberEvent, Visibility, type MatrixEvent } from "matrix-js-sdk";
+import { asNetworkId, canonicalAddress, endpoint } from "../../../src/model/address.js";
+import { linkedRoomKey } from "../../../src/model/room.js";
+import { RoomDirectory } from "../../../src/mappings/room-directory.js";
+import type { TestGateway } from "../../support/gateway.js";
+import { connectUser, LogCapture, xml, type Stanza, type TestUser } from "../xmpp/support.js";
+import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
+import { mtaCoordinates } from "../../harness/mta/inject.js";
+import { readMaildir, waitForMail, type MaildirMessage } from "../../harness/mta/maildir.js";
+import { smtpSend } from "../../harness/mta/smtp-client.js";
+import { composeMail, mailboxSigner } from "../email/support.js";
+import { crossFactories, startCrossGateway } from "./gateway.js";
+
+const SLOT = 13;
+const NS_MUC = "http://jabber.org/protocol/muc";
+const NS_REACTIONS = "urn:xmpp:reactions:0";
+const NS_RETRACT = "urn:xmpp:message-retract:1";
+const NS_REPLY = "urn:xmpp:reply:0";
+const NS_CORRECT = "urn:xmpp:message-correct:0";
+const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
+const T = 30_000;
+const prosody = inject("prosody");
+const synapse = inject("synapse");
+const mta = mtaCoordinates();
+const inbox = mta.maildirs["example.org"]!;
+const STAMP = Date.now().toString(36);
+const MUC = `feat-${STAMP}@conference.${prosody.userDomain}`;
+const LIST = `feat-${STAMP}@gw.example.org`;
+const carol = `carol-f${STAMP}@example.org`;
+
+let gw: TestGateway;
+let alice: TestUser;
+let bob: TestMatrixUser;
+let roomId: string;
+let alicePuppet: string;
+/** Bob's puppet occupant in the MUC (room/nick), as Alice's client sees it. */
+let bobOccupant: string;
+/** Alice's first groupchat: her id, and its event in the Matrix room. */
+let aliceId: string;
+let aliceEvent: string;
+/** Bob's first message: its event, the id Alice's client knows it by, and its mail to Carol. */
+let bobEvent: string;
+let bobMucId: string;
+let bobMail: MaildirMessage;
+const logs = new LogCapture();
+const typing: Array<{ userId: string; typing: boolean }> = [];
+let n = 0;
+const uid = () => `rf-${STAMP}-${++n}`;
+
+const fromBob = (s: Stanza) => s.is("message") && s.attrs.type === "groupchat" && s.attrs.from === bobOccupant;
+const bodyOf = (s: Stanza) => s.getChildText("body") ?? "";
+const relation = (e: MatrixEvent) => e.getContent<{ "m.relates_to"?: Record<string, unknown> }>()["m.relates_to"];
+const redacts = (e: MatrixEvent) => e.event.redacts ?? e.getContent<{ redacts?: string }>().redacts;
+const inRoom = (e: MatrixEvent) => e.getRoomId() === roomId;
+const toCarol = (m: MaildirMessage) => m.header("delivered-to") === carol;
+const msgId = (v: string | undefined) => (v ?? "").replace(/[<>\s]/g, "");
+const groupchat = (...children: ReturnType<typeof xml>[]) => alice.send(xml("message", { to: MUC, type: "groupchat", id: uid() }, ...children));
+
+async function mail(from: string, rcpt: string, text: string) {
+  const raw = await composeMail({ from, to: rcpt, subject: "subscribe", text, sign: mailboxSigner("example.org") });
+  return smtpSend(mta.smtpPort, { from, to: [rcpt] }, raw);
+}
+
+/** A sentinel message from Bob, seen by Alice: everything Bob's side sent before it has reached her. */
+async function bobSentinel(text: string): Promise<void> {
+  await bob.say(roomId, { msgtype: "m.text", body: text });
+  await alice.inbox.next((s) => fromBob(s) && bodyOf(s) === text, T, text);
+}
+
+beforeAll(async () => {
+  alice = await connectUser("alice", { resource: "room-features" });
+  await alice.send(xml("presence", { to: `${MUC}/alice` }, xml("x", { xmlns: NS_MUC }, xml("history", { maxchars: "0" }))));
+  await alice.inbox.next((s) => s.name === "presence" && s.attrs.from === `${MUC}/alice`, 10_000, "MUC self-presence");
+  // Alice created the room and owns it: non-anonymous, so Parley sees occupants' real JIDs.
+  await alice.send(xml("iq", { type: "set", to: MUC, id: "cfg" }, xml("query", { xmlns: "http://jabber.org/protocol/muc#owner" }, xml("x", { xmlns: "jabber:x:data", type: "submit" },
+    xml("field", { var: "FORM_TYPE" }, xml("value", {}, "http://jabber.org/protocol/muc#roomconfig")),
+    xml("field", { var: "muc#roomconfig_whois" }, xml("value", {}, "anyone"))))));
+  expect((await alice.inbox.next((s) => s.name === "iq" && s.attrs.id === "cfg", 10_000, "room configuration")).attrs.type).toBe("result");
+  bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));
+  bob.client.on(RoomMemberEvent.Typing, (_e, member) => { if (member.roomId === roomId) typing.push({ userId: member.userId, typing: member.typing }); });
+  ({ room_id: roomId } = await bob.client.createRoom({ preset: Preset.PublicChat, visibility: Visibility.Private, name: "features" }));
+  const [xmpp, matrix, email] = [asNetworkId("xmpp"), asNetworkId("matrix"), asNetworkId("email")];
+  const link = {
+    key: linkedRoomKey("features"), origin: "linked" as const, name: "features", home: xmpp, address: canonicalAddress(MUC),
+    natives: new Map([[xmpp, { network: xmpp, id: MUC }], [matrix, { network: matrix, id: roomId }], [email, { network: email, id: LIST }]]), source: { file: "<test>", line: 0 },
+  };
+  const started = await startCrossGateway({ prosody, synapse, mta }, SLOT, logs.logger, undefined, { reactionNotices: true }, (m) => ({ ...m, rooms: new RoomDirectory([link]) }));
+  gw = started.gw;
+  alicePuppet = crossFactories().matrix.addressing.toNative(endpoint(alice.bare, "xmpp"), started.mappings);
+  await bob.waitForEvent((e) => e.getType() === "m.room.member" && inRoom(e) && (e.getStateKey() ?? "").includes(synapse.appservices[SLOT]!.botLocalpart), T, "the bridge bot in the room");
+  await alice.inbox.next((s) => s.name === "presence" && (s.attrs.from ?? "").endsWith("/parley-bridge"), T, "the listener occupant");
+  expect((await mail(carol, LIST.replace("@", "+subscribe@"), "subscribe")).final).toBe(250);
+  await waitForMail(inbox, (m) => toCarol(m) && m.raw.includes("now subscribed"), T);
+
+  aliceId = uid();
+  await alice.send(xml("message", { to: MUC, type: "groupchat", id: aliceId }, xml("body", {}, "RF: hello from the MUC")));
+  const seen = await bob.waitForMessage("RF: hello from the MUC", alicePuppet, T);
+  expect(inRoom(seen)).toBe(true);
+  aliceEvent = seen.getId()!;
+  bobEvent = await bob.say(roomId, { msgtype: "m.text", body: "RF: hello from Matrix" });
+  const got = await alice.inbox.next((s) => s.is("message") && s.attrs.type === "groupchat" && bodyOf(s) === "RF: hello from Matrix", T, "Bob's message");
+  bobOccupant = got.attrs.from!;
+  bobMucId = got.attrs.id!;
+  bobMail = await waitForMail(inbox, (m) => toCarol(m) && m.raw.includes("RF: hello from Matrix"), T);
+}, 120_000);
+
+afterAll(async () => {
+  bob?.stop();
+  await alice?.stop();
+  await gw?.destroy();
+});
+
+describe("reactions in a linked room (XEP-0444 ↔ m.reaction)", () => {
+  it("an occupant's reactions become her puppet's annotations on the Matrix message; dropping one redacts it; the list gets a notice", async () => {
+    await groupchat(xml("reactions", { xmlns: NS_REACTIONS, id: bobMucId }, xml("reaction", {}, "👍"), xml("reaction", {}, "🎉")));
+    const isReaction = (key: string) => (e: MatrixEvent) => inRoom(e) && e.getType() === "m.reaction" && e.getSender() === alicePuppet && relation(e)?.event_id === bobEvent && relation(e)?.key === key;
+    const thumbs = await bob.waitForEvent(isReaction("👍"), T, "👍 on Bob's message");
+    await bob.waitForEvent(isReaction("🎉"), T, "🎉 on Bob's message");
+    expect(relation(thumbs)?.rel_type).toBe("m.annotation");
+    await groupchat(xml("reactions", { xmlns: NS_REACTIONS, id: bobMucId }, xml("reaction", {}, "🎉")));
+    const gone = await bob.waitForEvent((e) => inRoom(e) && e.getType() === "m.room.redaction" && redacts(e) === thumbs.getId(), T, "the 👍 redacted");
+    expect(gone.getSender()).toBe(alicePuppet);
+    // The list: a short notice mail in reply to the list's copy of Bob's message, never the bare emoji as a post.
+    const notice = await waitForMail(inbox, (m) => toCarol(m) && msgId(m.header("in-reply-to")) === msgId(bobMail.header("message-id")) && m.raw.includes("reacted"), T);
+    expect(notice.header("from")).toContain(alice.bare.split("@")[0]);
+  });
+
+  it("a Matrix member's reaction reaches the MUC as his puppet's whole set on her message; redacting it empties the set", async () => {
+    const rx = await bob.client.sendEvent(roomId, "m.reaction" as never, { "m.relates_to": { rel_type: "m.annotation", event_id: aliceEvent, key: "❤️" } } as never);
+    const shown = await alice.inbox.next((s) => fromBob(s) && s.getChild("reactions", NS_REACTIONS) !== undefined, T, "Bob's reaction");
+    const set = shown.getChild("reactions", NS_REACTIONS)!;
+    expect(set.attrs.id).toBe(aliceId);
+    expect(set.getChildren("reaction").map((k) => k.text())).toEqual(["❤️"]);
+    expect(shown.getChild("body")).toBeUndefined();
+    await bob.client.redactEvent(roomId, rx.event_id);
+    const emptied = await alice.inbox.next((s) => fromBob(s) && s.getChild("reactions", NS_REACTIONS) !== undefined && s !== shown, T, "Bob's reaction removed");
+    expect(emptied.getChild("reactions", NS_REACTIONS)!.getChildren("reaction")).toHaveLength(0);
+  });
+});
+
+describe("retractions in a linked room (XEP-0424 ↔ redactions), only by the original sender", () => {
+  it("an occupant's retraction of her own groupchat redacts it in the Matrix room; the list gets no mail for it", async () => {
+    const id = uid();
+    await alice.send(xml("message", { to: MUC, type: "groupchat", id }, xml("body", {}, "RF: oops")));
+    const oops = await bob.waitForMessage("RF: oops", alicePuppet, T);
+    await groupchat(xml("retract", { xmlns: NS_RETRACT, id }), xml("fallback", { xmlns: "urn:xmpp:fallback:0", for: NS_RETRACT }), xml("body", {}, "retracted"));
+    const redaction = await bob.waitForEvent((e) => inRoom(e) && e.getType() === "m.room.redaction" && redacts(e) === oops.getId(), T, "the redaction");
+    expect(redaction.getSender()).toBe(alicePuppet);
+    await alice.send(xml("message", { to: MUC, type: "groupchat", id: uid() }, xml("body", {}, "RF: after the retraction")));
+    await waitForMail(inbox, (m) => toCarol(m) && m.raw.includes("RF: after the retraction"), T);
+    expect(readMaildir(inbox).filter((m) => toCarol(m) && (m.raw.includes("retracted") || m.raw.includes("retract a previous message")))).toHaveLength(0);
+  });
+
+  it("a Matrix member's redaction of his own message retracts his puppet's groupchat", async () => {
+    const eventId = await bob.say(roomId, { msgtype: "m.text", body: "RF: mistake" });
+    const got = await alice.inbox.next((s) => fromBob(s) && bodyOf(s) === "RF: mistake", T, "the mistake");
+    await bob.client.redactEvent(roomId, eventId);
+    const retract = await alice.inbox.next((s) => fromBob(s) && s.getChild("retract", NS_RETRACT) !== undefined, T, "the retraction");
+    expect(retract.getChild("retract", NS_RETRACT)!.attrs.id).toBe(got.attrs.id);
+  });
+
+  it("an occupant's retraction of someone else's groupchat is not bridged (Prosody does not check it; Parley does): Bob's message stays", async () => {
+    await groupchat(xml("retract", { xmlns: NS_RETRACT, id: bobMucId }), xml("body", {}, "retracted"));
+    await alice.send(xml("message", { to: MUC, type: "groupchat", id: uid() }, xml("body", {}, "RF: after a foreign retraction")));
+    await bob.waitForMessage("RF: after a foreign retraction", alicePuppet, T);
+    expect(bob.events.some((e) => e.getType() === "m.room.redaction" && redacts(e) === bobEvent)).toBe(false);
+    // Stopped at the gateway, not left to the homeserver's power levels: no room job was made for it.
+    expect(logs.lines.some((l) => String(l.msg).startsWith("retraction of a room message that is not the occupant's own") && l.known === true)).toBe(true);
+    expect(logs.lines.some((l) => l.msg === "delivery failed for good")).toBe(false);
+  });
+
+  it("a Matrix moderator's redaction of an occupant's message is not bridged (XEP-0425 moderation is not built): it stays in the MUC", async () => {
+    const id = uid();
+    await alice.send(xml("message", { to: MUC, type: "groupchat", id }, xml("body", {}, "RF: moderate me")));
+    const hers = await bob.waitForMessage("RF: moderate me", alicePuppet, T);
+    await bob.client.redactEvent(roomId, hers.getId()!);
+    await bobSentinel("RF: after the moderation");
+    expect(alice.inbox.seen.some((s) => s.getChild("retract", NS_RETRACT)?.attrs.id === id)).toBe(false);
+  });
+});
+
+describe("replies and edits in a linked room (XEP-0461, XEP-0308 ↔ m.in_reply_to, m.replace)", () => {
+  it("an occupant's reply points at the Matrix message, without the quoted fallback", async () => {
+    const quote = "> RF: hello from Matrix\n";
+    await groupchat(xml("body", {}, `${quote}RF: my answer`), xml("reply", { xmlns: NS_REPLY, id: bobMucId, to: bobOccupant }),
+      xml("fallback", { xmlns: "urn:xmpp:fallback:0", for: NS_REPLY }, xml("body", { start: "0", end: String([...quote].length) })));
+    const reply = await bob.waitForMessage("RF: my answer", alicePuppet, T);
+    expect((relation(reply)?.["m.in_reply_to"] as { event_id?: string } | undefined)?.event_id).toBe(bobEvent);
+    expect(reply.getContent().body).toBe("RF: my answer");
+  });
+
+  it("a Matrix member's reply reaches the MUC pointing at the occupant's own message", async () => {
+    await bob.say(roomId, { msgtype: "m.text", body: "RF: replying", "m.relates_to": { "m.in_reply_to": { event_id: aliceEvent } } });
+    const got = await alice.inbox.next((s) => fromBob(s) && bodyOf(s) === "RF: replying", T, "Bob's reply");
+    expect(got.getChild("reply", NS_REPLY)?.attrs.id).toBe(aliceId);
+  });
+
+  it("an occupant's correction replaces her message in the Matrix room", async () => {
+    const id = uid();
+    await alice.send(xml("message", { to: MUC, type: "groupchat", id }, xml("body", {}, "RF: teh typo")));
+    const original = await bob.waitForMessage("RF: teh typo", alicePuppet, T);
+    await groupchat(xml("body", {}, "RF: the typo"), xml("replace", { xmlns: NS_CORRECT, id }));
+    const edit = await bob.waitForEvent((e) => inRoom(e) && relation(e)?.rel_type === "m.replace" && e.getSender() === alicePuppet, T, "the edit");
+    expect(relation(edit)?.event_id).toBe(original.getId());
+    expect((edit.getContent()["m.new_content"] as { body?: string }).body).toBe("RF: the typo");
+  });
+
+  it("a Matrix member's edit corrects his puppet's groupchat", async () => {
+    const eventId = await bob.say(roomId, { msgtype: "m.text", body: "RF: wrnog" });
+    const got = await alice.inbox.next((s) => fromBob(s) && bodyOf(s) === "RF: wrnog", T, "the original");
+    await bob.say(roomId, { msgtype: "m.text", body: "* RF: wrong", "m.new_content": { msgtype: "m.text", body: "RF: wrong" }, "m.relates_to": { rel_type: "m.replace", event_id: eventId } });
+    const fixed = await alice.inbox.next((s) => fromBob(s) && s.getChild("replace", NS_CORRECT) !== undefined, T, "the correction");
+    expect(fixed.getChild("replace", NS_CORRECT)!.attrs.id).toBe(got.attrs.id);
+    expect(bodyOf(fixed)).toBe("RF: wrong");
+  });
+});
+
+describe("typing in a linked room (XEP-0085 in groupchat ↔ m.typing)", () => {
+  it("an occupant's chat states show as her puppet typing in the Matrix room, then stopping", async () => {
+    await groupchat(xml("composing", { xmlns: NS_CHATSTATES }));
+    await expect.poll(() => typing.some((t) => t.userId === alicePuppet && t.typing), { timeout: T }).toBe(true);
+    await groupchat(xml("paused", { xmlns: NS_CHATSTATES }));
+    await expect.poll(() => typing.filter((t) => t.userId === alicePuppet).at(-1)?.typing, { timeout: T }).toBe(false);
+  });
+
+  it("a Matrix member's typing reaches the MUC as his puppet's composing, then paused, with no body", async () => {
+    await bob.client.sendTyping(roomId, true, 20_000);
+    const composing = await alice.inbox.next((s) => fromBob(s) && s.getChild("composing", NS_CHATSTATES) !== undefined, T, "composing");
+    expect(composing.getChild("body")).toBeUndefined();
+    await bob.client.sendTyping(roomId, false, 0);
+    await alice.inbox.next((s) => fromBob(s) && s.getChild("paused", NS_CHATSTATES) !== undefined, T, "paused");
+  });
+});
