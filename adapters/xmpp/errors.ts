@@ -70,8 +70,12 @@ export function errorFor(e: unknown): StanzaErrorSpec {
   return { type: "wait", condition: "internal-server-error", text: "Internal error in the gateway." };
 }
 
-/** Stanza error condition received from XMPP → neutral reason (for bounces of Parley's own sends). */
-export function reasonForCondition(condition: string): FailureReason {
+/**
+ * Stanza error condition received from XMPP → neutral reason (for bounces of Parley's own sends).
+ * A `policy-violation` of type `wait` is a server asking to slow down (what Parley itself sends
+ * for `rate-limited`, above); of any other type it is a refusal.
+ */
+export function reasonForCondition(condition: string, type?: string): FailureReason {
   switch (condition) {
     case "item-not-found": case "jid-malformed": case "remote-server-not-found": case "gone": case "registration-required":
       return "recipient-unknown";
@@ -79,7 +83,8 @@ export function reasonForCondition(condition: string): FailureReason {
       return "refused-by-policy";
     case "recipient-unavailable": return "unavailable";
     case "remote-server-timeout": return "timeout";
-    case "policy-violation": case "not-acceptable": return "refused-by-policy";
+    case "policy-violation": return type === "wait" ? "rate-limited" : "refused-by-policy";
+    case "not-acceptable": return "refused-by-policy";
     case "resource-constraint": return "rate-limited";
     case "feature-not-implemented": return "unsupported";
     case "bad-request": return "bad-request";

@@ -181,7 +181,7 @@ async function handleBounce(rt: XmppRuntime, el: XmlElement): Promise<void> {
     const recipient = fromNative(el.attrs.from, rt.ctx.mappings());
     const sender = fromNative(el.attrs.to, rt.ctx.mappings());
     await rt.ctx.accept([{ kind: "delivery-status", status: {
-      messageId, sender, recipient, state: "failed", reason: reasonForCondition(condition),
+      messageId, sender, recipient, state: "failed", reason: reasonForCondition(condition, err?.attrs.type),
       text: `XMPP error ${condition}: ${err?.getChildText("text", NS_STANZAS) ?? ""}`.slice(0, 1024).trim(),
       at: new Date().toISOString(), extensions: { "urn:parley:xmpp:error": { payload: { condition, type: err?.attrs.type } } },
     } }]);

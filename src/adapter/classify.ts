@@ -6,9 +6,9 @@
 import { ZodError } from "zod";
 import { ERROR_CODES } from "../errors/codes.js";
 import { isParleyError } from "../errors/parley-error.js";
-import { DeliveryError } from "./contract.js";
+import { DeliveryError, type FailureClass } from "./contract.js";
 import { errorMessage } from "../errors/message.js";
-
+import type { FailureReason } from "../model/delivery-status.js";
 
 /**
  * - a {@link DeliveryError}: the adapter decided; kept.
@@ -25,4 +25,26 @@ export function asDeliveryError(e: unknown): DeliveryError {
     return new DeliveryError(entry.retryable ? "transient" : "permanent", entry.reason, e.message, { nativeDetail: e.code, cause: e });
   }
   return new DeliveryError("transient", "internal", errorMessage(e), { cause: e });
+}
+
+/**
+ * The class of a failure the network reported later, as a failed delivery status (an XMPP bounce,
+ * a DSN) rather than by a thrown {@link DeliveryError}: what the sender's report means. Exhaustive
+ * over the reasons, so a new reason does not compile until its class is decided here.
+ */
+const CLASS_OF_REASON: Record<FailureReason, FailureClass> = {
+  "recipient-unknown": "permanent",
+  "refused-by-policy": "permanent",
+  "too-large": "permanent",
+  unsupported: "permanent",
+  "loop-detected": "permanent",
+  "bad-request": "permanent",
+  "rate-limited": "rate-limited",
+  unavailable: "transient",
+  timeout: "transient",
+  internal: "transient",
+};
+
+export function failureClassOf(reason: FailureReason): FailureClass {
+  return CLASS_OF_REASON[reason];
 }

@@ -171,8 +171,12 @@ export interface Adapter {
    * When called: by a delivery worker, one message of a conversation at a time, in order, and
    * again after a transient failure (use an idempotency key derived from `message.id`).
    * Must not: resolve before the network took the message, or report `delivered` for a hand-off.
-   * Before `start` or after `stop` it throws a transient `DeliveryError`; every other failure is
-   * a {@link DeliveryError} with its class (transient, permanent, rate-limited).
+   * Before `start` or after `stop` it throws a transient `DeliveryError`; every other failure it
+   * learns before the network took the message is a {@link DeliveryError} with its class
+   * (transient, permanent, rate-limited). A failure the network reports only later (an XMPP error
+   * stanza, a DSN) goes to `ctx.accept` as a `delivery-status` event: `state: "failed"`, this
+   * `message.id`, sender and recipient as in the message, and a reason whose class
+   * (`failureClassOf`, classify.ts) is the failure's.
    */
   deliverMessage(message: Message): Promise<DeliveryOutcome>;
   /**

@@ -37,15 +37,12 @@ export interface ContractSetup {
   expectFailureSeen?(text: string): Promise<void>;
   /**
    * Make the peer fail the next delivery to `localUser` with this class (a refused recipient, a
-   * peer down, a peer asking to slow down); `restore` undoes it. Absent: that class is skipped.
+   * peer down, a peer asking to slow down), at once or later (a bounce: the adapter then reports
+   * a failed delivery status); `restore` undoes it. Absent: that class is skipped.
    */
   provokeFailure?(failureClass: FailureClass): Promise<{ restore(): Promise<void> }>;
-  /**
-   * The classes `provokeFailure` can provoke, when not all three: a network whose peer cannot
-   * fail a delivery that way (an XMPP server takes every stanza on a live component link and
-   * reports a refusal later, as a bounce) says so here, with why; those checks show as skipped.
-   */
-  peerFailures?: { readonly classes: readonly FailureClass[]; readonly why: string };
+  /** How long a failure the peer reports after taking the message (a bounce) may take; default 10 s. */
+  laterFailureMs?: number;
   teardown(): Promise<void>;
 }
 

@@ -7,6 +7,23 @@ import { xmppAdapter } from "../../../adapters/xmpp/index.js";
 import { connectUser, prosody, startAdapter, xml } from "./support.js";
 import { TcpProxy } from "../../harness/tcp-proxy.js";
 import { until } from "../../support/until.js";
+import type { Adapter } from "../../../src/adapter/contract.js";
+
+const NS_BLOCKING = "urn:xmpp:blocking";
+/** test/harness/prosody/plugins/mod_harness_throttle.lua */
+const NS_THROTTLE = "urn:parley:harness:throttle";
+
+/** The peer unreachable: the component link cut, while alice stays connected. */
+async function cutLink(link: TcpProxy, adapter: Adapter) {
+  const cut = link.cut();
+  await until("the component link down", () => (adapter.health().ready ? undefined : true));
+  return {
+    async restore() {
+      await cut.restore();
+      await until("the component link up again", () => (adapter.health().ready ? true : undefined));
+    },
+  };
+}
 
 adapterContractSuite("xmpp (Prosody)", async () => {
   const c = prosody();
@@ -36,19 +53,19 @@ adapterContractSuite("xmpp (Prosody)", async () => {
       accepted.catch(() => undefined);
       return Promise.race([error, accepted]);
     },
-    async provokeFailure() {
-      const cut = link.cut();
-      await until("the component link down", () => (adapter.health().ready ? undefined : true));
-      return {
-        async restore() {
-          await cut.restore();
-          await until("the component link up again", () => (adapter.health().ready ? true : undefined));
-        },
-      };
-    },
-    peerFailures: {
-      classes: ["transient"],
-      why: "on a live component link the XMPP server takes every stanza; it refuses later, with a bounce (RFC 6120 §8.3), which the adapter reports as a failed delivery status",
+    /**
+     * Transient: the component link cut. Permanent: alice blocks bob (XEP-0191; Prosody's
+     * mod_blocklist bounces his messages with cancel/service-unavailable). Rate-limited: alice's
+     * inbound budget spent (the harness's mod_harness_throttle bounces with wait/resource-constraint).
+     * Prosody takes the stanza on the live link and bounces it: the adapter reports it later.
+     */
+    async provokeFailure(failureClass) {
+      if (failureClass === "transient") return cutLink(link, adapter);
+      const [set, unset] = failureClass === "permanent"
+        ? [xml("block", { xmlns: NS_BLOCKING }, xml("item", { jid: "bob@matrix.test" })), xml("unblock", { xmlns: NS_BLOCKING }, xml("item", { jid: "bob@matrix.test" }))]
+        : [xml("throttle", { xmlns: NS_THROTTLE, messages: "0" }), xml("throttle", { xmlns: NS_THROTTLE })];
+      await alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, set));
+      return { async restore() { await alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, unset)); } };
     },
     async expectPresenceSeen(basic) {
       await alice.inbox.next((s) => s.is("presence") && (s.attrs.from ?? "").startsWith("bob@matrix.test/")

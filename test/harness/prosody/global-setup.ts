@@ -19,6 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     userDomain: "xmpp.test",
     componentDomains: ["matrix.test", "matrix.gw.test", "email.gw.test"],
     users: PROSODY_TEST_USERS,
+    harnessModules: true,
   });
   await startProsody(coords);
   project.provide("prosody", coords);

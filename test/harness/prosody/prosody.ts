@@ -10,6 +10,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort } from "../../support/ports.js";
 export { freePort };
 
@@ -44,7 +45,12 @@ export interface ProsodyOptions {
   users?: readonly string[];
   /** Bytes Prosody accepts in one c2s stanza (its own default is 256 KiB in 0.12). */
   c2sStanzaLimit?: number;
+  /** Load the harness's own modules (plugins/): `harness_throttle`, a per-user inbound message budget. */
+  harnessModules?: boolean;
 }
+
+/** The harness's own Prosody modules (plugins/mod_*.lua). */
+const HARNESS_PLUGINS = fileURLToPath(new URL("./plugins", import.meta.url));
 
 /** Install Debian's `prosody` when it is missing (root only; otherwise say the exact command). */
 export function ensureProsodyInstalled(): void {
@@ -65,7 +71,7 @@ function lua(s: string): string {
   return JSON.stringify(s);
 }
 
-export function prosodyConfig(c: Omit<ProsodyCoordinates, "users" | "configPath">, c2sStanzaLimit: number): string {
+export function prosodyConfig(c: Omit<ProsodyCoordinates, "users" | "configPath">, c2sStanzaLimit: number, harnessModules = false): string {
   const components = c.componentDomains
     .map((d) => `Component ${lua(d)}\n  component_secret = ${lua(c.componentSecret)}\n`)
     .join("\n");
@@ -87,8 +93,8 @@ https_ports = { }
 -- XEP-0363 uploads (mod_http_file_share) at http://<uploadHost>:<httpPort>/file_share/…
 http_default_host = ${lua(c.uploadDomain)}
 http_external_url = ${lua(`http://${c.uploadHost}:${c.httpPort}/`)}
-plugin_paths = { }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix", "offline", "blocklist" }
+plugin_paths = { ${harnessModules ? lua(HARNESS_PLUGINS) : ""} }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix", "offline", "blocklist"${harnessModules ? ', "harness_throttle"' : ""} }
 modules_disabled = { "s2s", "tls", "carbons", "smacks", "limits" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -142,7 +148,7 @@ export async function prepareProsody(opts: ProsodyOptions = {}): Promise<Prosody
     uploadLimit: 16 * 1024 * 1024,
   };
   const configPath = join(dir, "prosody.cfg.lua");
-  writeFileSync(configPath, prosodyConfig(base, opts.c2sStanzaLimit ?? 4 * 1024 * 1024));
+  writeFileSync(configPath, prosodyConfig(base, opts.c2sStanzaLimit ?? 4 * 1024 * 1024, opts.harnessModules));
   const users: Record<string, string> = {};
   for (const u of opts.users ?? []) {
     users[u] = `pw-${u}-${randomBytes(4).toString("hex")}`;

@@ -42,6 +42,14 @@ describe("XMPP error mapping", () => {
     expect(reasonForCondition("remote-server-timeout")).toBe("timeout");
     expect(reasonForCondition("something-new")).toBe("internal");
   });
+
+  it("reads a server asking to slow down as rate-limited, its own rate-limited error included", () => {
+    expect(reasonForCondition("resource-constraint", "wait")).toBe("rate-limited");
+    const own = errorForReason("rate-limited", "slow down");
+    expect(reasonForCondition(own.condition, own.type)).toBe("rate-limited");
+    expect(reasonForCondition("policy-violation", "modify")).toBe("refused-by-policy");
+    expect(reasonForCondition("policy-violation")).toBe("refused-by-policy");
+  });
 });
 
 describe("reconnect backoff", () => {
