@@ -27,6 +27,8 @@ import { ParleyError } from "../../src/errors/parley-error.js";
 import { errorMessage } from "../../src/errors/message.js";
 
 export const EMAIL: NetworkId = asNetworkId("email");
+/** Extension namespace carrying email-only facts the core never reads. */
+export const EMAIL_EXT = "urn:parley:email";
 export const MAX_EMAIL_LOCAL_OCTETS = 255;
 
 

@@ -11,15 +11,14 @@ import { DEFAULT_HOPS, MessageSchema, type Message, type Part } from "../../src/
 import { newCanonicalId } from "../../src/model/ids.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
 import type { DNSResolver } from "mailauth";
-import { EMAIL, fromNative } from "./address.js";
+import { EMAIL, EMAIL_EXT, fromNative } from "./address.js";
 import { NEUTRAL_METHOD, checkSender, type SenderVerdict } from "./auth.js";
 import type { BlobStore } from "./blobs.js";
 import type { EmailConfig } from "./config.js";
-import { parseDsn, stateOfAction } from "./dsn.js";
+import { acceptDsn } from "./dsn-in.js";
 import { replyForParleyCode, reply, type SmtpReply } from "./errors.js";
 import { headerSafe } from "./headers.js";
 import { checkMimeBounds, MimeLimitError, topHeader, topHeaderCount } from "./mime-limits.js";
-import { outboundRecord } from "./outbound.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
 import { attachmentParts, replyForMediaError } from "./media.js";
@@ -29,8 +28,6 @@ import type { ListTarget } from "./list/address.js";
 import type { ListInbound } from "./list/inbound.js";
 import { LIST_OUT_PREFIX } from "./list/outbound.js";
 
-/** Extension namespace carrying email-only facts the core never reads. */
-export const EMAIL_EXT = "urn:parley:email";
 export const INBOUND_RECORD_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface Envelope {
@@ -88,7 +85,8 @@ export class Inbound {
     const hopsHeader = topHeader(raw, "X-Parley-Hops");
     const hops = hopsHeader !== undefined && /^\d{1,3}$/.test(hopsHeader) ? Math.min(Number(hopsHeader), DEFAULT_HOPS) : DEFAULT_HOPS;
     if (hops <= 0) return reply(554, "5.4.6", "Routing loop detected (hop count exhausted)");
-    if (env.rcpts.some((r) => r.endpoint === "bounce")) return this.handleDsn(raw, env);
+    const bounce = env.rcpts.find((r) => r.endpoint === "bounce");
+    if (bounce) return acceptDsn(this.deps.ctx, raw, bounce.verpId);
     const automatic = automaticKind(raw) ?? (env.mailFrom === "" ? "null sender" : undefined);
     if (automatic) {
       this.log.info({ automatic }, "accepted, not bridged: automatic or list mail (RFC 3834)");
@@ -238,43 +236,6 @@ export class Inbound {
       };
       await this.deps.reportFailure(status).catch((e: unknown) => this.log.warn({ messageId: m.id, err: errorMessage(e) }, "could not report a refused recipient"));
     }
-  }
-
-  /** A DSN at the bounce address (issue 5 §5). Always 250 once understood or unmatchable. */
-  private async handleDsn(raw: Buffer, env: Envelope): Promise<SmtpReply> {
-    const ctx = this.deps.ctx;
-    const report = await parseDsn(raw);
-    const verpId = env.rcpts.find((r) => r.endpoint === "bounce")?.verpId;
-    const id = verpId ?? (report?.originalMessageId ? canonicalIdInMessageId(report.originalMessageId) : undefined);
-    const record = id ? await outboundRecord(ctx.state, id) : undefined;
-    if (!report || !record || !id) {
-      this.log.info({ dsn: !!report, matched: !!record }, "bounce address: nothing to report");
-      return OK;
-    }
-    const events: CanonicalEvent[] = [];
-    for (const r of report.recipients) {
-      const s = stateOfAction(r);
-      if (!s) continue;
-      events.push({
-        kind: "delivery-status",
-        status: {
-          messageId: id as Message["id"], sender: record.from, recipient: record.to, state: s.state,
-          ...(s.reason ? { reason: s.reason } : {}),
-          text: s.state === "failed" ? `Mail to ${record.to.address} bounced: ${r.status ?? ""} ${r.diagnostic ?? ""}`.trim().slice(0, 1024) : `Delivered to ${record.to.address}`,
-          at: new Date().toISOString(),
-          extensions: { [EMAIL_EXT]: { payload: { status: r.status, diagnostic: r.diagnostic } } },
-        },
-      });
-      break; // one recipient per message: the first final action decides
-    }
-    if (events.length === 0) return OK;
-    try {
-      await ctx.accept(events);
-    } catch (e) {
-      return replyForParleyCode(isParleyError(e) ? e.code : "PARLEY_UNAVAILABLE");
-    }
-    this.log.info({ messageId: id }, "DSN turned into a delivery status");
-    return OK;
   }
 }
 
