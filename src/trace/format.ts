@@ -2,10 +2,11 @@
 import type { Hop, MessageTrace } from "./hops.js";
 import type { TraceLookup } from "./reader.js";
 
+/** UTC to a tenth of a millisecond: `2026-12-06 17:22:02.9653`. */
 const time = (ms: number): string => {
-  const d = new Date(ms);
-  const frac = (ms % 1000).toFixed(1).padStart(5, "0");
-  return `${d.toISOString().slice(0, 19).replace("T", " ")}.${frac}`;
+  const tenths = Math.round(ms * 10);
+  const frac = String(tenths % 10_000).padStart(4, "0");
+  return `${new Date(Math.floor(tenths / 10)).toISOString().slice(0, 19).replace("T", " ")}.${frac}`;
 };
 
 export const formatDuration = (ms: number): string =>
