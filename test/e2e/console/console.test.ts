@@ -146,6 +146,12 @@ describe("web console in Chromium", () => {
     const row = page.locator("tbody tr", { hasText: m.id });
     expect(await row.innerText()).toContain("recipient-unknown");
     await shot("dead-letters");
+    await row.locator("a").first().click(); // the job's own page: its facts and its message's timeline
+    await expect.poll(() => page.locator("h1").innerText()).toBe("Dead letter");
+    expect(await page.locator("dl.facts").innerText()).toContain("recipient-unknown");
+    expect(await page.locator(`section.trace[data-message-id="${m.id}"] svg.timeline`).count()).toBe(1);
+    await shot("dead-letter");
+    await page.goto(`${base}/console/dlq`);
     await row.getByRole("button", { name: "Retry" }).click();
     await expect.poll(() => page.getByRole("status").innerText()).toContain("Retried");
     await until("delivered after the retry", () => nets.betaPeer.messages.find((x) => x.id === m.id));
