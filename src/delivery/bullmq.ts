@@ -9,8 +9,11 @@
  * 1. `RedisQueueBackend.addJobToTransaction`: adds a job on a MULTI that Parley also uses, so a
  *    conversation's line and its job are stored together or not at all (order.ts). BullMQ keeps it
  *    public for its FlowProducer but outside its backend interface.
- * 2. `RedisQueueBackend.client` and `.promote`: the queue's own connection (with BullMQ's scripts
- *    defined on it) and promotion of one delayed job by id.
+ * 2. `RedisQueueBackend.client`: the queue's own connection (with BullMQ's scripts defined on it).
+ * 5. The key layout of a queue (`<prefix>:<queue>:delayed|wait|meta|active|events|marker|failed`,
+ *    job hashes at `<prefix>:<queue>:<id>`) and what BullMQ's promote-9.lua does with it, which
+ *    {@link PROMOTE_LUA} repeats inside Parley's own order scripts so that handing a conversation's
+ *    turn on and waking its next job are one atomic step (order.ts).
  * 3. ioredis' `scriptsSet` (private): the Lua sources defined on a connection, to load them again
  *    when Redis answers NOSCRIPT inside a MULTI (ioredis cannot fall back to EVAL there).
  * 4. The reason BullMQ's stalled-job check gives a job it fails (a Lua string, not an error class).
@@ -40,10 +43,25 @@ export function addJobInTransaction<T>(multi: ChainableCommander, queue: Queue<T
   return queue.getBackend().addJobToTransaction(multi as never, json, opts.jobId as string);
 }
 
-/** Move one delayed job to waiting now; rejects when the job is not delayed (any more). */
-export async function promoteJob(queue: Queue, jobId: string): Promise<void> {
-  await queue.getBackend().promote(jobId);
-}
+/**
+ * Lua: `promote(qp, id)` moves job `id` of the queue whose key prefix is `qp` (`queue.toKey("")`)
+ * from the delayed set to the back of the wait list, as BullMQ 6.7's promote-9.lua does for a job
+ * without priority (Parley sets none): the marker that wakes blocked workers unless the queue is
+ * paused or at its global concurrency, the `waiting` event, `delay` reset. Returns 1, or 0 when
+ * the job was not delayed. Every key is under `qp`, so on a cluster it is the queue's own slot.
+ */
+export const PROMOTE_LUA = `
+local function promote(qp, id)
+  if redis.call('ZREM', qp .. 'delayed', id) == 0 then return 0 end
+  redis.call('LPUSH', qp .. 'wait', id)
+  local meta = redis.call('HMGET', qp .. 'meta', 'paused', 'concurrency')
+  local held = meta[1] or (meta[2] and redis.call('LLEN', qp .. 'active') >= tonumber(meta[2]))
+  if not held then redis.call('ZADD', qp .. 'marker', 0, '0') end
+  redis.call('XADD', qp .. 'events', '*', 'event', 'waiting', 'jobId', id, 'prev', 'delayed')
+  redis.call('HSET', qp .. id, 'delay', 0)
+  return 1
+end
+`;
 
 /** The Lua sources of the commands defined on a connection (ioredis' private `scriptsSet`). */
 export function definedScripts(redis: RedisClient): readonly string[] {

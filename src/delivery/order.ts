@@ -3,148 +3,162 @@
  *
  * Design. Every job of an ordered conversation is an ordinary job in its (kind, network) queue,
  * so retries, stalls, pause and the failed set work as BullMQ does them; order comes from a Redis
- * list per conversation, `ord`, of job ids in enqueue order:
+ * list per conversation, `ord`, of job ids in enqueue order, and a set `park` of the
+ * conversation's jobs that wait for their turn in BullMQ's delayed set. Only a conversation's
+ * head is ever in the wait list, so workers never pick up a job out of turn in the normal course:
  *
- * - **enqueue** appends the job id to `ord` in the same MULTI/EXEC as BullMQ's add, so a job
- *   exists iff its place in line does (no hole, no ghost) even across a crash or `kill -9` of
- *   Redis with AOF. A key already present as a job is not appended again (the add is a no-op too).
- * - **begin**: a worker runs a job only when it is the head of `ord`. Otherwise it *parks* it
- *   (`moveToDelayed` + DelayedError) and records it in the conversation's `park` set (a sorted
- *   set: member = job, score = when it was last woken). Only the
- *   conversation's own later jobs wait; other conversations never see this job (no head-of-line
- *   blocking across conversations — a job in retry backoff sits in BullMQ's delayed set and holds
- *   back exactly its successors).
- * - **done** (success or final failure) removes the job from `ord` and, if the new head is parked,
- *   the worker promotes it at once: no polling latency.
+ * - **enqueue** (REGISTER, then BullMQ's add, then SETTLE, one MULTI): the job id is appended to
+ *   `ord` and put in `park`, the job is added *delayed* (by `parkMs`, the safety net below), and
+ *   SETTLE wakes the line's head if it is parked — a job enqueued into an idle conversation is
+ *   promoted to waiting in the same transaction. So a job exists iff its place in line does (no
+ *   hole, no ghost) even across a crash or `kill -9` of Redis with AOF. A key already present as
+ *   a job is not appended again (the add is a no-op too).
+ * - **begin**: a worker runs a job only when it is the head of `ord` (it leaves `park`).
+ *   Otherwise (a safety-net wake-up, a race) it *parks* it again (`moveToDelayed` + DelayedError,
+ *   then PARKED re-checks the head, see the race below). Only the conversation's own later jobs
+ *   wait; other conversations never see this job (no head-of-line blocking across conversations —
+ *   a job in retry backoff sits in BullMQ's delayed set, not in `park`, and holds back exactly its
+ *   successors).
+ * - **done** (success or final failure) removes the job from `ord` and, in the same script, moves
+ *   the new head to the back of the wait list if it is parked: one round trip, no polling.
+ *   Waking a head is `promote` (bullmq.ts PROMOTE_LUA): only a job both in `park` and in the
+ *   delayed set is moved, so a job in retry backoff keeps its backoff, and a head woken twice is
+ *   moved once. The back of the wait list is fair: it holds only other conversations' heads.
  * - A parked job also wakes after a timeout, `parkMs` doubling per park up to `parkMaxMs`: a
- *   safety net only (a lost promote), cheap even for a long backlog behind a failing recipient.
- * - Race: a successor can decide to park just before its predecessor finishes, so the predecessor's
- *   promote may find it still active. After parking, the successor re-checks whether it became the
- *   head and promotes itself; one of the two promotes always finds it delayed. A worker dying
- *   between *done* and its promote leaves its job active; its re-run after the stall finds the
- *   sent marker, passes by the line and wakes the parked head (see ADVANCE).
+ *   safety net only (a head that vanished without handing on), cheap even for a long backlog.
+ * - Race: a job can decide to park just before its predecessor finishes, so the predecessor's
+ *   done finds it still active and cannot wake it. After `moveToDelayed`, PARKED wakes the head
+ *   (the job itself, if it became the head meanwhile); one of the two always finds it delayed. A
+ *   worker dying between its send and *done* leaves the job active; its re-run after the stall
+ *   finds the sent marker (or sends again: the crash window, runner.ts), passes by the line and
+ *   wakes the head.
  * - A head whose job no longer exists or sits in the failed set (e.g. removed by age, or a stalled
- *   job failed without finalising) is skipped when a successor looks, so a conversation can never
- *   be stuck behind a ghost.
+ *   job failed without finalising) is skipped whenever the line is looked at, so a conversation
+ *   can never be stuck behind a ghost.
  *
  * Why not the alternatives: a queue per conversation explodes keys and workers (RFC 2779 2.2.3); a
  * single "pump" job per conversation breaks the one-job-per-(message, target) model the failed set
  * and the admin rely on; sequence numbers need the same atomic add and a second map from number to
- * job, where the list is both.
+ * job, where the list is both. An earlier version added every job waiting and parked the ones
+ * workers met out of turn: each message of a busy conversation was then picked up twice, and a
+ * woken head queued behind its own conversation's backlog (issue 12: half the throughput).
  *
- * Not Redis-Cluster-safe as is: `ord`/`park` and the queue's keys would need a common hash tag.
+ * Redis Cluster: `ord` and `park` are named after the queue's hash tag (runner.ts deliveryKeys),
+ * and the scripts touch only those, the sent marker and the queue's own keys: one slot.
  */
 import type { ChainableCommander } from "ioredis";
-import type { RedisClient } from "./bullmq.js";
+import { PROMOTE_LUA, type RedisClient } from "./bullmq.js";
 
 /**
- * Remove `id` from the line (and from `park`); if the (new) head is parked, return it so the caller
- * promotes it (at most once a second per head, see `wake`). The head is checked even when `id` was
- * not the head, and a parked head stays in `park` until it actually begins (BEGIN removes it), so
- * *whoever* passes by wakes it: a parked head is never right (a head runs, waits or sits in retry
- * backoff — a job in backoff is not in `park`, so its backoff is never cut short). This is what
- * closes the gap of a worker dying between *done* and its promote: the dead job's re-run after its
- * stall finds the sent marker, passes by the line and wakes the head. A promote of a job no longer
- * delayed fails harmlessly.
+ * Shared functions. `qp` is the BullMQ queue's key prefix (`<prefix>:<queue>:`): job hashes and
+ * the failed set. `head` drops ghosts from the front of the line; `wake` promotes the head if it
+ * is parked and in the delayed set, and returns it ('' when nothing was woken).
  */
-const ADVANCE = `
-local function nowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const LINE = `${PROMOTE_LUA}
+local function live(qp, id)
+  return redis.call('EXISTS', qp .. id) == 1 and not redis.call('ZSCORE', qp .. 'failed', id)
 end
--- park is a sorted set: member = parked job, score = when someone last tried to wake it (0: never).
--- A head is handed out for a promote at most once a second, so a crowd of out-of-turn jobs
--- passing by does not promote it again and again while it already waits to run.
-local function wake(park, head)
-  local t = redis.call('ZSCORE', park, head)
-  if not t then return '' end
-  local now = nowMs()
-  if now - tonumber(t) < 1000 then return '' end
-  redis.call('ZADD', park, now, head)
-  return head
+local function head(ord, park, qp)
+  while true do
+    local h = redis.call('LINDEX', ord, 0)
+    if not h or live(qp, h) then return h end
+    redis.call('LPOP', ord)
+    redis.call('ZREM', park, h)
+  end
 end
-local function advance(ord, park, id)
+local function wake(ord, park, qp)
+  local h = head(ord, park, qp)
+  if h and redis.call('ZSCORE', park, h) and promote(qp, h) == 1 then return h end
+  return ''
+end
+local function advance(ord, park, qp, id)
   redis.call('LREM', ord, 1, id)
   redis.call('ZREM', park, id)
-  local nxt = redis.call('LINDEX', ord, 0)
-  if nxt then return wake(park, nxt) end
-  return ''
+  return wake(ord, park, qp)
 end
 `;
 
 /**
- * KEYS ord, jobHash; ARGV id. Appends unless the job already exists (then BullMQ's add is a no-op
- * too) or is already in line (a retried enqueue whose add had failed: the entry is reused).
- * Returns the line's length after the append (0: not appended), for the backlog bound (enqueue.ts).
+ * KEYS ord, jobHash, park; ARGV id. Before BullMQ's add of a job that is added delayed: appends
+ * the id and parks it, unless the job already exists (then BullMQ's add is a no-op too). An id
+ * already in line (a retried enqueue whose add had failed) keeps its place. Returns the line's
+ * length after the append (0: not appended), for the backlog bound (enqueue.ts).
  */
 const REGISTER = `
-if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
 return redis.call('RPUSH', KEYS[1], ARGV[1])`;
 
-/** KEYS ord, park, sentMarker; ARGV id, bullQueueKeyPrefix. Returns {verdict, promote}. */
-const BEGIN = `${ADVANCE}
+/** KEYS ord, park; ARGV qp. After the adds: wake the head (the new job, in an idle conversation). */
+const SETTLE = `${LINE}
+return wake(KEYS[1], KEYS[2], ARGV[1])`;
+
+/** KEYS ord, park, sentMarker; ARGV id, qp. Returns {verdict, woken}. */
+const BEGIN = `${LINE}
 local id = ARGV[1]
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'sent', advance(KEYS[1], KEYS[2], id)} end
-local pos = redis.call('LPOS', KEYS[1], id)
-if not pos then return {'go', ''} end
-while pos > 0 do
-  local head = redis.call('LINDEX', KEYS[1], 0)
-  if redis.call('EXISTS', ARGV[2] .. head) == 1 and not redis.call('ZSCORE', ARGV[2] .. 'failed', head) then
-    redis.call('ZADD', KEYS[2], 0, id)
-    return {'park', wake(KEYS[2], head)}
-  end
-  redis.call('LPOP', KEYS[1])
-  redis.call('ZREM', KEYS[2], head)
-  pos = pos - 1
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'sent', advance(KEYS[1], KEYS[2], ARGV[2], id)} end
+if not redis.call('LPOS', KEYS[1], id) or head(KEYS[1], KEYS[2], ARGV[2]) == id then
+  redis.call('ZREM', KEYS[2], id)
+  return {'go', ''}
 end
-redis.call('ZREM', KEYS[2], id)
-return {'go', ''}`;
+redis.call('ZADD', KEYS[2], 0, id)
+return {'park', wake(KEYS[1], KEYS[2], ARGV[2])}`;
 
-/** KEYS ord, park, marker; ARGV id, ttlSeconds, ordered(1|0). Sets the marker, hands the turn on. */
-const DONE = `${ADVANCE}
+/** KEYS ord, park, marker; ARGV id, ttlSeconds, ordered(1|0), qp. Sets the marker, hands the turn on. */
+const DONE = `${LINE}
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
-if ARGV[3] == '1' then return advance(KEYS[1], KEYS[2], ARGV[1]) end
+if ARGV[3] == '1' then return advance(KEYS[1], KEYS[2], ARGV[4], ARGV[1]) end
 return ''`;
-
-/** KEYS ord, park; ARGV id. After parking: 1 when the job is (now) the head and must promote itself. */
-const RECHECK = `
-local pos = redis.call('LPOS', KEYS[1], ARGV[1])
-if pos == 0 or not pos then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
-return 0`;
 
 type Reply<T> = Promise<T>;
 interface OrderCommands {
-  parleyOrderRegister(ord: string, jobHash: string, id: string): Reply<number>;
-  parleyOrderBegin(ord: string, park: string, sent: string, id: string, bullPrefix: string): Reply<[string, string]>;
-  parleyOrderDone(ord: string, park: string, marker: string, id: string, ttl: number, ordered: string): Reply<string>;
-  parleyOrderRecheck(ord: string, park: string, id: string): Reply<number>;
+  parleyOrderRegister(ord: string, jobHash: string, park: string, id: string): Reply<number>;
+  parleyOrderSettle(ord: string, park: string, qp: string): Reply<string>;
+  parleyOrderBegin(ord: string, park: string, sent: string, id: string, qp: string): Reply<[string, string]>;
+  parleyOrderDone(ord: string, park: string, marker: string, id: string, ttl: number, ordered: string, qp: string): Reply<string>;
 }
 
 /** Define the order scripts on a connection (idempotent). ioredis re-sends a script after a reconnect. */
 export function defineOrderScripts(redis: RedisClient): void {
   const defined = redis as unknown as Partial<OrderCommands>;
   if (defined.parleyOrderBegin) return;
-  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 2, lua: REGISTER });
+  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 3, lua: REGISTER });
+  redis.defineCommand("parleyOrderSettle", { numberOfKeys: 2, lua: SETTLE });
   redis.defineCommand("parleyOrderBegin", { numberOfKeys: 3, lua: BEGIN });
   redis.defineCommand("parleyOrderDone", { numberOfKeys: 3, lua: DONE });
-  redis.defineCommand("parleyOrderRecheck", { numberOfKeys: 2, lua: RECHECK });
 }
 
+/** On a MULTI a command queues and returns the pipeline; its reply comes with EXEC's. */
+interface OnMulti {
+  parleyOrderRegister(ord: string, jobHash: string, park: string, id: string): ChainableCommander;
+  parleyOrderSettle(ord: string, park: string, qp: string): ChainableCommander;
+}
+
+/** The keys of one conversation's line in one queue; `qp` is the queue's key prefix, `queue.toKey("")`. */
+export interface LineKeys { readonly ord: string; readonly park: string; readonly qp: string }
+
 /**
- * Queue the REGISTER step on a MULTI, just before the job's add (EVALSHA once the connection has
- * sent the script). Inside a MULTI ioredis cannot recover from NOSCRIPT by itself; the service's
- * enqueue reloads the scripts and retries (service.ts). Returns the index of its reply in EXEC's
- * results: the line's length after the append (0: not appended).
+ * Queue the REGISTER step on a MULTI, just before the job's add (which must be delayed by the
+ * safety net). EVALSHA once the connection has sent the script: inside a MULTI ioredis cannot
+ * recover from NOSCRIPT by itself; the service's enqueue reloads the scripts and retries
+ * (enqueue.ts). Returns the index of its reply in EXEC's results: the line's length after the
+ * append (0: not appended).
  */
-export function registerInOrder(multi: ChainableCommander, ord: string, jobHash: string, id: string): number {
+export function registerInOrder(multi: ChainableCommander, line: LineKeys, id: string): number {
   // A MULTI pipeline counts its own MULTI command first; EXEC's results do not include it.
   const index = (multi as unknown as { length: number }).length - 1;
-  (multi as unknown as { parleyOrderRegister(...a: string[]): ChainableCommander }).parleyOrderRegister(ord, jobHash, id);
+  (multi as unknown as OnMulti).parleyOrderRegister(line.ord, line.qp + id, line.park, id);
   return index;
 }
 
-/** `promote`: a parked job (the head) to wake, or ''. */
-export interface BeginVerdict { readonly verdict: "go" | "park" | "sent"; readonly promote: string }
+/** Queue the SETTLE step on a MULTI, after every add of the batch to that line: wakes its head. */
+export function settleInOrder(multi: ChainableCommander, line: LineKeys): void {
+  (multi as unknown as OnMulti).parleyOrderSettle(line.ord, line.park, line.qp);
+}
+
+/** `woken`: the head this step moved to waiting, or '' (for tests and logs). */
+export interface BeginVerdict { readonly verdict: "go" | "park" | "sent"; readonly woken: string }
 
 export class ConversationOrder {
   private readonly cmd: OrderCommands;
@@ -153,17 +167,18 @@ export class ConversationOrder {
     this.cmd = redis as unknown as OrderCommands;
   }
 
-  async begin(ord: string, park: string, sent: string, id: string, bullPrefix: string): Promise<BeginVerdict> {
-    const [verdict, promote] = await this.cmd.parleyOrderBegin(ord, park, sent, id, bullPrefix);
-    return { verdict: verdict === "sent" || verdict === "park" ? verdict : "go", promote };
+  async begin(line: LineKeys, sent: string, id: string): Promise<BeginVerdict> {
+    const [verdict, woken] = await this.cmd.parleyOrderBegin(line.ord, line.park, sent, id, line.qp);
+    return { verdict: verdict === "sent" || verdict === "park" ? verdict : "go", woken };
   }
 
-  /** Set the marker (sent, or final failure reported); for ordered jobs return the successor to promote ('' for none). */
-  done(ord: string, park: string, marker: string, id: string, ttlSeconds: number, ordered: boolean): Promise<string> {
-    return this.cmd.parleyOrderDone(ord, park, marker, id, ttlSeconds, ordered ? "1" : "0");
+  /** Set the marker (sent, or final failure reported); for ordered jobs hand the turn on: returns the head woken ('' for none). */
+  done(line: LineKeys, marker: string, id: string, ttlSeconds: number, ordered: boolean): Promise<string> {
+    return this.cmd.parleyOrderDone(line.ord, line.park, marker, id, ttlSeconds, ordered ? "1" : "0", line.qp);
   }
 
-  async mustSelfPromote(ord: string, park: string, id: string): Promise<boolean> {
-    return (await this.cmd.parleyOrderRecheck(ord, park, id)) === 1;
+  /** After a park's moveToDelayed: wake the head if it is parked (this job, if it became the head meanwhile). */
+  parked(line: LineKeys): Promise<string> {
+    return this.cmd.parleyOrderSettle(line.ord, line.park, line.qp);
   }
 }

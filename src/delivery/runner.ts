@@ -20,7 +20,7 @@ import type { DeliveryError } from "../adapter/contract.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
-import { promoteJob, type RedisClient } from "./bullmq.js";
+import type { RedisClient } from "./bullmq.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import { queueLabel } from "./names.js";
@@ -41,18 +41,17 @@ export interface RunnerDeps {
   readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly opts: ResolvedOptions;
-  /** Worker-side queue objects by name (patient connection): promote, rate limit. */
+  /** Worker-side queue objects by name (patient connection): rate limit. */
   readonly queues: ReadonlyMap<string, Queue<JobData>>;
   readonly log: Logger;
   readonly metrics: DeliveryMetrics | undefined;
 }
 
-/** Own keys of the delivery layer for one job. */
+/** Own keys of the delivery layer for one job; `line` is its conversation's (order.ts), `qp` the queue's key prefix. */
 export function deliveryKeys(keys: Keyspace, queue: string, jobId: string, conversation: string | null) {
   const conv = conversation ?? "";
   return {
-    ord: keys.key("dlv", "ord", queue, conv),
-    park: keys.key("dlv", "park", queue, conv),
+    line: { ord: keys.key("dlv", "ord", queue, conv), park: keys.key("dlv", "park", queue, conv), qp: keys.key(queue, "") },
     sent: keys.key("dlv", "sent", queue, jobId),
     reported: keys.key("dlv", "ff", queue, jobId),
   };
@@ -71,8 +70,7 @@ export class JobRunner {
     const ordered = data.conversation !== null;
     const k = deliveryKeys(this.d.keys, job.queueName, id, data.conversation);
     if (ordered) {
-      const v = await this.order.begin(k.ord, k.park, k.sent, id, `${job.prefix}:${job.queueName}:`);
-      await this.promote(job.queueName, v.promote);
+      const v = await this.order.begin(k.line, k.sent, id);
       if (v.verdict === "sent") return;
       if (v.verdict === "park") { await this.park(job, token, k); throw new DelayedError(); }
     } else if ((await this.d.redis.exists(k.sent)) === 1) {
@@ -83,19 +81,18 @@ export class JobRunner {
     } catch (e) {
       return this.failed(job, e, k);
     }
-    const next = await this.order.done(k.ord, k.park, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
+    await this.order.done(k.line, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
     const label = queueLabel(job.queueName);
     this.d.metrics?.completed.inc({ queue: label });
     this.d.metrics?.latency.observe({ queue: label }, (Date.now() - job.timestamp) / 1000);
-    await this.promote(job.queueName, next);
   }
 
-  /** Out of turn: wait in the delayed set until the predecessor promotes us (or parkMs passes). */
+  /** Out of turn: wait in the delayed set until the predecessor's done wakes us (or parkMs passes). */
   private async park(job: Job<JobData>, token: string | undefined, k: ReturnType<typeof deliveryKeys>): Promise<void> {
     const parks = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
     const wait = Math.min(this.d.opts.parkMaxMs, this.d.opts.parkMs * 2 ** Math.min(parks, 16));
     await job.moveToDelayed(Date.now() + wait, token);
-    if (await this.order.mustSelfPromote(k.ord, k.park, job.id!)) await this.promote(job.queueName, job.id!);
+    await this.order.parked(k.line);
   }
 
   private async failed(job: Job<JobData>, e: unknown, k: ReturnType<typeof deliveryKeys>): Promise<never> {
@@ -130,20 +127,9 @@ export class JobRunner {
         this.d.log.error({ queue: job.queueName, jobId: job.id, err: e }, "onFinalFailure threw");
       }
     }
-    const next = await this.order.done(k.ord, k.park, k.reported, job.id!, this.d.opts.markerTtlSeconds, job.data.conversation !== null);
+    await this.order.done(k.line, k.reported, job.id!, this.d.opts.markerTtlSeconds, job.data.conversation !== null);
     this.d.metrics?.failed.inc({ queue: queueLabel(job.queueName) });
     this.d.log.warn({ queue: job.queueName, jobId: job.id, reason: err.reason, failureClass: err.failureClass, attempts: job.attemptsMade + 1 }, "delivery failed for good");
-    await this.promote(job.queueName, next);
-  }
-
-  /** Promote a parked successor; a job no longer delayed (someone else promoted it) is fine. */
-  private async promote(queue: string, jobId: string): Promise<void> {
-    if (jobId === "") return;
-    try {
-      await promoteJob(this.d.queues.get(queue)!, jobId);
-    } catch {
-      // Not in the delayed set any more: the other side of the park race already promoted it.
-    }
   }
 }
 

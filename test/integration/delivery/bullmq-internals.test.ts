@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addJobInTransaction, definedScripts, isNoScript, isStalledOut, openTransaction, promoteJob, PROVED_WITH } from "../../../src/delivery/bullmq.js";
+import { addJobInTransaction, definedScripts, isNoScript, isStalledOut, openTransaction, PROMOTE_LUA, PROVED_WITH } from "../../../src/delivery/bullmq.js";
 import { RedisServer } from "../../support/redis-server.js";
 import { uniquePrefix, waitFor } from "./helpers.js";
 
@@ -65,13 +65,39 @@ describe("the BullMQ internals Parley relies on (src/delivery/bullmq.ts)", () =>
     expect(await q.getJobCounts("waiting")).toEqual({ waiting: 1 });
   });
 
-  it("backend.promote: a delayed job becomes waiting; promoting a job that is not delayed rejects", async () => {
+  it("PROMOTE_LUA repeats BullMQ's promote: same keys after it, a waiting worker takes the job, a paused queue gets no marker", async () => {
+    const ours = (q: Queue, id: string) => redis.eval(`${PROMOTE_LUA} return promote(ARGV[1], ARGV[2])`, 0, q.toKey(""), id);
+    /** Everything promote-9.lua writes, with the stream's ids and timestamps left out. */
+    const state = async (q: Queue, id: string) => ({
+      counts: await q.getJobCounts("delayed", "waiting"),
+      state: await q.getJobState(id),
+      wait: await redis.lrange(q.toKey("wait"), 0, -1),
+      marker: await redis.zrange(q.toKey("marker"), "0", "-1", "WITHSCORES"),
+      delay: await redis.hget(q.toKey(id), "delay"),
+      event: (await redis.xrevrange(q.toKey("events"), "+", "-", "COUNT", 1))[0]?.[1],
+    });
+    for (const paused of [false, true]) {
+      const [theirs, mine] = [queue(), queue()];
+      for (const q of [theirs, mine]) {
+        if (paused) await q.pause();
+        await q.add("message", { n: 1 }, { jobId: "k_w" });
+        await q.add("message", { n: 2 }, { jobId: "k_d", delay: 60_000 });
+        await redis.del(q.toKey("marker"));
+      }
+      await theirs.getBackend().promote("k_d");
+      expect(await ours(mine, "k_d")).toBe(1);
+      expect(await state(mine, "k_d"), paused ? "paused" : "running").toEqual(await state(theirs, "k_d"));
+      expect(await ours(mine, "k_d"), "not delayed any more").toBe(0);
+      if (paused) expect((await state(mine, "k_d")).marker).toEqual([]);
+    }
     const q = queue();
-    await q.add("message", { n: 1 }, { jobId: "k_d", delay: 60_000 });
-    expect(await q.getJobCounts("delayed")).toEqual({ delayed: 1 });
-    await promoteJob(q, "k_d");
-    expect(await q.getJobCounts("delayed", "waiting")).toEqual({ delayed: 0, waiting: 1 });
-    await expect(promoteJob(q, "k_d")).rejects.toThrow();
+    await q.add("message", { n: 3 }, { jobId: "k_t", delay: 60_000 });
+    const taken: string[] = [];
+    const worker = new Worker(q.name, async (job) => { taken.push(job.id!); }, { connection: redis, prefix: q.opts.prefix });
+    open.push(worker);
+    await worker.waitUntilReady();
+    await ours(q, "k_t");
+    await waitFor(() => taken.length === 1, 5000, "the worker to take the promoted job");
   });
 
   it("ioredis scriptsSet: lists a defined command's Lua, and reloading it cures NOSCRIPT inside a MULTI", async () => {

@@ -1,10 +1,11 @@
 /**
  * The order protocol's Lua steps (src/delivery/order.ts), driven by hand on the real Redis so the
- * interleavings that are rare under load happen deterministically.
+ * interleavings that are rare under load happen deterministically. BullMQ's part is modelled by
+ * its keys: a job hash, the delayed set (an ordered job is added delayed), the wait list.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConversationOrder, defineOrderScripts, registerInOrder } from "../../../src/delivery/order.js";
+import { ConversationOrder, defineOrderScripts, registerInOrder, settleInOrder, type LineKeys } from "../../../src/delivery/order.js";
 import { cleanup, SHARED_REDIS, uniquePrefix } from "./helpers.js";
 
 const prefix = uniquePrefix("proto");
@@ -14,87 +15,122 @@ let n = 0;
 beforeAll(() => { redis = new Redis(SHARED_REDIS); defineOrderScripts(redis); order = new ConversationOrder(redis); });
 afterAll(async () => { await cleanup(prefix); redis.disconnect(); });
 
-/** A fresh conversation: its keys, and a helper that "adds" a job (the job hash BullMQ would write). */
+/** A fresh conversation: its keys, and helpers that model BullMQ's side of each step. */
 function conversation() {
   const c = `${prefix}:c${n++}`;
-  const bull = `${c}:q:`; // the BullMQ queue's key prefix: job hashes and the failed set
-  const k = { ord: `${c}:ord`, park: `${c}:park`, sent: (id: string) => `${c}:sent:${id}` };
-  const add = async (id: string) => {
+  const qp = `${c}:q:`; // the BullMQ queue's key prefix: job hashes, delayed, wait, failed
+  const line: LineKeys = { ord: `${c}:ord`, park: `${c}:park`, qp };
+  const sent = (id: string) => `${c}:sent:${id}`;
+  /** One enqueue transaction: register, BullMQ's delayed add, settle. */
+  const add = async (...ids: string[]) => {
+    const fresh = await Promise.all(ids.map(async (id) => (await redis.exists(qp + id)) === 0));
     const m = redis.multi();
-    registerInOrder(m, k.ord, bull + id, id);
-    m.hset(bull + id, "data", "{}");
+    ids.forEach((id, i) => {
+      registerInOrder(m, line, id);
+      if (fresh[i]) m.hset(qp + id, "data", "{}").zadd(`${qp}delayed`, 1, id); // BullMQ's add is a no-op for an existing job
+    });
+    settleInOrder(m, line);
     await m.exec();
   };
-  const begin = (id: string) => order.begin(k.ord, k.park, k.sent(id), id, bull);
-  const done = (id: string) => order.done(k.ord, k.park, k.sent(id), id, 60, true);
-  return { k, bull, add, begin, done };
+  const begin = (id: string) => order.begin(line, sent(id), id);
+  const done = (id: string) => order.done(line, sent(id), id, 60, true);
+  const waiting = () => redis.lrange(`${qp}wait`, 0, -1);
+  const delayed = () => redis.zrange(`${qp}delayed`, "0", "-1");
+  /** What BullMQ's own timer (or a worker taking it) does: out of the delayed set. */
+  const take = async (id: string) => { await redis.zrem(`${qp}delayed`, id); await redis.lrem(`${qp}wait`, 0, id); };
+  return { line, qp, add, begin, done, waiting, delayed, take };
 }
 
 describe("order protocol (DESIGN §3 order)", () => {
-  it("runs the head, parks the rest, and the head's done hands the turn to a parked successor", async () => {
+  it("an idle conversation's first job is woken at enqueue, the others stay parked; each done wakes the next", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("b"); await c.add("c");
-    expect(await c.begin("b")).toEqual({ verdict: "park", promote: "" });
-    expect(await c.begin("a")).toEqual({ verdict: "go", promote: "" });
+    await c.add("a", "b", "c");
+    expect(await c.waiting()).toEqual(["a"]);
+    expect(await c.delayed()).toEqual(["b", "c"]);
+    await c.take("a");
+    expect(await c.begin("a")).toEqual({ verdict: "go", woken: "" });
     expect(await c.done("a")).toBe("b");
-    expect(await c.begin("b")).toEqual({ verdict: "go", promote: "" });
-    expect(await c.done("b")).toBe("");
-    expect(await redis.lrange(c.k.ord, 0, -1)).toEqual(["c"]);
+    expect(await c.waiting()).toEqual(["b"]);
+    await c.take("b");
+    expect(await c.begin("b")).toEqual({ verdict: "go", woken: "" });
+    expect(await c.done("b")).toBe("c");
+    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["c"]);
+    expect(await redis.zrange(c.line.park, "0", "-1")).toEqual(["c"]);
+  });
+
+  it("a later enqueue into a busy conversation wakes nothing", async () => {
+    const c = conversation();
+    await c.add("a");
+    await c.add("b");
+    expect(await c.waiting()).toEqual(["a"]);
+    expect(await c.delayed()).toEqual(["b"]);
   });
 
   it("re-enqueueing an existing job, or a key already in line, does not add a second place", async () => {
     const c = conversation();
     await c.add("a"); await c.add("a");
     const m = redis.multi();
-    registerInOrder(m, c.k.ord, c.bull + "x", "x"); // add failed after register: x in line, no job
+    registerInOrder(m, c.line, "x"); // add failed after register: x in line, no job
     await m.exec();
-    const m2 = redis.multi();
-    registerInOrder(m2, c.k.ord, c.bull + "x", "x"); // the retried enqueue
-    await m2.exec();
-    expect(await redis.lrange(c.k.ord, 0, -1)).toEqual(["a", "x"]);
+    await c.add("x"); // the retried enqueue
+    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["a", "x"]);
+    expect(await c.waiting()).toEqual(["a"]);
   });
 
-  it("the race: predecessor finishes while the successor is between BEGIN and moveToDelayed; the re-check says self-promote", async () => {
+  it("the race: predecessor finishes while the successor is between BEGIN and moveToDelayed; PARKED wakes it", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("b");
-    expect((await c.begin("b")).verdict).toBe("park");
-    expect(await c.done("a")).toBe("b"); // a's promote of b would fail: b is still active
-    // b's moveToDelayed happens here; then its re-check:
-    expect(await order.mustSelfPromote(c.k.ord, c.k.park, "b")).toBe(true);
+    await c.add("a", "b");
+    await c.take("a");
+    await c.take("b"); // b's safety net fired: a worker has it out of turn
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "" });
+    expect(await c.done("a")).toBe(""); // b is the head now, but still active: nothing to wake
+    await redis.zadd(`${c.qp}delayed`, 2, "b"); // b's moveToDelayed
+    expect(await order.parked(c.line)).toBe("b");
+    expect(await c.waiting()).toEqual(["b"]);
   });
 
-  it("a worker dying between done and promote: the re-run passing by wakes the parked head", async () => {
+  it("a re-run after done (the worker died before BullMQ recorded the job finished) hands on once, wakes nothing twice", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("b"); await c.add("c");
-    expect((await c.begin("b")).verdict).toBe("park");
+    await c.add("a", "b");
+    await c.take("a");
     expect((await c.begin("a")).verdict).toBe("go");
-    expect(await c.done("a")).toBe("b"); // ... and a's worker dies before promoting b
-    // Within a second nobody is told to wake b again (it may well be waiting to run already):
-    expect(await c.begin("c")).toEqual({ verdict: "park", promote: "" });
-    // a stalls and re-runs (after its lock expired, modelled by ageing the wake time): its sent
-    // marker exists, so BEGIN hands on and wakes the parked head b.
-    await redis.zadd(c.k.park, 1, "b");
-    expect(await c.begin("a")).toEqual({ verdict: "sent", promote: "b" });
-    // once b begins as the head it leaves the park set; its done wakes the next parked one, c
-    expect(await c.begin("b")).toEqual({ verdict: "go", promote: "" });
-    expect(await redis.zrange(c.k.park, "0", "-1")).toEqual(["c"]);
-    expect(await c.done("b")).toBe("c");
+    expect(await c.done("a")).toBe("b");
+    expect(await c.begin("a")).toEqual({ verdict: "sent", woken: "" });
+    expect(await c.waiting()).toEqual(["b"]);
   });
 
   it("a job fetched out of turn behind a parked head wakes that head", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("b");
-    await redis.zadd(c.k.park, 0, "a"); // a lost its promote and sits parked as the head
-    expect(await c.begin("b")).toEqual({ verdict: "park", promote: "a" });
+    await c.add("a", "b");
+    await c.take("a");
+    await redis.zadd(`${c.qp}delayed`, 2, "a"); await redis.zadd(c.line.park, 0, "a"); // a parked as the head (a lost wake)
+    await c.take("b");
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "a" });
+    expect(await c.waiting()).toEqual(["a"]);
   });
 
-  it("skips ghost heads: a job that no longer exists or failed for good", async () => {
+  it("a head in retry backoff (delayed, not parked) is not woken by a job passing by", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("b"); await c.add("c");
-    await redis.del(c.bull + "a");
-    await redis.zadd(`${c.bull}failed`, "1", "b");
+    await c.add("a", "b");
+    await c.take("a");
+    expect((await c.begin("a")).verdict).toBe("go");
+    await redis.zadd(`${c.qp}delayed`, 2, "a"); // a failed, transient: BullMQ's backoff
+    await c.take("b");
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "" });
+    expect(await c.delayed()).toEqual(["a"]);
+  });
+
+  it("skips ghost heads: a job that no longer exists or failed for good, when a job begins or a done hands on", async () => {
+    const c = conversation();
+    await c.add("a", "b", "c", "d", "e");
+    await redis.del(c.qp + "a");
+    await redis.zadd(`${c.qp}failed`, "1", "b");
+    await c.take("c");
     expect((await c.begin("c")).verdict).toBe("go");
-    expect(await redis.lrange(c.k.ord, 0, -1)).toEqual(["c"]);
+    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["c", "d", "e"]);
+    await redis.del(c.qp + "d");
+    expect(await c.done("c")).toBe("e");
+    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["e"]);
   });
 
   it("a job not in line (an admin retry after its failure) runs at once", async () => {
