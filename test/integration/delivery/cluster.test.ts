@@ -3,7 +3,7 @@
  * test/support/redis-cluster.ts), with partitioned queues whose hash tags keep every key of one
  * operation in one slot (src/delivery/names.ts):
  * - order across two worker processes with injected transient failures: in order, none lost or
- *   duplicated (DESIGN §3 "Order");
+ *   duplicated (DESIGN §3 "Order"), for one-to-one conversations and for rooms (issue 12);
  * - failover: during a steady stream, `kill -9` of one master; its replica is promoted and Parley
  *   goes on by itself. Prints lost_of_acked=, duplicates=, out_of_order=, stall_ms=.
  * The workers record what they "send" on the shared Redis (not the system under test).
@@ -17,6 +17,8 @@ import { RedisCluster } from "../../support/redis-cluster.js";
 import { cleanup, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
 import { spawnWorker, stopWorker, type WorkerProc } from "./processes.js";
 import { Redis } from "ioredis";
+import type { NetworkId } from "../../../src/model/address.js";
+import { ROOM_NETS, RoomLoad } from "./room-load.js";
 
 const service = { partitions: 6, retry: { attempts: 40, baseMs: 50, capMs: 1000 }, parkMs: 1000, lockDurationMs: 3000, stalledIntervalMs: 1000 };
 let cluster: RedisCluster;
@@ -36,12 +38,12 @@ afterAll(async () => {
   rec.disconnect();
 });
 
-async function rig(name: string, failRate: number): Promise<{ prefix: string; producer: BullDeliveryService }> {
+async function rig(name: string, failRate: number, networks: readonly NetworkId[] = [NET]): Promise<{ prefix: string; producer: BullDeliveryService }> {
   const prefix = uniquePrefix(name);
   prefixes.push(prefix);
   await producer?.close();
-  producer = await createDeliveryService({ networks: [NET], prefix, cluster: cluster.seeds, ...service });
-  const cfg = { redisUrl: SHARED_REDIS, cluster: cluster.seeds, prefix, networks: [NET], concurrency: 12, failRate, service };
+  producer = await createDeliveryService({ networks, prefix, cluster: cluster.seeds, ...service });
+  const cfg = { redisUrl: SHARED_REDIS, cluster: cluster.seeds, prefix, networks: [...networks], concurrency: 12, failRate, service };
   workers.push(...(await Promise.all([spawnWorker(cfg), spawnWorker(cfg)])));
   return { prefix, producer };
 }
@@ -80,6 +82,20 @@ describe("delivery on a Redis Cluster (DESIGN §6)", () => {
     } finally { client.disconnect(); }
     console.log(`cluster_order conversations=${CONVS} messages=${CONVS * PER} partitions=${service.partitions} masters_used=${masters.size}`);
     expect(masters.size, "the partitions spread over more than one master").toBeGreaterThan(1);
+    await Promise.all(workers.splice(0).map(stopWorker));
+  });
+
+  it("T-2.2.6 rooms (issue 12): two worker processes, 10% transient failures: every native room in order, none lost or duplicated", { timeout: 120_000 }, async () => {
+    const { prefix, producer: p } = await rig("croom", 0.1, ROOM_NETS);
+    const load = new RoomLoad(4, 3);
+    for (let i = 0; i < 40; i++) await p.enqueue(Array.from({ length: 12 }, () => load.next()).flat());
+    await waitFor(async () => {
+      for (const [line, n] of load.sent) if ((await rec.llen(`${prefix}:t:recv:${line}`)) < n) return false;
+      return true;
+    }, 90_000, "every room message delivered");
+    for (const [line, n] of load.sent) expect(await received(prefix, line), line).toEqual([...Array(n).keys()]);
+    expect(load.jobs, "one delivery per other native room").toBe(load.messages * (ROOM_NETS.length - 1));
+    console.log(`cluster_room_order rooms=${load.rooms.length} messages=${load.messages} deliveries=${load.jobs}`);
     await Promise.all(workers.splice(0).map(stopWorker));
   });
 
