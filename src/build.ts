@@ -12,7 +12,7 @@ import type { GatewayConfig } from "./config/schema.js";
 import { adapterConfigsOf } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
-import { createWorkerClient, createProducerClient, DEFAULT_CLUSTER_SHARDS, keyspace, type RedisClient, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { ProcessHeartbeat, createWorkerClient, createProducerClient, DEFAULT_CLUSTER_SHARDS, keyspace, type RedisClient, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
 import { route } from "./router/index.js";
 import { PresenceAdmin, PresenceService, UserBlocks, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
@@ -176,6 +176,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
   });
 
   running.gateway = gateway;
+  const heartbeat = new ProcessHeartbeat(redis, keys, role, () => gateway.status(), (e) => log.warn({ err: errorMessage(e) }, "process heartbeat not written"));
   const token = await adminToken(config);
   const built = gateway;
   const readiness = [
@@ -228,6 +229,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       await media.start({ listen: role !== "workers" }); // before the adapters: they link to and store files from the start
       await built.start();
       if (role !== "ingress") presence.start();
+      heartbeat.start();
       if (admin) {
         webConsole?.start();
         const a = await admin.start();
@@ -236,6 +238,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       }
     },
     async stop(onIngressStopped?: () => void) {
+      await heartbeat.stop();
       await admin?.stop();
       webConsole?.stop();
       presence.stop();

@@ -221,6 +221,13 @@ export class Gateway {
     return roles.ingress ? roles.workers || deliversOverLink(adapter) : !deliversOverLink(adapter);
   }
 
+  /** Per running network: its link ready here, and whether this process takes its deliveries now (for `parley doctor`). */
+  status(): Array<{ network: NetworkId; ready: boolean; delivering: boolean }> {
+    const ingress = this.options.roles?.ingress ?? true;
+    return [...this.adapters].filter(([, a]) => this.started && (ingress || !deliversOverLink(a))) // the adapters started here
+      .map(([network, a]) => ({ network, ready: a.health().ready, delivering: this.isReady(network) }));
+  }
+
   private isReady(network: NetworkId): boolean {
     return this.deliversHere(network) && (this.adapters.get(network)?.health().ready ?? false);
   }

@@ -16,6 +16,7 @@ import type { AdapterFactory } from "../adapter/contract.js";
 import type { Finding, FindingStatus } from "../adapter/declarations.js";
 import type { CommandOutput } from "./config-check.js";
 import { errorMessage } from "../errors/message.js";
+import { checkDeployment } from "./doctor-deployment.js";
 
 export type { Finding, FindingStatus };
 
@@ -133,7 +134,11 @@ export async function checkRunningGateway(config: GatewayConfig, timeoutMs: numb
 }
 
 export async function runDoctor(ctx: DoctorContext, networks: readonly NetworkDoctor[]): Promise<Finding[]> {
-  const findings: Finding[] = [...(await checkRedis(ctx.config, ctx.timeoutMs)), ...(await checkRunningGateway(ctx.config, ctx.timeoutMs))];
+  const findings: Finding[] = [
+    ...(await checkRedis(ctx.config, ctx.timeoutMs)),
+    ...(await checkRunningGateway(ctx.config, ctx.timeoutMs)),
+    ...(await checkDeployment(ctx.config, ctx.timeoutMs)),
+  ];
   for (const n of networks) {
     const section = ctx.config.adapters[n.network];
     if (section === undefined) continue;

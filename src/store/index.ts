@@ -5,3 +5,4 @@ export * from "./id-map.js";
 export * from "./claims.js";
 export * from "./durability.js";
 export * from "./slots.js";
+export * from "./processes.js";
