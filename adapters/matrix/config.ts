@@ -62,6 +62,8 @@ export const MatrixConfigSchema = z.object({
   }).prefault({}).describe("the application-service listener the homeserver pushes transactions to"),
   /** How often puppets' presence is re-sent so the homeserver does not time it out (0: never). */
   presenceRefreshSeconds: z.number().int().min(0).default(20).describe("how often online/unavailable puppets' presence is re-sent (0: never); must be below Synapse's presence.sync_online_timeout (30 s)"),
+  /** How long a puppet's name and avatar stand before the person's profile is read again (puppet-profile.ts). */
+  profileRefreshSeconds: z.number().int().min(1).default(3600).describe("how long a puppet's display name and avatar stand before the person's own profile is read again, on their next message or presence; an avatar change their network announces in presence (XMPP XEP-0153) is followed at once"),
   /** Events larger than this are refused with a notice (Matrix "Size limits"). */
   maxEventBytes: z.number().int().min(1024).max(MAX_EVENT_BYTES).default(MAX_EVENT_BYTES).describe("a larger event is first sent without its formatting (formatted_body dropped, text kept); only when the text alone is too large is it refused, with a notice naming the limit"),
   /** Timeout of a call to the homeserver. */

@@ -4,6 +4,7 @@ import type { Logger } from "../../src/log/logger.js";
 import type { MatrixConfig } from "./config.js";
 import type { Homeserver } from "./homeserver.js";
 import type { Puppets } from "./puppets.js";
+import type { PuppetProfiles } from "./puppet-profile.js";
 import type { Rooms } from "./rooms.js";
 
 export interface MatrixDeps {
@@ -11,6 +12,8 @@ export interface MatrixDeps {
   readonly config: MatrixConfig;
   readonly hs: Homeserver;
   readonly puppets: Puppets;
+  /** Puppets' names and avatars from their persons' own profiles. */
+  readonly profiles: PuppetProfiles;
   readonly rooms: Rooms;
   readonly log: Logger;
   /** The bridge bot's user id. */

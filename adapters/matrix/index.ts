@@ -31,6 +31,7 @@ import type { TypingNotice } from "../../src/model/interactions.js";
 import type { TypingDelivery } from "../../src/adapter/features.js";
 import { PuppetPresence } from "./presence.js";
 import { Puppets } from "./puppets.js";
+import { PuppetProfiles } from "./puppet-profile.js";
 import { matrixDoctor } from "./doctor.js";
 import { checkRegistrationFile } from "./registration.js";
 import { registrationCommand } from "./registration-command.js";
@@ -81,7 +82,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const log = ctx.log.child({ module: "matrix" });
     const hs = new Homeserver({ baseUrl: c.homeserverUrl, asToken: c.asToken, timeoutMs: c.requestTimeoutMs });
     const bot = botUserId(ctx.mappings());
-    const d: MatrixDeps = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state) };
+    const base = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state) };
+    const d: MatrixDeps = { ...base, profiles: new PuppetProfiles(base) };
     this.d = d;
     await this.checkToken(d);
     this.transactions = new Transactions(d);

@@ -91,6 +91,7 @@ export async function deliverMessage(d: MatrixDeps, message: Message): Promise<D
   if (sent) return { state: "relayed", nativeIds: [sent] };
   try {
     await d.puppets.ensure(puppet, message.from.address);
+    d.profiles.follow(puppet, message.from);
     // Files are uploaded as the puppet and sent as native media events (media/outbound.ts).
     const contents = attachmentsOf(message).length > 0 ? await fileContents(d, message, puppet, () => contentFor(d, message)) : [await contentFor(d, message)];
     for (const content of contents) {

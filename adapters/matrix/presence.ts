@@ -163,6 +163,7 @@ export class PuppetPresence {
     const puppet = nativeOrFail(d, n.presence.presentity);
     try {
       await d.puppets.ensure(puppet, n.presence.presentity.address);
+      d.profiles.follow(puppet, n.presence.presentity, n.presence.extensions);
       // Presence shows only to users sharing a room with the puppet: the DM is that room.
       await d.rooms.dm(puppet, watcher, "dm");
       await this.serial(puppet, async () => {

@@ -32,5 +32,7 @@ export class Puppets {
     }
     await this.hs.request(userId, Method.Put, `/profile/${enc(userId)}/displayname`, { displayname: displayName });
     await this.state.set(`puppet:${userId}`, displayName);
+    // A new puppet has no name or avatar of its person yet (puppet-profile.ts applies them again).
+    await this.state.delete(`profile:${userId}`);
   }
 }

@@ -14,7 +14,7 @@ import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, Subs
 import type { DeliversOverLink, IngressControl } from "../../src/adapter/ingress.js";
 import type { Message } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
-import { XMPP, componentDomains, xmppAddressing } from "./address.js";
+import { XMPP, componentDomains, toNative, xmppAddressing } from "./address.js";
 import { XmppConfigSchema, type XmppConfig } from "./config.js";
 import { ComponentLink } from "./connection.js";
 import { handleStanza } from "./inbound.js";
@@ -35,6 +35,9 @@ import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
+import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
+import type { Endpoint } from "../../src/model/address.js";
+import { xmppProfile } from "./profile.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
@@ -54,7 +57,7 @@ function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
 }
 
-export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl, TypingDelivery, DeliversOverLink {
+export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, SubscriptionDelivery, RoomAdapter, IngressControl, TypingDelivery, DeliversOverLink {
   /** The component link both reads and sends: deliveries run where the link is (src/adapter/ingress.ts). */
   readonly deliversOverLink = true as const;
   private rt: XmppRuntime | undefined;
@@ -208,6 +211,12 @@ export class XmppAdapter implements Adapter, PresenceDelivery, SubscriptionDeliv
   async deliverTyping(notice: TypingNotice): Promise<void> { return deliverTyping(this.runtime(), notice); }
   /** A member's typing in a linked MUC room (issue 18 in rooms, muc/features-out.ts). */
   async deliverRoomTyping(notice: RoomTypingNotice): Promise<void> { return typingToMuc(this.runtime(), this.occupants!, notice); }
+
+  /** An XMPP user's vCard, read from their server (profile.ts); undefined while this process has no link. */
+  async profileOf(who: Endpoint): Promise<Profile | undefined> {
+    if (!this.rt || !this.owner || this.stopped) return undefined;
+    return xmppProfile(this.rt, who, this.presence?.avatars.hashOf(toNative(who, this.rt.ctx.mappings()).toLowerCase()));
+  }
 
   health(): LinkHealth {
     if (!this.rt || this.stopped) return { ready: false, detail: "stopped" };

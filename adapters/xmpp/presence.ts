@@ -15,6 +15,7 @@ import { XMPP, parseJid, toNative } from "./address.js";
 import { xml, type XmlElement } from "./connection.js";
 import { drop, resolveParties, type Parties, type XmppRuntime } from "./stanza.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { AvatarHashes } from "./profile.js";
 
 const AUTH = { method: "network" as const, detail: "XMPP server on the component link" };
 const MAX_PAIRS = 10_000;
@@ -55,6 +56,8 @@ export class PresenceState {
   private pairs = new Map<string, { watcher: Endpoint; presentity: Endpoint }>();
   /** Per pair, the puppet resources last shown available (to withdraw the ones that disappear). */
   private readonly shown = new Map<string, Set<string>>();
+  /** Per XMPP user, the XEP-0153 avatar hash their server last put in their presence. */
+  readonly avatars = new AvatarHashes();
 
   constructor(private readonly rt: XmppRuntime) {}
 
@@ -156,10 +159,14 @@ export class PresenceState {
 
   async inbound(el: XmlElement, p: Parties): Promise<void> {
     const resource = parseJid(p.senderJid).resource ?? "";
-    const tuples = await this.update(p.senderBare, tupleOf(el, resource));
-    if (!tuples) return;
+    const avatarChanged = this.avatars.note(p.senderBare, el);
+    let tuples = await this.update(p.senderBare, tupleOf(el, resource));
+    // A new avatar hash with the same show and status is still news: the other networks re-read the profile.
+    if (!tuples && avatarChanged) tuples = [...(this.resources.get(p.senderBare)?.values() ?? [])];
+    if (!tuples || tuples.length === 0) return;
     const presence = PresenceSchema.parse({
       presentity: p.sender, tuples, version: this.nextVersion(p.senderBare), provenance: { source: "origin" },
+      extensions: this.avatars.extensionOf(p.senderBare),
     });
     await this.rt.ctx.accept([{ kind: "presence", presence, authenticatedBy: AUTH }]);
   }

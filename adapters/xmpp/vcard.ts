@@ -6,6 +6,7 @@
  */
 import type { Profile } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
+import { createHash } from "node:crypto";
 import { xml, type XmlElement } from "./connection.js";
 
 export const NS_VCARD = "vcard-temp";
@@ -29,4 +30,39 @@ export function vcardOf(who: Endpoint, profile: Profile | undefined): XmlElement
   }
   for (const uri of profile?.contacts ?? []) if (uri.includes(":")) children.push(contactElement(uri));
   return xml("vCard", { xmlns: NS_VCARD }, ...children);
+}
+
+/** What a vCard field holds as a contact URI (the reverse of {@link contactElement}). */
+function contactsOf(v: XmlElement): string[] {
+  const out: string[] = [];
+  for (const e of v.getChildren("EMAIL")) { const t = e.getChildText("USERID")?.trim(); if (t) out.push(`mailto:${t}`); }
+  for (const e of v.getChildren("TEL")) { const t = e.getChildText("NUMBER")?.trim(); if (t) out.push(`tel:${t}`); }
+  for (const e of v.getChildren("JABBERID")) { const t = e.text().trim(); if (t) out.push(`xmpp:${t}`); }
+  for (const e of v.getChildren("URL")) { const t = e.text().trim(); if (/^[a-z][a-z0-9+.-]*:/i.test(t)) out.push(t); }
+  return out.slice(0, 32);
+}
+
+/**
+ * A user's vcard-temp (XEP-0054) as a profile: the name from `FN` (else `NICKNAME`), the avatar from
+ * `PHOTO` (`BINVAL`, at most `maxAvatarBytes`; an `EXTVAL` link is not fetched), contacts from
+ * `EMAIL`, `TEL`, `JABBERID` and `URL`, plus `self` (the user's own `xmpp:` URI). Of several
+ * photos (a server may list every avatar it keeps), the one whose SHA-1 is `currentSha1` (the hash
+ * in the user's presence, XEP-0153), else the first.
+ */
+export function profileOfVcard(v: XmlElement, self: string, maxAvatarBytes: number, currentSha1?: string): Profile {
+  const name = (v.getChildText("FN") ?? "").trim() || (v.getChildText("NICKNAME") ?? "").trim();
+  const photos = v.getChildren("PHOTO");
+  const photo = photos.find((p) => currentSha1 !== undefined && sha1Of(p) === currentSha1) ?? photos[0];
+  const binval = photo?.getChildText("BINVAL")?.replace(/\s+/g, "") ?? "";
+  const bytes = binval.length > 0 && binval.length <= Math.ceil(maxAvatarBytes / 3) * 4 ? Buffer.from(binval, "base64") : undefined;
+  const type = (photo?.getChildText("TYPE") ?? "").trim().toLowerCase();
+  return {
+    ...(name !== "" ? { displayName: name.slice(0, 256) } : {}),
+    ...(bytes && bytes.length > 0 ? { avatar: { bytes, contentType: /^image\/[a-z0-9.+-]+$/.test(type) ? type : "application/octet-stream" } } : {}),
+    contacts: [self, ...contactsOf(v).filter((c) => c !== self)],
+  };
+}
+
+function sha1Of(photo: XmlElement): string {
+  return createHash("sha1").update(Buffer.from((photo.getChildText("BINVAL") ?? "").replace(/\s+/g, ""), "base64")).digest("hex");
 }

@@ -39,3 +39,16 @@ export function providesProfiles<A extends object>(adapter: A): adapter is A & P
 export interface ProfilePort {
   profileOf(who: Endpoint): Promise<Profile | undefined>;
 }
+
+/**
+ * A canonical presence extension an adapter adds when its network announces that a person's
+ * profile changed (XMPP: the XEP-0153 avatar hash in presence): `{ payload: { avatar: string } }`,
+ * a value that changes with the avatar ("" for none). Other adapters read the profile again when
+ * it changes (docs/extensions.md).
+ */
+export const PROFILE_HINT = "urn:parley:profile:0";
+
+export function profileHintOf(extensions: Readonly<Record<string, { payload?: unknown }>>): string | undefined {
+  const payload = extensions[PROFILE_HINT]?.payload as { avatar?: unknown } | undefined;
+  return typeof payload?.avatar === "string" ? payload.avatar : undefined;
+}

@@ -12,7 +12,7 @@ declare module "vitest" {
 }
 
 /** Users every e2e test file may use; files needing more call registerUser() with their own names. */
-export const PROSODY_TEST_USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "trent"];
+export const PROSODY_TEST_USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "trent", "peggy"];
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const coords = await prepareProsody({

@@ -94,7 +94,8 @@ https_ports = { }
 http_default_host = ${lua(c.uploadDomain)}
 http_external_url = ${lua(`http://${c.uploadHost}:${c.httpPort}/`)}
 plugin_paths = { ${harnessModules ? lua(HARNESS_PLUGINS) : ""} }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix", "offline", "blocklist"${harnessModules ? ', "harness_throttle"' : ""} }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "posix", "offline", "blocklist", "pep", "vcard_legacy"${harnessModules ? ', "harness_throttle"' : ""} }
+-- Profiles (issue 15): vcard-temp (XEP-0054) served from PEP vCard4 (XEP-0292) and avatars (XEP-0084), and the XEP-0153 avatar hash in presence, as Prosody's default config has them.
 modules_disabled = { "s2s", "tls", "carbons", "smacks", "limits" }
 authentication = "internal_hashed"
 storage = "internal"
