@@ -3,11 +3,11 @@
  * test/fixtures/adapters/toy/ joins the list of adapter factories — the mechanism
  * adapters/index.ts uses — and with nothing else changed it appears in `parley config sample`,
  * `parley doctor`, `parley resolve`, the mappings' clash checks, log redaction and the e2e
- * projects (its contract suite runs as e2e-toy).
+ * projects (its contract suite runs as e2e-toy); and no file outside its folder names it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { adapterFactories } from "../../../adapters/index.js";
@@ -75,6 +75,20 @@ domains:
     log.info({ config: { adapters: { toy: { outboundUrl: "http://x/", webhookKey: "toy-webhook-key-1" } } } }, "config");
     expect(lines.join("")).not.toContain("toy-webhook-key-1");
     expect(lines.join("")).toContain("http://x/");
+  });
+
+  it("lives in its folder alone: nothing outside it names the toy, and the adapter imports only src/ and its own files", () => {
+    const root = resolve(import.meta.dirname, "../../..");
+    const folder = join(root, "test/fixtures/adapters/toy");
+    const files = (d: string): string[] => readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
+    const outside = [...["src", "bin", "adapters"].flatMap((d) => files(join(root, d))), ...["vitest.config.ts", "test/e2e-projects.ts", "package.json"].map((f) => join(root, f))];
+    expect(outside.length).toBeGreaterThan(100);
+    expect(outside.filter((f) => /\btoy\b/i.test(readFileSync(f, "utf8"))).map((f) => relative(root, f))).toEqual([]);
+    const imports = files(folder).filter((f) => f.endsWith(".ts") && !f.includes("/e2e/"))
+      .flatMap((f) => [...readFileSync(f, "utf8").matchAll(/(?:from|import\(?) *"(\.[^"]+)"/g)].map((m) => relative(root, resolve(f, "..", m[1]!))));
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((i) => !i.startsWith("src/") && !i.startsWith("test/fixtures/adapters/toy/"))).toEqual([]);
   });
 
   it("its e2e tests are a project of their own (e2e-toy), found from its folder", () => {
