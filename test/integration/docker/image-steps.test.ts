@@ -87,6 +87,8 @@ describe("docker/ validated on the host", () => {
     ensureCommand("docker-compose", "docker-compose");
     const ok = sh("docker-compose -f compose.yaml config -q", join(root, "docker"));
     expect(ok.status, ok.stderr).toBe(0);
+    const cluster = sh("docker-compose -f compose.yaml --profile cluster config -q", join(root, "docker")); // issue 14
+    expect(cluster.status, cluster.stderr).toBe(0);
     const broken = readFileSync(join(root, "docker/compose.yaml"), "utf8").replace("  redis:\n", "  redis:\n    no_such_key: 1\n");
     const bad = spawnSync("docker-compose", ["-f", "-", "config", "-q"], { cwd: join(root, "docker"), input: broken, encoding: "utf8" });
     expect(bad.status).not.toBe(0);
