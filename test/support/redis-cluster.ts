@@ -105,6 +105,17 @@ export class RedisCluster {
     return total;
   }
 
+  /** `kill -9` of every node at once (a whole-cluster crash): only what each node fsynced survives. */
+  async kill9All(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill9()));
+  }
+
+  /** Restart every stopped node on its port and directory (nodes.conf, AOF) and wait until healthy. */
+  async restartAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.start()));
+    await this.waitHealthy(60_000);
+  }
+
   async destroy(): Promise<void> {
     for (const n of this.nodes) await n.destroy();
   }

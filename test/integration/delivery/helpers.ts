@@ -2,7 +2,8 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { DeliveryError } from "../../../src/adapter/contract.js";
-import type { DeliveryHandler, DeliveryJob } from "../../../src/delivery/types.js";
+import type { DeliveryHandler, DeliveryJob, DeliveryJobSpec } from "../../../src/delivery/types.js";
+import { isParleyError } from "../../../src/errors/index.js";
 import { asNetworkId, type NetworkId } from "../../../src/model/address.js";
 import { deleteKeysUnder } from "../../../src/store/keys.js";
 
@@ -21,6 +22,23 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     if (await cond()) return;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Enqueue as a source does: an answer "try later" (PARLEY_UNAVAILABLE, e.g. the fail-fast
+ * producer's 500 ms command timeout on a loaded machine) is retried; enqueue is idempotent by key.
+ */
+export async function enqueueAsSource(svc: { enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> }, specs: readonly DeliveryJobSpec[], timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await svc.enqueue(specs);
+      return;
+    } catch (e) {
+      if (!isParleyError(e, "PARLEY_UNAVAILABLE") || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 100)); // a source's retry delay
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { createDeliveryService, type BullDeliveryService, type DeliveryServiceOptions } from "../../../src/delivery/index.js";
 import type { WorkerProcessConfig } from "../../support/delivery-worker-process.js";
+import { RedisCluster } from "../../support/redis-cluster.js";
 import { cleanup, NET, SHARED_REDIS } from "./helpers.js";
 
 const ENTRY = fileURLToPath(new URL("../../support/delivery-worker-process.ts", import.meta.url));
@@ -44,23 +45,34 @@ export interface ProcessRig {
   rec: Redis;
   /** Worker processes, stopped after the tests (push the ones a test spawns). */
   readonly workers: WorkerProc[];
+  /** With `cluster: true`: the private local Redis Cluster the delivery service runs on. */
+  cluster?: RedisCluster;
+  /** The cluster's seed nodes for a worker's config (`undefined` on the single Redis). */
+  readonly seeds: readonly string[] | undefined;
 }
 
 /**
  * The scaffolding of a multi-process delivery test: registers beforeAll/afterAll that make the
  * producer and the reading connection (and spawn `spawn.count` workers when given), then stop the
- * workers, close everything and delete the test's keys.
+ * workers, close everything and delete the test's keys. With `cluster: true` the delivery service
+ * (producer and workers) runs on a private local Redis Cluster started for the file; what the
+ * workers record stays on the shared Redis.
  */
-export function useProcessRig(o: { prefix: string; service: Partial<DeliveryServiceOptions>; spawn?: { cfg: WorkerProcessConfig; count: number } }): ProcessRig {
-  const rig = { workers: [] as WorkerProc[] } as unknown as ProcessRig;
+export function useProcessRig(o: { prefix: string; service: Partial<DeliveryServiceOptions>; spawn?: { cfg: WorkerProcessConfig; count: number }; cluster?: boolean }): ProcessRig {
+  const rig = {
+    workers: [] as WorkerProc[],
+    get seeds() { return rig.cluster?.seeds; },
+  } as unknown as ProcessRig;
   beforeAll(async () => {
     rig.rec = new Redis(SHARED_REDIS);
-    rig.producer = await createDeliveryService({ networks: [NET], prefix: o.prefix, redisUrl: SHARED_REDIS, ...o.service });
-    if (o.spawn) rig.workers.push(...(await Promise.all(Array.from({ length: o.spawn.count }, () => spawnWorker(o.spawn!.cfg)))));
+    if (o.cluster) rig.cluster = await RedisCluster.start();
+    rig.producer = await createDeliveryService({ networks: [NET], prefix: o.prefix, redisUrl: SHARED_REDIS, cluster: rig.seeds, ...o.service });
+    if (o.spawn) rig.workers.push(...(await Promise.all(Array.from({ length: o.spawn.count }, () => spawnWorker({ ...o.spawn!.cfg, cluster: rig.seeds })))));
   });
   afterAll(async () => {
     await Promise.all(rig.workers.map(stopWorker));
     await rig.producer?.close();
+    await rig.cluster?.destroy();
     await cleanup(o.prefix);
     rig.rec?.disconnect();
   });

@@ -3,19 +3,27 @@
  * (d) Redis stopped → enqueue fails fast with PARLEY_UNAVAILABLE; Redis back → workers resume by
  *     themselves and no job stays active. Redis refusing writes (OOM) → the same, nothing stored.
  * (e) kill -9 of an AOF (`appendfsync always`) Redis in the middle of 5,000 enqueues, restart on
- *     the same directory: every enqueue that resolved is delivered.
+ *     the same directory: every enqueue that resolved is delivered. The same on a local Redis
+ *     Cluster (issue 14), every node killed at once (a whole-cluster crash; one master's failover
+ *     is test/integration/delivery/cluster.test.ts).
  */
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
 import type { DeliveryJob, DeliveryJobSpec } from "../../../src/delivery/types.js";
 import { isParleyError } from "../../../src/errors/index.js";
+import { RedisCluster } from "../../support/redis-cluster.js";
 import { RedisServer } from "../../support/redis-server.js";
 import { FAST, NET, RecordingHandler, uniquePrefix, waitFor } from "./helpers.js";
 
 let server: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
 let svc: BullDeliveryService | undefined;
-afterEach(async () => { await svc?.close(); svc = undefined; await server?.destroy(); server = undefined; });
+afterEach(async () => {
+  await svc?.close(); svc = undefined;
+  await server?.destroy(); server = undefined;
+  await cluster?.destroy(); cluster = undefined;
+});
 
 const msg = (key: string, conversation?: string): DeliveryJobSpec => ({ kind: "message", network: NET, key, conversation, payload: { key } });
 const unavailable = (e: unknown) => isParleyError(e, "PARLEY_UNAVAILABLE");
@@ -112,10 +120,22 @@ describe("shutdown during an outage (STYLE habit 10)", () => {
   });
 });
 
-describe("Redis crash (DESIGN §3 ack after durability)", () => {
+/** What the crash test kills: one AOF Redis, or every node of a cluster (AOF on each). */
+interface Crashable { readonly where: { redisUrl?: string; cluster?: string[] }; kill9(): Promise<void>; restart(): Promise<void> }
+
+async function crashable(onCluster: boolean): Promise<Crashable> {
+  if (onCluster) {
+    const c = cluster = await RedisCluster.start({ appendfsync: "always" });
+    return { where: { cluster: c.seeds }, kill9: () => c.kill9All(), restart: () => c.restartAll() };
+  }
+  const r = server = await RedisServer.start({ appendonly: true });
+  return { where: { redisUrl: r.url }, kill9: () => r.kill9(), restart: () => r.start() };
+}
+
+describe.each([{ on: "one Redis", onCluster: false }, { on: "a Redis Cluster", onCluster: true }])("Redis crash on $on (DESIGN §3 ack after durability)", ({ onCluster }) => {
   it("T-5.4.2 kill -9 of an AOF Redis during 5,000 enqueues: every enqueue that resolved is delivered", { timeout: 120_000 }, async () => {
-    server = await RedisServer.start({ appendonly: true });
-    svc = await createDeliveryService({ networks: [NET], prefix: uniquePrefix("rcrash"), redisUrl: server.url, ...FAST });
+    const redis = await crashable(onCluster);
+    svc = await createDeliveryService({ networks: [NET], prefix: uniquePrefix("rcrash"), ...redis.where, ...FAST });
     const delivered = new Set<string>();
     const h = new RecordingHandler((job) => { delivered.add(job.key); });
     await svc.startWorkers(h);
@@ -125,7 +145,6 @@ describe("Redis crash (DESIGN §3 ack after durability)", () => {
     let killing: Promise<void> | undefined;
     let next = 0;
     const s = svc;
-    const srv = server;
     const lane = async () => {
       while (next < N) {
         const i = next++;
@@ -133,7 +152,7 @@ describe("Redis crash (DESIGN §3 ack after durability)", () => {
         try {
           await s.enqueue([msg(key, `c${i % 50}`)]);
           resolved.push(key);
-          if (resolved.length === 2000 && !killing) killing = srv.kill9();
+          if (resolved.length === 2000 && !killing) killing = redis.kill9();
         } catch (e) {
           if (!unavailable(e)) throw e;
           rejected++;
@@ -142,11 +161,11 @@ describe("Redis crash (DESIGN §3 ack after durability)", () => {
     };
     await Promise.all([...Array(20).keys()].map(lane));
     await killing;
-    await server.start();
+    await redis.restart();
     await waitFor(() => resolved.every((k) => delivered.has(k)), 60_000, "every resolved enqueue delivered");
     await waitFor(() => settled(s), 20_000, "no job left active or waiting");
     const lost = resolved.filter((k) => !delivered.has(k)).length;
-    console.log(`redis_crash resolved=${resolved.length} rejected=${rejected} delivered=${delivered.size} lost_of_resolved=${lost}`);
+    console.log(`redis_crash backend=${onCluster ? "cluster" : "redis"} resolved=${resolved.length} rejected=${rejected} delivered=${delivered.size} lost_of_resolved=${lost}`);
     expect(resolved.length).toBeGreaterThanOrEqual(2000);
     expect(rejected).toBeGreaterThan(0);
     expect(lost).toBe(0);

@@ -2,30 +2,30 @@
  * RFC 2779 5.4.2 / DESIGN §3 "idempotent delivery": `kill -9` of a worker process in the middle of
  * 5,000 messages, restart, and every message is delivered; the only duplicates allowed are those
  * whose first send fell in the crash window (sent by the killed process, marker not yet written).
+ * The same test runs on one Redis and on a local Redis Cluster (3 masters + 3 replicas, issue 14).
  */
 import { describe, expect, it } from "vitest";
 import type { DeliveryJobSpec } from "../../../src/delivery/types.js";
 import type { TestPayload } from "../../support/delivery-worker-process.js";
-import { NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { enqueueAsSource, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
 import { kill9, spawnWorker, useProcessRig } from "./processes.js";
 
-const prefix = uniquePrefix("crash");
-const base = `${prefix}:t`;
 const N = 5000;
 const CONVS = 50;
 const service = { parkMs: 1000, lockDurationMs: 2000, stalledIntervalMs: 1000, retry: { attempts: 10, baseMs: 50, capMs: 1000 } };
-const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, logSteps: true, service };
 
-const rig = useProcessRig({ prefix, service });
+describe.each([{ on: "one Redis", cluster: false }, { on: "a Redis Cluster", cluster: true }])("worker crash on $on (RFC 2779 5.4.2)", ({ cluster }) => {
+  const prefix = uniquePrefix(cluster ? "ccrash" : "crash");
+  const base = `${prefix}:t`;
+  const rig = useProcessRig({ prefix, service, cluster });
+  const totalReceived = async (): Promise<number> => {
+    let n = 0;
+    for (let c = 0; c < CONVS; c++) n += await rig.rec.llen(`${base}:recv:c${c}`);
+    return n;
+  };
 
-async function totalReceived(): Promise<number> {
-  let n = 0;
-  for (let c = 0; c < CONVS; c++) n += await rig.rec.llen(`${base}:recv:c${c}`);
-  return n;
-}
-
-describe("worker crash (RFC 2779 5.4.2)", () => {
   it("T-5.4.2 kill -9 of a worker mid-stream: nothing lost, duplicates only in the crash window, order kept", { timeout: 120_000 }, async () => {
+    const cfg = { redisUrl: SHARED_REDIS, cluster: rig.seeds, prefix, networks: [NET], concurrency: 16, logSteps: true, service };
     const [victim, survivor] = await Promise.all([spawnWorker(cfg), spawnWorker(cfg)]);
     rig.workers.push(victim, survivor);
     const specs: DeliveryJobSpec[] = [];
@@ -35,7 +35,7 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
         specs.push({ kind: "message", network: NET, key: `c${c}.${i}`, conversation: `c${c}`, payload });
       }
     }
-    for (let s = 0; s < specs.length; s += 500) await rig.producer.enqueue(specs.slice(s, s + 500));
+    for (let s = 0; s < specs.length; s += 500) await enqueueAsSource(rig.producer, specs.slice(s, s + 500));
     await waitFor(async () => (await totalReceived()) >= 1500, 60_000, "1,500 deliveries before the kill");
     await kill9(victim);
     await rig.rec.rpush(`${base}:log`, `KILL|-|${victim.pid}`);
@@ -62,7 +62,7 @@ describe("worker crash (RFC 2779 5.4.2)", () => {
     const started = new Set(log.filter(([e, , pid]) => e === "start" && Number(pid) === victim.pid).map(([, k]) => k));
     const victimSent = new Set(log.filter(([e, , pid]) => e === "sent" && Number(pid) === victim.pid).map(([, k]) => k));
     const interrupted = [...started].filter((k) => !victimSent.has(k)).length;
-    console.log(`worker_crash lost=${lost} duplicates=${duplicates} in_window=${inWindow} final_failures=${final} interrupted_sends=${interrupted} kill_after_sends=${log.slice(0, killAt).filter(([e]) => e === "sent").length}`);
+    console.log(`worker_crash backend=${cluster ? "cluster" : "redis"} lost=${lost} duplicates=${duplicates} in_window=${inWindow} final_failures=${final} interrupted_sends=${interrupted} kill_after_sends=${log.slice(0, killAt).filter(([e]) => e === "sent").length}`);
     expect(lost).toBe(0);
     expect(duplicates).toBe(inWindow);
     expect(final).toBe(0);
