@@ -3,7 +3,7 @@
  * → worker → adapter) between two test-double networks, the recipient's calling back on delivery.
  */
 import { gatewayConfigSchema, type GatewayConfig } from "../src/config/index.js";
-import { buildGateway } from "../src/build.js";
+import { buildGateway, type Role } from "../src/build.js";
 import { endpoint } from "../src/model/address.js";
 import { newCanonicalId } from "../src/model/ids.js";
 import { MessageSchema, type Message } from "../src/model/message.js";
@@ -30,12 +30,16 @@ export interface GatewayRig {
   close(): Promise<void>;
 }
 
-export async function gatewayRig(o: { redisUrl: string; prefix: string; concurrency: number; onDeliver: (m: Message) => void; trace?: boolean }): Promise<GatewayRig> {
+/**
+ * `role` (default "all") and `cluster` (Redis Cluster seeds) let a bench split the core over
+ * processes: one "ingress" process accepting, "workers" processes delivering (bench/scale.ts).
+ */
+export async function gatewayRig(o: { redisUrl: string; cluster?: readonly string[]; role?: Role; prefix: string; concurrency: number; onDeliver: (m: Message) => void; trace?: boolean }): Promise<GatewayRig> {
   const beta = new TestDoublePeer();
   beta.onMessage = o.onDeliver;
   const factories = [testDoubleFactory("alpha"), testDoubleFactory("beta", beta)];
   const config = gatewayConfigSchema(factories).parse({
-    redis: { url: o.redisUrl, keyPrefix: `${o.prefix}:` },
+    redis: { url: o.redisUrl, keyPrefix: `${o.prefix}:`, ...(o.cluster ? { cluster: [...o.cluster] } : {}) },
     admin: { enabled: false },
     delivery: { concurrency: o.concurrency },
     adapters: { alpha: {}, beta: {} },
@@ -43,7 +47,7 @@ export async function gatewayRig(o: { redisUrl: string; prefix: string; concurre
     limits: { enabled: false }, // a benchmark is one sender at full speed on purpose
   }) as GatewayConfig;
   const mappings = testMappings({ networks: { alpha: {}, beta: {} }, domains: { "alpha.example": { home: "alpha" }, "beta.example": { home: "beta" } } });
-  const built = await buildGateway({ config, mappings, factories, log: silentLogger(), role: "all" });
+  const built = await buildGateway({ config, mappings, factories, log: silentLogger(), role: o.role ?? "all" });
   await built.start();
   return {
     async accept(messages) {

@@ -1,0 +1,56 @@
+/**
+ * One `--role workers` Parley core for `npm run bench:scale` (bench/scale.ts), forked with
+ * `--import tsx`; config as JSON in PARLEY_BENCH_WORKER. Its recipient network (a test double)
+ * counts deliveries and keeps their accept → adapter latency. Over IPC:
+ *   → parent  { type: "ready" }                       once the workers run
+ *   → parent  { type: "progress", delivered }         every 50 ms while the count moves
+ *   ← parent  { type: "snapshot" }                    answered by
+ *   → parent  { type: "snapshot", delivered, cpuUs, latencies }  (latencies since the last snapshot)
+ * Exits on SIGTERM (graceful stop) or when the parent goes away.
+ */
+import { gatewayRig, sentAt } from "./gateway-rig.js";
+
+export interface ScaleWorkerConfig {
+  readonly redisUrl: string;
+  readonly cluster?: readonly string[];
+  readonly prefix: string;
+  readonly concurrency: number;
+}
+
+export interface WorkerSnapshot { readonly type: "snapshot"; readonly delivered: number; readonly cpuUs: number; readonly latencies: number[] }
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.env.PARLEY_BENCH_WORKER ?? "{}") as ScaleWorkerConfig;
+  let delivered = 0;
+  let latencies: number[] = [];
+  const rig = await gatewayRig({
+    redisUrl: cfg.redisUrl, cluster: cfg.cluster, role: "workers", prefix: cfg.prefix, concurrency: cfg.concurrency,
+    onDeliver: (m) => { delivered++; latencies.push(now() - sentAt(m)); },
+  });
+  let reported = 0;
+  const progress = setInterval(() => {
+    if (delivered === reported) return;
+    reported = delivered;
+    process.send?.({ type: "progress", delivered });
+  }, 50);
+  process.on("message", (m: { type?: string }) => {
+    if (m.type !== "snapshot") return;
+    const cpu = process.cpuUsage();
+    const snap: WorkerSnapshot = { type: "snapshot", delivered, cpuUs: cpu.user + cpu.system, latencies };
+    latencies = [];
+    process.send?.(snap);
+  });
+  process.on("disconnect", () => process.exit(0));
+  process.on("SIGTERM", () => {
+    clearInterval(progress);
+    void rig.close().finally(() => process.exit(0));
+  });
+  process.send?.({ type: "ready" });
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
