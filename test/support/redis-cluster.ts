@@ -98,6 +98,23 @@ export class RedisCluster {
     }
   }
 
+  /** How many distinct masters serve the slots of `keys` (by the live cluster's CLUSTER SLOTS). */
+  async mastersServing(keys: readonly string[]): Promise<number> {
+    const node = (await this.masters())[0];
+    if (!node) return 0;
+    const ports = await this.ask(node, async (r) => {
+      const ranges = (await r.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+      const out = new Set<number>();
+      for (const key of keys) {
+        const slot = Number(await r.call("CLUSTER", "KEYSLOT", key));
+        const range = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
+        if (range) out.add(range[2][1]);
+      }
+      return out;
+    });
+    return ports?.size ?? 0;
+  }
+
   /** Redis CPU time (user + sys, µs) summed over the running nodes, from INFO cpu. */
   async cpuMicros(): Promise<number> {
     let total = 0;

@@ -28,13 +28,14 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 /**
  * Enqueue as a source does: an answer "try later" (PARLEY_UNAVAILABLE, e.g. the fail-fast
  * producer's 500 ms command timeout on a loaded machine) is retried; enqueue is idempotent by key.
+ * Returns how many times it was told "try later".
  */
-export async function enqueueAsSource(svc: { enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> }, specs: readonly DeliveryJobSpec[], timeoutMs = 30_000): Promise<void> {
+export async function enqueueAsSource(svc: { enqueue(specs: readonly DeliveryJobSpec[]): Promise<void> }, specs: readonly DeliveryJobSpec[], timeoutMs = 30_000): Promise<number> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
+  for (let refused = 0; ; refused++) {
     try {
       await svc.enqueue(specs);
-      return;
+      return refused;
     } catch (e) {
       if (!isParleyError(e, "PARLEY_UNAVAILABLE") || Date.now() > until) throw e;
       await new Promise((r) => setTimeout(r, 100)); // a source's retry delay
