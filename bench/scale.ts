@@ -12,9 +12,13 @@
  *   worker_cpu_us_per_msg      the worker processes' CPU per message, summed over them: on a fixed
  *                              machine it must not grow with the number of processes
  *   worker_max_cpu_us_per_own_msg  the worst single worker's CPU per message it delivered
+ *   worker_idle_cpu_ms_per_s   the worker processes' CPU while idle (summed; measured for 2 s
+ *                              before the run: BullMQ's blocking waits, timers), and
+ *   worker_net_cpu_us_per_msg  worker CPU per message with that idle share taken out: the cost a
+ *                              message adds, which must stay flat as processes are added
  *   p50_ms, p99_ms             accept → adapter latency at a fixed offered load (open loop, `rate`
  *                              msg/s for `seconds`, after a warm-up)
- * Arguments or environment: n=6000 (BENCH_N), rate=300 (BENCH_RATE), seconds=8 (BENCH_SECONDS),
+ * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), seconds=8 (BENCH_SECONDS),
  * workers=1,2,4 (BENCH_WORKERS), backends=redis,cluster (BENCH_BACKENDS), concurrency=16 per worker
  * process (BENCH_CONCURRENCY), lanes=32 (BENCH_LANES), appendfsync=everysec (BENCH_APPENDFSYNC).
  * On 2 shared cores absolute scaling is capped by the machine; `load_average_1m` is printed.
@@ -31,8 +35,8 @@ import type { ScaleWorkerConfig, WorkerSnapshot } from "./scale-worker.js";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
 const arg = (k: string, env: string, d: string) => args[k] ?? process.env[env] ?? d;
-const N = Number(arg("n", "BENCH_N", "6000"));
-const RATE = Number(arg("rate", "BENCH_RATE", "300"));
+const N = Number(arg("n", "BENCH_N", "4000"));
+const RATE = Number(arg("rate", "BENCH_RATE", "150"));
 const SECONDS = Number(arg("seconds", "BENCH_SECONDS", "8"));
 const WORKERS = arg("workers", "BENCH_WORKERS", "1,2,4").split(",").map(Number);
 const BACKENDS = arg("backends", "BENCH_BACKENDS", "redis,cluster").split(",");
@@ -108,7 +112,18 @@ class Workers {
 let sent = 0;
 const accept = (gw: GatewayRig) => gw.accept([benchMessage(sent++, now(), BODY, CONVERSATIONS)]);
 
+const IDLE_MS = 2000;
+
+/** The worker processes' CPU while nothing is offered (µs per second, summed over them). */
+async function idleCpu(w: Workers): Promise<number> {
+  const [s0, t0] = [await w.snapshot(), performance.now()];
+  await new Promise((r) => setTimeout(r, IDLE_MS)); // the measuring window itself, not a synchronisation
+  const [s1, t1] = [await w.snapshot(), performance.now()];
+  return s1.reduce((a, s, i) => a + s.cpuUs - s0[i]!.cpuUs, 0) / ((t1 - t0) / 1000);
+}
+
 async function throughput(gw: GatewayRig, w: Workers, b: Backend): Promise<Record<string, number>> {
+  const idleUsPerS = await idleCpu(w);
   const [s0, r0, c0, t0] = [await w.snapshot(), await b.cpuUs(), process.cpuUsage(), performance.now()];
   const target = w.total + N;
   let left = N;
@@ -118,12 +133,15 @@ async function throughput(gw: GatewayRig, w: Workers, b: Backend): Promise<Recor
   const seconds = (performance.now() - t0) / 1000;
   const [s1, r1, c1] = [await w.snapshot(), await b.cpuUs(), process.cpuUsage(c0)];
   const perWorker = s1.map((s, i) => ({ cpu: s.cpuUs - s0[i]!.cpuUs, n: s.delivered - s0[i]!.delivered }));
+  const workerCpu = perWorker.reduce((a, p) => a + p.cpu, 0);
   return {
     msgs_per_s: N / seconds,
     redis_cpu_us_per_msg: (r1 - r0) / N,
     ingress_cpu_us_per_msg: (c1.user + c1.system) / N,
-    worker_cpu_us_per_msg: perWorker.reduce((a, p) => a + p.cpu, 0) / N,
+    worker_cpu_us_per_msg: workerCpu / N,
     worker_max_cpu_us_per_own_msg: Math.max(...perWorker.map((p) => p.cpu / Math.max(1, p.n))),
+    worker_idle_cpu_ms_per_s: idleUsPerS / 1000,
+    worker_net_cpu_us_per_msg: (workerCpu - idleUsPerS * seconds) / N,
   };
 }
 
