@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "ioredis";
 import { asNetworkId, endpoint, type Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
-import { keyspace, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims } from "../../../src/store/index.js";
+import { keyspace, processReports, ProcessHeartbeat, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims } from "../../../src/store/index.js";
+import { RedisRateLimiter } from "../../../src/limits/rate-limiter.js";
 import { MappingsVersions } from "../../../src/mappings/versions.js";
 import { SubscriptionStore } from "../../../src/presence/subscriptions.js";
 import { PresenceKeys } from "../../../src/presence/keys.js";
@@ -66,6 +67,28 @@ describe("stores on a Redis Cluster (issue 14)", () => {
       expect(await ids.canonicalFor(native)).toBe(c);
       expect(await ids.nativeFor(c, "matrix", "event")).toEqual(native);
     }
+  });
+
+  it("issue 14's shared state: the rate limiter, the adapter state's maps (live puppets), the process list", async () => {
+    const keys = keyspace(testPrefix("shared"), { cluster: true });
+    const limiter = new RedisRateLimiter(redis, keys);
+    const taken = [];
+    for (let i = 0; i < 4; i++) taken.push((await limiter.take("xmpp", "sender", `s${i % 2}@example.org`, { perMinute: 2 })).allowed);
+    expect(taken).toEqual([true, true, true, true]);
+    expect(await limiter.take("xmpp", "sender", "s0@example.org", { perMinute: 2 })).toMatchObject({ allowed: false });
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("matrix"));
+    for (let i = 0; i < 30; i++) await state.mapSet("live-puppets", `@p${i}:hs`, `{"presence":"online"}`);
+    await state.mapDelete("live-puppets", "@p0:hs");
+    expect(await state.mapGet("live-puppets", "@p1:hs")).toBe(`{"presence":"online"}`);
+    const seen = new Set<string>();
+    let cursor = "0";
+    do { const r = await state.mapScan("live-puppets", cursor, 7); cursor = r.cursor; for (const [f] of r.entries) seen.add(f); } while (cursor !== "0");
+    expect(seen.size).toBe(29);
+    const beat = new ProcessHeartbeat(redis, keys, "workers", () => [{ network: "email", ready: true, delivering: true }], (e) => { throw e; });
+    beat.start();
+    await until("the heartbeat", async () => ((await processReports(redis, keys)).live.length === 1 ? true : undefined));
+    await beat.stop();
+    expect((await processReports(redis, keys)).live).toEqual([]);
   });
 
   it("mappings versions: store, history trimming and current on one slot", async () => {
@@ -149,7 +172,7 @@ describe("stores on a Redis Cluster (issue 14)", () => {
 
   it("T-2.1.3 `redis.cluster`: the whole gateway carries a message through the cluster", async () => {
     const { betaPeer, factories } = twoNetworks();
-    gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings: twoNetworkMappings, cluster: cluster.seeds });
+    gw = await startTestGateway({ factories, adapters: { alpha: {}, beta: {} }, mappings: twoNetworkMappings, cluster: cluster.seeds, limits: { enabled: true } }); // the shared rate limits on the accept path too
     const m = aliceToBob("hello over the cluster");
     const [result] = await gw.gateway.accept(alphaAlice.network, [{ kind: "message", message: m }]);
     expect(result).toEqual({ status: "accepted", messageId: m.id });
