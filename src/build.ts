@@ -13,6 +13,7 @@ import { adapterConfigsOf } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { BullDeliveryService, createDeliveryMetrics, type DeliveryServiceOptions } from "./delivery/index.js";
 import { ProcessHeartbeat, createWorkerClient, createProducerClient, DEFAULT_CLUSTER_SHARDS, keyspace, type RedisClient, RedisAdapterStateStore, RedisIdMap, RedisInboundClaims, waitForReady, warnIfRedisNotDurable } from "./store/index.js";
+import { RedisOpenRooms } from "./store/open-rooms.js";
 import { route } from "./router/index.js";
 import { PresenceAdmin, PresenceService, UserBlocks, presenceAdminRoutes } from "./presence/index.js";
 import { Gateway } from "./gateway.js";
@@ -166,6 +167,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
       trace: traceWriter ? new RedisTracer(traceWriter) : NO_TRACE,
       stateFor: (n) => new RedisAdapterStateStore(redis, keys, n),
       media,
+      openRooms: new RedisOpenRooms(redis, keys),
       blocks: new UserBlocks({ policy: presence.parts.policy, delivery, log: log.child({ module: "blocks" }) }),
       limits: new IngressLimits(new RedisRateLimiter(redis, keys), config.limits, registry),
     },

@@ -24,6 +24,8 @@ import { createCoreMetrics, type CoreMetrics } from "./core/metrics.js";
 import type { InboundClaims, MessagePolicy, PresencePort, RouteFn } from "./core/ports.js";
 import { ParleyError, isParleyError } from "./errors/parley-error.js";
 import { RoomService, linkedRooms, type RoomLookup } from "./rooms/service.js";
+import { OpenRooms, linkedAndOpenRooms } from "./rooms/open.js";
+import type { OpenRoomStore } from "./store/open-rooms.js";
 import { createRoomMetrics } from "./rooms/metrics.js";
 import type { Tracer } from "./trace/tracer.js";
 import { TypingRelay } from "./core/typing.js";
@@ -48,6 +50,8 @@ export interface GatewayParts {
   readonly blocks?: BlockPort;
   /** Shared ingress rate limits (src/limits); none when absent. */
   readonly limits?: IngressLimits;
+  /** Open rooms (issue 12); without it no room is opened with no admin step. */
+  readonly openRooms?: OpenRoomStore;
 }
 
 export interface GatewayOptions {
@@ -78,6 +82,7 @@ export class Gateway {
   private readonly pipeline: AcceptPipeline;
   private readonly dispatcher: Dispatcher;
   private readonly typing: TypingRelay;
+  private readonly openRooms: OpenRooms | undefined;
   private started = false;
   private readinessTimer: NodeJS.Timeout | undefined;
 
@@ -86,11 +91,17 @@ export class Gateway {
     this.factories = new Map(options.factories.map((f) => [f.id, f]));
     const { parts, log } = options;
     const capabilities = (n: NetworkId) => { const a = this.adapters.get(n); return a ? (a.capabilities ?? this.factories.get(n)?.capabilities) : undefined; };
-    const roomLookup = options.rooms ?? linkedRooms(options.mappings);
+    const roomMetrics = createRoomMetrics(options.registry);
+    const store = parts.openRooms;
+    this.openRooms = store ? new OpenRooms({
+      store, mappings: options.mappings, route: parts.route, adapters: (n) => this.adapters.get(n),
+      addressing: (n) => this.factories.get(n)?.addressing, log: log.child({ module: "rooms" }), metrics: roomMetrics,
+    }) : undefined;
+    const roomLookup = options.rooms ?? (store ? linkedAndOpenRooms(options.mappings, store) : linkedRooms(options.mappings));
     const rooms = new RoomService({
       mappings: options.mappings, rooms: roomLookup, policy: parts.policy, delivery: parts.delivery,
       claims: parts.claims, ids: parts.ids, adapters: (n) => this.adapters.get(n), capabilities,
-      log: log.child({ module: "rooms" }), metrics: createRoomMetrics(options.registry),
+      log: log.child({ module: "rooms" }), metrics: roomMetrics,
     });
     this.typing = new TypingRelay({
       mappings: options.mappings, route: parts.route, policy: parts.policy, adapters: (n) => this.adapters.get(n), capabilities,
@@ -194,6 +205,7 @@ export class Gateway {
       ...(parts.media ? { media: parts.media } : {}),
       ...(parts.blocks ? { blocks: parts.blocks } : {}),
       ...(parts.limits ? { limits: parts.limits.portFor(network) } : {}),
+      ...(this.openRooms ? { rooms: this.openRooms } : {}),
       profiles: { profileOf: (who) => this.profileOf(who) },
     };
   }

@@ -20,6 +20,8 @@ export interface AppserviceHandlers {
   transaction(txnId: string, body: Buffer): Promise<HttpReply>;
   /** Does this user exist in the namespace? 200 after creating it, 404 otherwise. */
   userQuery(userId: string): Promise<HttpReply>;
+  /** Does this room alias exist in the namespace? 200 after creating its room, 404 otherwise (none: always 404). */
+  roomQuery?(alias: string): Promise<HttpReply>;
 }
 
 function send(res: ServerResponse, r: HttpReply): void {
@@ -89,6 +91,7 @@ async function route(req: IncomingMessage, url: URL, h: AppserviceHandlers, limi
   }
   if (req.method === "POST" && kind === "ping") return { status: 200, body: {} };
   if (req.method === "GET" && kind === "users" && arg) return h.userQuery(arg);
+  if (req.method === "GET" && kind === "rooms" && arg && h.roomQuery) return h.roomQuery(arg);
   if (req.method === "GET" && (kind === "rooms" || kind === "thirdparty")) return notFound;
   return { status: 404, body: { errcode: "M_UNRECOGNIZED", error: "unrecognised request" } };
 }

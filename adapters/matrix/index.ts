@@ -6,6 +6,7 @@ import type { RoomAdapter } from "../../src/adapter/rooms.js";
 import type { RoomDelivery } from "../../src/model/room-events.js";
 import { deliverRoomActivity, joinLinkedRooms, typingInLinkedRoom } from "./rooms/linked.js";
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
+import { answerRoomQuery } from "./rooms/open.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {
@@ -93,7 +94,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     this.presence.start(); // every role: one process of the deployment refreshes, by lease
     if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
-    this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u) } });
+    this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u), roomQuery: (a) => answerRoomQuery(d, a) } });
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

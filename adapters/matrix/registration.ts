@@ -33,7 +33,7 @@ export interface Registration {
   readonly "de.sorunome.msc2409.push_ephemeral": boolean;
   readonly namespaces: {
     readonly users: ReadonlyArray<{ readonly exclusive: boolean; readonly regex: string }>;
-    readonly aliases: readonly [];
+    readonly aliases: ReadonlyArray<{ readonly exclusive: boolean; readonly regex: string }>;
     readonly rooms: readonly [];
   };
 }
@@ -64,6 +64,15 @@ export function userNamespaces(mappings: DomainMappings): Array<{ exclusive: tru
   ];
 }
 
+/**
+ * The exclusive alias namespace of open rooms (docs/rooms.md "Open rooms"): `#<puppetPrefix>…` on
+ * the puppets' server, so the homeserver asks Parley about every such alias (rooms/open-alias.ts).
+ */
+export function aliasNamespaces(mappings: DomainMappings): Array<{ exclusive: true; regex: string }> {
+  const s = matrixSettings(mappings);
+  return [{ exclusive: true, regex: `#${escapeRegex(s.puppetPrefix)}.*:${escapeRegex(s.serverName)}` }];
+}
+
 /** Build the registration YAML and its tokens (issue 4 step 1). */
 export function writeRegistration(input: RegistrationInput): WrittenRegistration {
   const s = matrixSettings(input.mappings);
@@ -80,7 +89,7 @@ export function writeRegistration(input: RegistrationInput): WrittenRegistration
     // Matrix spec v1.13 "Pushing events": ephemeral events (presence, receipts) in transactions.
     receive_ephemeral: true,
     "de.sorunome.msc2409.push_ephemeral": true,
-    namespaces: { users: userNamespaces(input.mappings), aliases: [], rooms: [] },
+    namespaces: { users: userNamespaces(input.mappings), aliases: aliasNamespaces(input.mappings), rooms: [] },
   };
   return { yaml: stringify(registration), asToken, hsToken, registration };
 }

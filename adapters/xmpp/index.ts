@@ -32,12 +32,14 @@ import { Occupants } from "./muc/occupants.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc, typingToMuc } from "./muc/deliver.js";
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
+import { checkMucRoom, listenToMucRoom, loadOpenRooms } from "./muc/open.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
 import { xmppProfile } from "./profile.js";
+import { ParleyError } from "../../src/errors/parley-error.js";
 
 export const xmppCapabilities: AdapterCapabilities = {
   presence: true,
@@ -110,11 +112,12 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     const presence = new PresenceState(rt);
     const blocking = new BlockingCommand(rt);
     const occupants = new Occupants(rt);
-    const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => ctx.mappings().rooms?.find(XMPP, bareOf(el.attrs.from)) !== undefined;
+    const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => occupants.bridges(bareOf(el.attrs.from).toLowerCase());
     this.occupants = occupants;
     this.rt = rt;
     this.presence = presence;
     await presence.load();
+    await loadOpenRooms(rt, occupants);
     await this.tick();
     this.leaseTimer = setInterval(() => void this.tick(), this.config.lease.renewMs);
     if (this.owner) await this.waitOnline(10_000);
@@ -204,6 +207,16 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   /** A room activity in a linked MUC room (issue 12, muc/deliver.ts). */
   async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
     return deliverToMuc(this.runtime(), this.occupants!, delivery);
+  }
+  /** Open rooms (issue 12, muc/open.ts): may this MUC room be opened, then listen to it. */
+  async checkOpenRoom(room: string): Promise<void> { return checkMucRoom(this.openRuntime(), room); }
+  async listenToRoom(room: string): Promise<void> { return listenToMucRoom(this.openRuntime(), this.occupants!, room); }
+  private openRuntime(): XmppRuntime {
+    try {
+      return this.runtime();
+    } catch (e) {
+      throw new ParleyError("PARLEY_UNAVAILABLE", errorMessage(e), {}, { cause: e });
+    }
   }
   async deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
   async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }

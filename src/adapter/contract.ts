@@ -26,6 +26,7 @@ import type { ChatFeatures } from "../model/interactions.js";
 import type { BlockPort } from "./blocks.js";
 import type { ProfilePort } from "./profiles.js";
 import type { RatePort } from "./limits.js";
+import type { OpenRoomPort } from "./open-rooms.js";
 
 /** What a network can carry; the core uses it to decide what to send, docs list what is lost. */
 export interface AdapterCapabilities {
@@ -147,6 +148,8 @@ export interface AdapterContext {
    * only and opens no listener or link. Absent or true: start ingress too.
    */
   readonly ingress?: boolean;
+  /** Open rooms (issue 12, src/adapter/rooms.ts); absent in some tests. */
+  readonly rooms?: OpenRoomPort;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

@@ -32,6 +32,14 @@ export interface RoomAdapter {
    * networks' rooms (a MUC, a Matrix room) show a member's activity to the others themselves.
    */
   readonly hostsRooms?: boolean;
+  /**
+   * Open rooms (docs/rooms.md): does the native room `native` (normalised) exist, and would it take
+   * Parley's occupants? Resolves when so; throws ParleyError PARLEY_ADDRESS_UNKNOWN (no such room)
+   * or PARLEY_REFUSED (members-only, password, …) with the room's reason. Asks, joins nothing.
+   */
+  checkOpenRoom?(native: string): Promise<void>;
+  /** Start bridging the native room `native` that was just opened (e.g. join it to hear its traffic). */
+  listenToRoom?(native: string): Promise<void>;
 }
 
 export function roomAdapterOf(adapter: Adapter): (Adapter & RoomAdapter) | undefined {

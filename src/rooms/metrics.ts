@@ -4,6 +4,8 @@ import { Counter, type Registry } from "prom-client";
 export interface RoomMetrics {
   readonly accepted: Counter<"source" | "type">;
   readonly delivered: Counter<"network" | "type">;
+  /** Open rooms (issue 12): opened, or why not (a ParleyError code). */
+  readonly opened: Counter<"network" | "outcome">;
 }
 
 export function createRoomMetrics(registry: Registry): RoomMetrics {
@@ -11,5 +13,6 @@ export function createRoomMetrics(registry: Registry): RoomMetrics {
   return {
     accepted: new Counter({ name: "parley_room_activities_accepted_total", help: "Room activities (messages, membership, subjects) accepted, by source network and type", labelNames: ["source", "type"], registers }),
     delivered: new Counter({ name: "parley_room_deliveries_total", help: "Room activities shown in a native room, by target network and type (one per bridged native room, never per member)", labelNames: ["network", "type"], registers }),
+    opened: new Counter({ name: "parley_open_rooms_total", help: "Open rooms asked for with no admin step, by the room's network and outcome (opened, or the refusal's code)", labelNames: ["network", "outcome"], registers }),
   };
 }

@@ -78,7 +78,7 @@ export async function linkedRoomTyping(d: MatrixDeps, plan: Plan, e: Obj): Promi
   const roomId = e.room_id;
   if (typeof roomId !== "string" || !isObj(e.content) || !Array.isArray(e.content.user_ids)) return;
   const form = await linkFormOf(d, roomId);
-  if (!d.ctx.mappings().rooms?.find(MATRIX, form)) return;
+  if (!d.ctx.mappings().rooms?.find(MATRIX, form) && (await d.ctx.rooms?.find({ network: MATRIX, id: roomId })) === undefined) return;
   const mappings = d.ctx.mappings();
   const now = new Set(e.content.user_ids.filter((u): u is string => typeof u === "string" && !isOwnUser(u, mappings)));
   const before = typingNow.get(roomId) ?? new Set<string>();

@@ -81,12 +81,11 @@ async function notice(d: MatrixDeps, ev: MatrixEvent, text: string): Promise<voi
   await d.hs.request(d.bot, Method.Put, `/rooms/${encodeURIComponent(ev.room_id)}/send/m.room.message/${encodeURIComponent(`parley.refused.${ev.event_id}`)}`, { msgtype: "m.notice", body: text, "m.relates_to": { "m.in_reply_to": { event_id: ev.event_id } } }).catch(() => undefined);
 }
 
-/** Plan an event of a linked room; false when the room is not linked (the caller handles it). */
+/** Plan an event of a linked room or an open room's portal; false when it is neither (the caller handles it). */
 export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<boolean> {
-  const rooms = d.ctx.mappings().rooms;
-  if (!rooms) return false;
   const form = await linkFormOf(d, ev.room_id);
-  if (!rooms.find(MATRIX, form)) return false;
+  const linked = d.ctx.mappings().rooms?.find(MATRIX, form) !== undefined;
+  if (!linked && (await d.ctx.rooms?.find({ network: MATRIX, id: ev.room_id })) === undefined) return false;
   if (ev.type === "m.room.member" && ev.state_key === d.bot && ev.content.membership === "invite") {
     plan.followups.push(() => ensureJoined(d, ev.room_id, d.bot));
     return true;

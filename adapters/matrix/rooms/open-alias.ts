@@ -6,8 +6,8 @@
  *
  * The escaping is the puppets' (`escapeLocal`), so only the canonical form parses back and every
  * foreign room has exactly one alias. Network ids never contain `_`, so the first `_` after the
- * prefix ends the network name. Not yet wired: the application service does not answer alias
- * queries with this (open room creation is open work of issue 12).
+ * prefix ends the network name. The registration claims the namespace (registration.ts) and the
+ * application service answers alias queries with it (open.ts).
  */
 import { escapeLocal, unescapeLocal } from "../address.js";
 import type { NetworkId } from "../../../src/model/address.js";

@@ -125,7 +125,7 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
 
 export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElement): Promise<boolean> {
   const { room, nick } = split(el.attrs.from ?? "");
-  if (!rt.ctx.mappings().rooms?.find(XMPP, room)) return false;
+  if (!o.bridges(room)) return false;
   try {
     if (el.name === "presence") await presence(rt, o, el, room, nick);
     else if (el.name === "message" && el.attrs.type === "groupchat") await groupchat(rt, o, el, room, nick);
@@ -138,11 +138,10 @@ export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElem
   return true;
 }
 
-/** The listener occupant joins every linked MUC room (after the link is up). */
+/** The listener occupant joins every linked and open MUC room (after the link is up). */
 export async function joinListener(rt: XmppRuntime, o: Occupants): Promise<void> {
-  for (const link of rt.ctx.mappings().rooms?.all() ?? []) {
-    const native = link.natives.get(XMPP);
-    if (!native) continue;
-    await o.ensure(native.id, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room: native.id, err: errorMessage(e) }, "listener could not join a linked room"));
+  const linked = (rt.ctx.mappings().rooms?.all() ?? []).flatMap((link) => link.natives.get(XMPP)?.id ?? []);
+  for (const room of new Set([...linked, ...o.open])) {
+    await o.ensure(room, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join a bridged room"));
   }
 }

@@ -10,6 +10,7 @@
 import { DeliveryError } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
 import { xml, type XmlElement } from "../connection.js";
+import { XMPP } from "../address.js";
 import type { XmppRuntime } from "../stanza.js";
 import { errorMessage } from "../../../src/errors/message.js";
 
@@ -43,8 +44,15 @@ export class Occupants {
   private readonly pending = new Map<string, Pending>();
   /** Rooms whose last join was refused, with why (for health). */
   readonly refused = new Map<string, string>();
+  /** Open rooms (no admin link) this gateway bridges: muc/open.ts. */
+  readonly open = new Set<string>();
 
   constructor(private readonly rt: XmppRuntime) {}
+
+  /** Whether Parley bridges `room` (a bare room JID in lower case): linked in the mappings, or open. */
+  bridges(room: string): boolean {
+    return this.open.has(room) || this.rt.ctx.mappings().rooms?.find(XMPP, room) !== undefined;
+  }
 
   listenerJid(): string {
     return `${[...this.rt.domains][0]}/muc`;
