@@ -7,13 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RoomMemberEvent, type MatrixEvent } from "matrix-js-sdk";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { bodyOf, startCrossRig, type CrossRig } from "./rig.js";
+import { NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CHATSTATES, NS_MARKERS } from "../../support/xmpp-namespaces.js";
 
 const SLOT = 10;
-const NS_REACTIONS = "urn:xmpp:reactions:0";
-const NS_RETRACT = "urn:xmpp:message-retract:1";
-const NS_REPLY = "urn:xmpp:reply:0";
-const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
-const NS_MARKERS = "urn:xmpp:chat-markers:0";
 const T = 30_000;
 
 let r: CrossRig;

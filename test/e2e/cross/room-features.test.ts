@@ -19,14 +19,9 @@ import { readMaildir, waitForMail, type MaildirMessage } from "../../harness/mta
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { composeMail, mailboxSigner } from "../email/support.js";
 import { crossFactories, startCrossGateway } from "./gateway.js";
+import { NS_MUC, NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CORRECT, NS_CHATSTATES } from "../../support/xmpp-namespaces.js";
 
 const SLOT = 13;
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_REACTIONS = "urn:xmpp:reactions:0";
-const NS_RETRACT = "urn:xmpp:message-retract:1";
-const NS_REPLY = "urn:xmpp:reply:0";
-const NS_CORRECT = "urn:xmpp:message-correct:0";
-const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
 const T = 30_000;
 const prosody = inject("prosody");
 const synapse = inject("synapse");

@@ -10,23 +10,15 @@ import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { adapterFactories } from "../../../adapters/index.js";
-import { doctorCommand, doctorsOf, type LoadAll } from "../../../src/cli/doctor.js";
-import { loadConfig } from "../../../src/config/index.js";
-import { loadMappingsFile } from "../../../src/mappings/index.js";
+import { doctorCommand, doctorsOf } from "../../../src/cli/doctor.js";
+import { loaderFor } from "../../../src/cli/main.js";
 import type { CommandOutput } from "../../../src/cli/index.js";
 import { freePort } from "../../support/redis-server.js";
 import type { DemoDeploymentCoordinates } from "../demo/global-setup.js";
 
 const d = JSON.parse(inject("demoDeployment")) as DemoDeploymentCoordinates;
-const networks = adapterFactories.map((f) => ({ id: f.id, addressing: f.addressing }));
 
-async function loadAll(path: string | undefined): ReturnType<LoadAll> {
-  const loaded = await loadConfig(path, { adapters: adapterFactories, env: {} });
-  if (!loaded.ok) return { exitCode: 1, lines: loaded.error.lines() };
-  const m = await loadMappingsFile(loaded.config.mappings, networks);
-  if (!m.ok) return { exitCode: 1, lines: m.error.lines() };
-  return { config: loaded.config, mappings: m.mappings };
-}
+const loadAll = loaderFor(adapterFactories, {});
 
 /** The deployment's config with one change, written beside it (the mappings path is relative). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a YAML tree edited in place

@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { Redis } from "ioredis";
 import { adapterFactories } from "../../../adapters/index.js";
-import { doctorCommand, doctorsOf, type LoadAll } from "../../../src/cli/doctor.js";
-import { loadConfig } from "../../../src/config/index.js";
-import { loadMappingsFile } from "../../../src/mappings/index.js";
+import { doctorCommand, doctorsOf } from "../../../src/cli/doctor.js";
+import { loaderFor } from "../../../src/cli/main.js";
 import { deleteKeysUnder } from "../../../src/store/index.js";
 import { prepareProsody, removeProsodyDir, startProsody, stopProsody, type ProsodyCoordinates } from "../../harness/prosody/prosody.js";
 import { freePort } from "../../support/ports.js";
@@ -26,20 +25,13 @@ import type { DemoDeploymentCoordinates } from "../demo/global-setup.js";
 import { DEMO } from "../../../scripts/demo/files.js";
 
 const d = JSON.parse(inject("demoDeployment")) as DemoDeploymentCoordinates;
-const networks = adapterFactories.map((f) => ({ id: f.id, addressing: f.addressing }));
 const prefix = testPrefix("deploy");
 let prosody: ProsodyCoordinates;
 let ingressConfig: string;
 let ingress: ParleyProcess;
 const workers: ParleyProcess[] = [];
 
-async function loadAll(path: string | undefined): ReturnType<LoadAll> {
-  const loaded = await loadConfig(path, { adapters: adapterFactories, env: {} });
-  if (!loaded.ok) return { exitCode: 1, lines: loaded.error.lines() };
-  const m = await loadMappingsFile(loaded.config.mappings, networks);
-  if (!m.ok) return { exitCode: 1, lines: m.error.lines() };
-  return { config: loaded.config, mappings: m.mappings };
-}
+const loadAll = loaderFor(adapterFactories, {});
 
 async function doctor(): Promise<{ exitCode: number; text: string }> {
   const out = await doctorCommand(["--config", ingressConfig, "--timeout", "2000"], { loadAll, networks: doctorsOf(adapterFactories) });

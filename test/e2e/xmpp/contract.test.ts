@@ -8,8 +8,8 @@ import { connectUser, prosody, startAdapter, xml } from "./support.js";
 import { TcpProxy } from "../../harness/tcp-proxy.js";
 import { until } from "../../support/until.js";
 import type { Adapter } from "../../../src/adapter/contract.js";
+import { NS_BLOCKING } from "../../support/xmpp-namespaces.js";
 
-const NS_BLOCKING = "urn:xmpp:blocking";
 /** test/harness/prosody/plugins/mod_harness_throttle.lua */
 const NS_THROTTLE = "urn:parley:harness:throttle";
 
