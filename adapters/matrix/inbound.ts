@@ -18,7 +18,7 @@ import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
 import { plausibleTime } from "./untrusted.js";
 import { linkedRoomEvent } from "./rooms/inbound.js";
-import { linkedRoomTyping } from "./rooms/features.js";
+import { linkedRoomReceipts, linkedRoomTyping } from "./rooms/features.js";
 import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
 import { errorMessage } from "../../src/errors/message.js";
@@ -220,6 +220,7 @@ async function ephemeralItem(d: MatrixDeps, plan: Plan, e: Obj): Promise<void> {
     if (p) plan.items.push({ event: p });
   } else if (e.type === "m.receipt") {
     await receiptItems(d, plan, e);
+    await linkedRoomReceipts(d, plan, e);
   } else if (e.type === "m.typing") {
     await typingItem(d, plan, e);
     await linkedRoomTyping(d, plan, e);

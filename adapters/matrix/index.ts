@@ -57,7 +57,7 @@ export const matrixCapabilities: AdapterCapabilities = {
   // An event is at most 65536 bytes (client-server API "Size limits"); leave room for the envelope.
   maxMessageBytes: 60_000,
   // Issue 18: what of reactions, retractions, replies and typing this network shows (README).
-  chat: { reactions: true, retractions: true, replies: true, typing: true },
+  chat: { reactions: true, retractions: true, replies: true, typing: true, roomReadMarkers: true },
 };
 
 export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDelivery, RoomAdapter, TypingDelivery, ProfileSource {

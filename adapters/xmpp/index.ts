@@ -50,7 +50,7 @@ export const xmppCapabilities: AdapterCapabilities = {
   edits: true,
   maxMessageBytes: 64 * 1024,
   // Issue 18: XEP-0444, XEP-0424, XEP-0461, XEP-0085 (README).
-  chat: { reactions: true, retractions: true, replies: true, typing: true },
+  chat: { reactions: true, retractions: true, replies: true, typing: true, roomReadMarkers: true },
 };
 
 export const LEASE_NAME = "component-link";

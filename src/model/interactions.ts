@@ -68,6 +68,8 @@ export interface ChatFeatures {
   readonly replies: boolean;
   /** Typing notifications (XEP-0085, `m.typing`). */
   readonly typing: boolean;
+  /** Read markers of members in bridged rooms (XEP-0333 in groupchat, `m.read` in a room); absent: none. */
+  readonly roomReadMarkers?: boolean;
 }
 
 export type ChatFeature = keyof ChatFeatures;

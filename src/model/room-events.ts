@@ -46,10 +46,24 @@ export const SubjectChangeSchema = z.object({
 });
 export type SubjectChange = z.infer<typeof SubjectChangeSchema>;
 
+/**
+ * A member displayed (read) a room message (issue 18 in rooms: XEP-0333 `<displayed/>` in
+ * groupchat, a Matrix `m.read` receipt in the room). Shown as the member's puppet's own marker.
+ */
+export const RoomDisplayedSchema = z.object({
+  id: CanonicalIdSchema,
+  by: EndpointSchema,
+  target: CanonicalIdSchema,
+  authenticatedBy: AuthenticationSchema,
+  at: TimestampSchema,
+});
+export type RoomDisplayed = z.infer<typeof RoomDisplayedSchema>;
+
 export const RoomActivitySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), message: RoomMessageSchema }),
   z.object({ type: z.literal("membership"), membership: MembershipSchema }),
   z.object({ type: z.literal("subject"), subject: SubjectChangeSchema }),
+  z.object({ type: z.literal("displayed"), displayed: RoomDisplayedSchema }),
 ]);
 export type RoomActivity = z.infer<typeof RoomActivitySchema>;
 export type RoomActivityInput = z.input<typeof RoomActivitySchema>;
@@ -75,6 +89,17 @@ export function activityId(a: RoomActivity): string {
     case "message": return a.message.id;
     case "membership": return a.membership.id;
     case "subject": return a.subject.id;
+    case "displayed": return a.displayed.id;
+  }
+}
+
+/** How the actor was proved. */
+export function activityAuth(a: RoomActivity): z.infer<typeof AuthenticationSchema> {
+  switch (a.type) {
+    case "message": return a.message.authenticatedBy;
+    case "membership": return a.membership.authenticatedBy;
+    case "subject": return a.subject.authenticatedBy;
+    case "displayed": return a.displayed.authenticatedBy;
   }
 }
 
@@ -84,6 +109,7 @@ export function activityActor(a: RoomActivity): z.infer<typeof EndpointSchema> {
     case "message": return a.message.from;
     case "membership": return a.membership.by ?? a.membership.member;
     case "subject": return a.subject.by;
+    case "displayed": return a.displayed.by;
   }
 }
 

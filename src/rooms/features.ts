@@ -2,7 +2,8 @@
  * What each native room can show of a room message's everyday features (issue 18 in rooms): a
  * reaction or a retraction goes only to a network that declares it (`AdapterCapabilities.chat`),
  * else that room's job is not made and a log line says so; a reply to a network without replies
- * goes as a plain message. The same rule as one-to-one messages (src/core/features.ts).
+ * goes as a plain message; a member's read marker only to a network declaring `roomReadMarkers`.
+ * The same rule as one-to-one messages (src/core/features.ts).
  */
 import type { AdapterCapabilities } from "../adapter/contract.js";
 import { chatFeaturesOf } from "../adapter/features.js";
@@ -13,7 +14,13 @@ import type { Logger } from "../log/logger.js";
 
 /** The activity as `target` may show it, or undefined when it cannot show it at all. */
 export function fitRoomActivity(room: Pick<Room, "key">, target: NativeRoom, activity: RoomActivity, caps: AdapterCapabilities | undefined, log: Logger): RoomActivity | undefined {
-  if (activity.type !== "message" || caps === undefined) return activity;
+  if (caps === undefined) return activity;
+  if (activity.type === "displayed") {
+    if (chatFeaturesOf(caps).roomReadMarkers === true) return activity;
+    log.debug({ event: "feature-dropped", feature: "roomReadMarkers", network: target.network, room: room.key }, `${target.network} cannot show read markers in a room: dropped`);
+    return undefined;
+  }
+  if (activity.type !== "message") return activity;
   const m = activity.message;
   const features = chatFeaturesOf(caps);
   const feature = interactionOf(m);

@@ -16,7 +16,7 @@ import { domainOf, endpointKey, type Endpoint, type NetworkId } from "../model/a
 import { isAuthenticated } from "../model/common.js";
 import { DeliveryStatusSchema } from "../model/delivery-status.js";
 import type { CanonicalId } from "../model/ids.js";
-import { activityActor, activityId, RoomActivitySchema, RoomDeliverySchema, type RoomActivity, type RoomDelivery, type RoomEvent } from "../model/room-events.js";
+import { activityActor, activityAuth, activityId, RoomActivitySchema, RoomDeliverySchema, type RoomActivity, type RoomDelivery, type RoomEvent } from "../model/room-events.js";
 import type { NativeRoom, Room } from "../model/room.js";
 import { ParleyError, isParleyError } from "../errors/parley-error.js";
 import type { DomainMappings } from "../mappings/types.js";
@@ -112,7 +112,7 @@ export class RoomService {
 
   /** The checks that may refuse an activity; undefined when it may go. */
   private async admit(room: Room, actor: Endpoint, activity: RoomActivity): Promise<AcceptResult | undefined> {
-    const auth = activity.type === "message" ? activity.message.authenticatedBy : activity.type === "membership" ? activity.membership.authenticatedBy : activity.subject.authenticatedBy;
+    const auth = activityAuth(activity);
     const policy = policyFor(this.deps.mappings(), domainOf(actor.address));
     if (!isAuthenticated(auth) && !policy.acceptUnauthenticated) {
       return refused("PARLEY_NOT_AUTHENTICATED", `the sender ${actor.address} is not proved, and ${domainOf(actor.address)} requires it`);

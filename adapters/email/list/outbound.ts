@@ -62,7 +62,7 @@ export class ListOutbound {
       await this.d.store.set(`list-subject:${target.id.toLowerCase()}`, headerSafe(activity.subject.subject, 200));
       return { state: "relayed", nativeIds: [] };
     }
-    if (activity.type === "membership") return { state: "relayed", nativeIds: [] };
+    if (activity.type === "membership" || activity.type === "displayed") return { state: "relayed", nativeIds: [] };
     const m = activity.message;
     // Mail has no reactions or retractions (issue 18): a reaction is a notice mail only when the
     // admin turned reactionNotices on; anything else of the kind is dropped, and said so.

@@ -1,7 +1,7 @@
 /**
  * Everyday chat features from members of linked Matrix rooms (issue 18 in rooms): an `m.reaction`
  * annotation, a redaction (of the member's reaction: the reaction removed; of the member's own
- * message: a retraction) and `m.typing`. A message is named by its event id, looked up in the id
+ * message: a retraction), `m.typing` and `m.read` receipts. A message is named by its event id, looked up in the id
  * map under the room's scope.
  */
 import { newCanonicalId } from "../../../src/model/ids.js";
@@ -67,6 +67,31 @@ export async function roomFeatureActivity(d: MatrixDeps, ev: MatrixEvent, from: 
   if (ev.type === "m.reaction") return reaction(d, ev, from);
   if (ev.type === "m.room.redaction") return redaction(d, ev, from);
   return undefined;
+}
+
+/** `m.receipt` in a linked room: each member's `m.read` on a bridged message is a room read marker. */
+export async function linkedRoomReceipts(d: MatrixDeps, plan: Plan, e: Obj): Promise<void> {
+  const roomId = e.room_id;
+  if (typeof roomId !== "string" || !isObj(e.content)) return;
+  const form = await linkFormOf(d, roomId);
+  const mappings = d.ctx.mappings();
+  if (!mappings.rooms?.find(MATRIX, form)) return;
+  for (const [eventId, receipt] of Object.entries(e.content)) {
+    if (!isObj(receipt) || !isObj(receipt["m.read"])) continue;
+    const readers = Object.keys(receipt["m.read"]).filter((u) => !isOwnUser(u, mappings));
+    const target = readers.length > 0 ? await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: eventId, scope: roomId }) : undefined;
+    if (target === undefined) continue;
+    for (const user of readers) {
+      let by: Endpoint;
+      try {
+        by = fromNative(user, mappings);
+      } catch {
+        continue;
+      }
+      const activity: RoomActivityInput = { type: "displayed", displayed: { id: newCanonicalId(), by, target, authenticatedBy: AUTH, at: new Date().toISOString() } };
+      plan.items.push({ event: { kind: "room", room: { network: MATRIX, id: form }, activity } });
+    }
+  }
 }
 
 /** Who typed in each linked room at the last `m.typing` (best effort, this process only, bounded). */

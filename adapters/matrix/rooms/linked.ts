@@ -7,6 +7,7 @@
  */
 import { DeliveryError, type DeliveryOutcome } from "../../../src/adapter/contract.js";
 import type { NativeId } from "../../../src/model/message.js";
+import type { CanonicalId } from "../../../src/model/ids.js";
 import { activityActor, cleanRoomText, MAX_ROOM_NAME_CHARS, type RoomDelivery } from "../../../src/model/room-events.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
@@ -52,6 +53,15 @@ async function leave(d: MatrixDeps, roomId: string, user: string): Promise<void>
   await d.hs.request(user, Method.Post, `/rooms/${enc(roomId)}/leave`, {}).catch(() => undefined);
 }
 
+/** A member's read marker: the puppet's `m.read` on the event, when the puppet is in the room and the event reached it. */
+async function readReceipt(d: MatrixDeps, puppet: string, roomId: string, target: CanonicalId): Promise<DeliveryOutcome> {
+  const event = await d.ctx.ids.nativeFor(target, MATRIX, "event");
+  if (event?.scope === roomId && (await d.ctx.state.get(`joined:${roomId}|${puppet}`)) !== undefined) {
+    await d.hs.request(puppet, Method.Post, `/rooms/${enc(roomId)}/receipt/m.read/${enc(event.id)}`, {});
+  }
+  return { state: "relayed", nativeIds: [] };
+}
+
 /** Show one room activity in a linked Matrix room, as the acting member's puppet. */
 export async function deliverRoomActivity(d: MatrixDeps, delivery: RoomDelivery): Promise<DeliveryOutcome> {
   const { activity, target } = delivery;
@@ -71,6 +81,7 @@ export async function deliverRoomActivity(d: MatrixDeps, delivery: RoomDelivery)
       }
       return { state: "relayed", nativeIds: [] };
     }
+    if (activity.type === "displayed") return await readReceipt(d, puppet, roomId, activity.displayed.target);
     await d.puppets.ensure(puppet, actor.address);
     await ensureJoined(d, roomId, puppet);
     if (activity.type === "subject") {

@@ -15,7 +15,7 @@ import { xml } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
 import { nickFor, type Occupants } from "./occupants.js";
-import { deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
+import { deliverMucDisplayed, deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
 function puppetJid(rt: XmppRuntime, who: Endpoint): string {
   let jid: string;
@@ -41,6 +41,10 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
   }
   const actor = activityActor(activity);
   const jid = puppetJid(rt, actor);
+  if (activity.type === "displayed") {
+    await deliverMucDisplayed(rt, jid, occupants.nickOf(room, jid), room, activity.displayed.target);
+    return { state: "relayed", nativeIds: [] };
+  }
   const display = activity.type === "message" ? activity.message.displayName : undefined;
   if (occupants.nickOf(room, jid) === undefined) await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
   const id = stanzaIdFor(activity.type === "message" ? activity.message.id : activity.subject.id);

@@ -2,7 +2,7 @@
  * Everyday chat features out to linked MUC rooms (issue 18 in rooms), sent by the acting member's
  * puppet occupant: a reaction is the puppet's whole XEP-0444 set on the message, a retraction is
  * XEP-0424 (with its fallback body) of the puppet's own earlier groupchat, a reply carries XEP-0461,
- * typing is an XEP-0085 chat state with a no-store hint. A room message is named by the id the
+ * typing is an XEP-0085 chat state with a no-store hint, a read marker XEP-0333 `<displayed/>`. A room message is named by the id the
  * room's occupants know it by: the occupant's own id for theirs, `parley-<canonical id>` for Parley's.
  */
 import type { CanonicalId } from "../../../src/model/ids.js";
@@ -12,7 +12,7 @@ import { XMPP } from "../address.js";
 import { xml, type XmlElement } from "../connection.js";
 import { stanzaIdFor } from "../ids.js";
 import type { XmppRuntime } from "../stanza.js";
-import { NS_CHATSTATES, NS_FALLBACK, NS_HINTS, NS_REACTIONS, NS_REPLY, NS_RETRACT } from "../features/refs.js";
+import { NS_CHATSTATES, NS_FALLBACK, NS_HINTS, NS_MARKERS, NS_REACTIONS, NS_REPLY, NS_RETRACT } from "../features/refs.js";
 
 const TTL_SECONDS = 30 * 24 * 3600;
 const RETRACT_FALLBACK = "This person attempted to retract a previous message, but it's unsupported by your client.";
@@ -46,6 +46,12 @@ export async function mucFeatureChildren(rt: XmppRuntime, m: RoomMessage, puppet
   }
   if (m.inReplyTo !== undefined) return { children: [xml("reply", { xmlns: NS_REPLY, id: await mucIdOf(rt, m.inReplyTo) })], content: true };
   return { children: [], content: true };
+}
+
+/** XEP-0333 in groupchat: a member displayed a room message (only when the puppet is already an occupant). */
+export async function deliverMucDisplayed(rt: XmppRuntime, puppet: string, nick: string | undefined, room: string, target: CanonicalId): Promise<void> {
+  if (nick === undefined) return;
+  await rt.link.send(xml("message", { type: "groupchat", from: puppet, to: room }, xml("displayed", { xmlns: NS_MARKERS, id: await mucIdOf(rt, target) }), xml("store", { xmlns: NS_HINTS })));
 }
 
 /** Typing of a member whose puppet is already an occupant (a puppet never joins only to show typing). */

@@ -1,7 +1,7 @@
 /**
  * Everyday chat features from occupants of linked MUC rooms (issue 18 in rooms): reactions
  * (XEP-0444), retractions of one's own message (XEP-0424), replies (XEP-0461 with the XEP-0428
- * fallback cut out) and chat states (XEP-0085) in groupchat. A message of the room is named by the
+ * fallback cut out), chat states (XEP-0085) and displayed markers (XEP-0333) in groupchat. A message of the room is named by the
  * id the room showed it with (its `id`, Parley's `parley-<canonical id>`, or the room's XEP-0359
  * stanza-id), looked up in the id map under the room's scope.
  */
@@ -14,7 +14,7 @@ import { XMPP } from "../address.js";
 import type { XmlElement } from "../connection.js";
 import { NS_HOPS, canonicalFromStanzaId } from "../ids.js";
 import type { XmppRuntime } from "../stanza.js";
-import { NS_CHATSTATES, NS_FALLBACK, NS_REACTIONS, NS_REPLY, NS_RETRACT } from "../features/refs.js";
+import { NS_CHATSTATES, NS_FALLBACK, NS_MARKERS, NS_REACTIONS, NS_REPLY, NS_RETRACT } from "../features/refs.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
 const MAX_KEYS = 20;
@@ -77,6 +77,13 @@ async function retraction(rt: XmppRuntime, el: XmlElement, room: string, from: E
   await acceptAll(rt, room, [interaction(el, room, from, "(message retracted)", { retracts: target })]);
 }
 
+/** XEP-0333 in groupchat: the occupant displayed a room message; shown as their puppet's read marker elsewhere. */
+async function displayed(rt: XmppRuntime, room: string, by: Endpoint, marker: XmlElement): Promise<void> {
+  const target = marker.attrs.id ? await roomMessageRef(rt, room, marker.attrs.id) : undefined;
+  if (target === undefined) return;
+  await acceptAll(rt, room, [{ type: "displayed", displayed: { id: newCanonicalId(), by, target, authenticatedBy: AUTH, at: new Date().toISOString() } }]);
+}
+
 /**
  * A groupchat that is a reaction, a retraction or a bare chat state is handled here whole; false
  * for a message with content (which may still be a reply, see {@link mucReplyOf}).
@@ -93,6 +100,11 @@ export async function handleMucInteraction(rt: XmppRuntime, el: XmlElement, room
     return true;
   }
   if (el.getChild("body") !== undefined) return false;
+  const marker = el.getChild("displayed", NS_MARKERS);
+  if (marker) {
+    await displayed(rt, room, from, marker);
+    return true;
+  }
   const state = ChatStateSchema.safeParse(el.getChildElements().find((c) => c.attrs.xmlns === NS_CHATSTATES)?.name);
   if (!state.success) return false;
   await rt.ctx.accept([{ kind: "room-typing", room: { network: XMPP, id: room }, from, state: state.data, authenticatedBy: AUTH }]);

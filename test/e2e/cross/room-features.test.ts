@@ -2,7 +2,8 @@
  * Issue 18 in rooms (and issue 12's edits and replies in a room): reactions, retractions, replies,
  * edits and typing cross a linked room — a real Prosody MUC room with a real XMPP occupant, a real
  * Synapse room with a real Matrix member — both ways, by reference through the id map. Each test
- * reads the native stanza or event the receiving client sees. The room's list (through the real
+ * reads the native stanza or event the receiving client sees; read markers (XEP-0333 in groupchat ↔
+ * `m.read` in the room) too. The room's list (through the real
  * Postfix, reactionNotices on) gets a reaction as a notice mail and a retraction not at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +20,7 @@ import { readMaildir, waitForMail, type MaildirMessage } from "../../harness/mta
 import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { composeMail, mailboxSigner } from "../email/support.js";
 import { crossFactories, startCrossGateway } from "./gateway.js";
-import { NS_MUC, NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CORRECT, NS_CHATSTATES } from "../../support/xmpp-namespaces.js";
+import { NS_MUC, NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CORRECT, NS_CHATSTATES, NS_MARKERS } from "../../support/xmpp-namespaces.js";
 
 const SLOT = 13;
 const T = 30_000;
@@ -42,6 +43,7 @@ let bobOccupant: string;
 /** Alice's first groupchat: her id, and its event in the Matrix room. */
 let aliceId: string;
 let aliceEvent: string;
+let aliceSeen: MatrixEvent;
 /** Bob's first message: its event, the id Alice's client knows it by, and its mail to Carol. */
 let bobEvent: string;
 let bobMucId: string;
@@ -101,6 +103,7 @@ beforeAll(async () => {
   const seen = await bob.waitForMessage("RF: hello from the MUC", alicePuppet, T);
   expect(inRoom(seen)).toBe(true);
   aliceEvent = seen.getId()!;
+  aliceSeen = seen;
   bobEvent = await bob.say(roomId, { msgtype: "m.text", body: "RF: hello from Matrix" });
   const got = await alice.inbox.next((s) => s.is("message") && s.attrs.type === "groupchat" && bodyOf(s) === "RF: hello from Matrix", T, "Bob's message");
   bobOccupant = got.attrs.from!;
@@ -233,5 +236,20 @@ describe("typing in a linked room (XEP-0085 in groupchat ↔ m.typing)", () => {
     expect(composing.getChild("body")).toBeUndefined();
     await bob.client.sendTyping(roomId, false, 0);
     await alice.inbox.next((s) => fromBob(s) && s.getChild("paused", NS_CHATSTATES) !== undefined, T, "paused");
+  });
+});
+
+describe("read markers in a linked room (XEP-0333 in groupchat ↔ m.read receipts)", () => {
+  it("an occupant's displayed marker becomes her puppet's read receipt on the Matrix message", async () => {
+    await groupchat(xml("displayed", { xmlns: NS_MARKERS, id: bobMucId }));
+    const receipt = await bob.waitForReceipt(bobEvent, alicePuppet, T);
+    expect(receipt.roomId).toBe(roomId);
+  });
+
+  it("a Matrix member's read receipt reaches the MUC as his puppet's displayed marker on her message", async () => {
+    await bob.client.sendReadReceipt(aliceSeen);
+    const marker = await alice.inbox.next((s) => fromBob(s) && s.getChild("displayed", NS_MARKERS) !== undefined, T, "displayed marker");
+    expect(marker.getChild("displayed", NS_MARKERS)!.attrs.id).toBe(aliceId);
+    expect(marker.getChild("body")).toBeUndefined();
   });
 });

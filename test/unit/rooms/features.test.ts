@@ -51,6 +51,13 @@ describe("everyday chat features in rooms (issue 18): what each native room gets
     expect(replyOf("gamma")).toBeUndefined();
   });
 
+  it("a member's read marker goes only to networks declaring roomReadMarkers", () => {
+    const read = RoomActivitySchema.parse({ type: "displayed", displayed: { id: newCanonicalId(), by: alice, target: newCanonicalId(), authenticatedBy: { method: "network" }, at: new Date().toISOString() } });
+    const withMarkers: AdapterCapabilities = { ...all, chat: { ...all.chat!, roomReadMarkers: true } };
+    const jobs = roomJobs(room, alpha, read, false, (t, a) => fitRoomActivity(room, t, a, t.network === "beta" ? withMarkers : caps(t.network), memoryLogger().logger));
+    expect(jobs.map((j) => j.network)).toEqual(["beta"]);
+  });
+
   it("memberships and subjects, and networks with unknown capabilities, pass unchanged", () => {
     const subject = RoomActivitySchema.parse({ type: "subject", subject: { id: newCanonicalId(), by: alice, subject: "s", authenticatedBy: { method: "network" }, at: new Date().toISOString() } });
     expect(fitRoomActivity(room, room.natives.get(gamma)!, subject, mail, memoryLogger().logger)).toBe(subject);
