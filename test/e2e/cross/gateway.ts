@@ -8,7 +8,7 @@ import { emailAdapterFactory } from "../../../adapters/email/index.js";
 import type { DomainMappings } from "../../../src/mappings/types.js";
 import type { Logger } from "../../../src/log/logger.js";
 import { testMappings } from "../../support/mappings.js";
-import { startTestGateway, type TestGateway } from "../../support/gateway.js";
+import { startTestGateway, type TestGateway, type TestGatewayOptions } from "../../support/gateway.js";
 import { slotNetworkSettings, type SynapseCoordinates } from "../../harness/synapse/slots.js";
 import type { ProsodyCoordinates } from "../../harness/prosody/prosody.js";
 import type { MtaCoordinates } from "../../harness/mta/postfix.js";
@@ -39,7 +39,7 @@ export function crossMappings(p: Peers, slotIndex: number): DomainMappings {
   });
 }
 
-export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m, media?: Record<string, unknown>, admin?: { token: string }): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
+export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logger, prefix?: string, email: Partial<EmailConfigInput> = {}, extend: (m: DomainMappings) => DomainMappings = (m) => m, media?: Record<string, unknown>, admin?: { token: string }, limits?: TestGatewayOptions["limits"]): Promise<{ gw: TestGateway; mappings: DomainMappings }> {
   const slot = p.synapse.appservices[slotIndex]!;
   const mappings = extend(crossMappings(p, slotIndex));
   const gw = await startTestGateway({
@@ -55,6 +55,7 @@ export async function startCrossGateway(p: Peers, slotIndex: number, log?: Logge
     prefix,
     ...(media ? { media } : {}),
     ...(admin ? { admin } : {}),
+    ...(limits ? { limits } : {}),
   });
   return { gw, mappings };
 }
