@@ -80,7 +80,7 @@ export const EmailConfigSchema = z.object({
   dkim: z.array(DkimKeySchema).default([]).describe("DKIM signing keys: { domain, selector, privateKeyFile | privateKey, subdomains }; signs mail whose From is in domain"),
   /** Issue 18: mail has no reactions; when on, each reaction change goes as a short notice replying to the message. */
   reactionNotices: z.boolean().default(false)
-    .describe("send a short notice mail (In-Reply-To the message) for each reaction added or removed; off: reactions to mail users are dropped and logged"),
+    .describe("send a short notice mail (In-Reply-To the message) for each reaction added or removed, to a mail user or a list's members; off: reactions to mail users and lists are dropped and logged"),
   /** Deprecated: files go to the gateway's one blob store (`media.dir`); used only when a context offers no media service. */
   blobDir: z.string().default("./data/blobs")
     .describe("deprecated: attachments and original messages go to the shared blob store `media.dir` (docs/media.md); this directory is used only without one"),
