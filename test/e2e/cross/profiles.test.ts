@@ -56,7 +56,7 @@ describe("a Matrix user's profile on the XMPP puppet's vCard", () => {
 });
 
 describe("an XMPP user's profile on the Matrix puppet", () => {
-  it("T-3.1.3 T-4.1.4 the puppet shows the XMPP user's vCard name and avatar (XEP-0054, then XEP-0292 and XEP-0084), and follows a change their server announces in presence (XEP-0153)", async () => {
+  it("T-3.1.3 T-4.1.4 T-3.1.4 the puppet shows the XMPP user's vCard name and avatar (XEP-0054, then XEP-0292 and XEP-0084), and follows a change their server announces in presence (XEP-0153)", async () => {
     const peggy = await connectUser("peggy", { resource: "profiles" });
     try {
       const ep = endpoint(peggy.bare, "xmpp");
