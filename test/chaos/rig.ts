@@ -52,8 +52,9 @@ const TOKEN = /c:[a-z0-9-]+:[a-z0-9]+:\d+/g;
 /** Parley's config for one process: the demo's, with its own ports and patient retries. */
 function processConfig(base: string, ports: ProcessPorts): string {
   type Section = Record<string, unknown>;
-  const c = parse(base) as { admin: Section; delivery: Section; log: Section; adapters: { matrix: Section; email: Section } };
+  const c = parse(base) as { admin: Section; delivery: Section; log: Section; limits?: Section; adapters: { matrix: Section; email: Section } };
   c.admin = { ...c.admin, port: ports.admin };
+  c.limits = { enabled: false }; // a steady stream from one sender (20/s from alice) is the load, not abuse
   c.delivery = { attempts: 25, backoffBaseMs: 200, backoffCapMs: 3_000, concurrency: 8 };
   c.log = { level: process.env.CHAOS_LOG_LEVEL ?? "info" }; // CHAOS_LOG_LEVEL=debug: one line per message accepted and delivered
   c.adapters.matrix = { ...c.adapters.matrix, listen: { host: "127.0.0.1", port: ports.appservice } };
