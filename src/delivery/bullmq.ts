@@ -11,9 +11,11 @@
  *    public for its FlowProducer but outside its backend interface.
  * 2. `RedisQueueBackend.client`: the queue's own connection (with BullMQ's scripts defined on it).
  * 5. The key layout of a queue (`<prefix>:<queue>:delayed|wait|meta|active|events|marker|failed`,
- *    job hashes at `<prefix>:<queue>:<id>`) and what BullMQ's promote-9.lua does with it, which
- *    {@link PROMOTE_LUA} repeats inside Parley's own order scripts so that handing a conversation's
- *    turn on and waking its next job are one atomic step (order.ts).
+ *    job hashes at `<prefix>:<queue>:<id>`, delayed scores `ms * 0x1000`, the marker set that wakes
+ *    blocked workers) and what BullMQ's promote-9.lua and a delayed add do with it, which
+ *    {@link PROMOTE_LUA} repeats inside Parley's own order scripts, so that storing a job parked,
+ *    and handing a conversation's turn on and waking its next job, are each one atomic step
+ *    (order.ts).
  * 3. ioredis' `scriptsSet` (private): the Lua sources defined on a connection, to load them again
  *    when Redis answers NOSCRIPT inside a MULTI (ioredis cannot fall back to EVAL there).
  * 4. The reason BullMQ's stalled-job check gives a job it fails (a Lua string, not an error class).
@@ -44,7 +46,7 @@ export function addJobInTransaction<T>(multi: ChainableCommander, queue: Queue<T
 }
 
 /**
- * Lua: `promote(qp, id)` moves job `id` of the queue whose key prefix is `qp` (`queue.toKey("")`)
+ * Lua functions on a queue's keys. `promote(qp, id)` moves job `id` of the queue whose key prefix is `qp` (`queue.toKey("")`)
  * from the delayed set to the back of the wait list, as BullMQ 6.7's promote-9.lua does for a job
  * without priority (Parley sets none): the marker that wakes blocked workers unless the queue is
  * paused or at its global concurrency, the `waiting` event, `delay` reset. Returns 1, or 0 when
@@ -60,6 +62,17 @@ local function promote(qp, id)
   redis.call('XADD', qp .. 'events', '*', 'event', 'waiting', 'jobId', id, 'prev', 'delayed')
   redis.call('HSET', qp .. id, 'delay', 0)
   return 1
+end
+-- park(qp, id, ms): the job BullMQ's add just pushed to the wait list waits in the delayed set for
+-- ms instead, as a delayed add leaves it (the marker's '1' member tells blocked workers when the
+-- first delayed job is due). No event: Parley listens to none.
+local function park(qp, id, ms)
+  redis.call('LREM', qp .. 'wait', 1, id)
+  local t = redis.call('TIME')
+  local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ms)
+  redis.call('ZADD', qp .. 'delayed', due * 0x1000, id)
+  local first = redis.call('ZRANGE', qp .. 'delayed', 0, 0, 'WITHSCORES')
+  if first[2] then redis.call('ZADD', qp .. 'marker', math.floor(tonumber(first[2]) / 0x1000), '1') end
 end
 `;
 

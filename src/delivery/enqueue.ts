@@ -25,7 +25,7 @@ import { unavailable } from "../store/redis.js";
 import { addJobInTransaction, definedScripts, isNoScript, openTransaction, type RedisClient } from "./bullmq.js";
 import { jobIdForKey } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
-import { registerInOrder, settleInOrder, type LineKeys } from "./order.js";
+import { registerInOrder } from "./order.js";
 import { BacklogBound } from "./backlog.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import { queueLabel } from "./names.js";
@@ -169,8 +169,6 @@ export class GroupCommit {
     };
     // A coalescing job gets BullMQ's own id; its key deduplicates instead.
     if (spec.coalesce) return { ...base, deduplication: { id: jobId, keepLastIfActive: true } };
-    // An ordered job is added parked, the park's safety net as its delay; SETTLE wakes a head (order.ts).
-    if (spec.conversation !== undefined) return { ...base, jobId, delay: this.d.opts.parkMs };
     return { ...base, jobId };
   }
 
@@ -178,24 +176,21 @@ export class GroupCommit {
     let multi: ChainableCommander;
     const pending: Promise<unknown>[] = [];
     const lines: Array<{ ord: string; index: number }> = [];
-    const settle = new Map<string, LineKeys>();
     try {
       multi = await openTransaction(this.d.queueFor(specs[0]!));
       for (const spec of specs) {
         const queue = this.d.queueFor(spec);
         const opts = this.jobOptions(spec);
         const data: JobData = { kind: spec.kind, network: spec.network, key: spec.key, conversation: spec.conversation ?? null, payload: spec.payload };
-        if (spec.conversation !== undefined) {
-          const id = opts.jobId!;
-          const { line } = deliveryKeys(this.d.keys, queue.name, id, spec.conversation);
-          lines.push({ ord: line.ord, index: registerInOrder(multi, line, id) });
-          settle.set(line.ord, line);
-        }
         const added = addJobInTransaction(multi, queue, spec.kind, data, opts);
         added.catch(() => undefined);
         pending.push(added);
+        if (spec.conversation !== undefined) {
+          const id = opts.jobId!;
+          const { line } = deliveryKeys(this.d.keys, queue.name, id, spec.conversation);
+          lines.push({ ord: line.ord, index: registerInOrder(multi, line, id, this.d.opts.parkMs) });
+        }
       }
-      for (const line of settle.values()) settleInOrder(multi, line);
     } catch (e) {
       throw unavailable(e, "the enqueue");
     }

@@ -7,15 +7,15 @@
  * conversation's jobs that wait for their turn in BullMQ's delayed set. Only a conversation's
  * head is ever in the wait list, so workers never pick up a job out of turn in the normal course:
  *
- * - **enqueue** (REGISTER, then BullMQ's add, then SETTLE, one MULTI): the job id is appended to
- *   `ord` and put in `park`, the job is added *delayed* (by `parkMs`, the safety net below), and
- *   SETTLE wakes the line's head if it is parked — a job enqueued into an idle conversation is
- *   promoted to waiting in the same transaction. So a job exists iff its place in line does (no
- *   hole, no ghost) even across a crash or `kill -9` of Redis with AOF. A key already present as
- *   a job is not appended again (the add is a no-op too).
+ * - **enqueue** (BullMQ's add, then REGISTER, in one MULTI): REGISTER appends the new job's id
+ *   to `ord`; the head (a job for an idle conversation) simply stays waiting, any later job is
+ *   *parked* there and then: moved to the delayed set (for `parkMs`, the safety net below) and put
+ *   in `park`. So a job exists iff its place in line does (no hole, no ghost) even across a crash
+ *   or `kill -9` of Redis with AOF. A key already present as a job is not appended again (the add
+ *   is a no-op too).
  * - **begin**: a worker runs a job only when it is the head of `ord` (it leaves `park`).
  *   Otherwise (a safety-net wake-up, a race) it *parks* it again (`moveToDelayed` + DelayedError,
- *   then PARKED re-checks the head, see the race below). Only the conversation's own later jobs
+ *   then WAKE re-checks the head, see the race below). Only the conversation's own later jobs
  *   wait; other conversations never see this job (no head-of-line blocking across conversations —
  *   a job in retry backoff sits in BullMQ's delayed set, not in `park`, and holds back exactly its
  *   successors).
@@ -27,7 +27,7 @@
  * - A parked job also wakes after a timeout, `parkMs` doubling per park up to `parkMaxMs`: a
  *   safety net only (a head that vanished without handing on), cheap even for a long backlog.
  * - Race: a job can decide to park just before its predecessor finishes, so the predecessor's
- *   done finds it still active and cannot wake it. After `moveToDelayed`, PARKED wakes the head
+ *   done finds it still active and cannot wake it. After `moveToDelayed`, WAKE wakes the head
  *   (the job itself, if it became the head meanwhile); one of the two always finds it delayed. A
  *   worker dying between its send and *done* leaves the job active; its re-run after the stall
  *   finds the sent marker (or sends again: the crash window, runner.ts), passes by the line and
@@ -79,19 +79,27 @@ end
 `;
 
 /**
- * KEYS ord, jobHash, park; ARGV id. Before BullMQ's add of a job that is added delayed: appends
- * the id and parks it, unless the job already exists (then BullMQ's add is a no-op too). An id
- * already in line (a retried enqueue whose add had failed) keeps its place. Returns the line's
- * length after the append (0: not appended), for the backlog bound (enqueue.ts).
+ * KEYS ord, park; ARGV id, qp, parkMs. Right after BullMQ's add of an ordered job: a job this add
+ * created (at the front of the wait list's push end, not yet in line) is appended; unless it is
+ * the head (an idle conversation: it just stays waiting), it is parked — moved to the delayed set
+ * for parkMs, the safety net — and a parked head is woken. A job that already existed (BullMQ's
+ * add was a no-op: in line already, or finished and kept for the admin) is left as it is, and a
+ * failed add (no job) gets no place. Returns the line's length after the append (0: not
+ * appended), for the backlog bound (enqueue.ts).
  */
-const REGISTER = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
-return redis.call('RPUSH', KEYS[1], ARGV[1])`;
+const REGISTER = `${LINE}
+local id, qp = ARGV[1], ARGV[2]
+if redis.call('LINDEX', qp .. 'wait', 0) ~= id or redis.call('LPOS', KEYS[1], id) then return 0 end
+local n = redis.call('RPUSH', KEYS[1], id)
+if head(KEYS[1], KEYS[2], qp) ~= id then
+  redis.call('ZADD', KEYS[2], 0, id)
+  park(qp, id, ARGV[3])
+  wake(KEYS[1], KEYS[2], qp)
+end
+return n`;
 
-/** KEYS ord, park; ARGV qp. After the adds: wake the head (the new job, in an idle conversation). */
-const SETTLE = `${LINE}
+/** KEYS ord, park; ARGV qp. Wake the head if it is parked (after a park's moveToDelayed). */
+const WAKE = `${LINE}
 return wake(KEYS[1], KEYS[2], ARGV[1])`;
 
 /** KEYS ord, park, sentMarker; ARGV id, qp. Returns {verdict, woken}. */
@@ -113,8 +121,7 @@ return ''`;
 
 type Reply<T> = Promise<T>;
 interface OrderCommands {
-  parleyOrderRegister(ord: string, jobHash: string, park: string, id: string): Reply<number>;
-  parleyOrderSettle(ord: string, park: string, qp: string): Reply<string>;
+  parleyOrderWake(ord: string, park: string, qp: string): Reply<string>;
   parleyOrderBegin(ord: string, park: string, sent: string, id: string, qp: string): Reply<[string, string]>;
   parleyOrderDone(ord: string, park: string, marker: string, id: string, ttl: number, ordered: string, qp: string): Reply<string>;
 }
@@ -123,38 +130,31 @@ interface OrderCommands {
 export function defineOrderScripts(redis: RedisClient): void {
   const defined = redis as unknown as Partial<OrderCommands>;
   if (defined.parleyOrderBegin) return;
-  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 3, lua: REGISTER });
-  redis.defineCommand("parleyOrderSettle", { numberOfKeys: 2, lua: SETTLE });
+  redis.defineCommand("parleyOrderRegister", { numberOfKeys: 2, lua: REGISTER });
+  redis.defineCommand("parleyOrderWake", { numberOfKeys: 2, lua: WAKE });
   redis.defineCommand("parleyOrderBegin", { numberOfKeys: 3, lua: BEGIN });
   redis.defineCommand("parleyOrderDone", { numberOfKeys: 3, lua: DONE });
 }
 
 /** On a MULTI a command queues and returns the pipeline; its reply comes with EXEC's. */
 interface OnMulti {
-  parleyOrderRegister(ord: string, jobHash: string, park: string, id: string): ChainableCommander;
-  parleyOrderSettle(ord: string, park: string, qp: string): ChainableCommander;
+  parleyOrderRegister(ord: string, park: string, id: string, qp: string, parkMs: number): ChainableCommander;
 }
 
 /** The keys of one conversation's line in one queue; `qp` is the queue's key prefix, `queue.toKey("")`. */
 export interface LineKeys { readonly ord: string; readonly park: string; readonly qp: string }
 
 /**
- * Queue the REGISTER step on a MULTI, just before the job's add (which must be delayed by the
- * safety net). EVALSHA once the connection has sent the script: inside a MULTI ioredis cannot
+ * Queue the REGISTER step on a MULTI, just after the job's add. EVALSHA once the connection has sent the script: inside a MULTI ioredis cannot
  * recover from NOSCRIPT by itself; the service's enqueue reloads the scripts and retries
  * (enqueue.ts). Returns the index of its reply in EXEC's results: the line's length after the
  * append (0: not appended).
  */
-export function registerInOrder(multi: ChainableCommander, line: LineKeys, id: string): number {
+export function registerInOrder(multi: ChainableCommander, line: LineKeys, id: string, parkMs: number): number {
   // A MULTI pipeline counts its own MULTI command first; EXEC's results do not include it.
   const index = (multi as unknown as { length: number }).length - 1;
-  (multi as unknown as OnMulti).parleyOrderRegister(line.ord, line.qp + id, line.park, id);
+  (multi as unknown as OnMulti).parleyOrderRegister(line.ord, line.park, id, line.qp, parkMs);
   return index;
-}
-
-/** Queue the SETTLE step on a MULTI, after every add of the batch to that line: wakes its head. */
-export function settleInOrder(multi: ChainableCommander, line: LineKeys): void {
-  (multi as unknown as OnMulti).parleyOrderSettle(line.ord, line.park, line.qp);
 }
 
 /** `woken`: the head this step moved to waiting, or '' (for tests and logs). */
@@ -179,6 +179,6 @@ export class ConversationOrder {
 
   /** After a park's moveToDelayed: wake the head if it is parked (this job, if it became the head meanwhile). */
   parked(line: LineKeys): Promise<string> {
-    return this.cmd.parleyOrderSettle(line.ord, line.park, line.qp);
+    return this.cmd.parleyOrderWake(line.ord, line.park, line.qp);
   }
 }

@@ -100,6 +100,25 @@ describe("the BullMQ internals Parley relies on (src/delivery/bullmq.ts)", () =>
     await waitFor(() => taken.length === 1, 5000, "the worker to take the promoted job");
   });
 
+  it("PROMOTE_LUA's park: a job just added waiting is delayed as by a delayed add (state, marker), and a worker takes it when due, not before", async () => {
+    const [theirs, mine] = [queue(), queue()];
+    await theirs.add("message", { n: 1 }, { jobId: "k_p", delay: 400 });
+    await mine.add("message", { n: 1 }, { jobId: "k_p" });
+    const parkedAt = Date.now();
+    await redis.eval(`${PROMOTE_LUA} park(ARGV[1], ARGV[2], ARGV[3])`, 0, mine.toKey(""), "k_p", 400);
+    for (const q of [theirs, mine]) {
+      expect(await q.getJobState("k_p")).toBe("delayed");
+      expect(await q.getJobCounts("delayed", "waiting")).toEqual({ delayed: 1, waiting: 0 });
+      const marker = await redis.zscore(q.toKey("marker"), "1");
+      expect(Number(marker)).toBeGreaterThanOrEqual(parkedAt + 300);
+    }
+    const takenAt: number[] = [];
+    const worker = new Worker(mine.name, async () => { takenAt.push(Date.now()); }, { connection: redis, prefix: mine.opts.prefix });
+    open.push(worker);
+    await waitFor(() => takenAt.length === 1, 10_000, "the worker to take the parked job when due");
+    expect(takenAt[0]! - parkedAt).toBeGreaterThanOrEqual(390);
+  });
+
   it("ioredis scriptsSet: lists a defined command's Lua, and reloading it cures NOSCRIPT inside a MULTI", async () => {
     const r = new Redis(server.url);
     try {

@@ -44,7 +44,8 @@ async function rig(name: string, failRate: number, networks: readonly NetworkId[
   prefixes.push(prefix);
   await producer?.close();
   producer = await createDeliveryService({ networks, prefix, cluster: cluster.seeds, ...service });
-  const cfg = { redisUrl: SHARED_REDIS, cluster: cluster.seeds, prefix, networks: [...networks], concurrency: 12, failRate, service };
+  // The workers' own producer connection only starts them: patient, so a loaded machine does not fail the start.
+  const cfg = { redisUrl: SHARED_REDIS, cluster: cluster.seeds, prefix, networks: [...networks], concurrency: 12, failRate, service: { ...service, commandTimeoutMs: 5000 } };
   workers.push(...(await Promise.all([spawnWorker(cfg), spawnWorker(cfg)])));
   return { prefix, producer };
 }

@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConversationOrder, defineOrderScripts, registerInOrder, settleInOrder, type LineKeys } from "../../../src/delivery/order.js";
+import { ConversationOrder, defineOrderScripts, registerInOrder, type LineKeys } from "../../../src/delivery/order.js";
 import { cleanup, SHARED_REDIS, uniquePrefix } from "./helpers.js";
 
 const prefix = uniquePrefix("proto");
@@ -21,15 +21,14 @@ function conversation() {
   const qp = `${c}:q:`; // the BullMQ queue's key prefix: job hashes, delayed, wait, failed
   const line: LineKeys = { ord: `${c}:ord`, park: `${c}:park`, qp };
   const sent = (id: string) => `${c}:sent:${id}`;
-  /** One enqueue transaction: register, BullMQ's delayed add, settle. */
+  /** One enqueue transaction: for each job BullMQ's add (to the wait list), then REGISTER. */
   const add = async (...ids: string[]) => {
     const fresh = await Promise.all(ids.map(async (id) => (await redis.exists(qp + id)) === 0));
     const m = redis.multi();
     ids.forEach((id, i) => {
-      registerInOrder(m, line, id);
-      if (fresh[i]) m.hset(qp + id, "data", "{}").zadd(`${qp}delayed`, 1, id); // BullMQ's add is a no-op for an existing job
+      if (fresh[i]) m.hset(qp + id, "data", "{}").lpush(`${qp}wait`, id); // BullMQ's add is a no-op for an existing job
+      registerInOrder(m, line, id, 60_000);
     });
-    settleInOrder(m, line);
     await m.exec();
   };
   const begin = (id: string) => order.begin(line, sent(id), id);
@@ -66,15 +65,17 @@ describe("order protocol (DESIGN §3 order)", () => {
     expect(await c.delayed()).toEqual(["b"]);
   });
 
-  it("re-enqueueing an existing job, or a key already in line, does not add a second place", async () => {
+  it("re-enqueueing an existing job (waiting, parked, or failed for good) adds no second place; a failed add adds none", async () => {
     const c = conversation();
-    await c.add("a"); await c.add("a");
+    await c.add("a", "b"); await c.add("a", "b");
     const m = redis.multi();
-    registerInOrder(m, c.line, "x"); // add failed after register: x in line, no job
+    registerInOrder(m, c.line, "x", 60_000); // BullMQ's add of x failed: no job, no place
     await m.exec();
-    await c.add("x"); // the retried enqueue
-    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["a", "x"]);
+    await redis.hset(c.qp + "f", "data", "{}"); await redis.zadd(`${c.qp}failed`, 1, "f"); // kept for the admin
+    await c.add("f");
+    expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["a", "b"]);
     expect(await c.waiting()).toEqual(["a"]);
+    expect(await c.delayed()).toEqual(["b"]);
   });
 
   it("the race: predecessor finishes while the successor is between BEGIN and moveToDelayed; PARKED wakes it", async () => {

@@ -2,7 +2,7 @@
  * order.ts: hand-overs in a busy conversation. One conversation across two worker processes, its
  * jobs parked at enqueue, with the park safety-net timer set beyond the test's budget: every
  * hand-over must come from a done waking the next head, never from the timer. (The narrow race
- * PARKED closes — a job fetched out of turn stalling between BEGIN and moveToDelayed while the
+ * WAKE closes — a job fetched out of turn stalling between BEGIN and moveToDelayed while the
  * predecessor finishes — is driven by hand in order-protocol.test.ts; this guards the chain.)
  */
 import { describe, expect, it } from "vitest";
