@@ -111,10 +111,12 @@ describe("RFC 2779 on the whole core", () => {
     const end = await counter.sentinel();
     const counted = counter.since(before, end);
     console.info(`T-2.0 accept of one message: ${counted.roundTrips} round trips, ${counted.commands} commands incl. those run by scripts (${counted.names.join(" ")})`);
-    // Measured 2026-11: 4 round trips (echo lookup in the id map, claim of the native id, the
-    // recipient's access rules, one MULTI enqueue) and 17 commands, most run inside BullMQ's scripts.
+    // Measured 2026-12: 4 round trips (echo lookup in the id map, claim of the native id, the
+    // recipient's access rules, one MULTI enqueue) and 25 commands, most run inside scripts: 17
+    // before the order change of issue 12, which adds the job parked (delayed) and, in the same
+    // MULTI, wakes it when it is its conversation's head (8 commands inside Redis, no round trip).
     expect(counted.roundTrips).toBeLessThanOrEqual(5);
-    expect(counted.commands).toBeLessThanOrEqual(24);
+    expect(counted.commands).toBeLessThanOrEqual(26);
   });
 
   it("T-2.5.3 no message body, subject or display name appears in the log of a gateway run, at debug level, including failures", async () => {
@@ -139,10 +141,12 @@ describe("RFC 2779 on the whole core", () => {
     for (const s of [...secrets, "platypus-body-refused", "echidna-body-failing"]) expect(text).not.toContain(s); // …never their content
   });
 
-  it("T-2.2.2 id-map lookups stay O(1): with 10^5 entries, p99 lookup time and memory per entry are within budget", async () => {
+  it("T-2.2.2 id-map lookups stay O(1): with 10^5 entries a both-ways lookup is two keyed reads, and memory per entry is within budget", async () => {
     // 10^5, not the requirement's 10^6: seeding 10^6 entries on the 2-core CI box takes minutes and
     // about 0.5 GB of shared Redis. The lookups are single keyed reads (GET / HGET, never scans), so
-    // their cost does not depend on the map's size; 10^5 is enough to show no growth with size.
+    // their cost does not depend on the map's size: this test proves that by the commands Redis
+    // runs (MONITOR), not by a clock a busy machine skews. Lookup times at 10^5 and 10^6 are
+    // `npm run bench:growth`'s (docs/operations.md "Growth"); the p99 here is printed only.
     const prefix = testPrefix("idmap");
     const redis = new Redis("redis://127.0.0.1:6379");
     try {
@@ -169,6 +173,18 @@ describe("RFC 2779 on the whole core", () => {
         expect(back).toBe(c);
         expect(native?.id).toBe(`s-${i}-${c.slice(-12)}`);
       }
+      // The commands of three both-ways lookups at full size: one GET and one HGET each, nothing else.
+      counter = new CommandCounter(prefix);
+      await counter.start();
+      const before = (await counter.sentinel()) + 1;
+      for (let k = 0; k < 3; k++) {
+        const i = Math.floor((k * N) / 3);
+        const c = canon[i]!;
+        await ids.canonicalFor({ network: "xmpp", kind: "stanza-id", id: `s-${i}-${c.slice(-12)}`, scope: "chat.example.org" });
+        await ids.nativeFor(c, "xmpp", "stanza-id");
+      }
+      const lookups = counter.since(before, await counter.sentinel());
+      expect(lookups.names).toEqual(["GET", "HGET", "GET", "HGET", "GET", "HGET"]);
       samples.sort((a, b) => a - b);
       const p99 = samples[Math.floor(samples.length * 0.99)]!;
       let bytes = 0;
@@ -180,7 +196,6 @@ describe("RFC 2779 on the whole core", () => {
       }
       const perEntry = bytes / 200;
       console.info(`T-2.2.2 id map with ${N} entries: p99 of a both-ways lookup ${p99.toFixed(2)} ms, ${perEntry.toFixed(0)} bytes per entry`);
-      expect(p99).toBeLessThan(10); // budget: two keyed reads on loopback
       expect(perEntry).toBeLessThan(768); // budget: under 0.8 GB of Redis per 10^6 mappings (measured 2026-11: ~530 bytes)
     } finally {
       await deleteKeysUnder(redis, prefix);
