@@ -43,12 +43,12 @@ async function enterMuc(user: TestUser, room: string, nick: string): Promise<voi
   await user.inbox.next((s) => s.name === "presence" && s.attrs.from === `${room}/${nick}` && s.attrs.type !== "error", 10_000, `${nick} in ${room}`);
 }
 
-/** The MUC owner changes one room setting (XEP-0045 §10.2). */
-async function configure(user: TestUser, room: string, field: string, value: string): Promise<void> {
+/** The MUC owner changes room settings (XEP-0045 §10.2). */
+async function configure(user: TestUser, room: string, fields: Record<string, string>): Promise<void> {
   await user.xmpp.iqCaller.request(xml("iq", { type: "set", to: room },
     xml("query", { xmlns: `${NS_MUC}#owner` }, xml("x", { xmlns: "jabber:x:data", type: "submit" },
       xml("field", { var: "FORM_TYPE" }, xml("value", {}, `${NS_MUC}#roomconfig`)),
-      xml("field", { var: field }, xml("value", {}, value))))));
+      ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v)))))));
 }
 
 async function start(): Promise<TestGateway> {
@@ -126,12 +126,16 @@ describe("issue 12: open-room aliases Parley cannot serve are unknown, and nothi
     expect(refusedBecause(alias)).toBe("the room does not exist");
   });
 
-  it("a members-only MUC room", async () => {
-    const room = `members-${STAMP}@conference.${prosody.userDomain}`;
+  it.each([
+    ["members", { "muc#roomconfig_membersonly": "1" }, "the room is members-only"],
+    ["secret", { "muc#roomconfig_passwordprotectedroom": "1", "muc#roomconfig_roomsecret": "s3cret" }, "the room needs a password"],
+    ["anon", { "muc#roomconfig_whois": "moderators" }, "the room does not show its occupants' real JIDs (make it non-anonymous)"],
+  ])("a MUC room that would not take Parley as it is (%s)", async (name, fields, reason) => {
+    const room = `${name}-${STAMP}@conference.${prosody.userDomain}`;
     await enterMuc(alice, room, "alice");
-    await configure(alice, room, "muc#roomconfig_membersonly", "1");
+    await configure(alice, room, fields);
     await expect(bob.client.joinRoom(aliasOf(room))).rejects.toMatchObject({ errcode: "M_NOT_FOUND" });
-    expect(refusedBecause(aliasOf(room))).toBe("the room is members-only");
+    expect(refusedBecause(aliasOf(room))).toBe(reason);
     expect(alice.inbox.seen.filter((s) => s.name === "presence" && s.attrs.from === `${room}/parley-bridge`)).toHaveLength(0);
   });
 
