@@ -104,6 +104,27 @@ describe("accept pipeline", () => {
     expect((jobs[0]?.payload as Message).id).toBe(first.id);
   });
 
+  it("issue 14: a message over the shared rate limit is refused PARLEY_RATE_LIMITED and its native id released, so the sender's resend is taken later", async () => {
+    const verdicts = [new ParleyError("PARLEY_RATE_LIMITED", "slow down", { retryAfterMs: 900, scope: "sender" }), undefined];
+    const counted: string[] = [];
+    const limited = new AcceptPipeline({
+      mappings: () => mappings, route: routeByNetwork, policy, presence: noPresence, delivery, claims, ids,
+      capabilities: () => ({ ...testDoubleCapabilities, maxMessageBytes: 1000 }),
+      log: silentLogger(), metrics: createCoreMetrics(new Registry()),
+      limits: { admit: async (_source, from) => { counted.push(from.address); return verdicts.shift(); } },
+    });
+    const nativeIds = [{ network: "alpha", kind: "stanza-id", id: "rl-1", scope: "chat.example" }];
+    const [first] = await limited.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }]);
+    expect(first?.status === "refused" && [first.error.code, first.error.details.retryAfterMs]).toEqual(["PARLEY_RATE_LIMITED", 900]);
+    expect(delivery.stored).toHaveLength(0);
+    const resend = message({ nativeIds });
+    expect(await limited.accept(alice.network, [{ kind: "message", message: resend }])).toEqual([{ status: "accepted", messageId: resend.id }]);
+    expect(counted).toEqual([alice.address, alice.address]);
+    const [duplicate] = await limited.accept(alice.network, [{ kind: "message", message: message({ nativeIds }) }]);
+    expect(duplicate).toEqual({ status: "duplicate" }); // a replay is not counted again
+    expect(counted).toHaveLength(2);
+  });
+
   it("T-2.5.2 a replay whose first job was lost is enqueued again under its first canonical id", async () => {
     const nativeIds = [{ network: "alpha", kind: "event", id: "$e1" }];
     const first = message({ nativeIds });
