@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   });
   let reported = 0;
   const progress = setInterval(() => {
-    if (delivered === reported) return;
+    if (delivered === reported || !process.connected) return;
     reported = delivered;
     process.send?.({ type: "progress", delivered });
   }, 50);

@@ -17,7 +17,9 @@
  *   worker_net_cpu_us_per_msg  worker CPU per message with that idle share taken out: the cost a
  *                              message adds, which must stay flat as processes are added
  *   p50_ms, p99_ms             accept → adapter latency at a fixed offered load (open loop, `rate`
- *                              msg/s for `seconds`, after a warm-up)
+ *                              msg/s for `seconds`, after a warm-up; a retried message counts from
+ *                              its first offer)
+ *   try_later                  accepts answered "try later" (PARLEY_UNAVAILABLE) and retried
  * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), seconds=8 (BENCH_SECONDS),
  * workers=1,2,4 (BENCH_WORKERS), backends=redis,cluster (BENCH_BACKENDS), concurrency=16 per worker
  * process (BENCH_CONCURRENCY), lanes=32 (BENCH_LANES), appendfsync=everysec (BENCH_APPENDFSYNC).
@@ -28,6 +30,7 @@ import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { isParleyError } from "../src/errors/index.js";
 import { cpuMicrosOf, RedisCluster } from "../test/support/redis-cluster.js";
 import { RedisServer } from "../test/support/redis-server.js";
 import { benchMessage, gatewayRig, type GatewayRig } from "./gateway-rig.js";
@@ -110,7 +113,18 @@ class Workers {
 }
 
 let sent = 0;
-const accept = (gw: GatewayRig) => gw.accept([benchMessage(sent++, now(), BODY, CONVERSATIONS)]);
+let tryLater = 0;
+/** One message offered as a source does: "try later" (PARLEY_UNAVAILABLE) is retried after 100 ms. */
+async function accept(gw: GatewayRig): Promise<void> {
+  const m = benchMessage(sent++, now(), BODY, CONVERSATIONS);
+  for (;;) {
+    try { await gw.accept([m]); return; } catch (e) {
+      if (!isParleyError(e, "PARLEY_UNAVAILABLE")) throw e;
+      tryLater++;
+      await new Promise((r) => setTimeout(r, 100)); // the source's retry delay
+    }
+  }
+}
 
 const IDLE_MS = 2000;
 
@@ -176,7 +190,8 @@ async function run(b: Backend, workers: number): Promise<void> {
     await w.waitTotal(warm);
     const t = await throughput(gw, w, b);
     const l = await latency(gw, w);
-    const fields = { ...t, ...l };
+    const fields = { ...t, ...l, try_later: tryLater };
+    tryLater = 0;
     const fmt = (k: string, v: number) => `${k}=${k.endsWith("_ms") || k.includes("cpu") ? v.toFixed(1) : v.toFixed(0)}`;
     console.log(`backend=${b.name} workers=${workers} ${Object.entries(fields).map(([k, v]) => fmt(k, v)).join(" ")} load_average_1m=${loadavg()[0]!.toFixed(2)}`);
   } finally {
