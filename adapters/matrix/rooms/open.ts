@@ -19,6 +19,7 @@ import { matrixSettings } from "../address.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { enc, Method } from "../homeserver.js";
+import { classify, errcodeOf } from "../errors.js";
 import type { HttpReply } from "../types.js";
 import { openRoomAlias, parseOpenRoomAlias } from "./open-alias.js";
 
@@ -66,6 +67,7 @@ async function openPortal(d: MatrixDeps, alias: string): Promise<HttpReply> {
     return notFound(`this room's alias is ${canonical}`);
   }
   const roomId = await createPortal(d, alias, home).catch((e: unknown) => e);
+  if (roomId === undefined) return OK;
   if (typeof roomId !== "string") return refusal(d, alias, roomId);
   try {
     await d.ctx.rooms.open(home, { network: MATRIX, id: roomId });
@@ -77,17 +79,24 @@ async function openPortal(d: MatrixDeps, alias: string): Promise<HttpReply> {
   return OK;
 }
 
-/** The bridge bot creates a public room named after the foreign room, with the alias; its room id. */
-async function createPortal(d: MatrixDeps, alias: string, home: NativeRoom): Promise<string> {
-  const { room_id: roomId } = await d.hs.request<{ room_id: string }>(d.bot, Method.Post, "/createRoom", {
+/**
+ * The bridge bot creates a public room named after the foreign room, with the alias; its room id,
+ * or undefined when the alias exists already (another query made it: the homeserver finds it now).
+ * A homeserver refusing for good (an alias over its length limit) is a refusal; anything else may pass.
+ */
+async function createPortal(d: MatrixDeps, alias: string, home: NativeRoom): Promise<string | undefined> {
+  const roomId = await d.hs.request<{ room_id: string }>(d.bot, Method.Post, "/createRoom", {
     room_alias_name: alias.slice(1, alias.indexOf(":")),
     preset: "public_chat",
     visibility: "private",
     name: home.id,
     topic: `The ${home.network} room ${home.id}, bridged by Parley`,
-  }).catch((e: unknown) => {
-    throw new ParleyError("PARLEY_UNAVAILABLE", `the homeserver did not create the portal room: ${errorMessage(e)}`, {}, { cause: e });
+  }).then((r) => r.room_id).catch((e: unknown) => {
+    if (errcodeOf(e) === "M_ROOM_IN_USE") return undefined;
+    const permanent = classify(e, "creating the portal room").failureClass === "permanent";
+    throw new ParleyError(permanent ? "PARLEY_REFUSED" : "PARLEY_UNAVAILABLE", `the homeserver did not create the portal room: ${errorMessage(e)}`, {}, { cause: e });
   });
+  if (roomId === undefined) return undefined;
   await d.ctx.state.set(`joined:${roomId}|${d.bot}`, "1");
   return roomId;
 }
