@@ -3,6 +3,7 @@
  * media listener and the limits per network and per domain. `.describe()` texts are the docs.
  */
 import { z } from "zod";
+import { secret } from "../config/secret.js";
 
 const mib = 1024 * 1024;
 
@@ -49,7 +50,7 @@ export const MediaSchema = z
         host: z.string().min(1).default("127.0.0.1").describe("Address the media listener listens on; put a TLS proxy in front of it for the public."),
         port: z.number().int().min(0).max(65_535).default(8781).describe("Port of the media listener (0: any free port)."),
         publicUrl: z.string().url().optional().describe("Base URL recipients use to reach the listener (e.g. https://media.example.org). Default: http://host:port."),
-        secret: z.string().min(16).optional().describe("Key that signs media URLs; all processes need the same one. Prefer secretFile. Default: a random key per process (links then work only from the process that made them)."),
+        secret: secret(z.string().min(16)).optional().describe("Key that signs media URLs; all processes need the same one. Prefer secretFile. Default: a random key per process (links then work only from the process that made them)."),
         secretFile: z.string().min(1).optional().describe("File holding the signing key."),
         urlTtlHours: z.number().min(0.01).default(24 * 7).describe("How long a media URL works."),
       })

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { adapterFactories } from "../../../adapters/index.js";
 import { createLogger } from "../../../src/log/logger.js";
-import { secret, secretKeys, secretPaths } from "../../../src/config/secret.js";
+import { isSecret, secret, secretKeys, secretPaths } from "../../../src/config/secret.js";
+import { defOf, unwrap } from "../../../src/config/introspect.js";
 import { CoreConfigSchema } from "../../../src/config/schema.js";
 
 function capture(secrets = adapterFactories) {
@@ -57,6 +58,22 @@ describe("log redaction driven by the config schemas", () => {
     log.info(nest(path, value) as object, "section");
     log.info({ config: { adapters: { any: nest(path, value) } } }, "nested");
     expect(text()).not.toContain(value);
+  });
+
+  it("every config key named like a secret (…secret, …token, …password, privateKey) is marked secret()", () => {
+    const named: string[] = [];
+    const walk = (schema: z.ZodType, path: readonly string[]): void => {
+      const d = defOf(unwrap(schema));
+      const key = path.at(-1) ?? "";
+      if (/(secret|token|password|privatekey)$/i.test(key) && !isSecret(schema)) named.push(path.join("."));
+      if (d.type === "object" && d.shape) for (const [k, child] of Object.entries(d.shape)) walk(child, [...path, k]);
+      if (d.type === "array" && d.element) walk(d.element, [...path, "*"]);
+      if (d.type === "record" && d.valueType) walk(d.valueType, [...path, "*"]);
+    };
+    walk(CoreConfigSchema, []);
+    for (const f of adapterFactories) walk(f.configSchema, ["adapters", f.id]);
+    expect(named).toEqual([]);
+    expect(declared.map((d) => d.path.join("."))).toContain("media.listener.secret"); // media's signing key, once unmarked
   });
 
   it("a schema of a network the core has never heard of gets its secret redacted too", () => {
