@@ -21,7 +21,7 @@ import { headerSafe } from "./headers.js";
 import { checkMimeBounds, MimeLimitError, topHeader, topHeaderCount } from "./mime-limits.js";
 import { automaticKind, parseEmail, type ParsedEmail } from "./parse.js";
 import { stripQuotes } from "./quotes.js";
-import { attachmentParts, replyForMediaError } from "./media.js";
+import { attachmentParts, filesToCarry, replyForMediaError } from "./media.js";
 import { canonicalIdInMessageId, extendThread } from "./threads.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { ListTarget } from "./list/address.js";
@@ -155,7 +155,8 @@ export class Inbound {
     // The sanitised HTML goes along only when nothing was stripped: it would still hold the quote.
     if (parsed.html && !stripped && !unverified) parts.push({ role: "html", body: parsed.html });
     const files = parsed.attachments.filter((a) => !/^message\/(global-)?delivery-status$/i.test(a.contentType));
-    parts.push(...(await attachmentParts(this.deps.ctx.media, this.deps.blobs, files.map((a) => ({ ...a, filename: a.filename ? safeFilename(a.filename) : undefined })), from)));
+    const safe = files.map((a) => ({ ...a, filename: a.filename ? safeFilename(a.filename) : undefined }));
+    parts.push(...(await attachmentParts(this.deps.ctx.media, this.deps.blobs, filesToCarry(raw, parsed.security, safe), from)));
     if (parsed.security) parts.push({ role: "opaque", contentType: "message/rfc822", size: raw.length, blobRef: await this.deps.blobs.put(raw), security: parsed.security });
     return { parts, stripped };
   }

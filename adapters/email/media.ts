@@ -24,6 +24,22 @@ export interface MimeAttachment {
   readonly filename?: string | undefined;
 }
 
+/** RFC 2779 5.4.9: the name under which a signed mail travels to chat as a file. */
+export const SIGNED_MAIL_FILENAME = "signed-message.eml";
+const DETACHED_SIGNATURE = /^application\/(x-)?(pkcs7-signature|pgp-signature)$/i;
+
+/**
+ * The files a mail carries to chat. A signed mail (RFC 1847 multipart/signed: S/MIME or
+ * PGP/MIME) goes whole, byte for byte as received, as one `message/rfc822` file: the signed part
+ * and its detached signature only verify together, over the exact bytes, and a mail client
+ * opening the `.eml` (or `openssl cms -verify`, `gpg --verify` on its parts) checks it. The lone
+ * detached signature is then left out: without the signed bytes it proves nothing.
+ */
+export function filesToCarry(raw: Buffer, security: "signed" | "encrypted" | undefined, files: readonly MimeAttachment[]): MimeAttachment[] {
+  if (security !== "signed") return [...files];
+  return [...files.filter((a) => !DETACHED_SIGNATURE.test(a.contentType)), { content: raw, contentType: "message/rfc822", filename: SIGNED_MAIL_FILENAME }];
+}
+
 function inboundScope(from: Endpoint): MediaScope {
   return { network: EMAIL, domain: domainOf(from.address) };
 }
@@ -82,6 +98,8 @@ export async function outboundFiles(media: MediaPort | undefined, blobs: BlobSto
   }
   for (const p of m.parts) {
     if (p.role === "opaque") {
+      // A signed mail carried as a file too (filesToCarry) is attached once, as that file.
+      if (files.some((f) => f.blobRef === p.blobRef)) continue;
       attachments.push({ content: await streamOf(blobs, p), contentType: p.contentType });
       continue;
     }

@@ -27,7 +27,8 @@ function bodyText(m: Message, files: readonly OutboundFile[]): string {
   for (const p of m.parts as readonly Part[]) {
     if (p.role === "text") { if (p.body !== "" || files.length === 0) lines.push(p.body); }
     else if (p.role === "attachment") { if (!files.some((x) => x.part === p)) lines.push(placeholder(p)); }
-    else if (p.role === "opaque") lines.push(`[${p.security} content (${p.contentType}) not shown]`);
+    // A signed mail also carried as a file (its attachment, same blob) needs no placeholder.
+    else if (p.role === "opaque" && !m.parts.some((x) => x.role === "attachment" && x.blobRef === p.blobRef)) lines.push(`[${p.security} content (${p.contentType}) not shown]`);
   }
   const text = lines.join("\n");
   // XEP-0245: an emote is a body starting with "/me ".

@@ -74,6 +74,8 @@ describe("hostile email corpus", () => {
         expect(opaque).toHaveLength(e.chat.opaque);
         // T-2.5.1 / T-5.4.9: a signed message is relayed byte-identical, so its signature still verifies.
         for (const p of opaque) expect((await blobs.get(p.blobRef)).toString("latin1").replace(/\r\n$/, "")).toBe(raw.toString("latin1").replace(/\r\n$/, ""));
+        // ... and the same bytes go to chat as a file (test/e2e/cross/signed-mail.test.ts verifies one).
+        for (const p of opaque) expect(m.parts.some((x) => x.role === "attachment" && x.blobRef === p.blobRef && x.contentType === "message/rfc822")).toBe(true);
       }
       if (e.chat.fromAddress) expect(m.from.address).toBe(e.chat.fromAddress);
       const json = JSON.stringify(m);
