@@ -24,6 +24,9 @@ export const MAX_ROOM_NAME_CHARS = 256;
 /** One line, no control characters (a subject may become a mail header): see {@link cleanRoomText}. */
 export const MAX_SUBJECT_CHARS = 1024;
 
+/** What every room event ends with: who vouched for its author, and when it happened. */
+const stamped = { authenticatedBy: AuthenticationSchema, at: TimestampSchema };
+
 export const MembershipSchema = z.object({
   id: CanonicalIdSchema,
   member: EndpointSchema,
@@ -32,8 +35,7 @@ export const MembershipSchema = z.object({
   /** Who kicked or banned the member, when not the member. */
   by: EndpointSchema.optional(),
   reason: z.string().max(MAX_SUBJECT_CHARS).optional(),
-  authenticatedBy: AuthenticationSchema,
-  at: TimestampSchema,
+  ...stamped,
 });
 export type Membership = z.infer<typeof MembershipSchema>;
 
@@ -41,8 +43,7 @@ export const SubjectChangeSchema = z.object({
   id: CanonicalIdSchema,
   by: EndpointSchema,
   subject: z.string().max(MAX_SUBJECT_CHARS),
-  authenticatedBy: AuthenticationSchema,
-  at: TimestampSchema,
+  ...stamped,
 });
 export type SubjectChange = z.infer<typeof SubjectChangeSchema>;
 
@@ -54,8 +55,7 @@ export const RoomDisplayedSchema = z.object({
   id: CanonicalIdSchema,
   by: EndpointSchema,
   target: CanonicalIdSchema,
-  authenticatedBy: AuthenticationSchema,
-  at: TimestampSchema,
+  ...stamped,
 });
 export type RoomDisplayed = z.infer<typeof RoomDisplayedSchema>;
 
