@@ -188,7 +188,7 @@ export class GroupCommit {
         if (spec.conversation !== undefined) {
           const id = opts.jobId!;
           const { line } = deliveryKeys(this.d.keys, queue.name, id, spec.conversation);
-          lines.push({ ord: line.ord, index: registerInOrder(multi, line, id, this.d.opts.parkMs) });
+          lines.push({ ord: line.ord, index: registerInOrder(multi, line, id, this.d.opts) });
         }
       }
     } catch (e) {

@@ -24,8 +24,9 @@
  *   Waking a head is `promote` (bullmq.ts PROMOTE_LUA): only a job both in `park` and in the
  *   delayed set is moved, so a job in retry backoff keeps its backoff, and a head woken twice is
  *   moved once. The back of the wait list is fair: it holds only other conversations' heads.
- * - A parked job also wakes after a timeout, `parkMs` doubling per park up to `parkMaxMs`: a
- *   safety net only (a head that vanished without handing on), cheap even for a long backlog.
+ * - A parked job also wakes after a timeout — at enqueue `parkMs` times the jobs ahead of it,
+ *   after that `parkMs` doubling per park, up to `parkMaxMs` —: a safety net only (a head that
+ *   vanished without handing on), cheap even for a long backlog.
  * - Race: a job can decide to park just before its predecessor finishes, so the predecessor's
  *   done finds it still active and cannot wake it. After `moveToDelayed`, WAKE wakes the head
  *   (the job itself, if it became the head meanwhile); one of the two always finds it delayed. A
@@ -79,10 +80,12 @@ end
 `;
 
 /**
- * KEYS ord, park; ARGV id, qp, parkMs. Right after BullMQ's add of an ordered job: a job this add
- * created (at the front of the wait list's push end, not yet in line) is appended; unless it is
- * the head (an idle conversation: it just stays waiting), it is parked — moved to the delayed set
- * for parkMs, the safety net — and a parked head is woken. A job that already existed (BullMQ's
+ * KEYS ord, park; ARGV id, qp, parkMs, parkMaxMs. Right after BullMQ's add of an ordered job: a
+ * job this add created (at the front of the wait list's push end, not yet in line) is appended;
+ * unless it is the head (an idle conversation: it just stays waiting), it is parked — moved to the
+ * delayed set for the safety net, parkMs times the number of jobs ahead of it (up to parkMaxMs:
+ * it cannot run before they have, and a long backlog must not wake up by timer) — and a parked
+ * head is woken. A job that already existed (BullMQ's
  * add was a no-op: in line already, or finished and kept for the admin) is left as it is, and a
  * failed add (no job) gets no place. Returns the line's length after the append (0: not
  * appended), for the backlog bound (enqueue.ts).
@@ -93,7 +96,7 @@ if redis.call('LINDEX', qp .. 'wait', 0) ~= id or redis.call('LPOS', KEYS[1], id
 local n = redis.call('RPUSH', KEYS[1], id)
 if head(KEYS[1], KEYS[2], qp) ~= id then
   redis.call('ZADD', KEYS[2], 0, id)
-  park(qp, id, ARGV[3])
+  park(qp, id, math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * (n - 1)))
   wake(KEYS[1], KEYS[2], qp)
 end
 return n`;
@@ -138,7 +141,7 @@ export function defineOrderScripts(redis: RedisClient): void {
 
 /** On a MULTI a command queues and returns the pipeline; its reply comes with EXEC's. */
 interface OnMulti {
-  parleyOrderRegister(ord: string, park: string, id: string, qp: string, parkMs: number): ChainableCommander;
+  parleyOrderRegister(ord: string, park: string, id: string, qp: string, parkMs: number, parkMaxMs: number): ChainableCommander;
 }
 
 /** The keys of one conversation's line in one queue; `qp` is the queue's key prefix, `queue.toKey("")`. */
@@ -150,10 +153,10 @@ export interface LineKeys { readonly ord: string; readonly park: string; readonl
  * (enqueue.ts). Returns the index of its reply in EXEC's results: the line's length after the
  * append (0: not appended).
  */
-export function registerInOrder(multi: ChainableCommander, line: LineKeys, id: string, parkMs: number): number {
+export function registerInOrder(multi: ChainableCommander, line: LineKeys, id: string, park: { parkMs: number; parkMaxMs: number }): number {
   // A MULTI pipeline counts its own MULTI command first; EXEC's results do not include it.
   const index = (multi as unknown as { length: number }).length - 1;
-  (multi as unknown as OnMulti).parleyOrderRegister(line.ord, line.park, id, line.qp, parkMs);
+  (multi as unknown as OnMulti).parleyOrderRegister(line.ord, line.park, id, line.qp, park.parkMs, park.parkMaxMs);
   return index;
 }
 

@@ -27,7 +27,7 @@ function conversation() {
     const m = redis.multi();
     ids.forEach((id, i) => {
       if (fresh[i]) m.hset(qp + id, "data", "{}").lpush(`${qp}wait`, id); // BullMQ's add is a no-op for an existing job
-      registerInOrder(m, line, id, 60_000);
+      registerInOrder(m, line, id, { parkMs: 60_000, parkMaxMs: 60_000 });
     });
     await m.exec();
   };
@@ -69,7 +69,7 @@ describe("order protocol (DESIGN §3 order)", () => {
     const c = conversation();
     await c.add("a", "b"); await c.add("a", "b");
     const m = redis.multi();
-    registerInOrder(m, c.line, "x", 60_000); // BullMQ's add of x failed: no job, no place
+    registerInOrder(m, c.line, "x", { parkMs: 60_000, parkMaxMs: 60_000 }); // BullMQ's add of x failed: no job, no place
     await m.exec();
     await redis.hset(c.qp + "f", "data", "{}"); await redis.zadd(`${c.qp}failed`, 1, "f"); // kept for the admin
     await c.add("f");
