@@ -113,5 +113,5 @@ console.log(`p50_ms=${pct(paced.latencies, 0.5)}`);
 console.log(`p99_ms=${pct(paced.latencies, 0.99)}`);
 await delivery.close();
 const redis = new Redis(REDIS);
-await deleteKeysUnder(redis, `${prefix}:`).catch(() => undefined);
+await deleteKeysUnder(redis, prefix);
 redis.disconnect();
