@@ -5,7 +5,7 @@
  */
 import { DeliveryError } from "../../../src/adapter/contract.js";
 import type { CanonicalId } from "../../../src/model/ids.js";
-import type { TypingNotice } from "../../../src/model/interactions.js";
+import type { Reaction, TypingNotice } from "../../../src/model/interactions.js";
 import type { Message } from "../../../src/model/message.js";
 import { XMPP, toNative } from "../address.js";
 import { xml, type XmlElement } from "../connection.js";
@@ -15,16 +15,18 @@ import type { XmppRuntime } from "../stanza.js";
 import { NS_CHATSTATES, NS_FALLBACK, NS_HINTS, NS_MARKERS, NS_REACTIONS, NS_REPLY, NS_RETRACT, xmppIdOf } from "./refs.js";
 
 const REACTIONS_TTL_SECONDS = 30 * 24 * 3600;
-const RETRACT_FALLBACK = "This person attempted to retract a previous message, but it's unsupported by your client.";
+export const RETRACT_FALLBACK = "This person attempted to retract a previous message, but it's unsupported by your client.";
 
 function parties(rt: XmppRuntime, who: Pick<Message, "from" | "to">): { from: string; to: string } {
   if (who.to.network !== XMPP) throw new DeliveryError("permanent", "recipient-unknown", `${who.to.address} is not an XMPP user`);
   return { from: puppetOf(rt, who), to: toNative(who.to, rt.ctx.mappings()) };
 }
 
-/** The puppet's reaction set on the target after this change (kept in adapter state: XEP-0444 sends the whole set). */
-async function reactionSet(rt: XmppRuntime, m: Message, from: string, to: string): Promise<string[]> {
-  const r = m.reaction!;
+/**
+ * The puppet `from`'s reaction set on the target in `to` (a user or a room) after this change,
+ * kept in adapter state: XEP-0444 sends the whole set each time.
+ */
+export async function reactionSetAfter(rt: XmppRuntime, r: Reaction, from: string, to: string): Promise<string[]> {
   const key = `rx-out:${from}:${to}:${r.target}`;
   const before = JSON.parse((await rt.ctx.state.get(key)) ?? "[]") as string[];
   const after = r.op === "add" ? [...before.filter((k) => k !== r.key), r.key] : before.filter((k) => k !== r.key);
@@ -39,7 +41,7 @@ export async function interactionStanza(rt: XmppRuntime, m: Message): Promise<Xm
   const id = stanzaIdFor(m.id);
   const el = xml("message", { type: "chat", id, from, to });
   if (m.reaction !== undefined) {
-    const keys = await reactionSet(rt, m, from, to);
+    const keys = await reactionSetAfter(rt, m.reaction, from, to);
     el.append(xml("reactions", { xmlns: NS_REACTIONS, id: await xmppIdOf(rt, m.reaction.target) }, ...keys.map((k) => xml("reaction", {}, k))));
   } else if (m.retracts !== undefined) {
     // Only the original sender retracts (checked where it came from): the target is the puppet's own stanza.

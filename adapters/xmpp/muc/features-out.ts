@@ -13,29 +13,17 @@ import { xml, type XmlElement } from "../connection.js";
 import { stanzaIdFor } from "../ids.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CHATSTATES, NS_FALLBACK, NS_HINTS, NS_MARKERS, NS_REACTIONS, NS_REPLY, NS_RETRACT } from "../features/refs.js";
-
-const TTL_SECONDS = 30 * 24 * 3600;
-const RETRACT_FALLBACK = "This person attempted to retract a previous message, but it's unsupported by your client.";
+import { RETRACT_FALLBACK, reactionSetAfter } from "../features/outbound.js";
 
 /** The id the room's occupants know a room message by. */
 export async function mucIdOf(rt: XmppRuntime, id: CanonicalId): Promise<string> {
   return (await rt.ctx.ids.nativeFor(id, XMPP, "muc-id"))?.id ?? stanzaIdFor(id);
 }
 
-/** The puppet's reaction set on the target after this change (XEP-0444 sends the whole set each time). */
-async function reactionSet(rt: XmppRuntime, m: RoomMessage, puppet: string, room: string): Promise<string[]> {
-  const r = m.reaction!;
-  const key = `rx-out:${puppet}:${room}:${r.target}`;
-  const before = JSON.parse((await rt.ctx.state.get(key)) ?? "[]") as string[];
-  const after = r.op === "add" ? [...before.filter((k) => k !== r.key), r.key] : before.filter((k) => k !== r.key);
-  await rt.ctx.state.set(key, JSON.stringify(after), TTL_SECONDS);
-  return after;
-}
-
 /** The feature elements of a room message: the whole payload for a reaction or retraction, a reply marker otherwise. */
 export async function mucFeatureChildren(rt: XmppRuntime, m: RoomMessage, puppet: string, room: string): Promise<{ children: XmlElement[]; content: boolean }> {
   if (m.reaction !== undefined) {
-    const keys = await reactionSet(rt, m, puppet, room);
+    const keys = await reactionSetAfter(rt, m.reaction, puppet, room);
     const reactions = xml("reactions", { xmlns: NS_REACTIONS, id: await mucIdOf(rt, m.reaction.target) }, ...keys.map((k) => xml("reaction", {}, k)));
     return { children: [reactions, xml("store", { xmlns: NS_HINTS })], content: false };
   }
