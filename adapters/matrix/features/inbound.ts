@@ -10,14 +10,13 @@ import { MessageSchema, type Message } from "../../../src/model/message.js";
 import { fromNative } from "../address.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
-import { enc, Method } from "../homeserver.js";
 import type { RoomRecord } from "../rooms.js";
 import type { MatrixEvent, Plan } from "../types.js";
+import { annotationOf, reactionKey, redactionOf, REACTIONS_TTL_SECONDS } from "./relations.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network", detail: "application service hs_token" } as const;
-const REACTIONS_TTL_SECONDS = 30 * 24 * 3600;
 
 interface Parties { readonly from: Endpoint; readonly to: Endpoint }
 
@@ -52,40 +51,20 @@ function push(d: MatrixDeps, plan: Plan, ev: MatrixEvent, message: Message, afte
 
 /** Client-server API "Annotations": an `m.reaction` with an `m.annotation` relation and a key. */
 async function reaction(d: MatrixDeps, plan: Plan, ev: MatrixEvent, p: Parties): Promise<void> {
-  const rel = isObj(ev.content["m.relates_to"]) ? ev.content["m.relates_to"] : {};
-  if (rel.rel_type !== "m.annotation" || typeof rel.event_id !== "string" || typeof rel.key !== "string" || rel.key === "" || rel.key.length > 64) return;
-  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: rel.event_id, scope: ev.room_id });
-  if (target === undefined) {
-    d.log.info({ eventId: ev.event_id }, "reaction to a message Parley does not know: not bridged");
-    return;
-  }
-  const r: Reaction = { target, key: rel.key, op: "add" };
-  push(d, plan, ev, interaction(ev, p, r.key, { reaction: r }), () => d.ctx.state.set(`rx-in:${ev.event_id}`, JSON.stringify(r), REACTIONS_TTL_SECONDS));
-}
-
-/** Whether the user sent `eventId` (a redacted event keeps its sender). */
-async function sentBy(d: MatrixDeps, rec: RoomRecord, roomId: string, eventId: string, user: string): Promise<boolean> {
-  const original = await d.hs.request<{ sender?: string }>(rec.owner, Method.Get, `/rooms/${enc(roomId)}/event/${enc(eventId)}`);
-  return original.sender === user;
+  const r = await annotationOf(d, ev, "reaction to a message Parley does not know: not bridged");
+  if (r === undefined) return;
+  push(d, plan, ev, interaction(ev, p, r.key, { reaction: r }), () => d.ctx.state.set(reactionKey(ev.event_id), JSON.stringify(r), REACTIONS_TTL_SECONDS));
 }
 
 /** A redaction of the user's reaction removes it; of the user's own message, retracts it; of anything else, nothing. */
 async function redaction(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: RoomRecord, p: Parties): Promise<void> {
-  const redacts = typeof ev.redacts === "string" ? ev.redacts : ev.content.redacts;
-  if (typeof redacts !== "string") return;
-  const rx = await d.ctx.state.get(`rx-in:${redacts}`);
-  if (rx !== undefined) {
-    const r = { ...(JSON.parse(rx) as Reaction), op: "remove" as const };
-    push(d, plan, ev, interaction(ev, p, r.key, { reaction: r }), () => d.ctx.state.delete(`rx-in:${redacts}`));
+  const meaning = await redactionOf(d, ev, rec.owner, "redaction of someone else's message: not bridged (only the original sender retracts)");
+  if (meaning === undefined) return;
+  if ("reaction" in meaning) {
+    push(d, plan, ev, interaction(ev, p, meaning.reaction.key, { reaction: meaning.reaction }), () => d.ctx.state.delete(reactionKey(meaning.redacts)));
     return;
   }
-  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: redacts, scope: ev.room_id });
-  if (target === undefined) return;
-  if (!(await sentBy(d, rec, ev.room_id, redacts, ev.sender))) {
-    d.log.info({ eventId: ev.event_id, redacts }, "redaction of someone else's message: not bridged (only the original sender retracts)");
-    return;
-  }
-  push(d, plan, ev, interaction(ev, p, "(message retracted)", { retracts: target }));
+  push(d, plan, ev, interaction(ev, p, "(message retracted)", { retracts: meaning.retracts }));
 }
 
 /** A reaction or a redaction by the Matrix user of a puppet's DM; false for anything else. */

@@ -11,14 +11,13 @@ import type { RoomActivityInput } from "../../../src/model/room-events.js";
 import { fromNative, isOwnUser } from "../address.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
-import { enc, Method } from "../homeserver.js";
 import type { MatrixEvent, Plan } from "../types.js";
+import { annotationOf, reactionKey, redactionOf, REACTIONS_TTL_SECONDS } from "../features/relations.js";
 import { linkFormOf } from "./linked.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
-const TTL_SECONDS = 30 * 24 * 3600;
 
 function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { reaction: Reaction } | { retracts: ReturnType<typeof newCanonicalId> }): RoomActivityInput {
   return { type: "message", message: {
@@ -29,37 +28,21 @@ function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { rea
 
 /** Client-server API "Annotations": an `m.reaction` with an `m.annotation` relation and a key. */
 async function reaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
-  const rel = isObj(ev.content["m.relates_to"]) ? ev.content["m.relates_to"] : {};
-  if (rel.rel_type !== "m.annotation" || typeof rel.event_id !== "string" || typeof rel.key !== "string" || rel.key === "" || rel.key.length > 64) return undefined;
-  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: rel.event_id, scope: ev.room_id });
-  if (target === undefined) {
-    d.log.info({ eventId: ev.event_id }, "reaction to a room message Parley does not know: not bridged");
-    return undefined;
-  }
-  const r: Reaction = { target, key: rel.key, op: "add" };
-  await d.ctx.state.set(`rx-in:${ev.event_id}`, JSON.stringify(r), TTL_SECONDS);
+  const r = await annotationOf(d, ev, "reaction to a room message Parley does not know: not bridged");
+  if (r === undefined) return undefined;
+  await d.ctx.state.set(reactionKey(ev.event_id), JSON.stringify(r), REACTIONS_TTL_SECONDS);
   return interaction(ev, from, r.key, { reaction: r });
 }
 
-/** A redaction of the member's reaction removes it; of the member's own message, retracts it. */
+/** A redaction of the member's reaction removes it; of the member's own message, retracts it (the bot reads the redacted event). */
 async function redaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
-  const redacts = typeof ev.redacts === "string" ? ev.redacts : ev.content.redacts;
-  if (typeof redacts !== "string") return undefined;
-  const rx = await d.ctx.state.get(`rx-in:${redacts}`);
-  if (rx !== undefined) {
-    await d.ctx.state.delete(`rx-in:${redacts}`);
-    const r: Reaction = { ...(JSON.parse(rx) as Reaction), op: "remove" };
-    return interaction(ev, from, r.key, { reaction: r });
+  const meaning = await redactionOf(d, ev, d.bot, "a moderator's redaction of someone else's message: not bridged (docs/rooms.md, moderation)");
+  if (meaning === undefined) return undefined;
+  if ("reaction" in meaning) {
+    await d.ctx.state.delete(reactionKey(meaning.redacts));
+    return interaction(ev, from, meaning.reaction.key, { reaction: meaning.reaction });
   }
-  const target = await d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: redacts, scope: ev.room_id });
-  if (target === undefined) return undefined;
-  // A redacted event keeps its sender; the bot is in the room and may read it.
-  const original = await d.hs.request<{ sender?: string }>(d.bot, Method.Get, `/rooms/${enc(ev.room_id)}/event/${enc(redacts)}`);
-  if (original.sender !== ev.sender) {
-    d.log.info({ eventId: ev.event_id, redacts }, "a moderator's redaction of someone else's message: not bridged (docs/rooms.md, moderation)");
-    return undefined;
-  }
-  return interaction(ev, from, "(message retracted)", { retracts: target });
+  return interaction(ev, from, "(message retracted)", { retracts: meaning.retracts });
 }
 
 /** The feature activity of a linked room's event, or undefined when it is none (or not bridged). */
