@@ -11,9 +11,10 @@ import { buildGateway, type Role } from "../src/build.js";
 import { createLogger } from "../src/log/logger.js";
 import { isParleyError } from "../src/errors/parley-error.js";
 import { errorMessage } from "../src/errors/message.js";
+import { redactUrlSecrets } from "../src/log/redact-url.js";
 
 function print(out: CommandOutput): number {
-  for (const line of out.lines) (out.exitCode === 0 ? console.log : console.error)(line);
+  for (const line of out.lines) (out.exitCode === 0 ? console.log : console.error)(redactUrlSecrets(line));
   return out.exitCode;
 }
 
@@ -63,7 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
-    console.error(isParleyError(e) ? `parley: ${e.code}: ${e.message}` : `parley: ${(e as Error).stack ?? String(e)}`);
+    console.error(redactUrlSecrets(isParleyError(e) ? `parley: ${e.code}: ${e.message}` : `parley: ${(e as Error).stack ?? String(e)}`));
     process.exitCode = 1;
   },
 );

@@ -27,6 +27,7 @@ import { MediaService } from "./media/service.js";
 import { WebConsole } from "./console/index.js";
 import { IngressLimits } from "./limits/ingress-limits.js";
 import { RedisRateLimiter } from "./limits/rate-limiter.js";
+import { redactUrlSecrets } from "./log/redact-url.js";
 
 export type Role = "all" | "ingress" | "workers";
 
@@ -103,7 +104,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     await waitForReady(redis);
   } catch (e) {
     redis.disconnect();
-    const where = cluster ? `the Redis Cluster at ${cluster.join(", ")}` : `Redis at ${config.redis.url.replace(/\/\/[^@]*@/, "//***@")}`;
+    const where = cluster ? `the Redis Cluster at ${cluster.join(", ")}` : `Redis at ${redactUrlSecrets(config.redis.url)}`;
     throw new ParleyError("PARLEY_UNAVAILABLE", `cannot reach ${where}: is it running?`, {}, { cause: e });
   }
   await warnIfRedisNotDurable(redis, log);

@@ -7,10 +7,12 @@ import { matrixSettings } from "./address.js";
 import type { MatrixConfig } from "./config.js";
 import { checkRegistrationFile } from "./registration.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { redactUrlSecrets } from "../../src/log/redact-url.js";
 
 export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): Promise<Finding[]> {
   const out: Finding[] = [];
   const base = c.homeserverUrl.replace(/\/+$/, "");
+  const shown = redactUrlSecrets(base);
   const bot = `@${matrixSettings(ctx.mappings).botLocalpart}:${matrixSettings(ctx.mappings).serverName}`;
   try {
     const res = await fetch(`${base}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${c.asToken}` }, signal: AbortSignal.timeout(ctx.timeoutMs) });
@@ -19,7 +21,7 @@ export async function matrixDoctor(ctx: AdapterDoctorContext, c: MatrixConfig): 
     else if (res.ok) out.push({ check: "matrix as_token", status: "fail", detail: `the as_token belongs to ${body.user_id ?? "?"}, not the bridge bot ${bot}`, fix: "networks.matrix.botLocalpart must be the registration's sender_localpart" });
     else out.push({ check: "matrix as_token", status: "fail", detail: `the homeserver refuses the as_token (${res.status} ${body.errcode ?? ""})`, fix: "load the registration (parley matrix registration --out FILE) in the homeserver (Synapse: app_service_config_files) and restart it; its as_token must equal adapters.matrix.asToken" });
   } catch (e) {
-    out.push({ check: "matrix homeserver", status: "fail", detail: `${base} does not answer (${errorMessage(e)})`, fix: "start the homeserver or fix adapters.matrix.homeserverUrl" });
+    out.push({ check: "matrix homeserver", status: "fail", detail: `${shown} does not answer (${errorMessage(e)})`, fix: "start the homeserver or fix adapters.matrix.homeserverUrl" });
     return out;
   }
   if (c.registrationFile === undefined) {

@@ -17,6 +17,7 @@ import type { Finding, FindingStatus } from "../adapter/declarations.js";
 import type { CommandOutput } from "./config-check.js";
 import { errorMessage } from "../errors/message.js";
 import { checkDeployment } from "./doctor-deployment.js";
+import { redactUrlSecrets } from "../log/redact-url.js";
 
 export type { Finding, FindingStatus };
 
@@ -42,7 +43,6 @@ export type LoadAll = (configPath: string | undefined) => Promise<{ config: Gate
 
 export const DOCTOR_USAGE = "usage: parley doctor [--config FILE] [--timeout MS]";
 
-const redact = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
 
 /** A Redis Cluster (`redis.cluster`): reachable, and every master set up to keep what Parley acknowledges. */
 async function checkCluster(config: GatewayConfig, seeds: readonly string[], timeoutMs: number): Promise<Finding[]> {
@@ -53,7 +53,7 @@ async function checkCluster(config: GatewayConfig, seeds: readonly string[], tim
     await cluster.ping();
   } catch (e) {
     cluster.disconnect();
-    return [{ check: "redis", status: "fail", detail: `the Redis Cluster at ${seeds.join(", ")} does not answer (${(e as Error).message})`, fix: "start the cluster's nodes, or correct redis.cluster (host:port of some of its nodes)" }];
+    return [{ check: "redis", status: "fail", detail: `the Redis Cluster at ${seeds.join(", ")} does not answer (${errorMessage(e)})`, fix: "start the cluster's nodes, or correct redis.cluster (host:port of some of its nodes)" }];
   }
   try {
     const masters = mastersOf(cluster);
@@ -72,7 +72,7 @@ async function checkCluster(config: GatewayConfig, seeds: readonly string[], tim
 /** Redis: reachable, and set up to keep what Parley acknowledges (AOF or RDB on, noeviction). */
 export async function checkRedis(config: GatewayConfig, timeoutMs: number): Promise<Finding[]> {
   if (config.redis.cluster) return checkCluster(config, config.redis.cluster, timeoutMs);
-  const url = redact(config.redis.url);
+  const url = redactUrlSecrets(config.redis.url);
   const redis = new Redis(config.redis.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   redis.on("error", () => undefined);
   try {

@@ -13,6 +13,7 @@ import { configCheckCommand, configSampleCommand, resolveCommand, type CommandDe
 import type { CommandOutput } from "./config-check.js";
 import { doctorCommand, doctorsOf, type LoadAll } from "./doctor.js";
 import { traceCommand } from "./trace.js";
+import { redactUrlSecrets } from "../log/redact-url.js";
 
 /** The usage text, with each adapter's subcommands. */
 export function usage(factories: readonly AdapterFactory<unknown>[]): string {
@@ -58,10 +59,16 @@ function adapterCommand(factory: AdapterFactory<unknown>, name: string | undefin
 }
 
 /**
- * Every `parley` subcommand except `start` (which runs until a signal: see `start.ts`).
- * Undefined when `argv` names no command this function knows.
+ * Every `parley` subcommand except `start` (which runs until a signal: see `bin/parley.ts`).
+ * What it prints never shows a credential inside a URL (`redis://:secret@host` becomes
+ * `redis://:***@host`), whichever check or adapter worded the line.
  */
 export async function runCommand(argv: readonly string[], factories: readonly AdapterFactory<unknown>[], env: Readonly<Record<string, string | undefined>>): Promise<CommandOutput> {
+  const out = await dispatch(argv, factories, env);
+  return { ...out, lines: out.lines.map(redactUrlSecrets) };
+}
+
+async function dispatch(argv: readonly string[], factories: readonly AdapterFactory<unknown>[], env: Readonly<Record<string, string | undefined>>): Promise<CommandOutput> {
   const deps: CommandDeps = { networks: factories.map((f) => ({ id: f.id, addressing: f.addressing })), adapterSchemas: factories, env };
   const loadAll = loaderFor(factories, env);
   const [command, sub, ...rest] = argv;

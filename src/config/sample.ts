@@ -106,7 +106,9 @@ Every key can be set from the environment, which wins over the file:
   alone; with \`__\`, an unknown section is a problem.
 
 Secrets (the admin token, adapter tokens and passwords) belong in files or the environment, never
-in this file; they are never logged.
+in this file; they are never logged. A password inside a URL (\`redis://:secret@host:6379\`,
+\`rediss://user:secret@host\`, \`?password=\`) is shown as \`***\` in every log line, error message
+and \`parley\` command output (\`parley doctor\` prints \`redis://user:***@host:6379\`).
 
 ## Adapters
 

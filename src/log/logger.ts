@@ -3,11 +3,15 @@
  * Secrets and message bodies are redacted by key name at any depth, so a log line can be shared freely: the
  * generic names below, and every key a config schema marks with `secret()` (src/config/secret.ts)
  * — the admin token and each adapter's own secrets, found from its schema, never by name here.
+ * A credential inside a value (`redis://:secret@host`, `?password=`) has no key of its own: every
+ * line is passed through `redactUrlSecrets` (redact-url.ts) as it is written, message and stack
+ * included.
  */
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from "pino";
 import type { z } from "zod";
 import { secretKeys } from "../config/secret.js";
 import { CoreConfigSchema } from "../config/schema.js";
+import { redactUrlSecrets } from "./redact-url.js";
 
 export type { Logger };
 
@@ -70,6 +74,7 @@ export function createLogger(options: { level?: string; name?: string; secrets?:
       log: (object) => censored(object, keys, 0, new WeakSet()) as Record<string, unknown>,
     },
     base: { pid: process.pid },
+    hooks: { streamWrite: redactUrlSecrets },
   };
   return destination ? pino(opts, destination) : pino(opts);
 }
