@@ -3,7 +3,7 @@
 // summary line `N passed, N failed` that CI reads. Exits non-zero when any step fails.
 // Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 
 const bin = (name) => `node_modules/.bin/${name}`;
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 1;
@@ -22,6 +22,9 @@ for (const [name, cmd, args] of steps) {
 }
 
 console.log("\n== vitest");
+// Tests keep their files in temporary directories: a data/ appearing in the checkout means some
+// gateway fell back to the product default media.dir (./data/blobs) and is counted as a failure.
+const dataBefore = existsSync("data");
 const results = ".vitest-results.json";
 rmSync(results, { force: true });
 const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)]);
@@ -35,5 +38,9 @@ try {
   failed = Math.max(failed, 1);
 }
 if (status !== 0 && failed === 0) failed = 1;
+if (!dataBefore && existsSync("data")) {
+  console.log("\nthe tests wrote data/ into the checkout (a gateway without media.dir: give it a temporary directory)");
+  failed += 1;
+}
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(status === 0 && failed === 0 ? 0 : 1);

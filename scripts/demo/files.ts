@@ -44,6 +44,7 @@ export interface DemoConfigInput {
   readonly adminTokenFile: string;
   readonly xmpp: { host: string; port: number; componentSecret: string };
   readonly matrix: { homeserverUrl: string; asToken: string; hsToken: string; registrationFile: string; port: number };
+  /** `blobDir`: the blob store (`media.dir`, and the email adapter's deprecated fallback). */
   readonly email: { listenPort: number; relayPort: number; blobDir: string };
 }
 
@@ -55,6 +56,9 @@ export function demoConfigYaml(c: DemoConfigInput): string {
     admin: { enabled: true, host: "127.0.0.1", port: c.adminPort, tokenFile: c.adminTokenFile },
     delivery: { attempts: 3, backoffBaseMs: 200, backoffCapMs: 1_000, concurrency: 8 },
     log: { level: "info" },
+    // The blob store in the demo's own directory: the default ./data/blobs is relative to the
+    // working directory, which for `npm run demo` (and the demo's test) is the checkout.
+    media: { dir: c.email.blobDir },
     adapters: {
       xmpp: { host: c.xmpp.host, port: c.xmpp.port, componentSecret: c.xmpp.componentSecret, reconnect: { baseMs: 200, maxMs: 2_000 } },
       matrix: {

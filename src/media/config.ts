@@ -28,7 +28,7 @@ const DefaultLimitsSchema = z
 export const MediaSchema = z
   .strictObject({
     dir: z.string().min(1).default("./data/blobs")
-      .describe("Directory of the blob store, shared by every Parley process (a shared volume when there are several hosts). Relative to the working directory."),
+      .describe("Directory of the blob store, shared by every Parley process (a shared volume when there are several hosts). A relative path is taken from each process's working directory, not from this file's: the default suits a try-out started in its own directory; a deployment sets an absolute path, the same in every process (parley docker-init writes /data/blobs)."),
     maxBlobBytes: z.number().int().min(1).default(100 * mib).describe("Largest single file the store takes, whatever the limits below say."),
     maxTotalBytes: z.number().int().min(1).default(10 * 1024 * mib).describe("The store refuses new files (senders are told to try later) once it holds this many bytes."),
     maxBlobs: z.number().int().min(1).default(100_000).describe("The store refuses new files once it holds this many."),

@@ -1,9 +1,14 @@
 /**
  * Start a real gateway (real Redis, BullMQ, presence) for a test: its own key prefix, fast
- * retries, no admin listener unless asked. `stop()` stops it and deletes its keys.
+ * retries, no admin listener unless asked, and its blob store in a temporary directory of its
+ * prefix (never the product default `./data/blobs`, which would land in the checkout).
+ * `destroy()` stops it and deletes its keys and its blobs.
  */
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AdapterFactory } from "../../src/adapter/contract.js";
 import type { DomainMappings } from "../../src/mappings/types.js";
 import { gatewayConfigSchema, type GatewayConfig } from "../../src/config/schema.js";
@@ -26,7 +31,10 @@ export interface TestGatewayOptions {
   trace?: Partial<GatewayConfig["trace"]>;
   /** Shared ingress rate limits; off unless given (tests send bursts from one sender on purpose). */
   limits?: Partial<GatewayConfig["limits"]>;
-  /** The `media` section (blob store directory, listener, fetcher allow list, limits). */
+  /**
+   * The `media` section (blob store directory, listener, fetcher allow list, limits). Without
+   * `dir`, the blobs go to {@link testBlobDir} of the prefix.
+   */
   media?: Record<string, unknown>;
   log?: Logger;
 }
@@ -42,6 +50,14 @@ export function testPrefix(name: string): string {
   return `test-${name}-${randomBytes(4).toString("hex")}`;
 }
 
+/**
+ * Where a test gateway on `prefix` keeps its blobs unless told otherwise: under the system's
+ * temporary directory, one per prefix, so a gateway restarted on the same prefix finds its files.
+ */
+export function testBlobDir(prefix: string): string {
+  return join(tmpdir(), "parley-test-blobs", prefix);
+}
+
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
   const prefix = o.prefix ?? testPrefix("gw");
   const redisUrl = o.redisUrl ?? "redis://127.0.0.1:6379";
@@ -53,7 +69,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     adapters: o.adapters,
     trace: { flushMs: 0, ...o.trace },
     limits: o.limits ?? { enabled: false },
-    ...(o.media ? { media: o.media } : {}),
+    media: { dir: testBlobDir(prefix), ...o.media },
   }) as GatewayConfig;
   const built = await buildGateway({
     config, mappings: o.mappings, factories: o.factories, log: o.log ?? silentLogger(), role: o.role,
@@ -69,6 +85,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       if (destroyed) return;
       destroyed = true;
       await built.stop();
+      if (config.media.dir === testBlobDir(prefix)) rmSync(config.media.dir, { recursive: true, force: true });
       if (o.cluster) return;
       const redis = new Redis(redisUrl);
       try { await deleteKeysUnder(redis, prefix); } finally { redis.disconnect(); }

@@ -19,11 +19,16 @@ export interface ParleyProcess {
   stop(): Promise<void>;
 }
 
-/** A config directory: `c.yaml` with `lines`, and the example mappings as `m.yaml`. */
+/**
+ * A config directory: `c.yaml` with `lines`, and the example mappings as `m.yaml`. Unless `lines`
+ * set `media`, the blob store is `blobs/` in that directory (the processes run in the checkout,
+ * where the default `./data/blobs` would land).
+ */
 export function writeParleyConfig(lines: readonly string[]): { dir: string; config: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "parley-deploy-"));
   copyFileSync(join(repoRoot, "mappings/domains.example.yaml"), join(dir, "m.yaml"));
-  writeFileSync(join(dir, "c.yaml"), ["mappings: m.yaml", ...lines].join("\n"));
+  const media = lines.some((l) => l.startsWith("media:")) ? [] : [`media: { dir: ${JSON.stringify(join(dir, "blobs"))} }`];
+  writeFileSync(join(dir, "c.yaml"), ["mappings: m.yaml", ...media, ...lines].join("\n"));
   return { dir, config: join(dir, "c.yaml"), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
