@@ -26,6 +26,7 @@ import { ListInbound } from "./list/inbound.js";
 import { ListMembers } from "./list/members.js";
 import { ListOutbound } from "./list/outbound.js";
 import { sendListNotice } from "./list/notice.js";
+import { listCommand } from "./list/command.js";
 import { asReactionNotice, capabilitiesWithReactionNotices } from "./reactions.js";
 
 export const emailCapabilities: AdapterCapabilities = {
@@ -137,6 +138,7 @@ export function emailAdapterFactory(deps: EmailAdapterDeps = {}) {
     docs: { readme: "adapters/email/README.md" },
     provisioning: emailProvisioning,
     doctor: emailDoctor,
+    commands: [listCommand],
     create(config: EmailConfig): Adapter {
       return new EmailAdapter(config, deps);
     },

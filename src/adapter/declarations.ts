@@ -5,6 +5,7 @@
  * The core and `bin/` read these from the factory list; neither names a network.
  */
 import type { DomainMappings } from "../mappings/types.js";
+import type { AdapterStateStore } from "./state.js";
 
 /**
  * A name a mapping occupies on the adapter's network: a domain (an XMPP component domain, a mail
@@ -50,6 +51,15 @@ export interface AdapterCommandContext<Config> {
    * when the config has none. On problems, the output to print instead.
    */
   load(configPath: string | undefined): Promise<{ readonly section: Config | undefined; readonly mappings: DomainMappings } | CommandOutput>;
+  /**
+   * As `load`, and this adapter's durable state — the same {@link AdapterStateStore} the running
+   * gateway gives it, on the config's Redis — for the span of `use`; the connection is closed
+   * after. For admin actions on what the adapter keeps (e.g. a list's members).
+   */
+  withState(
+    configPath: string | undefined,
+    use: (loaded: { readonly section: Config | undefined; readonly mappings: DomainMappings; readonly state: AdapterStateStore }) => Promise<CommandOutput>,
+  ): Promise<CommandOutput>;
 }
 
 /** `parley <network> <name> …`, e.g. `parley matrix registration`. */
@@ -61,7 +71,8 @@ export interface AdapterCommand<Config> {
   readonly summary: string;
   /**
    * When called: from the `parley` command line, in a process that runs no gateway.
-   * Must not: start the adapter, or change anything but the files its options name.
+   * Must not: start the adapter, or change anything but the files its options name and, through
+   * `withState`, the adapter's own state.
    */
   run(args: readonly string[], ctx: AdapterCommandContext<Config>): Promise<CommandOutput>;
 }

@@ -14,6 +14,8 @@ import type { CommandOutput } from "./config-check.js";
 import { doctorCommand, doctorsOf, type LoadAll } from "./doctor.js";
 import { traceCommand } from "./trace.js";
 import { redactUrlSecrets } from "../log/redact-url.js";
+import { createProducerClient, keyspace, RedisAdapterStateStore, waitForReady } from "../store/index.js";
+import { errorMessage } from "../errors/message.js";
 
 /** The usage text, with each adapter's subcommands. */
 export function usage(factories: readonly AdapterFactory<unknown>[]): string {
@@ -54,6 +56,26 @@ function adapterCommand(factory: AdapterFactory<unknown>, name: string | undefin
     load: async (configPath) => {
       const loaded = await loadAll(configPath);
       return "exitCode" in loaded ? loaded : { section: loaded.config.adapters[factory.id], mappings: loaded.mappings };
+    },
+    withState: async (configPath, use) => {
+      const loaded = await loadAll(configPath);
+      if ("exitCode" in loaded) return loaded;
+      const { config } = loaded;
+      // The keys the running gateway uses (src/build.ts): same prefix, same cluster grouping.
+      const keys = keyspace(config.redis.keyPrefix.replace(/:+$/, ""), { cluster: config.redis.cluster !== undefined });
+      const redis = createProducerClient({ url: config.redis.url, cluster: config.redis.cluster, connectionName: "parley-cli" });
+      redis.on("error", () => undefined);
+      try {
+        await waitForReady(redis);
+      } catch (e) {
+        redis.disconnect();
+        return { exitCode: 1, lines: [`parley: cannot reach Redis (${errorMessage(e)}): is it running? (redis.url in the config)`] };
+      }
+      try {
+        return await use({ section: config.adapters[factory.id], mappings: loaded.mappings, state: new RedisAdapterStateStore(redis, keys, factory.id) });
+      } finally {
+        redis.disconnect();
+      }
     },
   });
 }
