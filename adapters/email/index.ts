@@ -57,7 +57,7 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   private sender: MailSender | undefined;
   private lists: ListOutbound | undefined;
   /** Parley is the list server: a member's list mail goes back out to the other members (src/adapter/rooms.ts). */
-  readonly hostsRooms = true;
+  hostsRoom(): boolean { return true; }
   /** The port the listener bound (useful with `listen.port: 0`). */
   port = 0;
 

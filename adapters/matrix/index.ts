@@ -7,6 +7,7 @@ import type { RoomDelivery } from "../../src/model/room-events.js";
 import { deliverRoomActivity, joinLinkedRooms, typingInLinkedRoom } from "./rooms/linked.js";
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { answerRoomQuery } from "./rooms/open.js";
+import { checkMatrixRoom, listenToMatrixRoom } from "./rooms/open-home.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {
@@ -186,6 +187,14 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   /** A room activity in a linked room (issue 12, rooms/linked.ts). */
   async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
     return this.track((d) => deliverRoomActivity(d, delivery));
+  }
+
+  /** Open rooms whose home is a Matrix room (issue 12, rooms/open-home.ts): may it be opened, then listen to it. */
+  async checkOpenRoom(native: string): Promise<void> { return checkMatrixRoom(this.openDeps(), native); }
+  async listenToRoom(native: string): Promise<void> { return listenToMatrixRoom(this.openDeps(), native); }
+  private openDeps(): MatrixDeps {
+    if (!this.d || this.stopped) throw new ParleyError("PARLEY_UNAVAILABLE", "the matrix adapter is not running");
+    return this.d;
   }
 
   async deliverPresence(n: PresenceNotification): Promise<void> {

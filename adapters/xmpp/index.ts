@@ -33,6 +33,10 @@ import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc, typingToMuc } from "./muc/deliver.js";
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { checkMucRoom, listenToMucRoom, loadOpenRooms } from "./muc/open.js";
+import { handleServiceStanza, serviceRoomOf } from "./muc/service.js";
+import { deliverToServiceRoom } from "./muc/service-out.js";
+import { ServiceRoomState } from "./muc/service-state.js";
+import { parseServiceRoomJid } from "./muc/service-jid.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
@@ -65,6 +69,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   private rt: XmppRuntime | undefined;
   private presence: PresenceState | undefined;
   private occupants: Occupants | undefined;
+  private service: ServiceRoomState | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private owner = false;
   private stopped = false;
@@ -93,8 +98,11 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
         // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
         // Presence: one sender at a time (its per-resource state is shared across puppets).
         // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
-        stanza: (el) => this.inbound.run(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
-          async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking); }),
+        // A room of Parley's own MUC service (muc/service.ts): one line per room, like a linked room.
+        stanza: (el) => serviceRoomOf(rt, el.attrs.to) !== undefined
+          ? this.inbound.run(`svc:${bareOf(el.attrs.to)}`, async () => { await handleServiceStanza(rt, service, el); })
+          : this.inbound.run(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
+            async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking); }),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {
@@ -112,6 +120,8 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     const presence = new PresenceState(rt);
     const blocking = new BlockingCommand(rt);
     const occupants = new Occupants(rt);
+    const service = new ServiceRoomState(ctx.state);
+    this.service = service;
     const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => occupants.bridges(bareOf(el.attrs.from).toLowerCase());
     this.occupants = occupants;
     this.rt = rt;
@@ -206,7 +216,13 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   }
   /** A room activity in a linked MUC room (issue 12, muc/deliver.ts). */
   async deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome> {
-    return deliverToMuc(this.runtime(), this.occupants!, delivery);
+    const rt = this.runtime();
+    if (parseServiceRoomJid(delivery.target.id, rt.ctx.mappings()) !== undefined) return deliverToServiceRoom(rt, this.service!, delivery);
+    return deliverToMuc(rt, this.occupants!, delivery);
+  }
+  /** Parley hosts the rooms of its own MUC service (muc/service.ts), not the MUC rooms of the XMPP server. */
+  hostsRoom(native: string): boolean {
+    return this.rt !== undefined && parseServiceRoomJid(native, this.rt.ctx.mappings()) !== undefined;
   }
   /** Open rooms (issue 12, muc/open.ts): may this MUC room be opened, then listen to it. */
   async checkOpenRoom(room: string): Promise<void> { return checkMucRoom(this.openRuntime(), room); }
@@ -223,7 +239,11 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
 
   async deliverTyping(notice: TypingNotice): Promise<void> { return deliverTyping(this.runtime(), notice); }
   /** A member's typing in a linked MUC room (issue 18 in rooms, muc/features-out.ts). */
-  async deliverRoomTyping(notice: RoomTypingNotice): Promise<void> { return typingToMuc(this.runtime(), this.occupants!, notice); }
+  async deliverRoomTyping(notice: RoomTypingNotice): Promise<void> {
+    const rt = this.runtime();
+    if (parseServiceRoomJid(notice.room.id, rt.ctx.mappings()) !== undefined) return; // not shown in service rooms (yet)
+    return typingToMuc(rt, this.occupants!, notice);
+  }
 
   /** An XMPP user's vCard, read from their server (profile.ts); undefined while this process has no link. */
   async profileOf(who: Endpoint): Promise<Profile | undefined> {

@@ -27,11 +27,12 @@ export interface RoomAdapter {
    */
   deliverRoom(delivery: RoomDelivery): Promise<DeliveryOutcome>;
   /**
-   * True when Parley itself serves this network's native rooms to their members (a mailing list):
-   * an activity from such a room is also delivered back to it, for its other members. Other
-   * networks' rooms (a MUC, a Matrix room) show a member's activity to the others themselves.
+   * True when Parley itself serves the native room `native` to its members (a mailing list, a room
+   * of Parley's own XEP-0045 service): an activity from such a room is also delivered back to it,
+   * for its other members (and, in a MUC, as the sender's reflection). Rooms a server keeps (a MUC
+   * on Prosody, a Matrix room) show a member's activity to the others themselves: false or absent.
    */
-  readonly hostsRooms?: boolean;
+  hostsRoom?(native: string): boolean;
   /**
    * Open rooms (docs/rooms.md): does the native room `native` (normalised) exist, and would it take
    * Parley's occupants? Resolves when so; throws ParleyError PARLEY_ADDRESS_UNKNOWN (no such room)

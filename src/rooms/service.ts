@@ -134,7 +134,9 @@ export class RoomService {
   private async enqueue(source: NetworkId, room: Room, activity: RoomActivity): Promise<void> {
     const sourceAdapter = this.deps.adapters(source);
     const fit = (target: NativeRoom, a: RoomActivity) => fitRoomActivity(room, target, a, this.deps.capabilities(target.network), this.deps.log);
-    const jobs = roomJobs(room, source, activity, sourceAdapter !== undefined && roomAdapterOf(sourceAdapter)?.hostsRooms === true, fit);
+    const native = room.natives.get(source);
+    const hosted = sourceAdapter !== undefined && native !== undefined && roomAdapterOf(sourceAdapter)?.hostsRoom?.(native.id) === true;
+    const jobs = roomJobs(room, source, activity, hosted, fit);
     if (jobs.length === 0) return;
     try {
       await this.deps.delivery.enqueue(jobs);

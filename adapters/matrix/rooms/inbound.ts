@@ -85,7 +85,8 @@ async function notice(d: MatrixDeps, ev: MatrixEvent, text: string): Promise<voi
 export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<boolean> {
   const form = await linkFormOf(d, ev.room_id);
   const linked = d.ctx.mappings().rooms?.find(MATRIX, form) !== undefined;
-  if (!linked && (await d.ctx.rooms?.find({ network: MATRIX, id: ev.room_id })) === undefined) return false;
+  // An open room is found by the form it was opened with: a portal's room id, or a Matrix room's alias (linkof).
+  if (!linked && (await d.ctx.rooms?.find({ network: MATRIX, id: form })) === undefined) return false;
   if (ev.type === "m.room.member" && ev.state_key === d.bot && ev.content.membership === "invite") {
     plan.followups.push(() => ensureJoined(d, ev.room_id, d.bot));
     return true;

@@ -78,12 +78,20 @@ describe("rooms in the core (issue 12)", () => {
   });
 
   it("a room Parley serves itself (a list) gets its own members' activity back, once, for the other members", async () => {
-    (peers.get(gamma) as unknown as { hostsRooms: boolean }).hostsRooms = true;
+    (peers.get(gamma) as unknown as { hostsRoom: () => boolean }).hostsRoom = () => true;
     const carol = endpoint("carol@lists.example", "gamma");
     await rooms.accept(gamma, say(carol, "from the list"));
     expect(delivery.pending("room").map((j) => j.network).sort()).toEqual(["alpha", "beta", "gamma"]);
     await rooms.accept(alpha, say(alice, "from the muc"));
     expect(delivery.pending("room").filter((j) => j.network === "alpha")).toHaveLength(1);
+  });
+
+  it("hosting is per room: an adapter that serves one of its rooms but not another gets only the hosted one back", async () => {
+    const asked: string[] = [];
+    (peers.get(alpha) as unknown as { hostsRoom: (n: string) => boolean }).hostsRoom = (n) => { asked.push(n); return false; };
+    await rooms.accept(alpha, say(alice, "from a server-kept room"));
+    expect(delivery.pending("room").map((j) => j.network).sort()).toEqual(["beta", "gamma"]);
+    expect(asked).toEqual(["team@conference.chat.example"]);
   });
 
   it("messages from several members keep the room's order in every native room", async () => {
