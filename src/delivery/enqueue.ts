@@ -12,6 +12,14 @@
  * lives in one partition. A caller whose jobs span partitions resolves when all are stored; if one
  * fails it is told PARLEY_UNAVAILABLE and its retry finds what was stored by key.
  *
+ * A batch larger than `maxJobsPerTransaction` is stored as several MULTIs, one after another in
+ * call order (a conversation's jobs keep their order; a failure stops the rest and fails the whole
+ * batch, whose retry finds what was stored by key, as above). Redis spends time on a MULTI in
+ * proportion to its jobs, and the producer's command timeout (500 ms) counts from the moment a
+ * command is sent: one MULTI of 1,000 jobs outlasted it on a loaded machine and failed an enqueue
+ * Redis was only slow to answer, while a Redis that does not answer at all must still be noticed
+ * within that timeout. Each MULTI of at most 100 jobs is answered in a fraction of it.
+ *
  * Back-pressure (backlog.ts): a caller with a job for a conversation whose line is at the bound is
  * told PARLEY_UNAVAILABLE and its jobs are left out of the batch. That check costs a round trip,
  * so while one runs, later batches wait for it (the gate): batches reach Redis in call order.
@@ -135,7 +143,14 @@ export class GroupCommit {
     if (failed) throw failed.reason;
   }
 
+  /** One partition's (or one Redis's) jobs: MULTIs of at most `maxJobsPerTransaction`, in order. */
   private async storeGroup(specs: readonly DeliveryJobSpec[]): Promise<void> {
+    const max = this.d.opts.maxJobsPerTransaction;
+    if (specs.length <= max) return this.storeChunk(specs);
+    for (let i = 0; i < specs.length; i += max) await this.storeChunk(specs.slice(i, i + max));
+  }
+
+  private async storeChunk(specs: readonly DeliveryJobSpec[]): Promise<void> {
     try {
       await this.storeOnce(specs);
     } catch (e) {

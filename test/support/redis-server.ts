@@ -70,6 +70,9 @@ export class RedisServer {
   kill9(): Promise<void> { return this.signal("SIGKILL"); }
   /** Orderly stop (SIGTERM). */
   stop(): Promise<void> { return this.signal("SIGTERM"); }
+  /** SIGSTOP: Redis stops answering but keeps its connections open (a hung host); `resume()` continues it. */
+  pause(): void { if (this.running) this.proc!.kill("SIGSTOP"); }
+  resume(): void { if (this.running) this.proc!.kill("SIGCONT"); }
 
   /** Stop and remove the directory. */
   async destroy(): Promise<void> {
