@@ -36,6 +36,8 @@ export class ComponentLink {
   /** Per domain: the server domain last pinged, so an idle link is still checked (keepalive). */
   private readonly pingTargets = new Map<string, string>();
   private keepalive: NodeJS.Timeout | undefined;
+  /** Names this process's connections in channels (a standby's generation 1 is not ours). */
+  private readonly nonce = randomBytes(6).toString("hex");
 
   constructor(domains: readonly string[], private readonly opts: LinkOptions, private readonly handlers: LinkHandlers) {
     const wrapped: LinkHandlers = {
@@ -79,6 +81,11 @@ export class ComponentLink {
   generation(domain: string): number {
     const l = this.links.get(domain);
     return l?.online ? l.generation : -1;
+  }
+
+  /** Names one connection (hand-on's channel, src/adapter/contract.ts): equal strings, same ordered stream. */
+  channel(domain: string, generation: number): string {
+    return `xmpp:${domain}:${this.nonce}:${generation}`;
   }
 
   /** The longest time any online link's server has left a request unanswered (0: none waiting). */
@@ -184,6 +191,9 @@ export class ComponentLink {
    * only when that connection is gone, when the server may not have read it.
    */
   async confirmWritten(fromDomain: string, serverDomain: string, generation: number): Promise<void> {
+    // A ping's answer covers every stanza written before it, and a connection that is gone fails
+    // every ping on it: a failure here fails every later stanza written on that connection too
+    // (hand-on, src/delivery/order.ts, relies on that for order).
     for (;;) {
       try {
         await this.confirm(fromDomain, serverDomain);

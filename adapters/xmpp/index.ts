@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   DeliveryError, type Adapter, type AdapterCapabilities, type AdapterContext, type AdapterFactory,
-  type DeliveryOutcome, type LinkHealth,
+  type DeliveryOutcome, type HandOn, type LinkHealth,
 } from "../../src/adapter/contract.js";
 import type { PresenceDelivery, PresenceNotification, SubscriptionDelivery, SubscriptionNotice } from "../../src/adapter/presence.js";
 import type { DeliversOverLink, IngressControl } from "../../src/adapter/ingress.js";
@@ -209,7 +209,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     return this.rt;
   }
 
-  async deliverMessage(message: Message): Promise<DeliveryOutcome> { return deliverMessage(this.runtime(), message); }
+  async deliverMessage(message: Message, handOn?: HandOn): Promise<DeliveryOutcome> { return deliverMessage(this.runtime(), message, handOn); }
   async deliverPresence(n: PresenceNotification): Promise<void> {
     this.runtime();
     return this.presence!.deliver(n);

@@ -4,7 +4,7 @@
  * id `parley-<canonical id>` (as `id` and as XEP-0359 origin-id), so a retry is recognisable, and
  * a receipt or a bounce maps back to the canonical message without a lookup.
  */
-import { DeliveryError, type DeliveryOutcome } from "../../src/adapter/contract.js";
+import { DeliveryError, type DeliveryOutcome, type HandOn, type PendingConfirm } from "../../src/adapter/contract.js";
 import type { Message, Part } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { domainOf } from "../../src/model/address.js";
@@ -85,14 +85,47 @@ export async function sendConfirmed(rt: XmppRuntime, el: XmlElement, serverDomai
   }
 }
 
-export async function deliverMessage(rt: XmppRuntime, m: Message): Promise<DeliveryOutcome> {
+/**
+ * Hand-on (src/adapter/contract.ts HandOn): write the stanzas on the live connection of their
+ * `from` domain — only on `after`'s connection when earlier messages of the conversation await
+ * their confirmation there — and return the confirmation still to come: one ping after the last
+ * stanza, shared with every other write in flight (connection.ts, confirmWritten). If the
+ * connection dies first, it and every later confirmation on it reject, and nothing is written on
+ * the next connection before they are sent again.
+ */
+export async function sendPending(rt: XmppRuntime, stanzas: readonly XmlElement[], serverDomain: string, after: string | undefined): Promise<PendingConfirm> {
+  const fromDomain = parseJid(stanzas[0]!.attrs.from ?? "").domain;
+  const generation = rt.link.generation(fromDomain);
+  if (generation < 0) throw new DeliveryError("transient", "unavailable", `component link for ${fromDomain} is down`);
+  const channel = rt.link.channel(fromDomain, generation);
+  if (after !== undefined && after !== channel) {
+    throw new DeliveryError("transient", "unavailable", "earlier messages of this conversation went out on a connection that is gone; they go again first");
+  }
+  try {
+    // No await between the check above and the first write: both see the same connection.
+    for (const x of stanzas) {
+      if ((await rt.link.send(x)) !== generation) throw new Error(`component link for ${fromDomain} was replaced between two stanzas of one message`);
+    }
+  } catch (e) {
+    throw new DeliveryError("transient", "unavailable", "the XMPP server did not take the stanza", { cause: e, nativeDetail: errorMessage(e) });
+  }
+  const confirmed = rt.link.confirmWritten(fromDomain, serverDomain, generation).catch((e: unknown) => {
+    throw new DeliveryError("transient", "unavailable", "the XMPP server did not confirm the stanza", { cause: e, nativeDetail: errorMessage(e) });
+  });
+  confirmed.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+  return { channel, confirmed };
+}
+
+export async function deliverMessage(rt: XmppRuntime, m: Message, handOn?: HandOn): Promise<DeliveryOutcome> {
   const interaction = await interactionStanza(rt, m);
   const stanzas = interaction ? [interaction] : messageStanzas(rt, m);
   if (m.inReplyTo !== undefined && !interaction) await addReply(rt, m.inReplyTo, stanzas[0]!);
-  for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
   const el = stanzas[0]!;
   const id = el.attrs.id!;
-  return { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
+  const outcome: DeliveryOutcome = { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
+  if (handOn) return { ...outcome, pending: await sendPending(rt, stanzas, domainOf(m.to.address), handOn.after) };
+  for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
+  return outcome;
 }
 
 /**

@@ -99,7 +99,31 @@ export interface DeliveryOutcome {
   readonly state: "relayed" | "delivered";
   /** Native ids the destination assigned, linked to the canonical id for echo suppression and receipts. */
   readonly nativeIds: readonly NativeId[];
+  /**
+   * Only when the caller passed a {@link HandOn}: the message is written on an ordered connection
+   * (`channel`) and the network has not confirmed it yet. The caller may hand the conversation's
+   * turn on now; the message counts as taken only when `confirmed` resolves. `confirmed` rejects
+   * (a transient DeliveryError) when that connection died before the network confirmed it — and
+   * then every later message written on the same connection rejects too.
+   */
+  readonly pending?: PendingConfirm;
 }
+
+/** A write on an ordered connection whose confirmation is still to come (see DeliveryOutcome.pending). */
+export interface PendingConfirm {
+  /** Names the connection (network, link, process, generation): equal strings, same ordered stream. */
+  readonly channel: string;
+  readonly confirmed: Promise<void>;
+}
+
+/**
+ * The caller of `deliverMessage` accepts a pending outcome (an adapter may still confirm before
+ * returning). `after`: earlier messages of this conversation are written on that channel and not
+ * yet confirmed; the adapter writes this one only on the same channel (else a transient
+ * DeliveryError, nothing written), so order holds across a reconnect: if that connection dies
+ * they all fail and are sent again, in order.
+ */
+export interface HandOn { readonly after?: string }
 
 export interface LinkHealth {
   readonly ready: boolean;
@@ -172,8 +196,11 @@ export interface Adapter {
   /**
    * Deliver a message to a recipient whose home is this network.
    * When called: by a delivery worker, one message of a conversation at a time, in order, and
-   * again after a transient failure (use an idempotency key derived from `message.id`).
-   * Must not: resolve before the network took the message, or report `delivered` for a hand-off.
+   * again after a transient failure (use an idempotency key derived from `message.id`). With
+   * `handOn`, the next message of the conversation may come as soon as this one resolved with a
+   * `pending` outcome (written, not yet confirmed).
+   * Must not: resolve before the network took the message (unless `pending` says so), or report
+   * `delivered` for a hand-off.
    * Before `start` or after `stop` it throws a transient `DeliveryError`; every other failure it
    * learns before the network took the message is a {@link DeliveryError} with its class
    * (transient, permanent, rate-limited). A failure the network reports only later (an XMPP error
@@ -181,7 +208,7 @@ export interface Adapter {
    * `message.id`, sender and recipient as in the message, and a reason whose class
    * (`failureClassOf`, classify.ts) is the failure's.
    */
-  deliverMessage(message: Message): Promise<DeliveryOutcome>;
+  deliverMessage(message: Message, handOn?: HandOn): Promise<DeliveryOutcome>;
   /**
    * Report a delivery status to the original sender, who is on this network: a failure in the
    * network's own terms (a stanza error, a notice, a DSN), a receipt for `delivered`/`displayed`.

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { asDeliveryError } from "../adapter/classify.js";
-import { DeliveryError } from "../adapter/contract.js";
+import { DeliveryError, type DeliveryOutcome, type PendingConfirm } from "../adapter/contract.js";
 import type { IdMap } from "../adapter/state.js";
 import { MessageSchema, type Message } from "../model/message.js";
 import { DeliveryStatusSchema, type DeliveryStatus } from "../model/delivery-status.js";
@@ -45,7 +45,7 @@ export class Dispatcher implements DeliveryHandler {
     this.trace = deps.trace ?? NO_TRACE;
   }
 
-  async deliver(job: DeliveryJob): Promise<void> {
+  async deliver(job: DeliveryJob): Promise<void | PendingConfirm> {
     switch (job.kind) {
       case "message":
         return this.deliverMessage(job, payload(MessageSchema, job));
@@ -66,16 +66,28 @@ export class Dispatcher implements DeliveryHandler {
     return adapter;
   }
 
-  private async deliverMessage(job: DeliveryJob, message: Message): Promise<void> {
+  private async deliverMessage(job: DeliveryJob, message: Message): Promise<void | PendingConfirm> {
     const startedAt = this.trace.enabled ? nowMs() : 0;
-    let outcome;
-    try {
-      outcome = await this.adapterFor(job).deliverMessage(message);
-    } catch (e) {
+    const failed = (e: unknown): never => {
       const err = asDeliveryError(e);
       this.trace.attempt(message.id, { network: job.network, attempt: job.attempt, startedAt, outcome: "failed", failureClass: err.failureClass, reason: err.reason, detail: err.message });
       throw e;
+    };
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.adapterFor(job).deliverMessage(message, job.handOn);
+    } catch (e) {
+      return failed(e);
     }
+    const pending = outcome.pending;
+    if (pending === undefined) return this.handedOff(job, message, outcome, startedAt);
+    // Written, not yet confirmed (hand-on): what a hand-off records waits for the confirmation.
+    const confirmed = pending.confirmed.then(() => this.handedOff(job, message, outcome, startedAt), failed);
+    confirmed.catch(() => undefined); // the worker awaits it; no unhandled rejection meanwhile
+    return { channel: pending.channel, confirmed };
+  }
+
+  private async handedOff(job: DeliveryJob, message: Message, outcome: DeliveryOutcome, startedAt: number): Promise<void> {
     this.trace.attempt(message.id, { network: job.network, attempt: job.attempt, startedAt, outcome: outcome.state, nativeIds: outcome.nativeIds.map((n) => n.id) });
     for (const native of outcome.nativeIds) await this.deps.ids.link(message.id, native);
     this.deps.metrics.delivered.inc({ network: job.network, kind: job.kind, state: outcome.state });

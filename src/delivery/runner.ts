@@ -4,7 +4,10 @@
  *
  * 1. Skip it when its "sent" marker exists (a redelivered job is not sent twice).
  * 2. For an ordered job, run it only in its conversation's turn, else park it (see order.ts).
- * 3. Call the handler. On success set the marker and hand the conversation's turn on.
+ * 3. Call the handler. On success set the marker and hand the conversation's turn on. A handler
+ *    that only *wrote* the message on an ordered connection returns its pending confirmation: the
+ *    turn passes on at once (order.ts, hand-on), the marker waits for the confirmation, and a failed
+ *    confirmation is a failure like a throw (the job is back at the head of its line).
  *    **The crash window**: a process dying after the handler's send and before the marker is
  *    written (one Redis round trip) makes BullMQ run the job again after its lock expires, and the
  *    send happens twice. Each adapter narrows it further with the network's own idempotency key
@@ -16,7 +19,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import { asDeliveryError } from "../adapter/classify.js";
-import type { DeliveryError } from "../adapter/contract.js";
+import type { DeliveryError, HandOn } from "../adapter/contract.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
@@ -51,7 +54,7 @@ export interface RunnerDeps {
 export function deliveryKeys(keys: Keyspace, queue: string, jobId: string, conversation: string | null) {
   const conv = conversation ?? "";
   return {
-    line: { ord: keys.key("dlv", "ord", queue, conv), park: keys.key("dlv", "park", queue, conv), qp: keys.key(queue, "") },
+    line: { ord: keys.key("dlv", "ord", queue, conv), park: keys.key("dlv", "park", queue, conv), hand: keys.key("dlv", "hand", queue, conv), qp: keys.key(queue, "") },
     sent: keys.key("dlv", "sent", queue, jobId),
     reported: keys.key("dlv", "ff", queue, jobId),
   };
@@ -69,16 +72,29 @@ export class JobRunner {
     const data = job.data;
     const ordered = data.conversation !== null;
     const k = deliveryKeys(this.d.keys, job.queueName, id, data.conversation);
+    let handOn: HandOn | undefined;
     if (ordered) {
       const v = await this.order.begin(k.line, k.sent, id);
       if (v.verdict === "sent") return;
       if (v.verdict === "park") { await this.park(job, token, k); throw new DelayedError(); }
+      handOn = v.after === "" ? {} : { after: v.after };
     } else if ((await this.d.redis.exists(k.sent)) === 1) {
       return;
     }
+    let handed = false;
     try {
-      await this.d.handler.deliver(toDeliveryJob(job));
+      const pending = await this.d.handler.deliver(toDeliveryJob(job, handOn));
+      if (pending) {
+        pending.confirmed.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+        // Written on an ordered connection: the next job of the conversation may go now. A failed
+        // hand-on only costs the pipelining (the job stays the head until its confirmation).
+        if (ordered) handed = await this.order.handOn(k.line, id, pending.channel).then(() => true, () => false);
+        await pending.confirmed;
+      }
     } catch (e) {
+      // Back in line before the retry, so it goes out before every later job (a failed UNHAND is
+      // repaired by the retry's BEGIN; later jobs meanwhile are refused by the adapter: `after`).
+      if (handed) await this.order.unhand(k.line, id).catch(() => undefined);
       return this.failed(job, e, k);
     }
     await this.order.done(k.line, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
@@ -133,7 +149,7 @@ export class JobRunner {
   }
 }
 
-export function toDeliveryJob(job: Job<JobData>): DeliveryJob {
+export function toDeliveryJob(job: Job<JobData>, handOn?: HandOn): DeliveryJob {
   const d = job.data;
-  return { kind: d.kind, network: d.network, key: d.key, conversation: d.conversation ?? undefined, payload: d.payload, attempt: job.attemptsMade + 1 };
+  return { kind: d.kind, network: d.network, key: d.key, conversation: d.conversation ?? undefined, payload: d.payload, attempt: job.attemptsMade + 1, ...(handOn ? { handOn } : {}) };
 }

@@ -3,7 +3,7 @@
  * the gateway feeds it and hands it a {@link DeliveryHandler} that calls the adapters.
  */
 import type { NetworkId } from "../model/address.js";
-import type { DeliveryError } from "../adapter/contract.js";
+import type { DeliveryError, HandOn, PendingConfirm } from "../adapter/contract.js";
 
 export type JobKind = "message" | "status" | "subscription" | "presence" | "room";
 
@@ -40,11 +40,21 @@ export interface DeliveryJob {
   readonly payload: unknown;
   /** 1 for the first try. */
   readonly attempt: number;
+  /**
+   * Ordered jobs: the handler may return a {@link PendingConfirm} (written on an ordered
+   * connection, not yet confirmed) and the conversation's turn passes on at once; `after` names
+   * the channel its unconfirmed predecessors were written on (see HandOn, src/adapter/contract.ts).
+   */
+  readonly handOn?: HandOn;
 }
 
 export interface DeliveryHandler {
-  /** Perform the job. Throw a DeliveryError to classify a failure; anything else counts as transient. */
-  deliver(job: DeliveryJob): Promise<void>;
+  /**
+   * Perform the job. Throw a DeliveryError to classify a failure; anything else counts as transient.
+   * Resolving with a PendingConfirm: the job is done only when `confirmed` resolves (a rejection is
+   * classified like a throw); an ordered job's successors may run meanwhile (order.ts, "hand-on").
+   */
+  deliver(job: DeliveryJob): Promise<void | PendingConfirm>;
   /** Called once when a job has failed for good (permanent, or retries spent). Must not throw. */
   onFinalFailure(job: DeliveryJob, error: DeliveryError): Promise<void>;
 }

@@ -19,7 +19,7 @@ afterAll(async () => { await cleanup(prefix); redis.disconnect(); });
 function conversation() {
   const c = `${prefix}:c${n++}`;
   const qp = `${c}:q:`; // the BullMQ queue's key prefix: job hashes, delayed, wait, failed
-  const line: LineKeys = { ord: `${c}:ord`, park: `${c}:park`, qp };
+  const line: LineKeys = { ord: `${c}:ord`, park: `${c}:park`, hand: `${c}:hand`, qp };
   const sent = (id: string) => `${c}:sent:${id}`;
   /** One enqueue transaction: for each job BullMQ's add (to the wait list), then REGISTER. */
   const add = async (...ids: string[]) => {
@@ -47,11 +47,11 @@ describe("order protocol (DESIGN §3 order)", () => {
     expect(await c.waiting()).toEqual(["a"]);
     expect(await c.delayed()).toEqual(["b", "c"]);
     await c.take("a");
-    expect(await c.begin("a")).toEqual({ verdict: "go", woken: "" });
+    expect(await c.begin("a")).toEqual({ verdict: "go", woken: "", after: "" });
     expect(await c.done("a")).toBe("b");
     expect(await c.waiting()).toEqual(["b"]);
     await c.take("b");
-    expect(await c.begin("b")).toEqual({ verdict: "go", woken: "" });
+    expect(await c.begin("b")).toEqual({ verdict: "go", woken: "", after: "" });
     expect(await c.done("b")).toBe("c");
     expect(await redis.lrange(c.line.ord, 0, -1)).toEqual(["c"]);
     expect(await redis.zrange(c.line.park, "0", "-1")).toEqual(["c"]);
@@ -83,7 +83,7 @@ describe("order protocol (DESIGN §3 order)", () => {
     await c.add("a", "b");
     await c.take("a");
     await c.take("b"); // b's safety net fired: a worker has it out of turn
-    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "" });
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "", after: "" });
     expect(await c.done("a")).toBe(""); // b is the head now, but still active: nothing to wake
     await redis.zadd(`${c.qp}delayed`, 2, "b"); // b's moveToDelayed
     expect(await order.parked(c.line)).toBe("b");
@@ -96,7 +96,7 @@ describe("order protocol (DESIGN §3 order)", () => {
     await c.take("a");
     expect((await c.begin("a")).verdict).toBe("go");
     expect(await c.done("a")).toBe("b");
-    expect(await c.begin("a")).toEqual({ verdict: "sent", woken: "" });
+    expect(await c.begin("a")).toEqual({ verdict: "sent", woken: "", after: "" });
     expect(await c.waiting()).toEqual(["b"]);
   });
 
@@ -106,7 +106,7 @@ describe("order protocol (DESIGN §3 order)", () => {
     await c.take("a");
     await redis.zadd(`${c.qp}delayed`, 2, "a"); await redis.zadd(c.line.park, 0, "a"); // a parked as the head (a lost wake)
     await c.take("b");
-    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "a" });
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "a", after: "" });
     expect(await c.waiting()).toEqual(["a"]);
   });
 
@@ -117,7 +117,7 @@ describe("order protocol (DESIGN §3 order)", () => {
     expect((await c.begin("a")).verdict).toBe("go");
     await redis.zadd(`${c.qp}delayed`, 2, "a"); // a failed, transient: BullMQ's backoff
     await c.take("b");
-    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "" });
+    expect(await c.begin("b")).toEqual({ verdict: "park", woken: "", after: "" });
     expect(await c.delayed()).toEqual(["a"]);
   });
 
