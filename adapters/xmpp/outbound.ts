@@ -138,6 +138,13 @@ export async function deliverStatus(rt: XmppRuntime, s: DeliveryStatus): Promise
   if (s.state !== "delivered" && s.state !== "displayed" && s.state !== "failed") return;
   const raw = await rt.ctx.state.get(`origin:${s.messageId}`);
   const origin = raw === undefined ? undefined : (JSON.parse(raw) as { id?: string; jid?: string; receipt?: boolean; markable?: boolean });
+  if (s.recipient.network === XMPP && s.state === "failed") {
+    // A room homed on XMPP (a MUC) has no puppet, and an error to a bare JID is dropped (RFC 6121
+    // §8.5.2.1.1): a failure there is told in a plain message from Parley's component domain.
+    const text = `⚠ ${s.text ?? "A room activity could not be delivered."}`;
+    await sendConfirmed(rt, xml("message", { type: "normal", from: [...rt.domains][0]!, to: toNative(s.sender, rt.ctx.mappings()), id: stanzaIdFor(s.messageId) }, xml("body", {}, text)), domainOf(s.sender.address));
+    return;
+  }
   const from = puppetOf(rt, { from: s.recipient });
   const to = origin?.jid ?? toNative(s.sender, rt.ctx.mappings());
   let el: XmlElement;

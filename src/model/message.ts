@@ -71,6 +71,12 @@ export const MessageSchema = z.object({
   reaction: ReactionSchema.optional(),
   /** When set, this message retracts an earlier one of the same sender (XEP-0424, a Matrix redaction). */
   retracts: CanonicalIdSchema.optional(),
+  /**
+   * With `retracts`, in a room: a moderator's retraction of someone else's message (XEP-0425, a
+   * Matrix redaction by a member whose power level allows `redact`), with the moderator's reason.
+   * The network it came from checked the moderator's right (the MUC's role, the homeserver's power levels).
+   */
+  moderation: z.object({ reason: z.string().max(1024).optional() }).optional(),
   lang: z.string().max(35).optional(),
   parts: z.array(PartSchema).min(1).max(200),
   receiptRequest: z.object({ delivered: z.boolean(), displayed: z.boolean() }).optional(),

@@ -1,16 +1,17 @@
 /**
  * Everyday chat features out to Matrix users (issue 18): a reaction is the puppet's `m.reaction`
- * annotation (removed by redacting it), a retraction redacts the puppet's message, typing is the
+ * annotation (removed by redacting it), a retraction redacts the puppet's message (in a linked room,
+ * a moderator's retraction is the bridge bot's redaction of anyone's message), typing is the
  * puppet's `m.typing` in an existing DM (never a new room for it).
  */
-import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
+import { DeliveryError, type DeliveryOutcome } from "../../../src/adapter/contract.js";
 import { isTyping, type TypingNotice } from "../../../src/model/interactions.js";
 import type { Message, NativeId } from "../../../src/model/message.js";
 import type { RoomMessage } from "../../../src/model/room-events.js";
 import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
-import { classify } from "../errors.js";
+import { classify, errcodeOf } from "../errors.js";
 import { enc, Method } from "../homeserver.js";
 import { localUserId, nativeOrFail, txnIdFor } from "../outbound.js";
 
@@ -71,8 +72,31 @@ export async function deliverRoomInteraction(d: MatrixDeps, m: RoomMessage, pupp
     return NOTHING;
   }
   if (m.reaction !== undefined) return react(d, m, puppet, target);
+  if (m.moderation !== undefined) return moderate(d, m, target);
   await redact(d, puppet, target, txnIdFor(m.id));
   return NOTHING;
+}
+
+/**
+ * A moderator's retraction from another network (XEP-0425 in a MUC): the bridge bot redacts
+ * the message, with the moderator's reason and name. The bot needs the room's `redact` power level
+ * (default 50); with less, the homeserver refuses (M_FORBIDDEN): logged as `feature-dropped`, and
+ * the delivery fails for good, which counts it and tells the moderator.
+ */
+async function moderate(d: MatrixDeps, m: RoomMessage, target: NativeId): Promise<DeliveryOutcome> {
+  const who = m.displayName ?? m.from.address;
+  const reason = m.moderation?.reason ? `${m.moderation.reason} (moderated by ${who} on ${m.from.network})` : `moderated by ${who} on ${m.from.network}`;
+  try {
+    await d.hs.request(d.bot, Method.Put, `/rooms/${enc(target.scope ?? "")}/redact/${enc(target.id)}/${enc(txnIdFor(m.id))}`, { reason: reason.slice(0, 1024) });
+    return NOTHING;
+  } catch (e) {
+    const err = classify(e, "moderating a message");
+    if (errcodeOf(e) === "M_FORBIDDEN") {
+      d.log.info({ event: "feature-dropped", feature: "moderation", messageId: m.id, network: MATRIX, roomId: target.scope, from: m.from.address, detail: err.nativeDetail }, "moderation not shown in the Matrix room: the bridge bot lacks the power level to redact others' events");
+      throw new DeliveryError("permanent", "refused-by-policy", `the bridge bot may not redact others' messages in the Matrix room (it needs the room's "redact" power level)`, { nativeDetail: err.nativeDetail, cause: e });
+    }
+    throw err;
+  }
 }
 
 /** A member's typing in a linked room, by their puppet only when it is already in the room. */

@@ -19,7 +19,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
 
-function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { reaction: Reaction } | { retracts: ReturnType<typeof newCanonicalId> }): RoomActivityInput {
+function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { reaction: Reaction } | { retracts: ReturnType<typeof newCanonicalId>; moderation?: { reason?: string } }): RoomActivityInput {
   return { type: "message", message: {
     id: newCanonicalId(), nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
     from, authenticatedBy: AUTH, sentAt: new Date().toISOString(), kind: "chat", parts: [{ role: "text", body }], ...extra,
@@ -34,14 +34,19 @@ async function reaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise
   return interaction(ev, from, r.key, { reaction: r });
 }
 
-/** A redaction of the member's reaction removes it; of the member's own message, retracts it (the bot reads the redacted event). */
+/**
+ * A redaction of the member's reaction removes it; of the member's own message, retracts it; of
+ * someone else's message, by a member whose power level allows `redact`, moderates it (XEP-0425 in
+ * the MUC). The bot reads the redacted event and the power levels.
+ */
 async function redaction(d: MatrixDeps, ev: MatrixEvent, from: Endpoint): Promise<RoomActivityInput | undefined> {
-  const meaning = await redactionOf(d, ev, d.bot, "a moderator's redaction of someone else's message: not bridged (docs/rooms.md, moderation)");
+  const meaning = await redactionOf(d, ev, d.bot, "a redaction of someone else's message by a member without the power to redact: not bridged (docs/rooms.md, moderation)", true);
   if (meaning === undefined) return undefined;
   if ("reaction" in meaning) {
     await d.ctx.state.delete(reactionKey(meaning.redacts));
     return interaction(ev, from, meaning.reaction.key, { reaction: meaning.reaction });
   }
+  if (meaning.moderation !== undefined) return interaction(ev, from, "(message moderated)", { retracts: meaning.retracts, moderation: meaning.moderation });
   return interaction(ev, from, "(message retracted)", { retracts: meaning.retracts });
 }
 

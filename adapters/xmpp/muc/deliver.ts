@@ -15,6 +15,7 @@ import { xml } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
 import { nickFor, type Occupants } from "./occupants.js";
+import { moderateInMuc } from "./moderation.js";
 import { deliverMucDisplayed, deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
 function puppetJid(rt: XmppRuntime, who: Endpoint): string {
@@ -44,6 +45,10 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
   if (activity.type === "displayed") {
     await deliverMucDisplayed(rt, jid, occupants.nickOf(room, jid), room, activity.displayed.target);
     return { state: "relayed", nativeIds: [] };
+  }
+  if (activity.type === "message" && activity.message.moderation !== undefined && activity.message.retracts !== undefined) {
+    // XEP-0425: the room retracts it; the puppet needs no seat to ask (the room decides by role).
+    return moderateInMuc(rt, room, jid, occupants.listenerJid(), { ...activity.message, retracts: activity.message.retracts });
   }
   const display = activity.type === "message" ? activity.message.displayName : undefined;
   if (occupants.nickOf(room, jid) === undefined) await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);

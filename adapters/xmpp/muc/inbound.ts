@@ -16,6 +16,7 @@ import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
 import { handleMucInteraction, mucReplyOf, recordAuthor } from "./features.js";
 import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
+import { handleModeration, recordReflection } from "./moderation.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
 /** Real JIDs of occupants as the room showed them to the listener: `room` → nick → bare JID. */
@@ -89,8 +90,17 @@ async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: str
 }
 
 async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: string, nick: string): Promise<void> {
-  if (el.attrs.to !== o.listenerJid() || nick === "" || o.isOwnNick(room, nick)) return;
+  if (el.attrs.to !== o.listenerJid()) return;
   if (el.getChild("delay", "urn:xmpp:delay")) return; // history replayed on join: already bridged or before the link
+  if (nick === "") {
+    // The room itself: an XEP-0425 moderation announcement is bridged; anything else is not.
+    await handleModeration(rt, el, room, (n) => (o.isOwnNick(room, n) ? "own" : memberOf(rt, o, room, n)));
+    return;
+  }
+  if (o.isOwnNick(room, nick)) {
+    await recordReflection(rt, el, room); // a puppet's groupchat: the room's stanza-id names it from now on
+    return;
+  }
   const from = memberOf(rt, o, room, nick);
   if (!from) {
     rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant whose real JID the room does not show: not bridged");
@@ -119,7 +129,8 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   } } }]);
   if (r?.status === "accepted") {
     await recordAuthor(rt, r.messageId ?? id, from);
-    if (el.attrs.id) await rt.ctx.ids.link(r.messageId ?? id, nativeIds[0]!);
+    // Its own id (replies, reactions, XEP-0424) and the room's stanza-id (XEP-0425 moderation) name it.
+    for (const native of nativeIds) await rt.ctx.ids.link(r.messageId ?? id, native);
   } else if (r?.status === "refused") rt.log.info({ room, code: r.error.code }, "groupchat refused");
 }
 

@@ -176,11 +176,12 @@ describe("retractions in a linked room (XEP-0424 ↔ redactions), only by the or
     expect(logs.lines.some((l) => l.msg === "delivery failed for good")).toBe(false);
   });
 
-  it("a Matrix moderator's redaction of an occupant's message is not bridged (XEP-0425 moderation is not built): it stays in the MUC", async () => {
+  it("a Matrix moderator's redaction of an occupant's message, in a MUC without MAM and XEP-0425, is dropped with a reason (room-moderation.test.ts has the MUC that has them): it stays in the MUC", async () => {
     const id = uid();
     await alice.send(xml("message", { to: MUC, type: "groupchat", id }, xml("body", {}, "RF: moderate me")));
     const hers = await bob.waitForMessage("RF: moderate me", alicePuppet, T);
     await bob.client.redactEvent(roomId, hers.getId()!);
+    await expect.poll(() => logs.lines.some((l) => l.event === "feature-dropped" && l.feature === "moderation" && l.network === "xmpp" && String(l.msg).includes("no stanza-id")), { timeout: T }).toBe(true);
     await bobSentinel("RF: after the moderation");
     expect(alice.inbox.seen.some((s) => s.getChild("retract", NS_RETRACT)?.attrs.id === id)).toBe(false);
   });

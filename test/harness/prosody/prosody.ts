@@ -52,11 +52,18 @@ export interface ProsodyOptions {
 /** The harness's own Prosody modules (plugins/mod_*.lua). */
 const HARNESS_PLUGINS = fileURLToPath(new URL("./plugins", import.meta.url));
 
-/** Install Debian's `prosody` when it is missing (root only; otherwise say the exact command). */
+/**
+ * Debian packages the harness runs: `prosody`, and `prosody-modules` for `mod_muc_moderation`
+ * (XEP-0425) on the moderated MUC component (installed into Prosody's own module directory).
+ */
+const PROSODY_PACKAGES = ["prosody", "prosody-modules"];
+
+/** Install Debian's `prosody` (and `prosody-modules`) when missing (root only; otherwise say the exact command). */
 export function ensureProsodyInstalled(): void {
   // `prosody --version` starts a daemon (STACK.md): ask dpkg instead.
-  if (spawnSync("dpkg", ["-s", "prosody"], { stdio: "ignore" }).status === 0) return;
-  const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 prosody";
+  const missing = PROSODY_PACKAGES.filter((p) => spawnSync("dpkg", ["-s", p], { stdio: "ignore" }).status !== 0);
+  if (missing.length === 0) return;
+  const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 ${missing.join(" ")}`;
   if (process.getuid?.() !== 0) {
     throw new Error(`Prosody is not installed. Run as root: apt-get update && ${install}`);
   }
@@ -115,6 +122,15 @@ Component ${lua(`conference.${c.userDomain}`)} "muc"
   restrict_room_creation = false
   muc_room_locking = false
   muc_room_default_public_jids = true
+
+-- XEP-0425 moderation (issue 18): a second MUC host with MAM (the room's stanza-ids) and
+-- mod_muc_moderation from Debian's prosody-modules, apart from the shared one so that MAM changes
+-- no other room test.
+Component ${lua(`moderated.${c.userDomain}`)} "muc"
+  restrict_room_creation = false
+  muc_room_locking = false
+  muc_room_default_public_jids = true
+  modules_enabled = { "muc_mam", "muc_moderation" }
 
 Component ${lua(c.uploadDomain)} "http_file_share"
   http_file_share_size_limit = ${c.uploadLimit}
