@@ -60,7 +60,7 @@ async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: str
   const codes = statuses(el);
   if (el.attrs.to !== o.listenerJid()) {
     // A copy for a puppet: only its own removal matters (kicked 307, banned 301, room destroyed).
-    if (el.attrs.type === "unavailable" && codes.has("110")) o.removed(room, (el.attrs.to ?? "").split("/")[0]!, codes.has("301") ? "a puppet was banned" : codes.has("307") ? "a puppet was kicked" : "a puppet left");
+    if (el.attrs.type === "unavailable" && codes.has("110")) await o.removed(room, (el.attrs.to ?? "").split("/")[0]!, codes.has("301") ? "a puppet was banned" : codes.has("307") ? "a puppet was kicked" : "a puppet left");
     return;
   }
   if (o.isOwnNick(room, nick)) return;
@@ -149,10 +149,16 @@ export async function handleMucStanza(rt: XmppRuntime, o: Occupants, el: XmlElem
   return true;
 }
 
-/** The listener occupant joins every linked and open MUC room (after the link is up). */
+/** The listener occupant joins every linked and open MUC room after the link is up (again: leaving first when a self-ping says it is there, for the occupant list). */
 export async function joinListener(rt: XmppRuntime, o: Occupants): Promise<void> {
   const linked = (rt.ctx.mappings().rooms?.all() ?? []).flatMap((link) => link.natives.get(XMPP)?.id ?? []);
-  for (const room of new Set([...linked, ...o.open])) {
-    await o.ensure(room, o.listenerJid(), LISTENER_NICK, "parley").catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join a bridged room"));
+  const rooms = new Set([...linked, ...o.open]);
+  try {
+    await o.linkUp(rooms);
+  } catch (e) {
+    rt.log.warn({ err: errorMessage(e) }, "MUC occupants not read from Redis: each is checked on first use");
+  }
+  for (const room of rooms) {
+    await o.ensure(room, o.listenerJid(), LISTENER_NICK, "parley", { roster: true }).catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join a bridged room"));
   }
 }

@@ -6,10 +6,17 @@
  *
  * One listener occupant per room (the component domain's own JID, nick {@link LISTENER_NICK}) is
  * the one copy of the room's traffic Parley bridges; every puppet also gets a copy and drops it.
+ *
+ * Who sits in which room with which nick is kept in Redis (one hash per room, so one cluster slot:
+ * `muc-occupants:<room>`, field `p <puppet JID>` → `<nick>\n<nick asked for>`), so a restarted process or the next holder of the component link knows its occupants and
+ * does not join again. A join recorded there is trusted only once this link session has checked it
+ * with an XEP-0410 self-ping (one IQ, no presence broadcast to the room): the server answers
+ * `not-acceptable` when it dropped the occupant (it restarted, or the room was destroyed), and the
+ * puppet then joins again. Every reconnect of the link checks again.
  */
 import { DeliveryError } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
-import { xml, type XmlElement } from "../connection.js";
+import { NS_PING, xml, type XmlElement } from "../connection.js";
 import { XMPP } from "../address.js";
 import type { XmppRuntime } from "../stanza.js";
 import { errorMessage } from "../../../src/errors/message.js";
@@ -38,9 +45,20 @@ export function nickFor(displayName: string | undefined, fallback: string): stri
   return cleanRoomText(displayName ?? "", MAX_NICK_CHARS) || cleanRoomText(fallback, MAX_NICK_CHARS);
 }
 
+/** The Redis hash of one room's occupants of Parley's (one key: one cluster slot). */
+export const occupantsMap = (room: string): string => `muc-occupants:${room}`;
+
 export class Occupants {
-  /** `room|puppetJid` → nick, for occupants this process joined. */
+  /** `room|puppetJid` → nick actually held, for occupants of Parley's (a cache of the Redis hash). */
   private readonly nicks = new Map<string, string>();
+  /** `room|puppetJid` → the nick asked for (differs from the held one after a conflict). */
+  private readonly wanted = new Map<string, string>();
+  /** room → nick → puppet JID, so an occupant's copy is recognised as Parley's in O(1). */
+  private readonly byNick = new Map<string, Map<string, string>>();
+  /** `room|puppetJid` confirmed in this link session (joined, or answered a self-ping). */
+  private readonly verified = new Set<string>();
+  /** Rooms whose Redis hash this process has read since the link came up. */
+  private readonly loaded = new Set<string>();
   private readonly pending = new Map<string, Pending>();
   /** Rooms whose last join was refused, with why (for health). */
   readonly refused = new Map<string, string>();
@@ -64,23 +82,108 @@ export class Occupants {
 
   /** Whether `nick` in `room` is one of Parley's own occupants (its copies are never bridged). */
   isOwnNick(room: string, nick: string): boolean {
-    if (nick === LISTENER_NICK) return true;
-    for (const [key, n] of this.nicks) if (n === nick && key.startsWith(`${room}|`)) return true;
-    return false;
+    return nick === LISTENER_NICK || this.byNick.get(room)?.has(nick) === true;
   }
 
-  async ensure(room: string, puppet: string, nick: string, network: string): Promise<void> {
-    const known = this.nickOf(room, puppet);
-    if (known === nick) return;
+  /**
+   * The link came up (again): what the server holds is unknown until checked. Reads the rooms'
+   * occupants from Redis (joined by this or an earlier process) and forgets every confirmation.
+   */
+  async linkUp(rooms: Iterable<string>): Promise<void> {
+    this.verified.clear();
+    this.loaded.clear();
+    for (const room of rooms) await this.load(room);
+  }
+
+  private async load(room: string): Promise<void> {
+    if (this.loaded.has(room)) return;
+    let cursor = "0";
+    do {
+      const page = await this.rt.ctx.state.mapScan(occupantsMap(room), cursor, 500);
+      cursor = page.cursor;
+      for (const [field, value] of page.entries) {
+        if (!field.startsWith("p ")) continue;
+        const [held, wanted] = value.split("\n");
+        if (held) this.remember(room, field.slice(2), held, wanted || held);
+      }
+    } while (cursor !== "0");
+    this.loaded.add(room);
+  }
+
+  private remember(room: string, puppet: string, nick: string, wanted: string): void {
+    const key = `${room}|${puppet}`;
+    const before = this.nicks.get(key);
+    if (before !== undefined && before !== nick) this.byNick.get(room)?.delete(before);
+    this.nicks.set(key, nick);
+    this.wanted.set(key, wanted);
+    let m = this.byNick.get(room);
+    if (!m) this.byNick.set(room, (m = new Map<string, string>()));
+    m.set(nick, puppet);
+  }
+
+  private async forget(room: string, puppet: string): Promise<void> {
+    const key = `${room}|${puppet}`;
+    const nick = this.nicks.get(key);
+    this.nicks.delete(key);
+    this.wanted.delete(key);
+    this.verified.delete(key);
+    if (nick !== undefined) this.byNick.get(room)?.delete(nick);
+    await this.rt.ctx.state.mapDelete(occupantsMap(room), `p ${puppet}`);
+  }
+
+  private async record(room: string, puppet: string, nick: string, wanted: string): Promise<void> {
+    this.remember(room, puppet, nick, wanted);
+    this.verified.add(`${room}|${puppet}`);
+    await this.rt.ctx.state.mapSet(occupantsMap(room), `p ${puppet}`, `${nick}\n${wanted}`);
+  }
+
+  /**
+   * `puppet` sits in `room` (asked for as `nick`): joins unless this link session knows it does, or
+   * a self-ping says so. With `roster`, an occupant still in the room leaves and joins again, so the
+   * room sends it every occupant's presence (the listener needs the real JIDs it missed while no
+   * link was up: a stale nick → JID map would name the wrong sender).
+   */
+  async ensure(room: string, puppet: string, nick: string, network: string, opts: { roster?: boolean } = {}): Promise<void> {
+    const key = `${room}|${puppet}`;
+    await this.load(room);
+    const held = this.nicks.get(key);
+    if (held !== undefined && this.wanted.get(key) === nick) {
+      if (this.verified.has(key)) return;
+      if (await this.selfPing(room, puppet, held)) {
+        if (!opts.roster) {
+          this.verified.add(key);
+          return;
+        }
+        await this.rt.link.send(xml("presence", { from: puppet, to: `${room}/${held}`, type: "unavailable" }));
+      } else {
+        this.rt.log.info({ room, nick: held }, "MUC occupant of Parley's no longer in the room: joining again");
+      }
+    }
     try {
-      await this.join(room, puppet, nick);
+      await this.join(room, puppet, nick, nick);
     } catch (e) {
       if (!(e instanceof DeliveryError) || e.nativeDetail !== "conflict") throw e;
-      await this.join(room, puppet, cleanRoomText(`${nick} [${network}]`, MAX_NICK_CHARS));
+      await this.join(room, puppet, cleanRoomText(`${nick} [${network}]`, MAX_NICK_CHARS), nick);
     }
   }
 
-  private join(room: string, puppet: string, nick: string): Promise<void> {
+  /**
+   * XEP-0410 self-ping: whether the room still holds `puppet` as `nick`. A result (or an error of
+   * the occupant's own client) means joined; `not-acceptable` (not an occupant), `item-not-found`
+   * (no such room or occupant) or no answer mean it must join.
+   */
+  private async selfPing(room: string, puppet: string, nick: string): Promise<boolean> {
+    try {
+      const answer = await this.rt.link.request(xml("iq", { type: "get", from: puppet, to: `${room}/${nick}` }, xml("ping", { xmlns: NS_PING })));
+      if (answer.attrs.type !== "error") return true;
+      const condition = answer.getChild("error")?.getChildElements()[0]?.name;
+      return condition === "service-unavailable" || condition === "feature-not-implemented";
+    } catch {
+      return false;
+    }
+  }
+
+  private join(room: string, puppet: string, nick: string, wanted: string): Promise<void> {
     const occupant = `${room}/${nick}`;
     const key = `${occupant}|${puppet}`;
     return new Promise<void>((resolve, reject) => {
@@ -89,7 +192,11 @@ export class Occupants {
         reject(new DeliveryError("transient", "timeout", `the room ${room} did not answer the join`));
       }, this.rt.config.confirmTimeoutMs);
       this.pending.set(key, {
-        resolve: () => { clearTimeout(timer); this.nicks.set(`${room}|${puppet}`, nick); this.refused.delete(room); resolve(); },
+        resolve: () => {
+          clearTimeout(timer);
+          this.refused.delete(room);
+          this.record(room, puppet, nick, wanted).then(resolve, (e: unknown) => reject(new DeliveryError("transient", "unavailable", `the join was not recorded: ${errorMessage(e)}`)));
+        },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
       const x = xml("x", { xmlns: NS_MUC }, xml("history", { maxchars: "0" }));
@@ -102,9 +209,10 @@ export class Occupants {
   }
 
   async leave(room: string, puppet: string): Promise<void> {
+    await this.load(room);
     const nick = this.nicks.get(`${room}|${puppet}`);
     if (nick === undefined) return;
-    this.nicks.delete(`${room}|${puppet}`);
+    await this.forget(room, puppet);
     await this.rt.link.send(xml("presence", { from: puppet, to: `${room}/${nick}`, type: "unavailable" }));
   }
 
@@ -113,6 +221,7 @@ export class Occupants {
     const key = `${el.attrs.from ?? ""}|${el.attrs.to ?? ""}`;
     const pending = this.pending.get(key);
     if (!pending) return false;
+    if (el.attrs.type === "unavailable") return true; // the end of an earlier stay (a re-join leaves first)
     this.pending.delete(key);
     if (el.attrs.type === "error") {
       const condition = el.getChild("error")?.getChildElements()[0]?.name ?? "undefined-condition";
@@ -121,15 +230,15 @@ export class Occupants {
       if (condition !== "conflict") this.refused.set(room, why);
       this.rt.log.warn({ room, condition }, "MUC join refused");
       pending.reject(new DeliveryError(condition === "conflict" ? "transient" : "permanent", "refused-by-policy", why, { nativeDetail: condition }));
-    } else if (el.attrs.type !== "unavailable") {
+    } else {
       pending.resolve();
     }
     return true;
   }
 
   /** The room removed an occupant of Parley's (kick 307, ban 301, room destroyed): forget it. */
-  removed(room: string, puppet: string, why: string): void {
-    this.nicks.delete(`${room}|${puppet}`);
+  async removed(room: string, puppet: string, why: string): Promise<void> {
     this.refused.set(room, why);
+    await this.forget(room, puppet);
   }
 }
