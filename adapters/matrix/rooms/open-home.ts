@@ -120,5 +120,5 @@ export async function listenToMatrixRoom(d: MatrixDeps, native: string): Promise
   if (activities.length === 0) return;
   const results = await d.ctx.accept(activities.map((activity) => ({ kind: "room" as const, room: { network: MATRIX, id: native }, activity })));
   const refused = results.filter((r) => r.status === "refused").length;
-  d.log.info({ room: native, members: activities.length, refused }, "open room's members and topic handed over");
+  d.log.info({ room: native, activities: activities.length, refused }, "open room's members and topic handed over");
 }

@@ -12,7 +12,8 @@
  *   occupant's copy come from the room's one delivery back to this service (service-out.ts);
  * - leave (§7.14): self-presence unavailable with 110, the others see the departure.
  *
- * Refused in XMPP's own form: no nick or a malformed one (`jid-malformed`), a nick that is not one
+ * A subject change by an occupant is `forbidden` (§8.1): the subject is the Matrix room's topic,
+ * changed there (a puppet would need the room's power to set it). Refused in XMPP's own form: no nick or a malformed one (`jid-malformed`), a nick that is not one
  * line of at most 64 characters (`not-acceptable`), a nick in use (`conflict`), no such room or
  * one Parley cannot open (`item-not-found`), a policy refusal (`forbidden`), a nick change
  * (`not-acceptable`: leave and join again), a message from a non-occupant (`not-acceptable`).
@@ -23,7 +24,7 @@ import type { Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId, type CanonicalId } from "../../../src/model/ids.js";
 import { DEFAULT_HOPS } from "../../../src/model/message.js";
 import type { NativeRoom } from "../../../src/model/room.js";
-import { cleanRoomText, MAX_SUBJECT_CHARS, type RoomActivityInput } from "../../../src/model/room-events.js";
+import { cleanRoomText, type RoomActivityInput } from "../../../src/model/room-events.js";
 import type { AcceptResult } from "../../../src/adapter/contract.js";
 import { XMPP, fromNative, parseJid } from "../address.js";
 import { xml, type XmlElement } from "../connection.js";
@@ -155,17 +156,17 @@ async function leave(rt: XmppRuntime, st: ServiceRoomState, s: Sender, room: str
 async function groupchat(rt: XmppRuntime, st: ServiceRoomState, el: XmlElement, s: Sender, room: string): Promise<void> {
   const nick = await st.localNick(room, s.full);
   if (nick === undefined) return replyError(rt, el, fail("modify", "not-acceptable", "only occupants may send messages to this room: join it first"));
-  const at = new Date().toISOString();
   const subject = el.getChild("subject");
   const body = el.getChildText("body");
   let activity: RoomActivityInput;
   if (subject && body === null) {
-    activity = { type: "subject", subject: { id: newCanonicalId(), by: s.who, subject: cleanRoomText(subject.text(), MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } };
+    // §8.1: occupants may not change the subject here; it is the Matrix room's topic, set there.
+    return replyError(rt, el, fail("auth", "forbidden", "the subject of this room is the Matrix room's topic: it is changed in the Matrix room"));
   } else if (body !== null) {
     if (Buffer.byteLength(body) > rt.config.maxBodyBytes) return replyError(rt, el, fail("modify", "policy-violation", `the body is larger than ${rt.config.maxBodyBytes} bytes`));
     const hopsText = el.getChildText("hops", NS_HOPS);
     activity = { type: "message", message: {
-      id: newCanonicalId(), from: s.who, authenticatedBy: AUTH, displayName: nick, sentAt: at, kind: "chat",
+      id: newCanonicalId(), from: s.who, authenticatedBy: AUTH, displayName: nick, sentAt: new Date().toISOString(), kind: "chat",
       nativeIds: el.attrs.id ? [{ network: XMPP, kind: "muc-id", id: el.attrs.id.slice(0, 1024), scope: room }] : [],
       parts: [{ role: "text", body }],
       hops: hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS,

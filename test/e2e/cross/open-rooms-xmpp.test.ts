@@ -29,6 +29,7 @@ const NS_MUC = "http://jabber.org/protocol/muc";
 const NS_MUC_USER = `${NS_MUC}#user`;
 const TOPIC = "Lounge talk";
 const logs = new LogCapture();
+const PREFIX = testPrefix("open-rooms-xmpp");
 
 let gw: TestGateway;
 let grace: TestUser;
@@ -53,7 +54,7 @@ beforeAll(async () => {
   await erin.client.setDisplayName("Erin");
   ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC }));
   await erin.client.joinRoom(roomId);
-  const started = await startCrossGateway(peers, SLOT, logs.logger, testPrefix("open-rooms-xmpp"));
+  const started = await startCrossGateway(peers, SLOT, logs.logger, PREFIX);
   gw = started.gw;
   mappings = started.mappings;
   ROOM = serviceRoomJid({ network: asNetworkId("matrix"), id: ALIAS }, started.mappings)!;
@@ -63,6 +64,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (process.env.DUMP_LOGS) (await import("node:fs")).writeFileSync(process.env.DUMP_LOGS, logs.lines.map((l) => JSON.stringify(l)).join("\n"));
   dora?.stop();
   erin?.stop();
   await grace?.stop();
@@ -130,6 +132,42 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
     expect(statuses(gone)).toContain("110");
     await grace.inbox.next(presenceFrom("heidi", "unavailable"), 30_000, "heidi's departure, for grace");
     await dora.waitForEvent((e) => e.getRoomId() === roomId && e.getType() === "m.room.member" && e.getStateKey() === puppetOf(heidi.bare) && e.getContent().membership === "leave", 30_000, "heidi's puppet leaving");
+  });
+
+  it("a Matrix topic with CR/LF becomes one line of subject; a Matrix member leaving is an occupant leaving", async () => {
+    await dora.client.setRoomTopic(roomId, "line one\r\nline two");
+    const subject = await grace.inbox.next((s) => s.name === "message" && s.getChildText("subject") === "line one line two", 30_000, "the new subject");
+    expect(subject.attrs.from).toBe(`${ROOM}/Dora`);
+    await erin.client.leave(roomId);
+    await grace.inbox.next(presenceFrom("Erin", "unavailable"), 30_000, "erin's departure");
+  });
+
+  it("the room and its occupants are kept in Redis: a restarted gateway still bridges them", async () => {
+    await gw.stop();
+    gw = (await startCrossGateway(peers, SLOT, logs.logger, PREFIX)).gw;
+    await dora.say(roomId, { msgtype: "m.text", body: "after the restart" });
+    expect((await grace.inbox.next(groupchat("after the restart"), 30_000, "dora after the restart")).attrs.from).toBe(`${ROOM}/Dora`);
+    await grace.send(xml("message", { to: ROOM, type: "groupchat", id: "g4" }, xml("body", {}, "grace after the restart")));
+    expect((await dora.waitForMessage("grace after the restart", undefined, 30_000)).getSender()).toBe(puppetOf(grace.bare));
+  });
+
+  it("an occupant's nick change and subject change are refused in XMPP's own form", async () => {
+    await join(grace, ROOM, "grace2");
+    expect(errorOf(await grace.inbox.next((s) => s.name === "presence" && s.attrs.type === "error" && s.attrs.from === `${ROOM}/grace2`, 30_000, "nick change"))).toBe("not-acceptable");
+    await grace.send(xml("message", { to: ROOM, type: "groupchat", id: "s1" }, xml("subject", {}, "new\nsubject")));
+    expect(errorOf(await grace.inbox.next((s) => s.name === "message" && s.attrs.type === "error" && s.attrs.id === "s1", 30_000, "subject change"))).toBe("forbidden");
+  });
+
+  it.each([
+    ["an invite-only Matrix room", "closed", { preset: "private_chat" }, /is not public/],
+    ["an end-to-end encrypted Matrix room", "secret", { preset: "public_chat", initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] }, /end-to-end encrypted/],
+  ])("%s is forbidden, and nothing is opened", async (_what, name, options, reason) => {
+    await dora.client.createRoom({ room_alias_name: `${name}-${STAMP}`, ...options } as never);
+    const jid = serviceRoomJid({ network: asNetworkId("matrix"), id: `#${name}-${STAMP}:${synapse.serverName}` }, mappings)!;
+    await join(heidi, jid, "heidi");
+    const err = await heidi.inbox.next((s) => s.name === "presence" && s.attrs.type === "error" && s.attrs.from === `${jid}/heidi`, 30_000, "the refusal");
+    expect(errorOf(err)).toBe("forbidden");
+    expect(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(reason);
   });
 
   it("refusals in XMPP's own form: no such room, a nick in use, an over-long nick, a message from a non-occupant", async () => {
