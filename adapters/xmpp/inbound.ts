@@ -22,6 +22,7 @@ import { withFiles } from "./media/inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
 import { handleDisplayed, handleInteraction, offerChatState, replyOf } from "./features/inbound.js";
 import { NS_MARKERS } from "./features/refs.js";
+import { journalKeyOf } from "./journal.js";
 
 const KIND: Record<string, MessageKind | undefined> = { chat: "chat", normal: "normal", headline: "notice" };
 
@@ -60,6 +61,9 @@ function nativeIds(el: XmlElement, p: Parties): NativeId[] {
   if (el.attrs.id) ids.push({ network: XMPP, kind: "message-id", id: el.attrs.id.slice(0, 1024), scope: p.senderJid.slice(0, 1024) });
   const origin = el.getChild("origin-id", NS_SID)?.attrs.id;
   if (origin) ids.push({ network: XMPP, kind: "origin-id", id: origin.slice(0, 1024), scope: p.senderBare });
+  // Neither: the journal key (journal.ts) still makes a replay after a crash a recognised duplicate.
+  const journaled = journalKeyOf(el);
+  if (!el.attrs.id && !origin && journaled) ids.push({ network: XMPP, kind: "journal", id: journaled });
   for (const s of el.getChildren("stanza-id", NS_SID).slice(0, 4)) {
     if (s.attrs.id && s.attrs.by) ids.push({ network: XMPP, kind: "stanza-id", id: s.attrs.id.slice(0, 1024), scope: s.attrs.by.slice(0, 1024) });
   }

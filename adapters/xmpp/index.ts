@@ -39,6 +39,7 @@ import { ServiceRoomState } from "./muc/service-state.js";
 import { parseServiceRoomJid } from "./muc/service-jid.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
+import { InboundJournal, type JournalEntry } from "./journal.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -79,6 +80,9 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   constructor(private readonly config: XmppConfig) {}
 
   private readonly inbound = new SerialInbound();
+  private journal: InboundJournal | undefined;
+  /** Hand a journaled stanza to its conversation's line (set in `start`). */
+  private handle: (entry: JournalEntry) => void = () => undefined;
 
   /** The component link (tests inject raw bytes through it: README, "Hostile input"). */
   get link(): ComponentLink | undefined { return this.rt?.link; }
@@ -95,14 +99,8 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
         maxStanzaBytes: this.config.maxStanzaBytes, reconnect: this.config.reconnect,
         iqTimeoutMs: this.config.confirmTimeoutMs, log,
       }, {
-        // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
-        // Presence: one sender at a time (its per-resource state is shared across puppets).
-        // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
-        // A room of Parley's own MUC service (muc/service.ts): one line per room, like a linked room.
-        stanza: (el) => serviceRoomOf(rt, el.attrs.to) !== undefined
-          ? this.inbound.run(`svc:${bareOf(el.attrs.to)}`, async () => { await handleServiceStanza(rt, service, el); })
-          : this.inbound.run(linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
-            async () => { if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking); }),
+        // Journaled at once (journal.ts), handled from there (`handle`, below).
+        stanza: (el) => this.handle(journal.append(el)),
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {
@@ -123,6 +121,25 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     const service = new ServiceRoomState(ctx.state);
     this.service = service;
     const linkedRoom = (el: { attrs: Record<string, string | undefined> }) => occupants.bridges(bareOf(el.attrs.from).toLowerCase());
+    const journal = new InboundJournal(ctx.state, this.holder, this.config.lease.ttlMs, log);
+    this.journal = journal;
+    // One conversation at a time, in arrival order (DESIGN §3, Order); others run alongside.
+    // Presence: one sender at a time (its per-resource state is shared across puppets).
+    // A linked MUC room's stanzas in one line per room (occupant presence before their messages).
+    this.handle = (entry) => {
+      const el = entry.el;
+      // A room of Parley's own MUC service (muc/service.ts): one line per room, like a linked room.
+      const own = serviceRoomOf(rt, el.attrs.to) !== undefined;
+      this.inbound.run(own ? `svc:${bareOf(el.attrs.to)}` : linkedRoom(el) ? `muc:${bareOf(el.attrs.from)}` : el.name === "presence" ? `p:${bareOf(el.attrs.from)}` : `${bareOf(el.attrs.from)}>${bareOf(el.attrs.to)}`,
+        async () => {
+          try {
+            if (own) await handleServiceStanza(rt, service, el);
+            else if (!(await handleMucStanza(rt, occupants, el))) await handleStanza(rt, el, presence, blocking);
+          } finally {
+            await entry.done();
+          }
+        });
+    };
     this.occupants = occupants;
     this.rt = rt;
     this.presence = presence;
@@ -146,20 +163,39 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     if (!rt || this.stopped || this.ticking) return;
     this.ticking = true;
     try {
+      // The journal's lease first, so after a crash it lapses before the link lease (journal.ts).
+      await this.journal?.renew().catch((e: unknown) => rt.log.warn({ err: errorMessage(e) }, "inbound journal lease not renewed"));
       const held = await rt.ctx.state.lease(LEASE_NAME, this.holder, this.config.lease.ttlMs);
       if (held && !this.owner && !this.stopped) {
         this.owner = true;
         rt.log.info({ holder: this.holder }, "component link lease acquired");
+        // What a dead holder read and had not handled goes first, then the link (order per conversation).
+        await this.journal?.open().catch((e: unknown) => rt.log.warn({ err: errorMessage(e) }, "inbound journal not opened"));
+        await this.replayOrphans(this.config.lease.ttlMs);
         rt.link.start();
+      } else if (held && this.owner) {
+        await this.replayOrphans(0);
       } else if (!held && this.owner) {
         this.owner = false;
         rt.log.warn({ holder: this.holder }, "component link lease lost; disconnecting");
         await rt.link.stop();
+        this.journal?.drain(this.config.lease.renewMs);
       }
     } catch (e) {
       rt.log.warn({ err: errorMessage(e) }, "lease check failed; keeping the current state");
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Hand the entries of journals whose holder died to the handling, oldest first (journal.ts). */
+  private async replayOrphans(waitMs: number): Promise<void> {
+    const journal = this.journal;
+    if (!journal) return;
+    try {
+      for (const entry of await journal.claimOrphans(waitMs)) this.handle(entry);
+    } catch (e) {
+      this.rt?.log.warn({ err: errorMessage(e) }, "inbound journals not checked; tried again on the next lease check");
     }
   }
 
@@ -181,6 +217,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
       // once, so a standby connects on its next lease check instead of after the lease's TTL.
       await settleWithin(this.presence?.withdrawAll() ?? Promise.resolve(), 500);
       await rt.link.stop(1_000);
+      this.journal?.drain(this.config.lease.renewMs); // ours while we store what we read
       this.owner = false;
       try {
         await rt.ctx.state.releaseLease(LEASE_NAME, this.holder);
@@ -197,10 +234,14 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     await this.storeBacklog();
   }
 
-  /** Stanzas read from the link are stored however long the backlog, as long as it progresses (issue 10). */
+  /**
+   * Stanzas read from the link are stored however long the backlog, as long as it progresses
+   * (issue 10); what is left stays in the journal for the next link holder.
+   */
   private async storeBacklog(): Promise<void> {
     const stuck = await this.inbound.drain(2_000);
-    if (stuck > 0) this.rt?.log.error({ conversations: stuck }, "inbound stanzas not stored: no progress in 2 s; they are lost");
+    if (stuck > 0) this.rt?.log.error({ conversations: stuck }, "inbound stanzas not stored: no progress in 2 s; left in the journal for the next link holder");
+    await this.journal?.close();
   }
 
   private runtime(): XmppRuntime {

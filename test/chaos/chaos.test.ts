@@ -7,6 +7,7 @@
  * only. Both require silent=0: a message may be lost only if its sender was told
  * (docs/operations.md, "Faults, measured", says what is not met yet).
  */
+import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
 import { figureLine, silentRanges, type Direction } from "./ledger.js";
@@ -14,6 +15,8 @@ import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
 const FULL = process.env.CHAOS === "full";
+/** `CHAOS_FAULTS=kill9-parley,kill9-holder-with-standby`: only these faults (at the length CHAOS says). */
+const ONLY = process.env.CHAOS_FAULTS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
 const DIRECTIONS: readonly Direction[] = ["m2x", "x2m", "x2e"];
 const EVERY_MS = 100;
 /** No message delivered or reported for this long: what is missing is missing. */
@@ -25,7 +28,7 @@ beforeAll(async () => { rig = await startChaosRig(); }, 300_000);
 afterAll(async () => { await rig?.stop(); }, 60_000);
 
 describe(`chaos (${FULL ? "full" : "short"})`, () => {
-  for (const fault of FAULTS.filter((f) => FULL || f.short)) {
+  for (const fault of FAULTS.filter((f) => (ONLY ? ONLY.includes(f.name) : FULL || f.short))) {
     it(`${fault.name}: every acknowledged message delivered or reported, none silent`, async () => {
       await holder(rig, 60_000);
       let n = 0;
@@ -61,7 +64,7 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       const settleMs = Date.now() - t0;
       for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), { silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt }));
       const all = rig.ledger.figures(prefix);
-      console.log(figureLine(`${fault.name} total`, all, { ...extra, recovered_at_seq: recoveredAt, settle_ms: settleMs }));
+      console.log(figureLine(`${fault.name} total`, all, { ...extra, recovered_at_seq: recoveredAt, settle_ms: settleMs, load: loadavg().map((l) => l.toFixed(1)).join("/") }));
       expect(all.sent).toBeGreaterThan(0);
       expect(all.silent).toBe(0);
     }, FULL ? 500_000 : 300_000);

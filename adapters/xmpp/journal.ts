@@ -1,0 +1,242 @@
+/**
+ * The raw inbound journal (issue 10). XEP-0114 has no acknowledgements: whatever the server wrote
+ * to the component socket is Parley's alone once read, and a process killed before storing it lost
+ * it without a report. So every stanza handed up from the link is written at once, in the same
+ * turn of the event loop that parsed it, to this process's journal in Redis (one HSET, field = a
+ * sequence number, value = the stanza's XML), and removed once handled (accepted, refused and
+ * answered, or dropped). The loss on a `kill -9` is then bounded by what was still in the kernel's
+ * receive buffer or in flight to Redis (one round trip), however far behind the handling runs.
+ *
+ * Each journal belongs to one process (`holder`) and is registered in the map `inbound-journals`;
+ * the process keeps a lease `inbound-journal:<holder>` on it, renewed with the link lease (first,
+ * so it lapses before the link lease does). A process that takes the link over claims every
+ * journal whose lease lapsed (its holder died, or stopped without finishing) by acquiring that
+ * lease itself, and hands its entries to the handling, in their original order, before its own link
+ * starts; so per conversation the replayed stanzas come before the new ones. A journal marked
+ * `draining` (its holder stopped reading and is storing what it read) is left to its holder as long
+ * as that lease is renewed, and claimed only when it lapses. A replay is recognised by the core's
+ * native-id claims (the stanza `id` scoped to the full JID, the origin-id; a journal key for a
+ * message with neither), so an entry handled before the crash but not yet removed is a duplicate,
+ * never a second message (README, "What can be lost in the instant of a kill").
+ */
+import type { AdapterStateStore } from "../../src/adapter/state.js";
+import type { Logger } from "../../src/log/logger.js";
+import { errorMessage } from "../../src/errors/message.js";
+import { parseXml } from "../../src/model/xml.js";
+import type { XmlElement } from "./connection.js";
+
+/** The registry of journals: holder → "live" | "draining". */
+export const JOURNALS = "inbound-journals";
+export const journalName = (holder: string): string => `inbound-journal:${holder}`;
+const SEQ_WIDTH = 12;
+
+/** A stanza in a journal; `done()` removes it (after its write settled, whichever finishes first). */
+export interface JournalEntry {
+  readonly el: XmlElement;
+  /** `<holder>:<seq>`: unique per journaled stanza, the same on a replay. */
+  readonly key: string;
+  done(): Promise<void>;
+}
+
+const keys = new WeakMap<XmlElement, string>();
+/** The journal key of a stanza being handled (undefined when it was not journaled). */
+export function journalKeyOf(el: XmlElement): string | undefined { return keys.get(el); }
+
+export class InboundJournal {
+  private seq = 0;
+  private status: "closed" | "live" | "draining" = "closed";
+  private outstanding = 0;
+  private opened = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** Journals of other holders this process claimed and is replaying: holder → entries left. */
+  private readonly claimed = new Map<string, number>();
+
+  constructor(
+    private readonly state: AdapterStateStore,
+    readonly holder: string,
+    private readonly ttlMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Stanzas written and not yet handled (this process's own). */
+  get pending(): number { return this.outstanding; }
+
+  /** Before the link starts: take this process's journal lease and register it as live. */
+  async open(): Promise<void> {
+    this.opened = true;
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    this.status = "live";
+    await this.renew();
+  }
+
+  /**
+   * Renew the lease on this process's journal (while it is open or has entries) and on the journals
+   * it replays. The adapter calls it on every lease tick before renewing the link lease.
+   */
+  async renew(): Promise<void> {
+    if (this.status !== "closed" || this.outstanding > 0) {
+      await this.state.lease(journalName(this.holder), this.holder, this.ttlMs);
+      await this.state.mapSet(JOURNALS, this.holder, this.status === "closed" ? "draining" : this.status);
+    }
+    for (const h of this.claimed.keys()) await this.state.lease(journalName(h), this.holder, this.ttlMs);
+  }
+
+  /**
+   * The link stopped (a graceful stop, or the link lease lost): no more appends. The journal stays
+   * this process's, renewed by a timer of its own every `renewMs`, while it stores what it read;
+   * {@link close} gives it up.
+   */
+  drain(renewMs: number): void {
+    if (this.status !== "live") return;
+    this.status = "draining";
+    this.drainTimer = setInterval(() => { this.renew().catch(() => undefined); }, renewMs);
+    this.drainTimer.unref();
+    this.renew().catch(() => undefined);
+  }
+
+  /** Everything read was handled (or given up): unregister when empty, so nobody replays it. */
+  async close(): Promise<void> {
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    this.status = "closed";
+    if (!this.opened) return;
+    if (this.outstanding > 0) {
+      this.log.error({ stanzas: this.outstanding }, "inbound journal closed with stanzas not handled: the next link holder replays them");
+      return;
+    }
+    try {
+      await this.state.mapDelete(JOURNALS, this.holder);
+      await this.state.releaseLease(journalName(this.holder), this.holder);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, "inbound journal not unregistered; the next link holder finds it empty");
+    }
+  }
+
+  /** Write a stanza just read from the link (call in the turn that parsed it). */
+  append(el: XmlElement): JournalEntry {
+    const seq = ++this.seq;
+    const field = String(seq).padStart(SEQ_WIDTH, "0");
+    const key = `${this.holder}:${seq}`;
+    keys.set(el, key);
+    this.outstanding++;
+    const written = this.state.mapSet(journalName(this.holder), field, el.toString()).then(() => true, (e: unknown) => {
+      // Redis is down: the handling fails the same way and answers the sender "try later".
+      this.log.warn({ err: errorMessage(e), stanza: el.name, id: el.attrs.id }, "inbound stanza not journaled");
+      return false;
+    });
+    let removed = false;
+    return {
+      el, key,
+      done: async () => {
+        if (removed) return;
+        removed = true;
+        if (await written) {
+          await this.state.mapDelete(journalName(this.holder), field)
+            .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, "journal entry not removed (a replay is recognised as a duplicate)"));
+        }
+        this.outstanding--;
+      },
+    };
+  }
+
+  /**
+   * Claim every registered journal whose holder's lease lapsed and return its entries, oldest
+   * first (journal by journal). A journal registered `live` whose lease is still held is waited for
+   * up to `waitMs`: its holder just died (it renews this lease before the link lease, so the lease
+   * lapses within moments), or it is cut off from Redis. One that is `draining` is left to its
+   * holder while it renews. Call it with the link lease held, before the link starts, and again on
+   * later ticks.
+   */
+  async claimOrphans(waitMs = 0): Promise<JournalEntry[]> {
+    const deadline = Date.now() + waitMs;
+    const out: JournalEntry[] = [];
+    let waiting = await this.registered();
+    for (;;) {
+      const stillLive = new Map<string, string>();
+      for (const [h, status] of waiting) {
+        if (h === this.holder || this.claimed.has(h)) continue;
+        if (!(await this.state.lease(journalName(h), this.holder, this.ttlMs))) {
+          if (status === "live") stillLive.set(h, status);
+          continue;
+        }
+        try {
+          out.push(...(await this.take(h)));
+        } catch (e) {
+          this.claimed.delete(h); // its lease lapses again; claimed on a later call
+          this.log.warn({ journal: h, err: errorMessage(e) }, "inbound journal not read; tried again later");
+        }
+      }
+      if (stillLive.size === 0 || Date.now() >= deadline) return out;
+      await new Promise((r) => setTimeout(r, 50));
+      waiting = stillLive;
+    }
+  }
+
+  private async registered(): Promise<Map<string, string>> {
+    const all = new Map<string, string>();
+    let cursor = "0";
+    do {
+      const page = await this.state.mapScan(JOURNALS, cursor, 100);
+      for (const [h, s] of page.entries) all.set(h, s);
+      cursor = page.cursor;
+    } while (cursor !== "0");
+    return all;
+  }
+
+  /** Read a claimed journal; each entry's `done` removes it, the last one unregisters the journal. */
+  private async take(h: string): Promise<JournalEntry[]> {
+    const name = journalName(h);
+    this.claimed.set(h, Number.POSITIVE_INFINITY); // renewed from now on, never taken twice
+    const fields = new Map<string, string>();
+    let cursor = "0";
+    do {
+      const page = await this.state.mapScan(name, cursor, 500);
+      for (const [f, v] of page.entries) fields.set(f, v);
+      cursor = page.cursor;
+    } while (cursor !== "0");
+    const sorted = [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries: JournalEntry[] = [];
+    for (const [field, raw] of sorted) {
+      let el: XmlElement;
+      try {
+        el = parseXml(raw);
+      } catch (e) {
+        this.log.error({ journal: h, field, err: errorMessage(e) }, "journaled stanza unreadable; dropped");
+        await this.state.mapDelete(name, field).catch(() => undefined);
+        continue;
+      }
+      const key = `${h}:${Number(field)}`;
+      keys.set(el, key);
+      let removed = false;
+      entries.push({
+        el, key,
+        done: async () => {
+          if (removed) return;
+          removed = true;
+          await this.state.mapDelete(name, field).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, "journal entry not removed (a replay is recognised as a duplicate)"));
+          const left = (this.claimed.get(h) ?? 1) - 1;
+          this.claimed.set(h, left);
+          if (left <= 0) await this.release(h);
+        },
+      });
+    }
+    if (entries.length === 0) {
+      await this.release(h);
+      return entries;
+    }
+    this.log.warn({ journal: h, stanzas: entries.length }, "inbound journal of a process that stopped without handling everything: replaying it");
+    this.claimed.set(h, entries.length);
+    return entries;
+  }
+
+  private async release(h: string): Promise<void> {
+    this.claimed.delete(h);
+    try {
+      await this.state.mapDelete(JOURNALS, h);
+      await this.state.releaseLease(journalName(h), this.holder);
+    } catch (e) {
+      this.log.warn({ journal: h, err: errorMessage(e) }, "replayed journal not unregistered; found empty later");
+    }
+  }
+}
