@@ -10,7 +10,7 @@
 import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { figureLine, silentRanges, type Direction } from "./ledger.js";
+import { figureLine, silentRanges, silentSentVs, type Direction } from "./ledger.js";
 import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
@@ -42,7 +42,7 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       })();
       await new Promise((r) => setTimeout(r, 2_000));
       const faultAt = n;
-      const extra = await fault.inject(rig, FULL);
+      const { killedAt, ...extra } = await fault.inject(rig, FULL);
       const recoveredAt = n;
       await holder(rig, 60_000);
       await new Promise((r) => setTimeout(r, 3_000));
@@ -62,7 +62,11 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       }, SETTLE_CAP_MS, 250).catch(() => undefined); // the figures below say what is missing
       await rig.backfill().catch((e: unknown) => console.log(`[chaos] backfill failed: ${String(e)}`));
       const settleMs = Date.now() - t0;
-      for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), { silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt }));
+      for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), {
+        silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt,
+        // a kill: when each silent message was sent, relative to the kill (ms; negative: before it)
+        ...(typeof killedAt === "number" ? { silent_sent_vs_kill_ms: silentSentVs(rig.ledger, prefix, d, killedAt) } : {}),
+      }));
       const all = rig.ledger.figures(prefix);
       console.log(figureLine(`${fault.name} total`, all, { ...extra, recovered_at_seq: recoveredAt, settle_ms: settleMs, load: loadavg().map((l) => l.toFixed(1)).join("/") }));
       expect(all.sent).toBeGreaterThan(0);

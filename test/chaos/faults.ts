@@ -7,6 +7,7 @@ import { until } from "../support/until.js";
 import type { ChaosRig } from "./rig.js";
 import { adapterReady, readyz, type ParleyProcess } from "./processes.js";
 
+/** Figures a fault adds to its line; `killedAt` (epoch ms of a kill) is turned into when each silent message was sent relative to it. */
 export type Extra = Record<string, number | string>;
 
 export interface Fault {
@@ -40,7 +41,7 @@ export const FAULTS: readonly Fault[] = [
       p.child.kill("SIGKILL");
       await p.exited;
       await rig.start(p.name as "a" | "b");
-      return { back_ms: await takeoverBy(rig.procs.get(p.name)!, t0) };
+      return { back_ms: await takeoverBy(rig.procs.get(p.name)!, t0), killedAt: t0 };
     },
   },
   {
@@ -102,7 +103,7 @@ export const FAULTS: readonly Fault[] = [
       p.child.kill("SIGKILL");
       const takeover = await takeoverBy(standby, t0);
       await rig.start(p.name as "a" | "b"); // back, as the new standby
-      return { takeover_ms: takeover };
+      return { takeover_ms: takeover, killedAt: t0 };
     },
   },
   {

@@ -130,6 +130,13 @@ export function silentRanges(ledger: Ledger, prefix: string, direction: Directio
   return out.join(",") || "none";
 }
 
+/** When each silent message under `prefix` in `direction` was sent, in ms relative to `at` (a kill): "-180,-75,20". */
+export function silentSentVs(ledger: Ledger, prefix: string, direction: Direction, at: number): string {
+  const ms = ledger.entriesOf(prefix).filter((e) => e.direction === direction && e.acked && e.copies === 0 && !e.reported)
+    .map((e) => e.sentAt - at).sort((a, b) => a - b);
+  return ms.join(",") || "none";
+}
+
 export function figureLine(fault: string, f: Figures, extra: Record<string, number | string> = {}): string {
   const more = Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join("");
   return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} visible_duplicates=${f.visibleDuplicates} stall_ms=${f.stallMs}${more}`;
