@@ -115,12 +115,21 @@ export class InboundJournal {
 
   /** Write a stanza just read from the link (call in the turn that parsed it). */
   append(el: XmlElement): JournalEntry {
+    let raw: string;
+    try {
+      raw = el.toString();
+    } catch (e) {
+      // ltx serialises recursively: a hostile, deeply nested stanza overflows the stack. It is
+      // handled unjournaled (never thrown into the link's parser).
+      this.log.warn({ err: errorMessage(e), stanza: el.name, id: el.attrs.id }, "inbound stanza not journaled: not serialisable");
+      return { el, key: "", done: async () => undefined };
+    }
     const seq = ++this.seq;
     const field = String(seq).padStart(SEQ_WIDTH, "0");
     const key = `${this.holder}:${seq}`;
     keys.set(el, key);
     this.outstanding++;
-    const written = this.state.mapSet(journalName(this.holder), field, el.toString()).then(() => true, (e: unknown) => {
+    const written = this.state.mapSet(journalName(this.holder), field, raw).then(() => true, (e: unknown) => {
       // Redis is down: the handling fails the same way and answers the sender "try later".
       this.log.warn({ err: errorMessage(e), stanza: el.name, id: el.attrs.id }, "inbound stanza not journaled");
       return false;
