@@ -7,6 +7,12 @@ import { secret } from "../../src/config/secret.js";
 
 const MiB = 1024 * 1024;
 
+/** RFC 8058 §3.1: the one-click URI is HTTPS; plain HTTP only to this machine (tests, a demo). */
+function oneClickUrlOk(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === "https:" || (u.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname));
+}
+
 export const DkimKeySchema = z.object({
   /** The d= domain; signs mail whose From is in this domain (or a subdomain when `subdomains`). */
   domain: z.string().min(1),
@@ -81,6 +87,21 @@ export const EmailConfigSchema = z.object({
   /** Issue 18: mail has no reactions; when on, each reaction change goes as a short notice replying to the message. */
   reactionNotices: z.boolean().default(false)
     .describe("send a short notice mail (In-Reply-To the message) for each reaction added or removed, to a mail user or a list's members; off: reactions to mail users and lists are dropped and logged"),
+  /**
+   * RFC 8058 one-click unsubscribe for list mail (issue 12 §5): with a public base URL, every list
+   * mail carries its recipient's own HTTPS unsubscribe link, signed with `secret`, beside the mailto.
+   */
+  oneClick: z.object({
+    publicUrl: z.url().refine(oneClickUrlOk, "must be https:// (http:// only to a loopback host, for tests)")
+      .describe("base URL recipients' mail providers reach the one-click endpoint at (https://lists.example.org); list mail then carries List-Unsubscribe <publicUrl/list/unsubscribe?token>, <mailto:…> and List-Unsubscribe-Post (RFC 8058). Put a TLS proxy in front of the listener"),
+    listen: z.object({
+      host: z.string().default("127.0.0.1").describe("address the one-click HTTP listener binds"),
+      port: z.number().int().min(0).max(65535).default(8782).describe("port of the one-click HTTP listener (0: a free one)"),
+    }).default({ host: "127.0.0.1", port: 8782 }).describe("the one-click unsubscribe HTTP listener"),
+    secret: secret(z.string().min(16)).optional().describe("key of the HMAC in each unsubscribe link (list, mailbox); every process needs the same one; changing it voids the links in mail already sent; prefer secretFile."),
+    secretFile: z.string().min(1).optional().describe("file holding the one-click key"),
+  }).strict().refine((o) => o.secret !== undefined || o.secretFile !== undefined, "one-click unsubscribe needs secret or secretFile")
+    .optional().describe("RFC 8058 one-click unsubscribe for list mail; absent: List-Unsubscribe is mailto only"),
   /** Deprecated: files go to the gateway's one blob store (`media.dir`); used only when a context offers no media service. */
   blobDir: z.string().default("./data/blobs")
     .describe("deprecated: attachments and original messages go to the shared blob store `media.dir` (docs/media.md); this directory is used only without one"),

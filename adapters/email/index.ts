@@ -27,6 +27,7 @@ import { ListMembers } from "./list/members.js";
 import { ListOutbound } from "./list/outbound.js";
 import { sendListNotice } from "./list/notice.js";
 import { listCommand } from "./list/command.js";
+import { loadOneClick, OneClickListener } from "./list/one-click.js";
 import { asReactionNotice, capabilitiesWithReactionNotices } from "./reactions.js";
 
 export const emailCapabilities: AdapterCapabilities = {
@@ -60,6 +61,9 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   hostsRoom(): boolean { return true; }
   /** The port the listener bound (useful with `listen.port: 0`). */
   port = 0;
+  private oneClick: OneClickListener | undefined;
+  /** The port the one-click unsubscribe listener bound (0 when it is off). */
+  oneClickPort = 0;
 
   /** Reactions are shown (as notice mails) only when the admin turned `reactionNotices` on. */
   readonly capabilities: AdapterCapabilities;
@@ -80,8 +84,14 @@ export class EmailAdapter implements Adapter, RoomAdapter {
     this.outbound = new Outbound({ config: this.config, store: ctx.state, ids: ctx.ids, mappings: () => ctx.mappings(), blobs, media: ctx.media, log, dkimKeys, resolveMx });
     const members = new ListMembers(ctx.state);
     const sender = this.sender;
-    this.lists = new ListOutbound({ config: this.config, store: ctx.state, ids: ctx.ids, members, mappings: () => ctx.mappings(), blobs, media: ctx.media, sender, log });
+    const oneClick = await loadOneClick(this.config);
+    this.lists = new ListOutbound({ config: this.config, store: ctx.state, ids: ctx.ids, members, mappings: () => ctx.mappings(), blobs, media: ctx.media, sender, log, oneClick });
     if (ctx.ingress === false) return log.info({ dkimKeys: dkimKeys.length }, "email adapter started send-only (workers role)");
+    if (oneClick && this.config.oneClick) {
+      this.oneClick = new OneClickListener({ config: this.config.oneClick, oneClick, members, log });
+      this.oneClickPort = await this.oneClick.start();
+      log.info({ port: this.oneClickPort, publicUrl: oneClick.base }, "one-click unsubscribe listener ready (RFC 8058)");
+    }
     const lists = new ListInbound({ ctx, members, confirm: (list, to, text) => sendListNotice(sender, this.config, list, ctx.mappings().rooms?.find(EMAIL, list)?.name ?? list, to, text) });
     const inbound = new Inbound({ config: this.config, ctx, blobs, resolver: this.deps.resolver, reportFailure: (s) => this.deliverStatus(s), lists });
     this.listener = new SmtpListener(this.config, ctx, inbound);
@@ -93,7 +103,9 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   async stopIngress(): Promise<void> {
     const l = this.listener;
     this.listener = undefined;
-    await l?.stop();
+    const o = this.oneClick;
+    this.oneClick = undefined;
+    await Promise.all([l?.stop(), o?.stop()]);
   }
 
   async stop(): Promise<void> {
@@ -123,7 +135,7 @@ export class EmailAdapter implements Adapter, RoomAdapter {
   }
 
   health() {
-    if (this.listener) return { ready: true, detail: `SMTP listening on ${this.port}` };
+    if (this.listener) return { ready: true, detail: `SMTP listening on ${this.port}${this.oneClick ? `; one-click unsubscribe on ${this.oneClickPort}` : ""}` };
     return this.outbound ? { ready: true, detail: "send-only (workers role)" } : { ready: false, detail: "stopped" };
   }
 }

@@ -49,6 +49,17 @@ export function loadDkimKeys(config: EmailConfig): LoadedDkimKey[] {
   }));
 }
 
+/**
+ * The header fields DKIM signs: nodemailer's list (RFC 6376 §5.4.1's, with the List-* fields) and
+ * `List-Unsubscribe-Post`, which RFC 8058 §4 wants signed beside `List-Unsubscribe`.
+ */
+export const DKIM_FIELDS = [
+  "From", "Sender", "Reply-To", "Subject", "Date", "Message-ID", "To", "Cc", "MIME-Version", "Content-Type",
+  "Content-Transfer-Encoding", "Content-ID", "Content-Description", "Resent-Date", "Resent-From", "Resent-Sender",
+  "Resent-To", "Resent-Cc", "Resent-Message-ID", "In-Reply-To", "References", "List-Id", "List-Help",
+  "List-Unsubscribe", "List-Unsubscribe-Post", "List-Subscribe", "List-Post", "List-Owner", "List-Archive",
+].join(":");
+
 export function dkimKeyFor(keys: readonly LoadedDkimKey[], fromDomain: string): LoadedDkimKey | undefined {
   return keys.find((k) => k.domain === fromDomain) ?? keys.find((k) => k.subdomains && fromDomain.endsWith(`.${k.domain}`));
 }
@@ -78,10 +89,11 @@ export function verpAddress(bounceAddress: string, id: CanonicalId): string {
 export class MailSender {
   constructor(private readonly deps: Pick<OutboundDeps, "config" | "dkimKeys" | "log" | "resolveMx">) {}
 
-  private transportFor(host: string, port: number) {
+  private transportFor(host: string, port: number, pool = false) {
     const o = this.deps.config.outbound;
     const passwordFile = o.passwordFile;
     return createTransport({
+      ...(pool ? { pool: true as const, maxConnections: 1, maxMessages: Infinity } : {}),
       host, port, secure: false, name: this.deps.config.hostname,
       requireTLS: o.requireTLS, ignoreTLS: !o.opportunisticTLS && !o.requireTLS,
       connectionTimeout: o.connectionTimeoutMs, greetingTimeout: o.connectionTimeoutMs, socketTimeout: 4 * o.connectionTimeoutMs,
@@ -99,10 +111,56 @@ export class MailSender {
     return mx.length === 0 ? [{ host: domain, port }] : [...mx].sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port }));
   }
 
+  /** Whether a DKIM key covers `domain`. */
+  canSign(domain: string): boolean {
+    return dkimKeyFor(this.deps.dkimKeys, domain) !== undefined;
+  }
+
+  private dkimFor(fromDomain: string | undefined) {
+    const key = fromDomain === undefined ? undefined : dkimKeyFor(this.deps.dkimKeys, fromDomain);
+    return key ? { domainName: key.domain, keySelector: key.selector, privateKey: key.privateKey, headerFieldNames: DKIM_FIELDS } : undefined;
+  }
+
+  /**
+   * Send several mails for one recipient domain over one connection, in order, from `start`.
+   * `onSent(i)` after each one the relay took; a recipient refused for good (5xx) is `onRefused(i)`
+   * and the rest go on. Throws a classified DeliveryError when every host failed (transient) —
+   * the caller resumes from the last `onSent` — or when every mail was refused.
+   */
+  async sendEach(mails: readonly MailOptions[], fromDomain: string | undefined, recipient: string, start: number, onSent: (i: number) => Promise<void>, onRefused: (i: number, e: unknown) => void): Promise<void> {
+    const dkim = this.dkimFor(fromDomain);
+    let i = start;
+    let refused = 0;
+    let last: unknown;
+    for (const { host, port } of await this.hostsFor(recipient)) {
+      const transport = this.transportFor(host, port, true);
+      try {
+        for (; i < mails.length; i++) {
+          try {
+            await transport.sendMail({ ...mails[i]!, ...(dkim ? { dkim } : {}) });
+            await onSent(i);
+          } catch (e) {
+            if (classifySendError(e).failureClass !== "permanent") throw e;
+            refused++;
+            onRefused(i, e);
+            last = e;
+          }
+        }
+        if (refused === mails.length - start && refused > 0) throw classifySendError(last);
+        return;
+      } catch (e) {
+        last = e;
+        if (classifySendError(e).failureClass === "permanent") throw classifySendError(e);
+      } finally {
+        transport.close();
+      }
+    }
+    throw classifySendError(last);
+  }
+
   /** Send; resolves on the relay's 250, throws a classified DeliveryError otherwise. */
   async send(mail: MailOptions, fromDomain: string | undefined, recipient: string): Promise<void> {
-    const key = fromDomain === undefined ? undefined : dkimKeyFor(this.deps.dkimKeys, fromDomain);
-    const dkim = key ? { domainName: key.domain, keySelector: key.selector, privateKey: key.privateKey } : undefined;
+    const dkim = this.dkimFor(fromDomain);
     let last: unknown;
     for (const { host, port } of await this.hostsFor(recipient)) {
       const transport = this.transportFor(host, port);

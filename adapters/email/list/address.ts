@@ -60,9 +60,8 @@ export function listIdOf(list: string): string {
 }
 
 /**
- * The RFC 2369 / RFC 2919 header fields every list mail carries. `List-Unsubscribe-Post`
- * (RFC 8058 one-click) is only valid beside an HTTPS URI, which Parley does not serve: the
- * unsubscribe is by mail.
+ * The RFC 2369 / RFC 2919 header fields every list mail carries. With one-click on, each member's
+ * copy gets its own `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058) over these (one-click.ts).
  */
 export function listHeaders(list: string, name: string): Record<string, string> {
   return {

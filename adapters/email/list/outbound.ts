@@ -4,10 +4,12 @@
  * the list address, List-* header fields (RFC 2369, RFC 2919), one thread per room
  * (`In-Reply-To`/`References`), DKIM-signed when a key covers the From domain. Recipients go in
  * envelope batches; a batch the relay took is marked sent, so a retry sends only the rest.
+ * With one-click unsubscribe (RFC 8058) each member gets a copy of their own with their own link.
  * A new subject is kept for the next mails' `Subject:`; joins and leaves send nothing. A reaction
  * is a short notice mail when `reactionNotices` is on, else nothing; a retraction is nothing.
  */
 import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
+import { errorMessage } from "../../../src/errors/message.js";
 import { canonicalAddress } from "../../../src/model/address.js";
 import { plainText } from "../../../src/model/message.js";
 import type { RoomDelivery, RoomMessage } from "../../../src/model/room-events.js";
@@ -19,6 +21,7 @@ import { extendThread, loadThread, messageIdFor } from "../threads.js";
 import { listHeaders } from "./address.js";
 import { asRoomReactionNotice } from "../reactions.js";
 import { memberKey, type ListMembers } from "./members.js";
+import { oneClickHeaders, type OneClick } from "./one-click.js";
 
 /** Envelope recipients per SMTP transaction (Postfix takes 1,000; many relays fewer). */
 export const LIST_BATCH = 50;
@@ -30,6 +33,8 @@ export const LIST_OUT_PREFIX = "list-out:";
 export interface ListOutboundDeps extends Pick<OutboundDeps, "config" | "store" | "ids" | "mappings" | "blobs" | "media" | "log"> {
   readonly members: ListMembers;
   readonly sender: MailSender;
+  /** RFC 8058 one-click: each member's copy gets its own signed link (one mail per member). */
+  readonly oneClick?: OneClick | undefined;
 }
 
 /** Recipients in envelope batches of one domain each (an MX serves one domain), stable for a member list. */
@@ -77,6 +82,10 @@ export class ListOutbound {
   private async post(name: string, list: string, m: RoomMessage): Promise<DeliveryOutcome> {
     const fromAddress = toNative(m.from, this.d.mappings());
     const fromDomain = fromAddress.slice(fromAddress.lastIndexOf("@") + 1);
+    // Signed for the From domain when a key covers it, else for the list's (a member's own mail
+    // then still carries a valid signature over the List-* fields, as RFC 8058 §4 wants).
+    const listDomain = list.slice(list.lastIndexOf("@") + 1);
+    const signDomain = this.d.sender.canSign(fromDomain) || !this.d.sender.canSign(listDomain) ? fromDomain : listDomain;
     // A member's own mail keeps its Message-ID, so every member's client threads the same message.
     const own = m.from.network === EMAIL ? m.nativeIds.find((n) => n.network === EMAIL && n.kind === "message-id")?.id : undefined;
     const messageId = own ?? messageIdFor(m.id, fromDomain);
@@ -111,10 +120,27 @@ export class ListOutbound {
     // A member's own list mail goes to the other members only.
     const author = m.from.network === EMAIL ? memberKey(m.from.address) : undefined;
     const members = (await this.d.members.all(list)).filter((a) => a !== author);
+    const envelopeFrom = verpAddress(this.d.config.bounceAddress, m.id);
+    const oneClick = this.d.oneClick;
     for (const [i, batch] of batches(members).entries()) {
       const marker = `list-sent:${m.id}:${i}`;
       if (await this.d.store.get(marker)) continue;
-      await this.d.sender.send({ ...mail, envelope: { from: verpAddress(this.d.config.bounceAddress, m.id), to: batch } }, fromDomain, batch[0]!);
+      if (!oneClick) {
+        await this.d.sender.send({ ...mail, envelope: { from: envelopeFrom, to: batch } }, signDomain, batch[0]!);
+      } else {
+        // One copy per member, each with its own one-click link, over one connection; how far the
+        // batch got is kept on a failure, so a retry sends only the rest.
+        const progress = `${marker}:n`;
+        let done = Number((await this.d.store.get(progress)) ?? 0);
+        const copies = batch.map((to) => ({ ...mail, headers: { ...mail.headers, ...oneClickHeaders(oneClick, list, to) }, envelope: { from: envelopeFrom, to: [to] } }));
+        try {
+          await this.d.sender.sendEach(copies, signDomain, batch[0]!, done, (k) => { done = k + 1; return Promise.resolve(); },
+            (k, e) => this.d.log.warn({ messageId: m.id, list, err: errorMessage(e), member: k }, "a list member's copy was refused for good: skipped"));
+        } catch (e) {
+          await this.d.store.set(progress, String(done), MARKER_TTL_SECONDS);
+          throw e;
+        }
+      }
       await this.d.store.set(marker, "1", MARKER_TTL_SECONDS);
     }
     await extendThread(this.d.store, list, list, messageId, topic);

@@ -25,6 +25,7 @@ const values: Record<string, string> = {
   "adapters.matrix.asToken": "matrix-as-token-9a2f7e61",
   "adapters.matrix.hsToken": "matrix-hs-token-3b5d0c84",
   "adapters.email.dkim.*.privateKey": dkimKey,
+  "adapters.email.oneClick.secret": "list-one-click-key-62c0d9e4",
 };
 const config = writeParleyConfig([
   `redis: { url: "redis://127.0.0.1:6379", keyPrefix: "${prefix}" }`,
@@ -34,7 +35,7 @@ const config = writeParleyConfig([
   "adapters:",
   `  xmpp: { componentSecret: ${values["adapters.xmpp.componentSecret"]}, host: 127.0.0.1, port: 1 }`,
   `  matrix: { homeserverUrl: "http://127.0.0.1:1", asToken: ${values["adapters.matrix.asToken"]}, hsToken: ${values["adapters.matrix.hsToken"]}, listen: { host: 127.0.0.1, port: 0 } }`,
-  `  email: { hostname: parley.test, listen: { host: 127.0.0.1, port: 0 }, dkim: [{ domain: parley.test, selector: s1, privateKey: ${JSON.stringify(dkimKey)} }] }`,
+  `  email: { hostname: parley.test, listen: { host: 127.0.0.1, port: 0 }, dkim: [{ domain: parley.test, selector: s1, privateKey: ${JSON.stringify(dkimKey)} }], oneClick: { publicUrl: "https://lists.parley.test", listen: { host: 127.0.0.1, port: 0 }, secret: ${values["adapters.email.oneClick.secret"]} } }`,
 ]);
 let parley: ParleyProcess | undefined;
 
