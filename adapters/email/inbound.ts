@@ -172,6 +172,8 @@ export class Inbound {
     const replyTo = parsed.replyTo && verdict.trusted ? safeEndpoint(parsed.replyTo, ctx) : undefined;
     const events: CanonicalEvent[] = [];
     const targets = env.rcpts.filter((r): r is typeof r & { endpoint: Endpoint } => r.endpoint !== "bounce");
+    // One mail to several recipients is one message for the sender's rate limits (one submission).
+    const submission = targets.length > 1 ? newCanonicalId() : undefined;
     for (const r of targets) {
       const message: Message = MessageSchema.parse({
         id: newCanonicalId(),
@@ -190,7 +192,7 @@ export class Inbound {
         hops, // the core decrements once per gateway (DESIGN §3)
         extensions: { [EMAIL_EXT]: { payload: { verified: verdict.trusted, auth: verdict.detail, ...(original ? { original } : {}), references: parsed.references.slice(-10) } } },
       });
-      events.push({ kind: "message", message });
+      events.push({ kind: "message", message, ...(submission ? { submission } : {}) });
     }
     return this.acceptAll(events, env, parsed, verdict);
   }

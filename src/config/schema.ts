@@ -67,8 +67,8 @@ export const TraceSchema = z
 export const LimitsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Rate-limit inbound messages on every ingress (XMPP, Matrix, email); counted in Redis, so all ingress processes share one count."),
-    perSenderPerMinute: z.number().int().min(0).default(600).describe("Messages per minute one sender may send through the gateway (a burst of this many passes at once); beyond it the sender hears its network's \"slow down\". 0: no limit."),
-    perDomainPerMinute: z.number().int().min(0).default(6_000).describe("Messages per minute all senders of one source domain may send together. 0: no limit."),
+    perSenderPerMinute: z.number().int().min(0).default(600).describe("Messages per minute one sender may send through the gateway (a burst of this many passes at once); beyond it the sender hears its network's \"slow down\". A mail to several recipients counts once. 0: no limit."),
+    perDomainPerMinute: z.number().int().min(0).default(6_000).describe("Messages per minute all senders of one source domain may send together; a mail to several recipients counts once here too (docs/operations.md \"Rate limits\"). 0: no limit."),
   })
   .describe("Shared inbound rate limits (docs/operations.md \"Rate limits\"): answered with XMPP policy-violation (wait), Matrix M_LIMIT_EXCEEDED, SMTP 451 4.7.1.");
 

@@ -61,6 +61,9 @@ interface Admitted {
 
 const refused = (error: ParleyError): AcceptResult => ({ status: "refused", error });
 
+/** Per `accept` call: the rate limits' verdict on each sending already counted, by sender and submission. */
+type Submissions = Map<string, Promise<ParleyError | undefined>>;
+
 const textBytes = (parts: Message["parts"]): number => parts.reduce((n, p) => n + (p.role === "text" || p.role === "html" ? Buffer.byteLength(p.body) : 0), 0);
 
 /**
@@ -101,11 +104,12 @@ export class AcceptPipeline {
     // presence-heavy batch never delays the messages in it (DESIGN §4).
     const order = [...events.keys()].sort((a, b) => Number(isPresenceKind(events[a]!)) - Number(isPresenceKind(events[b]!)));
     const firstPresence = order.findIndex((i) => isPresenceKind(events[i]!));
+    const submissions: Submissions = new Map();
     for (const [position, index] of order.entries()) {
       const event = events[index]!;
       if (position === firstPresence && jobs.length > 0) await this.enqueueAdmitted(source, admitted.splice(0), jobs.splice(0));
       try {
-        const outcome = await this.acceptOne(source, event, index);
+        const outcome = await this.acceptOne(source, event, index, submissions);
         if ("job" in outcome) {
           admitted.push(outcome);
           jobs.push(outcome.job);
@@ -161,10 +165,10 @@ export class AcceptPipeline {
     for (const a of admitted) await releaseClaims(this.deps.claims, a.claimed, a.message.id);
   }
 
-  private async acceptOne(source: NetworkId, event: CanonicalEvent, index: number): Promise<Admitted | AcceptResult> {
+  private async acceptOne(source: NetworkId, event: CanonicalEvent, index: number, submissions: Submissions): Promise<Admitted | AcceptResult> {
     switch (event.kind) {
       case "message":
-        return this.acceptMessage(source, event, index);
+        return this.acceptMessage(source, event, index, submissions);
       case "delivery-status":
         return this.acceptStatus(source, event);
       case "presence":
@@ -182,7 +186,7 @@ export class AcceptPipeline {
     }
   }
 
-  private async acceptMessage(source: NetworkId, event: MessageEvent, index: number): Promise<Admitted | AcceptResult> {
+  private async acceptMessage(source: NetworkId, event: MessageEvent, index: number, submissions: Submissions): Promise<Admitted | AcceptResult> {
     const parsed = MessageSchema.safeParse(event.message);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -202,7 +206,7 @@ export class AcceptPipeline {
       return { status: "accepted", messageId: message.id };
     }
     if ("status" in decision) return this.turnedAway(source, message, claim.claimed, startedAt, decision);
-    const limited = await this.limited(source, message);
+    const limited = await this.limited(source, message, event.submission, submissions);
     if (limited) return this.turnedAway(source, message, claim.claimed, startedAt, limited);
     const outgoing = { ...decision, hops: message.hops - 1 };
     return { index, message: outgoing, job: messageJob(outgoing, message.to.network), claimed: claim.claimed, startedAt };
@@ -215,9 +219,21 @@ export class AcceptPipeline {
     return verdict;
   }
 
-  /** The shared rate limits' refusal of an admitted message, if it is over one (replays are not counted). */
-  private async limited(source: NetworkId, message: Message): Promise<AcceptResult | undefined> {
-    const error = await this.deps.limits?.admit(source, message.from);
+  /**
+   * The shared rate limits' refusal of an admitted message, if it is over one (replays are not
+   * counted). The copies of one sending to several recipients (`submission`) are counted once, for
+   * the sender and for its domain: the first copy takes the count, the others share its verdict.
+   */
+  private async limited(source: NetworkId, message: Message, submission: string | undefined, submissions: Submissions): Promise<AcceptResult | undefined> {
+    const limits = this.deps.limits;
+    if (!limits) return undefined;
+    const key = submission === undefined ? undefined : `${endpointKey(message.from)} ${submission}`;
+    let verdict = key === undefined ? undefined : submissions.get(key);
+    if (verdict === undefined) {
+      verdict = limits.admit(source, message.from);
+      if (key !== undefined) submissions.set(key, verdict);
+    }
+    const error = await verdict;
     return error ? refused(error) : undefined;
   }
 

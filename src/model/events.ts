@@ -11,6 +11,13 @@ import type { RoomTypingEvent, TypingEvent } from "./interactions.js";
 export interface MessageEvent {
   readonly kind: "message";
   readonly message: Message;
+  /**
+   * The copies of one native message its sender addressed to several recipients at once (an email
+   * with five recipients: five canonical messages) carry the same value, unique to that sending;
+   * the shared rate limits count them as one message (src/limits/ingress-limits.ts). Absent: the
+   * message is a sending of its own.
+   */
+  readonly submission?: string;
 }
 
 export interface PresenceEvent {

@@ -2,8 +2,9 @@
  * Issue 14: past the shared per-sender limit, each network's sender hears its own "slow down",
  * through the real servers: the XMPP client gets `<error type='wait'><policy-violation/>` for its
  * message, the Matrix user a notice in the DM with `errcode: M_LIMIT_EXCEEDED` and
- * `retry_after_ms`, the mailbox's MTA `451 4.7.1` after DATA. (That the count is shared by two
- * ingress processes: test/integration/gateway/limits.test.ts.)
+ * `retry_after_ms`, the mailbox's MTA `451 4.7.1` after DATA. A mail to five recipients counts as
+ * one message, not five. (That the count is shared by two ingress processes:
+ * test/integration/gateway/limits.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { endpoint } from "../../../src/model/address.js";
@@ -78,5 +79,20 @@ describe("the shared rate limits answer in each network's own terms (issue 14)",
     expect(finals.slice(0, LIMIT).map(([c]) => c)).toEqual([250, 250, 250]);
     expect(finals[LIMIT]![0]).toBe(451);
     expect(finals[LIMIT]![1]).toMatch(/^4\.7\.1 /);
+  });
+
+  it("email: a mail to five recipients counts once against its sender's limit", async () => {
+    const domain = inject("prosody").userDomain;
+    const to = ["alice", "trent", "peggy", "ivan", "judy"].map((u) => on("email", `${u}@${domain}`, "xmpp"));
+    const finals: Array<[number | undefined, string | undefined]> = [];
+    for (let i = 1; i <= LIMIT + 1; i++) {
+      const raw = await composeMail({ from: "Dave <dave@example.org>", to: to.join(", "), text: `to five ${i}` });
+      const r = await smtpSend(mtaCoordinates().parleyPort, { from: "dave@example.org", to }, raw);
+      finals.push([r.final, r.finalText]);
+    }
+    // Counted per recipient, the second mail (recipients 6–10) would be refused: 451 for all of them.
+    expect(finals.map(([c]) => c)).toEqual([250, 250, 250, 451]);
+    expect(finals[LIMIT]![1]).toMatch(/^4\.7\.1 /);
+    await alice.inbox.next((s) => s.is("message") && bodyOf(s).includes(`to five ${LIMIT}`), 30_000, "the last mail within the limit, at one of its five recipients");
   });
 });

@@ -9,6 +9,9 @@
  * - Two gateways in this process on one prefix (the core's limits for every network): a sender
  *   alternating between them is refused PARLEY_RATE_LIMITED with `retryAfterMs` past the shared
  *   per-sender limit; the per-domain limit counts all senders of a domain alike.
+ * - One sending to several recipients (an email to five: five canonical messages sharing a
+ *   `submission`) counts once for the sender and once for its domain; messages without one count
+ *   each (the email version through a real SMTP session: test/e2e/cross/rate-limits.test.ts).
  */
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -81,6 +84,31 @@ describe("the core's limits across two gateways on one Redis (issue 14)", () => 
     }
     expect(results.slice(0, 3).map((r) => r.status)).toEqual(["accepted", "accepted", "accepted"]);
     expect(refusal(results[3])).toMatchObject({ code: "PARLEY_RATE_LIMITED", scope: "domain" });
+  });
+
+  it("one sending to five recipients counts as one message, for the sender and for its domain", async () => {
+    const toFive = (submission: string, text: string) => ["bob", "carol", "dave", "erin", "frank"].map((name) => ({
+      kind: "message" as const, submission, message: { ...aliceToBob(text), to: endpoint(`${name}@beta.example`, "beta") },
+    }));
+    for (const limits of [{ perSenderPerMinute: 2, perDomainPerMinute: 0 }, { perSenderPerMinute: 0, perDomainPerMinute: 2 }]) {
+      const [gw] = await twoIngress(limits);
+      const first = await gw.gateway.accept(alice.network, toFive("s1", "first"));
+      const second = await gw.gateway.accept(alice.network, toFive("s2", "second"));
+      expect([...first, ...second].map((r) => r.status), JSON.stringify(limits)).toEqual(Array(10).fill("accepted"));
+      const third = await gw.gateway.accept(alice.network, toFive("s3", "third"));
+      for (const r of third) expect(refusal(r)).toMatchObject({ code: "PARLEY_RATE_LIMITED", scope: limits.perSenderPerMinute > 0 ? "sender" : "domain" });
+      // without a submission, each copy is a message of its own
+      const plain = await gw.gateway.accept(alice.network, [{ kind: "message", message: aliceToBob("plain") }]);
+      expect(refusal(plain[0])).toMatchObject({ code: "PARLEY_RATE_LIMITED" });
+    }
+  });
+
+  it("copies without a shared submission count each: two recipients take two of the sender's count", async () => {
+    const [gw] = await twoIngress({ perSenderPerMinute: 3, perDomainPerMinute: 0 });
+    const two = ["bob", "carol"].map((name) => ({ kind: "message" as const, message: { ...aliceToBob("each"), to: endpoint(`${name}@beta.example`, "beta") } }));
+    expect((await gw.gateway.accept(alice.network, two)).map((r) => r.status)).toEqual(["accepted", "accepted"]);
+    const more = await gw.gateway.accept(alice.network, two);
+    expect(more.map((r) => r.status)).toEqual(["accepted", "refused"]);
   });
 });
 
