@@ -1,7 +1,8 @@
 /**
  * Stanzas from linked MUC rooms into the core (XEP-0045): the listener occupant's copy of each
  * groupchat message becomes a room message from the member's real JID (shown by non-anonymous
- * rooms in the occupant's presence, §7.2.3) and their occupant presences become joins, leaves,
+ * rooms in the occupant's presence, §7.2.3), or in a semi-anonymous room from the occupant JID
+ * ({@link occupantEndpoint}), and their occupant presences become joins, leaves,
  * nick changes (303), kicks (307) and bans (301). Copies addressed to puppets, and Parley's own
  * occupants, are never bridged. Returns false for stanzas not from a linked room.
  */
@@ -10,7 +11,8 @@ import { errorMessage } from "../../../src/errors/message.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
 import { DEFAULT_HOPS } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
-import { XMPP, fromNative } from "../address.js";
+import { canonicalAddress, type Endpoint } from "../../../src/model/address.js";
+import { XMPP, escapeLocal, fromNative } from "../address.js";
 import type { XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
@@ -45,9 +47,29 @@ async function accept(rt: XmppRuntime, room: string, activity: RoomActivityInput
   if (r?.status === "refused") rt.log.info({ room, code: r.error.code, err: r.error.message }, "room activity refused");
 }
 
-function memberOf(rt: XmppRuntime, o: Occupants, room: string, nick: string) {
+/** What {@link jidsOf} holds for an occupant whose real JID the room does not show (a semi-anonymous room). */
+const ANONYMOUS = "";
+
+/**
+ * The canonical member behind an occupant the room shows only as `room@service/nick`: the
+ * occupant JID itself, XEP-0106-escaped into one local part at the MUC service's domain
+ * (`lounge\2fbob@conference.example.org` for `lounge@conference.example.org/bob`). Reversible, one per
+ * nick; the MUC service's domain is its domain for the access rules. Undefined when it does not
+ * fit an address (a nick too long: more than 255 bytes escaped).
+ */
+export function occupantEndpoint(room: string, nick: string): Endpoint | undefined {
+  const at = room.lastIndexOf("@");
+  try {
+    return { address: canonicalAddress(`${escapeLocal(`${room.slice(0, at)}/${nick}`)}@${room.slice(at + 1)}`), network: XMPP };
+  } catch {
+    return undefined;
+  }
+}
+
+function memberOf(rt: XmppRuntime, o: Occupants, room: string, nick: string): Endpoint | undefined {
   const real = jidsOf(o, room).get(nick);
   if (real === undefined) return undefined;
+  if (real === ANONYMOUS) return occupantEndpoint(room, nick);
   try {
     return fromNative(real, rt.ctx.mappings());
   } catch {
@@ -66,18 +88,24 @@ async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: str
   if (o.isOwnNick(room, nick)) return;
   const item = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER)?.getChild("item");
   const jids = jidsOf(o, room);
-  if (item?.attrs.jid && el.attrs.type !== "unavailable") {
-    const bare = item.attrs.jid.split("/")[0]!;
-    if (rt.domains.has(bare.split("@").pop()!)) return; // one of Parley's own JIDs
+  if (el.attrs.type !== "unavailable") {
+    // A non-anonymous room shows the real JID; a semi-anonymous one only the nick (the member is the occupant JID).
+    const bare = item?.attrs.jid ? item.attrs.jid.split("/")[0]! : ANONYMOUS;
+    if (bare !== ANONYMOUS && rt.domains.has(bare.split("@").pop()!)) return; // one of Parley's own JIDs
     const known = jids.has(nick);
     jids.set(nick, bare);
     if (known) return;
   }
   const member = memberOf(rt, o, room, nick);
-  if (!member) return;
+  if (!member) {
+    if (el.attrs.type !== "unavailable" && jids.get(nick) === ANONYMOUS) rt.log.info({ room, nick: nick.slice(0, 64) }, "an occupant whose nick makes no address (too long): not bridged");
+    return;
+  }
   let change: MembershipChange = "join";
   if (el.attrs.type === "unavailable") {
     change = codes.has("301") ? "ban" : codes.has("307") ? "kick" : codes.has("303") ? "rename" : "leave";
+    // Known only by nick, an anonymous occupant who takes another nick is another member: the old one leaves.
+    if (change === "rename" && jids.get(nick) === ANONYMOUS) change = "leave";
     if (change !== "rename") jids.delete(nick);
     else if (item?.attrs.nick) { jids.set(item.attrs.nick, jids.get(nick)!); jids.delete(nick); }
   }
@@ -103,7 +131,7 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   }
   const from = memberOf(rt, o, room, nick);
   if (!from) {
-    rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant whose real JID the room does not show: not bridged");
+    rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant Parley has no presence of, or whose nick makes no address: not bridged");
     return;
   }
   const at = new Date().toISOString();

@@ -60,6 +60,8 @@ export class Occupants {
   /** Rooms whose Redis hash this process has read since the link came up. */
   private readonly loaded = new Set<string>();
   private readonly pending = new Map<string, Pending>();
+  /** Occupant JIDs of joins in flight: the room shows the others a puppet's entry before its own self-presence. */
+  private readonly joining = new Set<string>();
   /** Rooms whose last join was refused, with why (for health). */
   readonly refused = new Map<string, string>();
   /** Open rooms (no admin link) this gateway bridges: muc/open.ts. */
@@ -82,7 +84,7 @@ export class Occupants {
 
   /** Whether `nick` in `room` is one of Parley's own occupants (its copies are never bridged). */
   isOwnNick(room: string, nick: string): boolean {
-    return nick === LISTENER_NICK || this.byNick.get(room)?.has(nick) === true;
+    return nick === LISTENER_NICK || this.byNick.get(room)?.has(nick) === true || this.joining.has(`${room}/${nick}`);
   }
 
   /**
@@ -186,6 +188,7 @@ export class Occupants {
   private join(room: string, puppet: string, nick: string, wanted: string): Promise<void> {
     const occupant = `${room}/${nick}`;
     const key = `${occupant}|${puppet}`;
+    this.joining.add(occupant);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
@@ -205,7 +208,7 @@ export class Occupants {
         clearTimeout(timer);
         reject(new DeliveryError("transient", "unavailable", `join not sent: ${errorMessage(e)}`));
       });
-    });
+    }).finally(() => this.joining.delete(occupant));
   }
 
   async leave(room: string, puppet: string): Promise<void> {

@@ -21,7 +21,7 @@ export const PRESENCE_TIMEOUT_MS = 8_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const serverName = process.env.PARLEY_TEST_MATRIX_SERVER ?? "matrix.example.org";
-  const { coordinates, stop } = await startSynapseWithSlots({ serverName, slots: 19, presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS });
+  const { coordinates, stop } = await startSynapseWithSlots({ serverName, slots: 20, presenceSyncOnlineTimeoutMs: PRESENCE_TIMEOUT_MS });
   project.provide("synapse", coordinates);
   return stop;
 }

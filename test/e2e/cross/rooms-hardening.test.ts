@@ -1,0 +1,93 @@
+/**
+ * Issue 12, linked rooms with real Prosody (mod_muc) and real Synapse:
+ * - a semi-anonymous MUC room (whois = moderators): occupants' messages are bridged from the
+ *   occupant JID (`room@service/nick` → its own puppet), and Parley's own occupants, whose real JIDs
+ *   the room hides too, are still never bridged back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { Preset, Visibility } from "matrix-js-sdk";
+import { endpoint, canonicalAddress, asNetworkId } from "../../../src/model/address.js";
+import { linkedRoomKey } from "../../../src/model/room.js";
+import { RoomDirectory } from "../../../src/mappings/room-directory.js";
+import { occupantEndpoint } from "../../../adapters/xmpp/muc/inbound.js";
+import type { TestGateway } from "../../support/gateway.js";
+import { connectUser, xml, LogCapture, type TestUser, type Stanza } from "../xmpp/support.js";
+import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
+import { mtaCoordinates } from "../../harness/mta/inject.js";
+import { crossFactories, startCrossGateway } from "./gateway.js";
+
+const SLOT = 19;
+const prosody = inject("prosody");
+const synapse = inject("synapse");
+const STAMP = Date.now().toString(36);
+const ANON = `anon-${STAMP}@conference.${prosody.userDomain}`;
+const MODR = `kick-${STAMP}@conference.${prosody.userDomain}`;
+const NS_MUC = "http://jabber.org/protocol/muc";
+const logs = new LogCapture();
+
+let gw: TestGateway;
+let alice: TestUser;
+let bob: TestMatrixUser;
+let anonRoom: string;
+let kickRoom: string;
+let puppetOf: (net: "xmpp" | "matrix", address: string, home: "xmpp" | "matrix") => string;
+
+const groupchat = (body: string) => (s: Stanza) => s.name === "message" && s.attrs.type === "groupchat" && s.getChildText("body") === body;
+const bobLocal = () => bob.userId.slice(1, bob.userId.indexOf(":"));
+
+async function enterMuc(room: string): Promise<void> {
+  await alice.send(xml("presence", { to: `${room}/alice` }, xml("x", { xmlns: NS_MUC })));
+  await alice.inbox.next((s) => s.name === "presence" && s.attrs.from === `${room}/alice` && s.attrs.type !== "error", 10_000, `alice in ${room}`);
+}
+
+beforeAll(async () => {
+  alice = await connectUser("alice", { resource: "rooms-hardening" });
+  await enterMuc(ANON);
+  await enterMuc(MODR);
+  // The owner makes the room semi-anonymous: only moderators see real JIDs (XEP-0045 §10.2).
+  await alice.xmpp.iqCaller.request(xml("iq", { type: "set", to: ANON },
+    xml("query", { xmlns: `${NS_MUC}#owner` }, xml("x", { xmlns: "jabber:x:data", type: "submit" },
+      xml("field", { var: "FORM_TYPE" }, xml("value", {}, `${NS_MUC}#roomconfig`)),
+      xml("field", { var: "muc#roomconfig_whois" }, xml("value", {}, "moderators"))))));
+  bob = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("bob"));
+  ({ room_id: anonRoom } = await bob.client.createRoom({ preset: Preset.PublicChat, visibility: Visibility.Private, name: "anon" }));
+  ({ room_id: kickRoom } = await bob.client.createRoom({ preset: Preset.PublicChat, visibility: Visibility.Private, name: "kick" }));
+  const [xmpp, matrix] = [asNetworkId("xmpp"), asNetworkId("matrix")];
+  const link = (name: string, muc: string, room: string) => ({
+    key: linkedRoomKey(name), origin: "linked" as const, name, home: xmpp, address: canonicalAddress(muc),
+    natives: new Map([[xmpp, { network: xmpp, id: muc }], [matrix, { network: matrix, id: room }]]), source: { file: "<test>", line: 0 },
+  });
+  const started = await startCrossGateway({ prosody, synapse, mta: mtaCoordinates() }, SLOT, logs.logger, undefined, {}, (m) => ({ ...m, rooms: new RoomDirectory([link(`anon${STAMP}`, ANON, anonRoom), link(`kick${STAMP}`, MODR, kickRoom)]) }));
+  gw = started.gw;
+  const f = crossFactories();
+  puppetOf = (net, address, home) => f[net].addressing.toNative(endpoint(address, home), started.mappings);
+  for (const muc of [ANON, MODR]) await alice.inbox.next((s) => s.name === "presence" && s.attrs.from === `${muc}/parley-bridge`, 30_000, `the listener in ${muc}`);
+}, 120_000);
+
+afterAll(async () => {
+  bob?.stop();
+  await alice?.stop();
+  await gw?.destroy();
+});
+
+describe("issue 12: a semi-anonymous MUC room is bridged from the occupant JID", () => {
+  it("an occupant's message reaches Matrix from the puppet of room/nick; a Matrix member's reaches the MUC, and Parley's own occupant is not bridged back", async () => {
+    const occupant = occupantEndpoint(ANON, "alice")!;
+    expect(occupant.address).toBe(`anon-${STAMP}\\2falice@conference.${prosody.userDomain}`);
+    await alice.send(xml("message", { to: ANON, type: "groupchat", id: "a1" }, xml("body", {}, "hello from an anonymous room")));
+    const ev = await bob.waitForMessage("hello from an anonymous room", undefined, 30_000);
+    expect(ev.getRoomId()).toBe(anonRoom);
+    expect(ev.getSender()).toBe(puppetOf("matrix", occupant.address, "xmpp"));
+
+    await bob.say(anonRoom, { msgtype: "m.text", body: "to the anonymous room" });
+    const got = await alice.inbox.next(groupchat("to the anonymous room"), 30_000, "bob's groupchat");
+    expect(got.attrs.from).toBe(`${ANON}/${bobLocal()}`);
+    await alice.send(xml("message", { to: ANON, type: "groupchat", id: "a2" }, xml("body", {}, "anonymous sentinel")));
+    await bob.waitForMessage("anonymous sentinel", undefined, 30_000);
+    // Bob's puppet occupant (its real JID hidden like everyone's) came back neither as a member nor as a message.
+    const bobsOccupantPuppet = puppetOf("matrix", occupantEndpoint(ANON, bobLocal())!.address, "xmpp");
+    expect(bob.events.filter((e) => e.getRoomId() === anonRoom && (e.getSender() === bobsOccupantPuppet || e.getStateKey() === bobsOccupantPuppet))).toHaveLength(0);
+    expect(bob.events.filter((e) => e.getRoomId() === anonRoom && e.getContent().body === "to the anonymous room")).toHaveLength(1);
+  });
+});
