@@ -170,6 +170,16 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
     expect(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(reason);
   });
 
+  it("an occupant whose client goes offline leaves the room (their server sends the unavailable presence)", async () => {
+    const ivan = await connectUser("ivan", { resource: "open-xmpp" });
+    await join(ivan, ROOM, "ivan");
+    await ivan.inbox.next(presenceFrom("ivan"), 30_000, "ivan's self-presence");
+    await dora.waitForEvent((e) => e.getRoomId() === roomId && e.getType() === "m.room.member" && e.getStateKey() === puppetOf(ivan.bare) && e.getContent().membership === "join", 30_000, "ivan's puppet joining");
+    await ivan.stop();
+    await grace.inbox.next(presenceFrom("ivan", "unavailable"), 30_000, "ivan's departure, for grace");
+    await dora.waitForEvent((e) => e.getRoomId() === roomId && e.getType() === "m.room.member" && e.getStateKey() === puppetOf(ivan.bare) && e.getContent().membership === "leave", 30_000, "ivan's puppet leaving");
+  });
+
   it("refusals in XMPP's own form: no such room, a nick in use, an over-long nick, a message from a non-occupant", async () => {
     const nosuch = serviceRoomJid({ network: asNetworkId("matrix"), id: `#nosuch-${STAMP}:${synapse.serverName}` }, mappings);
     await join(heidi, nosuch!, "heidi");
