@@ -4,26 +4,53 @@
  * and 4 forked `--role workers` processes deliver them to a test-double network
  * (bench/scale-worker.ts); on one private Redis and on a private local Redis Cluster (3 masters +
  * 3 replicas, test/support/redis-cluster.ts), both with AOF at the same `appendfsync`.
- * One line per (backend, workers):
+ * One line per run (backend, workers), `repeats` runs per process count, interleaved:
  *   msgs_per_s                 N messages (1,000 conversations), `lanes` accept calls in flight
  *   redis_cpu_us_per_msg       Redis CPU per message in that run (a cluster: all six nodes, so
  *                              replication is counted)
+ *   redis_cmds_per_msg         commands Redis ran per message (INFO commandstats, on a cluster the
+ *                              masters; commands inside Lua count): the coordination cost, which
+ *                              would grow if processes contended (failed fetches, re-parks…)
  *   ingress_cpu_us_per_msg     this process's CPU per message
- *   worker_cpu_us_per_msg      the worker processes' CPU per message, summed over them: on a fixed
- *                              machine it must not grow with the number of processes
+ *   worker_cpu_us_per_msg      the worker processes' CPU per message in that throughput run,
+ *                              summed over them
  *   worker_max_cpu_us_per_own_msg  the worst single worker's CPU per message it delivered
- *   worker_idle_cpu_ms_per_s   the worker processes' CPU while idle (summed; measured for 2 s
- *                              before the run: BullMQ's blocking waits, timers), and
- *   worker_net_cpu_us_per_msg  worker CPU per message with that idle share taken out: the cost a
- *                              message adds, which must stay flat as processes are added
+ *   worker_idle_cpu_ms_per_s   the worker processes' CPU while idle (summed; 2 s before the run:
+ *                              BullMQ's stalled checks and blocking waits, timers, GC after the
+ *                              warm-up), and
+ *   worker_net_cpu_us_per_msg  worker CPU per message in the throughput run, idle share taken out
  *   p50_ms, p99_ms             accept → adapter latency at a fixed offered load (open loop, `rate`
- *                              msg/s for `seconds`, after a warm-up; a retried message counts from
- *                              its first offer)
+ *                              msg/s for `seconds`, the same for every process count; a retried
+ *                              message counts from its first offer), and
+ *   worker_cpu_us_per_msg_at_rate  the workers' CPU per message during it
+ *   per_process_cpu_us_per_msg THE per-process figure: each worker process's CPU (idle included)
+ *                              per message it delivered, at a fixed offered load *per process*
+ *                              (`rate_per_worker` msg/s per process, for `seconds`), with
+ *                              per_process_p50_ms the latency then
  *   try_later                  accepts answered "try later" (PARLEY_UNAVAILABLE) and retried
- * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), seconds=8 (BENCH_SECONDS),
- * workers=1,2,4 (BENCH_WORKERS), backends=redis,cluster (BENCH_BACKENDS), concurrency=16 per worker
+ * Then per process count the median of each figure, and a `verdict` line on
+ * per_process_cpu_us_per_msg: its growth from 1 process to 2 and 4, against the run-to-run noise
+ * measured in the same invocation (runs where the machine did not keep up, p50 > 20 ms, are left
+ * out; with too few left the verdict says so).
+ *
+ * Why that figure. A Node worker's CPU per message depends mostly on how many messages it handles
+ * per wake-up: at 1,000 msg/s one process spends ~400 µs per message, at 25–40 msg/s ~1,600 µs (each
+ * Redis round trip its own write and wake-up). In the throughput run the machine's 2 cores are
+ * shared by all the workers, so 4 processes each see a quarter of the load of 1 process, batch less,
+ * and their CPU per message rises (worker_cpu_us_per_msg) although Redis runs the same commands per
+ * message; on a fixed total load (worker_cpu_us_per_msg_at_rate) each process's fixed cost (idle,
+ * timers, GC) is also spread over fewer messages. Neither is a cost of *having* more processes.
+ * Giving every process the same load, as separate cores or hosts would, isolates that cost: if
+ * processes contended (for a conversation's head, wake-ups, locks), per-process CPU per message
+ * would grow with their number at the same per-process load.
+ *
+ * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), rate_per_worker=25
+ * (BENCH_RATE_PER_WORKER), seconds=8 (BENCH_SECONDS), workers=1,2,4 (BENCH_WORKERS),
+ * backends=redis,cluster (BENCH_BACKENDS), repeats=3 (BENCH_REPEATS), concurrency=16 per worker
  * process (BENCH_CONCURRENCY), lanes=32 (BENCH_LANES), appendfsync=everysec (BENCH_APPENDFSYNC).
- * On 2 shared cores absolute scaling is capped by the machine; `load_average_1m` is printed.
+ * BENCH_CMDSTATS=1 prints Redis' commands per message by name; BENCH_WORKER_PROF=<dir> writes each
+ * worker's V8 CPU profile there (`--cpu-prof`). `load_average_1m` is printed with every run: on 2
+ * shared cores absolute figures are the machine's.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -40,28 +67,46 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as
 const arg = (k: string, env: string, d: string) => args[k] ?? process.env[env] ?? d;
 const N = Number(arg("n", "BENCH_N", "4000"));
 const RATE = Number(arg("rate", "BENCH_RATE", "150"));
+const RATE_PER_WORKER = Number(arg("rate_per_worker", "BENCH_RATE_PER_WORKER", "25"));
 const SECONDS = Number(arg("seconds", "BENCH_SECONDS", "8"));
 const WORKERS = arg("workers", "BENCH_WORKERS", "1,2,4").split(",").map(Number);
 const BACKENDS = arg("backends", "BENCH_BACKENDS", "redis,cluster").split(",");
 const CONCURRENCY = Number(arg("concurrency", "BENCH_CONCURRENCY", "16"));
 const LANES = Number(arg("lanes", "BENCH_LANES", "32"));
 const APPENDFSYNC = arg("appendfsync", "BENCH_APPENDFSYNC", "everysec") === "always" ? "always" : "everysec";
+const REPEATS = Number(arg("repeats", "BENCH_REPEATS", "3"));
+const SATURATED_P50_MS = 20;
 const CONVERSATIONS = 1000;
 const WARMUP = 500;
 const BODY = randomBytes(90).toString("base64");
 const ENTRY = fileURLToPath(new URL("./scale-worker.ts", import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 
-interface Backend { readonly name: string; readonly redisUrl: string; readonly cluster?: readonly string[]; cpuUs(): Promise<number>; destroy(): Promise<void> }
+type Fields = Record<string, number>;
+
+interface Backend { readonly name: string; readonly redisUrl: string; readonly cluster?: readonly string[]; cpuUs(): Promise<number>; cmdStats(): Promise<Map<string, number>>; destroy(): Promise<void> }
+
+/** Commands Redis ran so far, by name (INFO commandstats `calls`). */
+async function cmdStatsOf(r: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await r.info("commandstats")).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
 
 async function startBackend(name: string): Promise<Backend> {
   if (name === "cluster") {
     const c = await RedisCluster.start({ appendfsync: APPENDFSYNC });
-    return { name, redisUrl: "redis://127.0.0.1:6379", cluster: c.seeds, cpuUs: () => c.cpuMicros(), destroy: () => c.destroy() };
+    const masters = (await c.masters()).map((n) => new Redis(n.port, "127.0.0.1"));
+    const cmdStats = async () => {
+      const sum = new Map<string, number>();
+      for (const r of masters) for (const [k, v] of await cmdStatsOf(r)) sum.set(k, (sum.get(k) ?? 0) + v);
+      return sum;
+    };
+    return { name, redisUrl: "redis://127.0.0.1:6379", cluster: c.seeds, cpuUs: () => c.cpuMicros(), cmdStats, destroy: async () => { for (const r of masters) r.disconnect(); await c.destroy(); } };
   }
   const s = await RedisServer.start({ appendonly: true, appendfsync: APPENDFSYNC });
   const admin = new Redis(s.url);
-  return { name, redisUrl: s.url, cpuUs: () => cpuMicrosOf(admin), destroy: async () => { admin.disconnect(); await s.destroy(); } };
+  return { name, redisUrl: s.url, cpuUs: () => cpuMicrosOf(admin), cmdStats: () => cmdStatsOf(admin), destroy: async () => { admin.disconnect(); await s.destroy(); } };
 }
 
 /** The worker processes of one run, with their reported delivery counts. */
@@ -76,7 +121,7 @@ class Workers {
 
   static async spawn(count: number, cfg: ScaleWorkerConfig): Promise<Workers> {
     const children = Array.from({ length: count }, () => fork(ENTRY, [], {
-      execArgv: ["--import", "tsx"], env: { ...process.env, PARLEY_BENCH_WORKER: JSON.stringify(cfg) }, stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: ["--import", "tsx", ...(process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [])], env: { ...process.env, PARLEY_BENCH_WORKER: JSON.stringify(cfg) }, stdio: ["ignore", "inherit", "inherit", "ipc"],
     }));
     await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
       c.once("message", () => resolve());
@@ -129,28 +174,38 @@ async function accept(gw: GatewayRig): Promise<void> {
 const IDLE_MS = 2000;
 
 /** The worker processes' CPU while nothing is offered (µs per second, summed over them). */
-async function idleCpu(w: Workers): Promise<number> {
-  const [s0, t0] = [await w.snapshot(), performance.now()];
+async function idleCpu(w: Workers, b: Backend): Promise<number> {
+  const [s0, k0, t0] = [await w.snapshot(), await b.cmdStats(), performance.now()];
   await new Promise((r) => setTimeout(r, IDLE_MS)); // the measuring window itself, not a synchronisation
-  const [s1, t1] = [await w.snapshot(), performance.now()];
+  const [s1, k1, t1] = [await w.snapshot(), await b.cmdStats(), performance.now()];
+  if (process.env.BENCH_CMDSTATS) console.log(`  idle commands per s: ${[...k1].map(([k, v]) => [k, (v - (k0.get(k) ?? 0)) / ((t1 - t0) / 1000)] as const).filter(([, v]) => v >= 0.5).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(" ")}`);
   return s1.reduce((a, s, i) => a + s.cpuUs - s0[i]!.cpuUs, 0) / ((t1 - t0) / 1000);
 }
 
 async function throughput(gw: GatewayRig, w: Workers, b: Backend): Promise<Record<string, number>> {
-  const idleUsPerS = await idleCpu(w);
-  const [s0, r0, c0, t0] = [await w.snapshot(), await b.cpuUs(), process.cpuUsage(), performance.now()];
+  const idleUsPerS = await idleCpu(w, b);
+  const [s0, r0, k0, c0, t0] = [await w.snapshot(), await b.cpuUs(), await b.cmdStats(), process.cpuUsage(), performance.now()];
   const target = w.total + N;
   let left = N;
   const lane = async () => { while (left > 0) { left--; await accept(gw); } };
   await Promise.all(Array.from({ length: LANES }, lane));
   await w.waitTotal(target);
   const seconds = (performance.now() - t0) / 1000;
-  const [s1, r1, c1] = [await w.snapshot(), await b.cpuUs(), process.cpuUsage(c0)];
+  const [s1, r1, k1, c1] = [await w.snapshot(), await b.cpuUs(), await b.cmdStats(), process.cpuUsage(c0)];
+  let cmds = 0;
+  const perCmd: string[] = [];
+  for (const [k, v] of k1) {
+    const d = v - (k0.get(k) ?? 0);
+    cmds += d;
+    if (d / N >= 0.05) perCmd.push(`${k}=${(d / N).toFixed(2)}`);
+  }
+  if (process.env.BENCH_CMDSTATS) console.log(`  commands per message: ${perCmd.join(" ")}`);
   const perWorker = s1.map((s, i) => ({ cpu: s.cpuUs - s0[i]!.cpuUs, n: s.delivered - s0[i]!.delivered }));
   const workerCpu = perWorker.reduce((a, p) => a + p.cpu, 0);
   return {
     msgs_per_s: N / seconds,
     redis_cpu_us_per_msg: (r1 - r0) / N,
+    redis_cmds_per_msg: cmds / N,
     ingress_cpu_us_per_msg: (c1.user + c1.system) / N,
     worker_cpu_us_per_msg: workerCpu / N,
     worker_max_cpu_us_per_own_msg: Math.max(...perWorker.map((p) => p.cpu / Math.max(1, p.n))),
@@ -159,28 +214,44 @@ async function throughput(gw: GatewayRig, w: Workers, b: Backend): Promise<Recor
   };
 }
 
-async function latency(gw: GatewayRig, w: Workers): Promise<Record<string, number>> {
-  await w.snapshot(); // drop earlier latencies
-  const total = RATE * SECONDS;
+/** Offer `rate` msg/s for `seconds` (open loop) and wait until all are delivered. */
+async function offer(gw: GatewayRig, w: Workers, b: Backend, rate: number, seconds: number): Promise<{ total: number; cpuUs: number; latencies: number[] }> {
+  const [s0, k0] = [await w.snapshot(), await b.cmdStats()]; // the snapshot also drops earlier latencies
+  const total = Math.round(rate * seconds);
   const target = w.total + total;
   const start = performance.now();
   let offered = 0;
   const inflight = new Set<Promise<void>>();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
       for (; offered < due; offered++) { const p = accept(gw).finally(() => inflight.delete(p)); inflight.add(p); }
       if (offered >= total) { clearInterval(tick); resolve(); }
     }, 1);
   });
   await Promise.all(inflight);
   await w.waitTotal(target);
-  const lat = (await w.snapshot()).flatMap((s) => s.latencies).sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.ceil(lat.length * p) - 1)]!;
-  return { offered_rate: RATE, p50_ms: q(0.5), p99_ms: q(0.99) };
+  const [s1, k1] = [await w.snapshot(), await b.cmdStats()];
+  if (process.env.BENCH_CMDSTATS) console.log(`  at ${rate} msg/s, commands per message: ${[...k1].map(([k, v]) => [k, (v - (k0.get(k) ?? 0)) / total] as const).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(" ")}`);
+  return { total, cpuUs: s1.reduce((a, s, i) => a + s.cpuUs - s0[i]!.cpuUs, 0), latencies: s1.flatMap((s) => s.latencies) };
 }
 
-async function run(b: Backend, workers: number): Promise<void> {
+/** Latency at the fixed offered load `rate` (the same for every process count). */
+async function latency(gw: GatewayRig, w: Workers, b: Backend): Promise<Fields> {
+  const o = await offer(gw, w, b, RATE, SECONDS);
+  const lat = o.latencies.sort((x, y) => x - y);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.ceil(lat.length * p) - 1)]!;
+  return { offered_rate: RATE, p50_ms: q(0.5), p99_ms: q(0.99), worker_cpu_us_per_msg_at_rate: o.cpuUs / o.total };
+}
+
+/** CPU per message at a fixed offered load per worker process (`rate_per_worker` × processes). */
+async function perProcess(gw: GatewayRig, w: Workers, b: Backend): Promise<Fields> {
+  const o = await offer(gw, w, b, RATE_PER_WORKER * w.children.length, SECONDS);
+  const lat = o.latencies.sort((x, y) => x - y);
+  return { per_process_rate: RATE_PER_WORKER, per_process_cpu_us_per_msg: o.cpuUs / o.total, per_process_p50_ms: lat[Math.ceil(lat.length / 2) - 1]! };
+}
+
+async function run(b: Backend, workers: number): Promise<Fields> {
   const prefix = `bench-scale-${randomBytes(3).toString("hex")}`;
   const gw = await gatewayRig({ redisUrl: b.redisUrl, cluster: b.cluster, role: "ingress", prefix, concurrency: CONCURRENCY, onDeliver: () => {} });
   const w = await Workers.spawn(workers, { redisUrl: b.redisUrl, cluster: b.cluster, prefix, concurrency: CONCURRENCY });
@@ -189,21 +260,60 @@ async function run(b: Backend, workers: number): Promise<void> {
     for (let i = 0; i < WARMUP; i++) await accept(gw);
     await w.waitTotal(warm);
     const t = await throughput(gw, w, b);
-    const l = await latency(gw, w);
-    const fields = { ...t, ...l, try_later: tryLater };
+    const l = await latency(gw, w, b);
+    const pp = await perProcess(gw, w, b);
+    const fields = { ...t, ...l, ...pp, try_later: tryLater, load_average_1m: loadavg()[0]! };
     tryLater = 0;
-    const fmt = (k: string, v: number) => `${k}=${k.endsWith("_ms") || k.includes("cpu") ? v.toFixed(1) : v.toFixed(0)}`;
-    console.log(`backend=${b.name} workers=${workers} ${Object.entries(fields).map(([k, v]) => fmt(k, v)).join(" ")} load_average_1m=${loadavg()[0]!.toFixed(2)}`);
+    console.log(`backend=${b.name} workers=${workers} ${show(fields)}`);
+    return fields;
   } finally {
     await w.stop();
     await gw.close();
   }
 }
 
-console.log(`n=${N} lanes=${LANES} concurrency_per_worker=${CONCURRENCY} appendfsync=${APPENDFSYNC} load_average_1m_at_start=${loadavg()[0]!.toFixed(2)}`);
-for (const name of BACKENDS) {
+const show = (f: Fields) => Object.entries(f).map(([k, v]) => `${k}=${k.endsWith("_ms") || k.includes("cpu") || k.includes("cmds") || k.startsWith("load") ? v.toFixed(1) : v.toFixed(0)}`).join(" ");
+const median = (xs: readonly number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(0)}%`;
+/** The per-process figure the verdict is on (see the header). */
+const FIGURE = "per_process_cpu_us_per_msg";
+
+/**
+ * Runs interleaved (1, 2, 4, 1, 2, 4, …) so a change in the machine's load hits every process
+ * count alike; per process count the median of each figure; then the verdict on {@link FIGURE}:
+ * its growth from the first process count to any other (medians), against the run-to-run noise
+ * (the largest distance of one run from its process count's median).
+ */
+async function backendRuns(name: string): Promise<void> {
   const b = await startBackend(name);
+  const runs = new Map<number, Fields[]>(WORKERS.map((n) => [n, []]));
   try {
-    for (const workers of WORKERS) await run(b, workers);
+    for (let r = 0; r < REPEATS; r++) for (const workers of WORKERS) runs.get(workers)!.push(await run(b, workers));
   } finally { await b.destroy(); }
+  if (REPEATS < 2) return;
+  const med = new Map<number, Fields>();
+  for (const [workers, fs] of runs) {
+    med.set(workers, Object.fromEntries(Object.keys(fs[0]!).map((k) => [k, median(fs.map((f) => f[k]!))])));
+    console.log(`median backend=${name} workers=${workers} runs=${fs.length} ${show(med.get(workers)!)}`);
+  }
+  // The verdict uses only runs where the machine kept up with the per-process load (p50 within
+  // SATURATED_P50_MS): in a saturated run jobs queue up and batch, and CPU per message falls.
+  const ok = new Map([...runs].map(([n, fs]) => [n, fs.filter((f) => f.per_process_p50_ms! <= SATURATED_P50_MS).map((f) => f[FIGURE]!)]));
+  const dropped = [...runs.values()].flat().length - [...ok.values()].flat().length;
+  if ([...ok.values()].some((xs) => xs.length < 2)) {
+    console.log(`verdict backend=${name} figure=${FIGURE} UNDECIDED: fewer than 2 runs per process count kept up with the load (p50 ≤ ${SATURATED_P50_MS} ms); the machine is too busy — run again when it is quieter`);
+    return;
+  }
+  const m = new Map([...ok].map(([n, xs]) => [n, median(xs)]));
+  let noise = 0;
+  for (const [n, xs] of ok) for (const x of xs) noise = Math.max(noise, Math.abs(x / m.get(n)! - 1));
+  const base = m.get(WORKERS[0]!)!;
+  const growth = Math.max(...WORKERS.slice(1).map((n) => m.get(n)! / base - 1));
+  const steps = WORKERS.map((n) => `${n}:${m.get(n)!.toFixed(0)}`).join(" ");
+  console.log(`verdict backend=${name} figure=${FIGURE} median_us ${steps} growth=${pct(growth)} noise=±${(noise * 100).toFixed(0)}% ` +
+    `(${[...ok.values()].flat().length} runs, ${dropped} saturated left out) ` +
+    (growth <= noise ? "FLAT: per-process CPU per message does not grow with the number of processes, within run-to-run noise" : "GROWS: more than the run-to-run noise"));
 }
+
+console.log(`n=${N} lanes=${LANES} concurrency_per_worker=${CONCURRENCY} appendfsync=${APPENDFSYNC} repeats=${REPEATS} load_average_1m_at_start=${loadavg()[0]!.toFixed(2)}`);
+for (const name of BACKENDS) await backendRuns(name);
