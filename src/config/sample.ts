@@ -116,6 +116,11 @@ and \`parley\` command output (\`parley doctor\` prints \`redis://user:***@host:
 a network without a section is not started. The keys are documented in each adapter's README:
 ${readmeLinks(adapters)}
 
+Listeners besides the admin API and the media listener belong to their network's section, e.g.
+\`adapters.email.oneClick\` (\`publicUrl\`, \`listen\`, \`secretFile\`): the HTTPS endpoint of
+RFC 8058 one-click unsubscribe for linked rooms' lists (without it, list mail offers the mailto
+unsubscribe only; docs/rooms.md).
+
 ## Every key, with its default
 
 \`\`\`yaml

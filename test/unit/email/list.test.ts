@@ -4,6 +4,8 @@ import { commandAddress, listHeaders, listIdOf, listTarget } from "../../../adap
 import { ListMembers, MAX_LIST_MEMBERS } from "../../../adapters/email/list/members.js";
 import { batches, LIST_BATCH } from "../../../adapters/email/list/outbound.js";
 import { MemoryStateStore } from "../../support/fake-context.js";
+import { oneClickHeaders, unsubscribeToken, verifyToken } from "../../../adapters/email/list/one-click.js";
+import { EmailConfigSchema } from "../../../adapters/email/config.js";
 
 const isList = (a: string) => a === "team@lists.example.org";
 
@@ -61,5 +63,30 @@ describe("envelope batches", () => {
     for (const batch of b) expect(new Set(batch.map((r) => r.split("@")[1])).size).toBe(1);
     expect(b.flat().sort()).toEqual(members);
     expect(batches(members)).toEqual(b);
+  });
+});
+
+describe("RFC 8058 one-click tokens and config", () => {
+  const key = Buffer.from("one-click-unit-key-0123456789");
+  it("a token names its list and mailbox, verifies only with its key, and cannot be moved to another mailbox", () => {
+    const t = unsubscribeToken(key, "Team@lists.example.org", "Carol@Example.org");
+    expect(verifyToken(key, t)).toEqual({ list: "team@lists.example.org", mailbox: "carol@example.org" });
+    expect(unsubscribeToken(key, "team@lists.example.org", "carol@example.org")).toBe(t);
+    expect(verifyToken(Buffer.from("another-key-of-enough-length"), t)).toBeUndefined();
+    const other = unsubscribeToken(key, "team@lists.example.org", "dave@example.org");
+    expect(verifyToken(key, `${other.split(".")[0]}.${t.split(".")[1]}`)).toBeUndefined();
+    for (const bad of ["", ".", t.split(".")[0]!, `${t}x`, `${Buffer.from("a\nb\nc").toString("base64url")}.${t.split(".")[1]}`]) expect(verifyToken(key, bad), bad).toBeUndefined();
+    const h = oneClickHeaders({ base: "https://lists.example.org", key }, "team@lists.example.org", "carol@example.org");
+    expect(h["List-Unsubscribe"]).toBe(`<https://lists.example.org/list/unsubscribe?${t}>, <mailto:team+unsubscribe@lists.example.org>`);
+    expect(h["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+  });
+
+  it("the config wants https (http only to loopback) and a key", () => {
+    const ok = (oneClick: unknown) => EmailConfigSchema.safeParse({ oneClick }).success;
+    expect(ok({ publicUrl: "https://lists.example.org", secretFile: "/run/secrets/k" })).toBe(true);
+    expect(ok({ publicUrl: "http://127.0.0.1:8782", secret: "0123456789abcdef" })).toBe(true);
+    expect(ok({ publicUrl: "http://lists.example.org", secretFile: "/run/secrets/k" })).toBe(false);
+    expect(ok({ publicUrl: "https://lists.example.org" })).toBe(false);
+    expect(EmailConfigSchema.parse({}).oneClick).toBeUndefined();
   });
 });
