@@ -29,6 +29,7 @@ import { replyError, type XmppRuntime } from "./stanza.js";
 import type { RoomAdapter } from "../../src/adapter/rooms.js";
 import type { RoomDelivery } from "../../src/model/room-events.js";
 import { Occupants } from "./muc/occupants.js";
+import { roomStatusToXmpp } from "./muc/status.js";
 import { handleMucStanza, joinListener } from "./muc/inbound.js";
 import { deliverToMuc, typingToMuc } from "./muc/deliver.js";
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
@@ -276,7 +277,11 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     }
   }
   async deliverSubscription(n: SubscriptionNotice): Promise<void> { return deliverSubscription(this.runtime(), n); }
-  async deliverStatus(status: DeliveryStatus): Promise<void> { return deliverStatus(this.runtime(), status); }
+  async deliverStatus(status: DeliveryStatus): Promise<void> {
+    // A room message's failure (issue 12) is told by muc/status.ts: the room cannot be its sender.
+    if (status.recipient.network === XMPP && this.occupants?.bridges(status.recipient.address)) return roomStatusToXmpp(this.runtime(), this.occupants, status);
+    return deliverStatus(this.runtime(), status);
+  }
 
   async deliverTyping(notice: TypingNotice): Promise<void> { return deliverTyping(this.runtime(), notice); }
   /** A member's typing in a linked MUC room (issue 18 in rooms, muc/features-out.ts). */

@@ -16,6 +16,7 @@ import type { MatrixEvent, Plan } from "../types.js";
 import { plausibleTime } from "../untrusted.js";
 import { Method } from "../homeserver.js";
 import { ensureJoined, linkFormOf } from "./linked.js";
+import { ownUserMembership } from "./removed.js";
 import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
 
@@ -88,7 +89,11 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
   // An open room is found by the form it was opened with: a portal's room id, or a Matrix room's alias (linkof).
   if (!linked && (await d.ctx.rooms?.find({ network: MATRIX, id: form })) === undefined) return false;
   if (ev.type === "m.room.member" && ev.state_key === d.bot && ev.content.membership === "invite") {
-    plan.followups.push(() => ensureJoined(d, ev.room_id, d.bot));
+    plan.followups.push(async () => { await ownUserMembership(d, ev); await ensureJoined(d, ev.room_id, d.bot); });
+    return true;
+  }
+  if (ev.type === "m.room.member" && typeof ev.state_key === "string" && isOwnUser(ev.state_key, d.ctx.mappings())) {
+    await ownUserMembership(d, ev);
     return true;
   }
   let activity: RoomActivityInput | undefined;

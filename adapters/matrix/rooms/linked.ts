@@ -17,6 +17,7 @@ import { contentFor, nativeOrFail } from "../outbound.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { deliverRoomInteraction, deliverRoomTyping } from "../features/outbound.js";
+import { refuseIfRemoved } from "./removed.js";
 
 /** The room id of a linked room's native form (an alias is asked of the homeserver once). */
 export async function roomIdOf(d: MatrixDeps, native: string): Promise<string> {
@@ -34,9 +35,10 @@ export async function linkFormOf(d: MatrixDeps, roomId: string): Promise<string>
   return (await d.ctx.state.get(`linkof:${roomId}`)) ?? roomId;
 }
 
-/** `user` (a puppet or the bot) is in the room: join, and when the room wants an invite, the bot invites first. */
+/** `user` (a puppet or the bot) is in the room: join, and when the room wants an invite, the bot invites first; never after a room member removed it (removed.ts). */
 export async function ensureJoined(d: MatrixDeps, roomId: string, user: string): Promise<void> {
   if ((await d.ctx.state.get(`joined:${roomId}|${user}`)) !== undefined) return;
+  await refuseIfRemoved(d, roomId, user);
   try {
     await d.hs.request(user, Method.Post, `/join/${enc(roomId)}`, {});
   } catch (e) {

@@ -2,7 +2,10 @@
  * Issue 12, linked rooms with real Prosody (mod_muc) and real Synapse:
  * - a semi-anonymous MUC room (whois = moderators): occupants' messages are bridged from the
  *   occupant JID (`room@service/nick` → its own puppet), and Parley's own occupants, whose real JIDs
- *   the room hides too, are still never bridged back.
+ *   the room hides too, are still never bridged back;
+ * - a Matrix room that kicks Parley's puppet: it is not forced back in, the XMPP member is told in
+ *   XMPP's form until a room member invites the puppet again; a puppet muted by power levels
+ *   (`events_default` above its level) gets its member told, not a silent loss.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
@@ -31,9 +34,12 @@ let alice: TestUser;
 let bob: TestMatrixUser;
 let anonRoom: string;
 let kickRoom: string;
+let components: string[];
 let puppetOf: (net: "xmpp" | "matrix", address: string, home: "xmpp" | "matrix") => string;
 
 const groupchat = (body: string) => (s: Stanza) => s.name === "message" && s.attrs.type === "groupchat" && s.getChildText("body") === body;
+/** A chat message from one of Parley's component domains (the room itself cannot be its sender). */
+const told = (text: string) => (s: Stanza) => s.name === "message" && s.attrs.type === "chat" && components.includes(s.attrs.from ?? "") && (s.getChildText("body") ?? "").includes(text);
 const bobLocal = () => bob.userId.slice(1, bob.userId.indexOf(":"));
 
 async function enterMuc(room: string): Promise<void> {
@@ -62,6 +68,7 @@ beforeAll(async () => {
   gw = started.gw;
   const f = crossFactories();
   puppetOf = (net, address, home) => f[net].addressing.toNative(endpoint(address, home), started.mappings);
+  components = ["matrix.gw.test", "email.gw.test"]; // crossMappings' shared component domains
   for (const muc of [ANON, MODR]) await alice.inbox.next((s) => s.name === "presence" && s.attrs.from === `${muc}/parley-bridge`, 30_000, `the listener in ${muc}`);
 }, 120_000);
 
@@ -89,5 +96,39 @@ describe("issue 12: a semi-anonymous MUC room is bridged from the occupant JID",
     const bobsOccupantPuppet = puppetOf("matrix", occupantEndpoint(ANON, bobLocal())!.address, "xmpp");
     expect(bob.events.filter((e) => e.getRoomId() === anonRoom && (e.getSender() === bobsOccupantPuppet || e.getStateKey() === bobsOccupantPuppet))).toHaveLength(0);
     expect(bob.events.filter((e) => e.getRoomId() === anonRoom && e.getContent().body === "to the anonymous room")).toHaveLength(1);
+  });
+});
+
+describe("issue 12: kicks and power levels of the Matrix room are respected", () => {
+  it("a puppet kicked from the Matrix room is not forced back in: the XMPP member is told, until a member invites the puppet again", async () => {
+    const puppet = puppetOf("matrix", alice.bare, "xmpp");
+    await alice.send(xml("message", { to: MODR, type: "groupchat", id: "k1" }, xml("body", {}, "before the kick")));
+    expect((await bob.waitForMessage("before the kick", undefined, 30_000)).getSender()).toBe(puppet);
+    await bob.client.kick(kickRoom, puppet, "no bridging here");
+    await expect.poll(() => logs.lines.some((l) => l.msg === "a room member removed one of Parley's users: not joined again until invited" && l.user === puppet), { timeout: 30_000 }).toBe(true);
+
+    await alice.send(xml("message", { to: MODR, type: "groupchat", id: "k2" }, xml("body", {}, "after the kick")));
+    const notice = await alice.inbox.next(told("kicked from the Matrix room"), 30_000, "alice told she no longer reaches the room");
+    expect(notice.getChildText("body")).toContain("no bridging here");
+    expect(notice.getChildText("body")).toContain(MODR);
+    const kick = bob.events.findIndex((e) => e.getRoomId() === kickRoom && e.getStateKey() === puppet && e.getContent().membership === "leave");
+    expect(kick).toBeGreaterThan(-1);
+    expect(bob.events.slice(kick).filter((e) => e.getRoomId() === kickRoom && e.getStateKey() === puppet && e.getContent().membership === "join")).toHaveLength(0);
+    expect(bob.events.filter((e) => e.getContent().body === "after the kick")).toHaveLength(0);
+
+    await bob.client.invite(kickRoom, puppet);
+    await expect.poll(async () => {
+      await alice.send(xml("message", { to: MODR, type: "groupchat" }, xml("body", {}, "invited back")));
+      return bob.events.some((e) => e.getRoomId() === kickRoom && e.getContent().body === "invited back" && e.getSender() === puppet);
+    }, { timeout: 30_000, interval: 2_000 }).toBe(true);
+  });
+
+  it("a puppet muted by power levels (events_default above its level): the XMPP member is told, nothing is lost in silence", async () => {
+    const levels = (await bob.client.getStateEvent(kickRoom, "m.room.power_levels", "")) as Record<string, unknown>;
+    await bob.client.sendStateEvent(kickRoom, "m.room.power_levels" as never, { ...levels, events_default: 50 } as never, "");
+    await alice.send(xml("message", { to: MODR, type: "groupchat", id: "m1" }, xml("body", {}, "while muted")));
+    const notice = await alice.inbox.next(told("Not delivered to the room"), 30_000, "alice told her message was refused");
+    expect(notice.getChildText("body")).toContain(MODR);
+    expect(bob.events.filter((e) => e.getContent().body === "while muted")).toHaveLength(0);
   });
 });
