@@ -8,7 +8,7 @@
  * - **worker** connections (BullMQ workers, the delivery worker's own scripts): patient. They wait
  *   through an outage (`maxRetriesPerRequest: null`, as BullMQ requires) and resume by themselves.
  */
-import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type Command, type RedisOptions } from "ioredis";
 import { ParleyError } from "../errors/index.js";
 import { errorMessage } from "../errors/message.js";
 
@@ -33,17 +33,43 @@ function reconnectDelay(times: number): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
+/**
+ * A producer's command timeout that a busy event loop does not trip. ioredis' own `commandTimeout`
+ * is checked in the timers phase, before the poll phase reads the replies that arrived meanwhile:
+ * a process whose event loop was held up (or which the kernel did not run) for longer than the
+ * timeout fails commands Redis answered in time — what a loaded machine showed as "Command timed
+ * out" on a healthy Redis (bench:delivery at load ~20). Here the timer only arms a check that runs
+ * after the next poll phase (setImmediate): a reply already received settles the command first.
+ * A Redis that does not answer is still noticed after the timeout. Relies on ioredis sending every
+ * command, those of a pipeline or MULTI included, through the client's `sendCommand`
+ * (test/integration/store/producer-timeout.test.ts, delivery/large-enqueue.test.ts).
+ */
+function withLagTolerantTimeout<T extends RedisClient>(client: T, ms: number): T {
+  const armed = new WeakSet<Command>();
+  const send = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
+  const timed = (command: Command, ...rest: unknown[]): unknown => {
+    if (!armed.has(command) && !command.isSettled) {
+      armed.add(command);
+      const timer = setTimeout(() => setImmediate(() => { if (!command.isSettled) command.reject(new Error("Command timed out")); }), ms);
+      const clear = () => clearTimeout(timer);
+      command.promise.then(clear, clear);
+    }
+    return send(command, ...rest);
+  };
+  (client as unknown as { sendCommand: typeof timed }).sendCommand = timed;
+  return client;
+}
+
 /** A fail-fast connection for producers (enqueue, inbound dedupe). */
 export function createProducerConnection(opts: RedisConnectionOptions = {}): Redis {
   const options: RedisOptions = {
     enableOfflineQueue: false,
-    commandTimeout: opts.commandTimeoutMs ?? 500,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     retryStrategy: reconnectDelay,
     connectionName: opts.connectionName ?? "parley-producer",
   };
-  return new Redis(opts.url ?? DEFAULT_URL, options);
+  return withLagTolerantTimeout(new Redis(opts.url ?? DEFAULT_URL, options), opts.commandTimeoutMs ?? 500);
 }
 
 /** A patient connection for workers: waits through outages, resumes by itself. */
@@ -68,12 +94,11 @@ function clusterClient(seeds: readonly string[], url: string | undefined, node: 
 /** Fail-fast producer client: a Cluster when `opts.cluster` names seed nodes, else one Redis. */
 export function createProducerClient(opts: RedisConnectionOptions = {}): RedisClient {
   if (!opts.cluster?.length) return createProducerConnection(opts);
-  return clusterClient(opts.cluster, opts.url, {
-    commandTimeout: opts.commandTimeoutMs ?? 500,
+  return withLagTolerantTimeout(clusterClient(opts.cluster, opts.url, {
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectionName: opts.connectionName ?? "parley-producer",
-  }, { enableOfflineQueue: false });
+  }, { enableOfflineQueue: false }), opts.commandTimeoutMs ?? 500);
 }
 
 /** Patient worker client: a Cluster when `opts.cluster` names seed nodes, else one Redis. */
