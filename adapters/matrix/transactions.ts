@@ -8,6 +8,10 @@
  * - Every event is deduplicated by `event_id` in the adapter state (Redis), for ≥ 1 day: claimed
  *   as `pending` before accept, `done` after; an event another request is still processing makes
  *   this one answer 503 so the homeserver retries (never a 200 for an event not yet stored).
+ *   A `pending` claim lives {@link PENDING_TTL_S} and is renewed while its request runs, so the
+ *   claims of a process killed mid-transaction lapse within seconds (issue 10: with 120 s they
+ *   refused the homeserver's retries for two minutes, and Synapse's doubling back-off made that
+ *   minutes more of Matrix → XMPP standing still).
  * - All canonical events of a transaction go to the core in one `ctx.accept` call.
  */
 import { createHash } from "node:crypto";
@@ -27,7 +31,25 @@ const TransactionSchema = z.object({
 
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const PENDING_TTL_S = 120;
+/** How long a `pending` claim outlives a process that stopped renewing it (killed). */
+export const PENDING_TTL_S = 10;
+
+/**
+ * Keep `keys` claimed as `pending` while a request works on them: renewed every third of the TTL.
+ * The returned stop waits for a renewal in flight, so nothing writes `pending` after it resolves
+ * (the caller then writes `done` or deletes the claims).
+ */
+export function holdPending(state: MatrixDeps["ctx"]["state"], keys: readonly string[], ttlS = PENDING_TTL_S): () => Promise<void> {
+  let inflight: Promise<unknown> = Promise.resolve();
+  const timer = keys.length === 0 ? undefined : setInterval(() => {
+    inflight = Promise.all(keys.map((k) => state.set(k, "pending", ttlS))).catch(() => undefined);
+  }, Math.max(100, (ttlS * 1000) / 3));
+  timer?.unref();
+  return async () => {
+    clearInterval(timer);
+    await inflight;
+  };
+}
 
 export class Transactions {
   private chain: Promise<void> = Promise.resolve();
@@ -77,6 +99,7 @@ export class Transactions {
     }
     if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
     const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
+    const hold = holdPending(d.ctx.state, claim.map((ev) => `ev:${ev.event_id}`));
     try {
       const plan = await planTransaction(d, claim, ephemeral);
       for (const u of unusable) await skipEvent(d, plan, u.ev, u.why);
@@ -84,12 +107,14 @@ export class Transactions {
         const results = await d.ctx.accept(plan.items.map((i) => i.event));
         for (const [i, r] of results.entries()) await plan.items[i]?.onResult?.(r);
       }
+      await hold();
       await Promise.all(claim.map((ev) => d.ctx.state.set(`ev:${ev.event_id}`, "done", d.config.dedupeTtlSeconds)));
       await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds);
       for (const f of plan.followups) this.chain = this.chain.then(f).catch((e: unknown) => d.log.warn({ txnId, err: errorMessage(e) }, "follow-up failed"));
       d.log.debug({ txnId, events: events.length, fresh: claim.length, accepted: plan.items.length }, "transaction");
       return { status: 200, body: {} };
     } catch (e) {
+      await hold();
       await this.release(claim);
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction not accepted; the homeserver will retry");
       return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };

@@ -85,7 +85,12 @@ export async function startChaosRig(): Promise<ChaosRig> {
     const asPort = await freePort();
     const registration = writeRegistration({ id: DEMO.appserviceId, url: `http://127.0.0.1:${asPort}`, mappings });
     const synapse = await startSynapse({ serverName: DEMO.matrixServer, appserviceRegistrations: [registration.yaml] });
-    stops.push(() => synapse.stop({ cleanup: true }));
+    // CHAOS_KEEP=1 keeps Synapse's directory too (homeserver.log: its application-service sender).
+    stops.push(async () => {
+      const keep = process.env.CHAOS_KEEP === "1";
+      await synapse.stop({ cleanup: !keep });
+      if (keep) console.log(`[chaos] synapse kept in ${synapse.dataDir}`);
+    });
 
     writeFileSync(join(dir, "mappings.yaml"), demoMappingsYaml());
     writeFileSync(join(dir, "admin-token"), "chaos-admin-token\n", { mode: 0o600 });
