@@ -133,7 +133,7 @@ export class OneClickListener {
       // Never unsubscribes: the button makes the RFC 8058 POST.
       return this.answer(res, 200, page(`Unsubscribe from ${list}`,
         `<p>Stop mail from the list <b>${esc(list)}</b> to <b>${esc(mailbox)}</b>?</p>` +
-        `<form method="post" action="${esc(url.pathname + url.search)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`));
+        `<form method="post" action="${esc(url.search)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`));
     }
     if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return this.answer(res, 413, page("Request too large", ""), { connection: "close" });
     const body = await readBody(req);
