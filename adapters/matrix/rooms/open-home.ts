@@ -18,7 +18,7 @@ import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { errcodeOf, httpStatusOf } from "../errors.js";
 import { enc, Method } from "../homeserver.js";
-import { ensureJoined, roomIdOf } from "./linked.js";
+import { ensureJoined, linkFormOf, roomIdOf } from "./linked.js";
 
 const AUTH = { method: "network" as const, detail: "room state read by the application service" };
 /** Members read from a room's state when it opens; more are shown as they speak or join. */
@@ -53,10 +53,20 @@ async function stateOf(d: MatrixDeps, roomId: string, type: string): Promise<Rec
 export async function checkMatrixRoom(d: MatrixDeps, native: string): Promise<void> {
   let roomId: string;
   try {
-    roomId = await roomIdOf(d, native);
+    // Resolved without remembering it (roomIdOf would record the alias as the room's form before the checks).
+    roomId = native.startsWith("!") ? native
+      : (await d.ctx.state.get(`alias:${native}`)) ?? (await d.hs.request<{ room_id: string }>(d.bot, Method.Get, `/directory/room/${enc(native)}`)).room_id;
   } catch (e) {
     if (errcodeOf(e) === "M_NOT_FOUND" || httpStatusOf(e) === 404) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `the Matrix room ${native} does not exist`);
     throw unavailable(`about ${native}`, e);
+  }
+  // One Matrix room, one bridge: not a room the admin linked or that is bridged already under
+  // another form (its id or alias, or a portal Parley made for another network's room).
+  const form = await linkFormOf(d, roomId);
+  for (const other of new Set([roomId, form])) {
+    if (other === native) continue;
+    if (d.ctx.mappings().rooms?.find(MATRIX, other) !== undefined) throw new ParleyError("PARLEY_REFUSED", `the Matrix room ${native} is linked by the admin as ${other}`);
+    if ((await d.ctx.rooms?.find({ network: MATRIX, id: other })) !== undefined) throw new ParleyError("PARLEY_REFUSED", `the Matrix room ${native} is bridged already (as ${other})`);
   }
   const wasIn = (await d.ctx.state.get(`joined:${roomId}|${d.bot}`)) !== undefined;
   try {
@@ -86,7 +96,9 @@ export async function checkMatrixRoom(d: MatrixDeps, native: string): Promise<vo
 export async function listenToMatrixRoom(d: MatrixDeps, native: string): Promise<void> {
   const roomId = await roomIdOf(d, native).catch((e: unknown) => { throw unavailable(`about ${native}`, e); });
   await ensureJoined(d, roomId, d.bot).catch((e: unknown) => { throw new ParleyError("PARLEY_REFUSED", `the bridge bot could not join ${native}: ${errorMessage(e)}`, {}, { cause: e }); });
-  if (!native.startsWith("!")) await d.ctx.state.set(`linkof:${roomId}`, native);
+  // The form the room was opened by (an alias, or the id itself): its events are found by it, and
+  // a later open under the other form is refused (checkMatrixRoom).
+  await d.ctx.state.set(`linkof:${roomId}`, native);
   let events: StateEvent[];
   try {
     events = await d.hs.request<StateEvent[]>(d.bot, Method.Get, `/rooms/${enc(roomId)}/state`);

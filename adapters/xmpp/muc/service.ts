@@ -23,7 +23,7 @@ import { errorMessage } from "../../../src/errors/message.js";
 import type { Endpoint } from "../../../src/model/address.js";
 import { newCanonicalId, type CanonicalId } from "../../../src/model/ids.js";
 import { DEFAULT_HOPS } from "../../../src/model/message.js";
-import type { NativeRoom } from "../../../src/model/room.js";
+import type { NativeRoom, Room } from "../../../src/model/room.js";
 import { cleanRoomText, type RoomActivityInput } from "../../../src/model/room-events.js";
 import type { AcceptResult } from "../../../src/adapter/contract.js";
 import { XMPP, fromNative, parseJid } from "../address.js";
@@ -91,11 +91,17 @@ async function accept(rt: XmppRuntime, room: string, activity: RoomActivityInput
 async function ensureOpen(rt: XmppRuntime, room: string, home: NativeRoom, opener: Endpoint): Promise<void> {
   const rooms = rt.ctx.rooms;
   if (!rooms) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", "this gateway opens no rooms");
-  if (await rooms.find(home)) return;
+  const bridged = (r: Room | undefined) => {
+    if (r === undefined) return false;
+    // The room bridges this service room — or something else (a portal Parley made for another network's room).
+    if (r.natives.get(XMPP)?.id !== room) throw new ParleyError("PARLEY_REFUSED", `the Matrix room ${home.id} is bridged already, not through this service`);
+    return true;
+  };
+  if (bridged(await rooms.find(home))) return;
   const checked = await rooms.check(home, opener);
   const canonical = serviceRoomJid(checked, rt.ctx.mappings());
   if (canonical !== room) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `this room's JID is ${canonical ?? "(none)"}`);
-  if (await rooms.find(checked)) return;
+  if (bridged(await rooms.find(checked))) return;
   await rooms.open(checked, { network: XMPP, id: room });
   rt.log.info({ room, home: `${home.network}:${home.id}` }, "service room opened");
 }

@@ -52,7 +52,8 @@ beforeAll(async () => {
   erin = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("erin"));
   await dora.client.setDisplayName("Dora");
   await erin.client.setDisplayName("Erin");
-  ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC }));
+  // Room version 11: its id has a server part, so the room also has a JID by id (a version 12 id has none).
+  ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC, room_version: "11" }));
   await erin.client.joinRoom(roomId);
   const started = await startCrossGateway(peers, SLOT, logs.logger, PREFIX);
   gw = started.gw;
@@ -178,6 +179,15 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
     await ivan.stop();
     await grace.inbox.next(presenceFrom("ivan", "unavailable"), 30_000, "ivan's departure, for grace");
     await dora.waitForEvent((e) => e.getRoomId() === roomId && e.getType() === "m.room.member" && e.getStateKey() === puppetOf(ivan.bare) && e.getContent().membership === "leave", 30_000, "ivan's puppet leaving");
+  });
+
+  it("a Matrix room bridged already is forbidden under another form (the same room by its id)", async () => {
+    const byId = serviceRoomJid({ network: asNetworkId("matrix"), id: roomId }, mappings)!;
+    expect(byId).toBeDefined();
+    await join(heidi, byId, "heidi");
+    const err = await heidi.inbox.next((s) => s.name === "presence" && s.attrs.type === "error" && s.attrs.from === `${byId}/heidi`, 30_000, "the room by its id");
+    expect(errorOf(err)).toBe("forbidden");
+    expect(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(/bridged already/);
   });
 
   it("refusals in XMPP's own form: no such room, a nick in use, an over-long nick, a message from a non-occupant", async () => {
