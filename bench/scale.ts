@@ -44,7 +44,7 @@
  * processes contended (for a conversation's head, wake-ups, locks), per-process CPU per message
  * would grow with their number at the same per-process load.
  *
- * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), rate_per_worker=25
+ * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), rate_per_worker=40
  * (BENCH_RATE_PER_WORKER), seconds=8 (BENCH_SECONDS), workers=1,2,4 (BENCH_WORKERS),
  * backends=redis,cluster (BENCH_BACKENDS), repeats=3 (BENCH_REPEATS), concurrency=16 per worker
  * process (BENCH_CONCURRENCY), lanes=32 (BENCH_LANES), appendfsync=everysec (BENCH_APPENDFSYNC).
@@ -67,7 +67,7 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as
 const arg = (k: string, env: string, d: string) => args[k] ?? process.env[env] ?? d;
 const N = Number(arg("n", "BENCH_N", "4000"));
 const RATE = Number(arg("rate", "BENCH_RATE", "150"));
-const RATE_PER_WORKER = Number(arg("rate_per_worker", "BENCH_RATE_PER_WORKER", "25"));
+const RATE_PER_WORKER = Number(arg("rate_per_worker", "BENCH_RATE_PER_WORKER", "40"));
 const SECONDS = Number(arg("seconds", "BENCH_SECONDS", "8"));
 const WORKERS = arg("workers", "BENCH_WORKERS", "1,2,4").split(",").map(Number);
 const BACKENDS = arg("backends", "BENCH_BACKENDS", "redis,cluster").split(",");
