@@ -40,7 +40,8 @@ import { ServiceRoomState } from "./muc/service-state.js";
 import { parseServiceRoomJid } from "./muc/service-jid.js";
 import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
-import { InboundJournal, type JournalEntry } from "./journal.js";
+import { InboundJournal, type DeadHolder, type JournalEntry } from "./journal.js";
+import { sendCrashNotices } from "./crash-notice.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -84,6 +85,8 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   private journal: InboundJournal | undefined;
   /** Hand a journaled stanza to its conversation's line (set in `start`). */
   private handle: (entry: JournalEntry) => void = () => undefined;
+  /** Dead link holders whose recent senders are told once the link is up (crash-notice.ts). */
+  private deadHolders: DeadHolder[] = [];
 
   /** The component link (tests inject raw bytes through it: README, "Hostile input"). */
   get link(): ComponentLink | undefined { return this.rt?.link; }
@@ -110,6 +113,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
           }
         },
         online: () => {
+          if (rt.link.allOnline()) this.noticeDeaths();
           if (rt.link.allOnline()) void presence.restore().then((n) => log.info({ restored: n }, "puppet presence restored"));
           if (rt.link.allOnline()) void joinListener(rt, occupants);
         },
@@ -195,9 +199,20 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     if (!journal) return;
     try {
       for (const entry of await journal.claimOrphans(waitMs)) this.handle(entry);
+      this.deadHolders.push(...journal.takeDied());
+      if (this.rt?.link.allOnline()) this.noticeDeaths();
     } catch (e) {
       this.rt?.log.warn({ err: errorMessage(e) }, "inbound journals not checked; tried again on the next lease check");
     }
+  }
+
+  /** Tell the recent senders of dead link holders (crash-notice.ts); the window ends now, the link being up. */
+  private noticeDeaths(): void {
+    const rt = this.rt;
+    if (!rt || this.deadHolders.length === 0) return;
+    const died = this.deadHolders;
+    this.deadHolders = [];
+    void sendCrashNotices({ state: rt.ctx.state, link: rt.link, log: rt.log, domains: rt.domains }, died, Date.now());
   }
 
   /**

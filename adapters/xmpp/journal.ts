@@ -25,8 +25,36 @@ import { errorMessage } from "../../src/errors/message.js";
 import { parseXml } from "../../src/model/xml.js";
 import type { XmlElement } from "./connection.js";
 
-/** The registry of journals: holder → "live" | "draining". */
+/**
+ * The registry of journals: holder → "live@<ms>" | "draining@<ms>", the time its holder last
+ * renewed it (a dead holder's last known-alive time: crash-notice.ts). A bare status (older
+ * versions) reads as "never renewed".
+ */
 export const JOURNALS = "inbound-journals";
+/** Who recently sent a message through the link: a sorted set, member `<bare JID> <to domain> <lang>`, score = when it was read (crash-notice.ts). */
+export const RECENT_SENDERS = "recent-senders";
+/** How long {@link RECENT_SENDERS} keeps a sender (trimmed on lease renewals). */
+export const RECENT_KEEP_MS = 5 * 60_000;
+const TRIM_EVERY_MS = 10_000;
+
+/** A journal whose holder died while its link was up (registered `live`): claimed by this process. */
+export interface DeadHolder {
+  readonly holder: string;
+  /** Its last lease renewal (it was alive then), or undefined when it never recorded one. */
+  readonly lastAliveMs: number | undefined;
+}
+
+function parseRegistry(value: string): { status: string; atMs: number | undefined } {
+  const at = value.indexOf("@");
+  if (at < 0) return { status: value, atMs: undefined };
+  const ms = Number(value.slice(at + 1));
+  return { status: value.slice(0, at), atMs: Number.isFinite(ms) ? ms : undefined };
+}
+
+function domainOf(jid: string | undefined): string {
+  const s = jid ?? "";
+  return s.slice(s.indexOf("@") + 1).split("/")[0]!.toLowerCase();
+}
 export const journalName = (holder: string): string => `inbound-journal:${holder}`;
 const SEQ_WIDTH = 12;
 
@@ -50,6 +78,8 @@ export class InboundJournal {
   private drainTimer: NodeJS.Timeout | undefined;
   /** Journals of other holders this process claimed and is replaying: holder → entries left. */
   private readonly claimed = new Map<string, number>();
+  private died: DeadHolder[] = [];
+  private lastTrim = 0;
 
   constructor(
     private readonly state: AdapterStateStore,
@@ -77,7 +107,11 @@ export class InboundJournal {
   async renew(): Promise<void> {
     if (this.status !== "closed" || this.outstanding > 0) {
       await this.state.lease(journalName(this.holder), this.holder, this.ttlMs);
-      await this.state.mapSet(JOURNALS, this.holder, this.status === "closed" ? "draining" : this.status);
+      await this.state.mapSet(JOURNALS, this.holder, `${this.status === "closed" ? "draining" : this.status}@${Date.now()}`);
+    }
+    if (this.status === "live" && this.state.recentTrim && Date.now() - this.lastTrim >= TRIM_EVERY_MS) {
+      this.lastTrim = Date.now();
+      await this.state.recentTrim(RECENT_SENDERS, Date.now() - RECENT_KEEP_MS).catch(() => undefined);
     }
     for (const h of this.claimed.keys()) await this.state.lease(journalName(h), this.holder, this.ttlMs);
   }
@@ -134,6 +168,12 @@ export class InboundJournal {
       this.log.warn({ err: errorMessage(e), stanza: el.name, id: el.attrs.id }, "inbound stanza not journaled");
       return false;
     });
+    // Who sent it, issued in the same turn (the same round trip): told if this process dies (crash-notice.ts).
+    if (this.state.recentAdd && el.name === "message" && el.attrs.type !== "error" && el.getChild("body") && el.attrs.from) {
+      const from = el.attrs.from.split("/")[0]!.toLowerCase();
+      const lang = (el.attrs["xml:lang"] ?? "").replace(/\s+/g, "").slice(0, 16);
+      this.state.recentAdd(RECENT_SENDERS, `${from} ${domainOf(el.attrs.to)} ${lang}`, Date.now()).catch(() => undefined);
+    }
     let removed = false;
     return {
       el, key,
@@ -163,12 +203,16 @@ export class InboundJournal {
     let waiting = await this.registered();
     for (;;) {
       const stillLive = new Map<string, string>();
-      for (const [h, status] of waiting) {
+      for (const [h, value] of waiting) {
         if (h === this.holder || this.claimed.has(h)) continue;
+        const { status, atMs } = parseRegistry(value);
         if (!(await this.state.lease(journalName(h), this.holder, this.ttlMs))) {
-          if (status === "live") stillLive.set(h, status);
+          if (status === "live") stillLive.set(h, value);
           continue;
         }
+        // Its holder died with the link up (a graceful stop marks it draining first): what the server
+        // wrote into the dead socket is lost unseen; its recent senders are told (crash-notice.ts).
+        if (status === "live") this.died.push({ holder: h, lastAliveMs: atMs });
         try {
           out.push(...(await this.take(h)));
         } catch (e) {
@@ -180,6 +224,13 @@ export class InboundJournal {
       await new Promise((r) => setTimeout(r, 50));
       waiting = stillLive;
     }
+  }
+
+  /** The dead holders claimed since the last call (each reported once by this process). */
+  takeDied(): DeadHolder[] {
+    const d = this.died;
+    this.died = [];
+    return d;
   }
 
   private async registered(): Promise<Map<string, string>> {

@@ -24,6 +24,16 @@ export interface AdapterStateStore {
   mapDelete(map: string, field: string): Promise<void>;
   mapGet(map: string, field: string): Promise<string | undefined>;
   mapScan(map: string, cursor: string, count: number): Promise<{ readonly cursor: string; readonly entries: ReadonlyArray<readonly [string, string]> }>;
+  /**
+   * A named set of members scored by a time (one Redis sorted set: one cluster slot), e.g. who
+   * recently sent through a link. `recentAdd` sets `member`'s time (issue it in the same turn as
+   * another write and it shares that write's round trip); `recentTrim` drops members older than
+   * `beforeMs`; `recentRange` lists members whose time lies in [fromMs, toMs], oldest first, at
+   * most `limit`. Optional: a store without them (test doubles) makes the feature using them a no-op.
+   */
+  recentAdd?(set: string, member: string, atMs: number): Promise<void>;
+  recentTrim?(set: string, beforeMs: number): Promise<void>;
+  recentRange?(set: string, fromMs: number, toMs: number, limit: number): Promise<ReadonlyArray<readonly [string, number]>>;
 }
 
 /** The persistent map between canonical message ids and native ids (never in memory: FIELD.md). */

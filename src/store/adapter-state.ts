@@ -85,6 +85,23 @@ export class RedisAdapterStateStore implements AdapterStateStore {
       return { cursor: next, entries };
     } catch (e) { throw unavailable(e, "a state read"); }
   }
+
+  async recentAdd(set: string, member: string, atMs: number): Promise<void> {
+    try { await this.redis.zadd(this.k(set), Math.round(atMs), member); } catch (e) { throw unavailable(e, "a state write"); }
+  }
+
+  async recentTrim(set: string, beforeMs: number): Promise<void> {
+    try { await this.redis.zremrangebyscore(this.k(set), "-inf", `(${Math.round(beforeMs)}`); } catch (e) { throw unavailable(e, "a state delete"); }
+  }
+
+  async recentRange(set: string, fromMs: number, toMs: number, limit: number): Promise<Array<[string, number]>> {
+    try {
+      const flat = await this.redis.zrangebyscore(this.k(set), Math.round(fromMs), Math.round(toMs), "WITHSCORES", "LIMIT", 0, Math.max(1, Math.round(limit)));
+      const out: Array<[string, number]> = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
+      return out;
+    } catch (e) { throw unavailable(e, "a state read"); }
+  }
 }
 
 function positive(ttlSeconds: number): number {

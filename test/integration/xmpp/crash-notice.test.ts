@@ -1,0 +1,120 @@
+/**
+ * Issue 10: the possible-loss notice after a link holder died (adapters/xmpp/crash-notice.ts) on
+ * the real Redis, with the real journal. A link holder reads messages (journal.ts records their
+ * senders in the same turn) and dies with its link up; the processes that take over claim its
+ * journal and tell the recent senders — each once, in their language, with a window from before
+ * the dead holder's last renewal to the new link's start — and nobody else. A graceful handover
+ * (the journal marked draining, then closed) tells nobody.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InboundJournal, RECENT_SENDERS } from "../../../adapters/xmpp/journal.js";
+import { MARGIN_MS, sendCrashNotices } from "../../../adapters/xmpp/crash-notice.js";
+import { xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
+import { asNetworkId } from "../../../src/model/address.js";
+import { silentLogger } from "../../../src/log/logger.js";
+import { deleteKeysUnder, keyspace, RedisAdapterStateStore } from "../../../src/store/index.js";
+import { SHARED_REDIS, uniquePrefix } from "../delivery/helpers.js";
+
+const prefix = uniquePrefix("xmpp-crash-notice");
+let redis: Redis;
+beforeAll(() => { redis = new Redis(SHARED_REDIS); });
+afterAll(async () => { await deleteKeysUnder(redis, prefix); redis.disconnect(); });
+
+const GW = "matrix.gw.example.org";
+const BOB = `bob\\40matrix.example.org@${GW}`;
+
+function message(from: string, n: number, lang?: string): XmlElement {
+  return xml("message", { from, to: BOB, type: "chat", id: `m${n}`, "xml:lang": lang }, xml("body", {}, `hello ${n}`));
+}
+
+class FakeLink {
+  readonly sent: XmlElement[] = [];
+  async send(el: XmlElement): Promise<number> { this.sent.push(el); return 1; }
+}
+
+const WINDOW = /between (\d\d:\d\d:\d\d\.\d{3}) (?:and|und|et|y) (\d\d:\d\d:\d\d\.\d{3}) UTC \((\d{4}-\d\d-\d\d)\)/;
+function windowOf(el: XmlElement): [number, number] {
+  const m = (el.getChildText("body") ?? "").replace(/zwischen|entre/, "between").match(WINDOW);
+  if (!m) throw new Error(`no window in ${el.toString()}`);
+  return [Date.parse(`${m[3]}T${m[1]}Z`), Date.parse(`${m[3]}T${m[2]}Z`)];
+}
+
+const until = async (what: string, ok: () => Promise<boolean>, ms = 5_000) => {
+  const end = Date.now() + ms;
+  while (!(await ok())) { if (Date.now() > end) throw new Error(`timed out: ${what}`); await new Promise((r) => setTimeout(r, 20)); }
+};
+
+describe("crash notice after a link holder died (issue 10)", () => {
+  it("tells each recent sender of a dead holder once (two claimants), in their language, with a window around the death; nobody else", async () => {
+    const keys = keyspace(`${prefix}:a`);
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
+    // dave last wrote 10 minutes ago: not in a conversation now, not told.
+    await state.recentAdd(RECENT_SENDERS, `dave@chat.example.org ${GW} `, Date.now() - 10 * 60_000);
+    const a = new InboundJournal(state, "A", 600, silentLogger());
+    await a.open();
+    const t0 = Date.now();
+    a.append(message("alice@chat.example.org/phone", 1));
+    a.append(message("Carol@chat.example.org/pc", 2, "de-AT"));
+    const alive = a.append(message("alice@chat.example.org/laptop", 3));
+    await a.renew(); // its last sign of life
+    const lastRenewal = Date.now();
+    await alive.done();
+    // A is killed (no renewal, no close). B and C both take over; only one claims A's journal.
+    const b = new InboundJournal(state, "B", 10_000, silentLogger());
+    const c = new InboundJournal(state, "C", 10_000, silentLogger());
+    await Promise.all([b.open(), c.open()]);
+    await Promise.all([b.claimOrphans(3_000), c.claimOrphans(3_000)]);
+    const died = [...b.takeDied(), ...c.takeDied()];
+    expect(died.map((d) => d.holder)).toEqual(["A"]);
+    const linkUp = Date.now();
+    const link = new FakeLink();
+    const deps = { state, link, log: silentLogger(), domains: new Set([GW]) };
+    // A second claimant of the same dead journal (its lease lapsed again, say) sends nothing more.
+    const told = await Promise.all([sendCrashNotices(deps, died, linkUp), sendCrashNotices(deps, died, linkUp)]);
+    expect(told.sort()).toEqual([0, 2]);
+    expect(link.sent.map((s) => s.attrs.to).sort()).toEqual(["alice@chat.example.org", "carol@chat.example.org"]);
+    for (const s of link.sent) {
+      expect(s.attrs.from).toBe(GW);
+      expect(s.attrs.type).toBe("chat");
+      const [from, to] = windowOf(s);
+      expect(from).toBeLessThanOrEqual(t0); // the messages just before the death are inside
+      expect(from).toBeGreaterThanOrEqual(lastRenewal - MARGIN_MS - 1_000);
+      expect(to).toBe(linkUp);
+    }
+    const carol = link.sent.find((s) => s.attrs.to === "carol@chat.example.org")!;
+    expect(carol.attrs["xml:lang"]).toBe("de");
+    expect(carol.getChildText("body")).toMatch(/möglicherweise nicht zugestellt/);
+    const alice = link.sent.find((s) => s.attrs.to === "alice@chat.example.org")!;
+    expect(alice.getChildText("body")).toMatch(/^Parley \(the gateway to Matrix and email\) stopped unexpectedly\. Messages you sent .* may not have been delivered; please send them again\.$/);
+    // Nothing is sent again on a later claim check.
+    expect(await sendCrashNotices(deps, died, Date.now())).toBe(0);
+    expect(link.sent).toHaveLength(2);
+  });
+
+  it("tells nobody after a graceful handover, even when the stopping process dies while draining", async () => {
+    const keys = keyspace(`${prefix}:b`);
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
+    // E stops gracefully: link closed, journal draining, everything handled, journal closed.
+    const e = new InboundJournal(state, "E", 600, silentLogger());
+    await e.open();
+    const done = e.append(message("alice@chat.example.org/phone", 1));
+    e.drain(100);
+    await done.done();
+    await e.close();
+    // G stops gracefully too but is killed while storing its backlog (journal draining, lease lapses).
+    const g = new InboundJournal(state, "G", 600, silentLogger());
+    await g.open();
+    g.append(message("alice@chat.example.org/phone", 2));
+    g.drain(100);
+    await until("G's journal marked draining", async () => ((await state.mapGet("inbound-journals", "G")) ?? "").startsWith("draining@"));
+    // @ts-expect-error -- the test stops G's own renewal timer: it was killed.
+    clearInterval(g.drainTimer);
+    const f = new InboundJournal(state, "F", 600, silentLogger());
+    await f.open();
+    let replayed = 0;
+    await until("G's journal claimed", async () => { replayed += (await f.claimOrphans(0)).length; return replayed > 0; });
+    expect(replayed).toBe(1);
+    expect(f.takeDied()).toEqual([]);
+  });
+});
