@@ -63,8 +63,16 @@ export function readyz(p: ParleyProcess): Promise<{ status: number; body: string
   return answers(`http://127.0.0.1:${p.adminPort}/readyz`);
 }
 
+/** The balancer; `hold()` stops forwarding requests (they wait in the sockets, unanswered) until `release()`. */
+export interface Balancer extends Server {
+  hold(): void;
+  release(): void;
+}
+
 /** Forward each connection on `port` to the first backend that accepts it. */
-export async function startBalancer(port: number, backends: () => readonly number[]): Promise<Server> {
+export async function startBalancer(port: number, backends: () => readonly number[]): Promise<Balancer> {
+  let held = false;
+  const flowing = new Set<Socket>();
   const server = createServer((client: Socket) => {
     client.pause();
     client.on("error", () => undefined);
@@ -76,14 +84,18 @@ export async function startBalancer(port: number, backends: () => readonly numbe
       up.once("connect", () => {
         up.removeAllListeners("error");
         up.on("error", () => client.destroy());
-        client.on("close", () => up.destroy());
+        client.on("close", () => { up.destroy(); flowing.delete(client); });
         up.on("close", () => client.destroy());
         client.pipe(up).pipe(client);
-        client.resume();
+        flowing.add(client);
+        if (!held) client.resume();
+        else client.pause();
       });
     };
     tryNext(backends());
-  });
+  }) as Balancer;
+  server.hold = () => { held = true; for (const c of flowing) c.pause(); };
+  server.release = () => { held = false; for (const c of flowing) c.resume(); };
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
   return server;
 }

@@ -7,7 +7,6 @@
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Server } from "node:net";
 import { parse, stringify } from "yaml";
 import { Method } from "matrix-js-sdk";
 import { writeRegistration } from "../../adapters/matrix/index.js";
@@ -24,7 +23,7 @@ import { configureMta, ensurePostfix, removeMta, startMta, stopMta, type MtaCoor
 import { readMaildir } from "../harness/mta/maildir.js";
 import { RedisServer } from "../support/redis-server.js";
 import { Ledger, type Direction } from "./ledger.js";
-import { startBalancer, startParley, type ParleyProcess } from "./processes.js";
+import { startBalancer, startParley, type Balancer, type ParleyProcess } from "./processes.js";
 import { buildParley } from "./build.js";
 
 interface ProcessPorts { readonly admin: number; readonly appservice: number; readonly smtp: number }
@@ -37,6 +36,12 @@ export interface ChaosRig {
   readonly mta: MtaCoordinates;
   readonly ledger: Ledger;
   readonly procs: Map<string, ParleyProcess>;
+  /** The ledger's clients, and bob's JID on XMPP (for benches that add conversations of their own). */
+  readonly alice: XmppTestUser;
+  readonly bob: TestMatrixUser;
+  readonly bobJid: string;
+  /** In front of the processes' application-service ports: `hold()` keeps Synapse's transactions unanswered (they queue up in Synapse). */
+  readonly balancer: Balancer;
   /** Start (or restart) process `a` or `b`. */
   start(name: "a" | "b"): Promise<ParleyProcess>;
   /** Read bob's room history for messages a gappy sync did not show live (Synapse restarts). */
@@ -55,14 +60,16 @@ function processConfig(base: string, ports: ProcessPorts): string {
   const c = parse(base) as { admin: Section; delivery: Section; log: Section; limits?: Section; adapters: { matrix: Section; email: Section } };
   c.admin = { ...c.admin, port: ports.admin };
   c.limits = { enabled: false }; // a steady stream from one sender (20/s from alice) is the load, not abuse
-  c.delivery = { attempts: 25, backoffBaseMs: 200, backoffCapMs: 3_000, concurrency: 8 };
+  // CHAOS_CONCURRENCY: the delivery concurrency (8, the default); bench:e2e compares it.
+  c.delivery = { attempts: 25, backoffBaseMs: 200, backoffCapMs: 3_000, concurrency: Number(process.env.CHAOS_CONCURRENCY ?? 8) };
   c.log = { level: process.env.CHAOS_LOG_LEVEL ?? "info" }; // CHAOS_LOG_LEVEL=debug: one line per message accepted and delivered
   c.adapters.matrix = { ...c.adapters.matrix, listen: { host: "127.0.0.1", port: ports.appservice } };
   c.adapters.email = { ...c.adapters.email, listen: { host: "127.0.0.1", port: ports.smtp } };
   return stringify(c);
 }
 
-export async function startChaosRig(): Promise<ChaosRig> {
+/** `xmppUsers`: more Prosody users than alice (registered before start). */
+export async function startChaosRig(opts: { xmppUsers?: readonly string[] } = {}): Promise<ChaosRig> {
   const dir = mkdtempSync(join(tmpdir(), "parley-chaos-"));
   const ledger = new Ledger();
   const stops: Array<() => Promise<void> | void> = [];
@@ -73,7 +80,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     console.log(`[chaos] parley compiled in ${build.buildMs} ms`);
     const redis = await RedisServer.start({ appendonly: true, extraArgs: ["--maxmemory-policy", "noeviction"] });
     stops.push(() => redis.destroy());
-    const prosody = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice"] });
+    const prosody = await prepareProsody({ userDomain: DEMO.xmppDomain, componentDomains: DEMO.componentDomains, users: ["alice", ...(opts.xmppUsers ?? [])] });
     await startProsody(prosody);
     stops.push(async () => { await stopProsody(prosody, "SIGKILL"); removeProsodyDir(prosody); });
     await ensurePostfix();
@@ -106,7 +113,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     };
     for (const n of ["a", "b"] as const) writeFileSync(join(dir, `parley-${n}.yaml`), processConfig(base, ports[n]));
     const procs = new Map<string, ParleyProcess>();
-    const balancer: Server = await startBalancer(asPort, () => [ports.a.appservice, ports.b.appservice]);
+    const balancer = await startBalancer(asPort, () => [ports.a.appservice, ports.b.appservice]);
     stops.push(() => new Promise<void>((r) => balancer.close(() => r())));
     stops.push(() => { for (const p of procs.values()) if (p.running) p.child.kill("SIGKILL"); });
     const start = async (name: "a" | "b") => {
@@ -145,7 +152,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
       }
     };
     return {
-      dir, redis, prosody, synapse, mta, ledger, procs, start, send, backfill,
+      dir, redis, prosody, synapse, mta, ledger, procs, balancer, alice, bob, bobJid, start, send, backfill,
       prosodyPid: () => Number(readFileSync(prosody.pidFile, "utf8").trim()),
       async stop() {
         await stopAll();
