@@ -31,6 +31,7 @@
  * drain=N (BENCH_DRAIN; how many to hold, 0 skips the drain), convs=100 (BENCH_CONVS; 0 skips), per=10 (BENCH_PER), one=0 to skip
  * the one-conversation part.
  */
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -86,6 +87,13 @@ function print(d: Direction, prefix: string, n: number, rig: ChaosRig, sourceMs:
   console.log(`${d}_delivered=${t.delivered}/${n} reported=${f.reported} duplicates=${f.visibleDuplicates}`);
 }
 
+/** CPU time (user + system, ms) a process has used so far: /proc/<pid>/stat fields 14 and 15, in clock ticks (100 Hz). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /** The arrivals under `prefix` at alice's client: (count − 1) / (first → last arrival). */
 function drainFigures(rig: ChaosRig, prefix: string, label: string, held: number, heldMs: number): void {
   const arrivals = rig.ledger.entriesOf(prefix).map((e) => e.firstSeenAt).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
@@ -127,9 +135,14 @@ async function drainQueue(rig: ChaosRig, n: number, prefix: string): Promise<voi
       await q.resume();
     }
     const heldMs = Date.now() - t0;
+    // Parley's own CPU for the drain (not the machine's load): what one core could do.
+    const pid = rig.procs.get("a")?.child.pid;
+    const cpu0 = cpuMs(pid);
     await until(`${n} held messages delivered`, () => (timings(rig.ledger, prefix, "m2x").delivered >= n ? true : undefined), 180_000, 100)
       .catch(() => undefined);
+    const cpu = cpuMs(pid) - cpu0;
     drainFigures(rig, prefix, "m2x_drain", n, heldMs);
+    console.log(`m2x_drain_parley_cpu_ms_per_msg=${(cpu / n).toFixed(2)} (one core's worth: ${(1000 / (cpu / n)).toFixed(0)} msg/s)`);
     await q.close();
   } finally {
     redis.disconnect();
