@@ -17,8 +17,8 @@
  *                      messages and Parley stores them, then resumed; (arrivals − 1) / (first
  *                      arrival → last arrival) at alice's client.
  *   m2x_drain_as_msgs_per_s  the same from Synapse's backlog: the
- *                      application-service port is held (Synapse queues the events as
- *                      transactions of up to 100) while bob sends `n` (at most `hold` ms: Synapse
+ *                      application-service port is held (Synapse keeps the events and pushes
+ *                      them after, as fast as it processes them) while bob sends `drain` (at most `hold` ms: Synapse
  *                      gives up on a transaction after 60 s), then released; (arrivals − 1) /
  *                      (first arrival → last arrival) at alice's client. m2x_drain_as_backlog: how
  *                      many were held (drain_as=0 skips it).
