@@ -13,7 +13,7 @@ import { DEFAULT_HOPS } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
 import { canonicalAddress, type Endpoint } from "../../../src/model/address.js";
 import { XMPP, escapeLocal, fromNative } from "../address.js";
-import type { XmlElement } from "../connection.js";
+import { xml, type XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
 import { handleMucInteraction, mucReplyOf, recordAuthor } from "./features.js";
@@ -132,6 +132,12 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   const from = memberOf(rt, o, room, nick);
   if (!from) {
     rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant Parley has no presence of, or whose nick makes no address: not bridged");
+    // Bad input (issue 12): the occupant hears why, privately, from Parley's listener (XEP-0045 §7.5).
+    if (jidsOf(o, room).get(nick) === ANONYMOUS) {
+      await rt.link.send(xml("message", { type: "chat", from: o.listenerJid(), to: `${room}/${nick}` },
+        xml("body", {}, "⚠ Not bridged: in this anonymous room your nick is your address on the other networks, and it is too long for one (at most 255 bytes, escaped). Take a shorter nick."),
+        xml("x", { xmlns: NS_MUC_USER })));
+    }
     return;
   }
   const at = new Date().toISOString();

@@ -132,3 +132,46 @@ describe("issue 12: kicks and power levels of the Matrix room are respected", ()
     expect(bob.events.filter((e) => e.getContent().body === "while muted")).toHaveLength(0);
   });
 });
+
+describe("issue 12 bad input, answered in the sender's own protocol", () => {
+  it("an anonymous room's occupant with a nick too long for an address is told privately by Parley's listener; nothing is bridged", async () => {
+    const carol = await connectUser("carol", { resource: "rooms-hardening" });
+    try {
+      const nick = `carol-${"n".repeat(300)}`;
+      await carol.send(xml("presence", { to: `${ANON}/${nick}` }, xml("x", { xmlns: NS_MUC })));
+      await carol.inbox.next((s) => s.name === "presence" && s.attrs.from === `${ANON}/${nick}` && s.attrs.type !== "error", 10_000, "carol in the room");
+      await carol.send(xml("message", { to: ANON, type: "groupchat", id: "long1" }, xml("body", {}, "from a very long nick")));
+      const pm = await carol.inbox.next((s) => s.name === "message" && s.attrs.type === "chat" && s.attrs.from === `${ANON}/parley-bridge`, 30_000, "the listener's private answer");
+      expect(pm.getChildText("body")).toContain("too long");
+      await alice.send(xml("message", { to: ANON, type: "groupchat", id: "long2" }, xml("body", {}, "long nick sentinel")));
+      await bob.waitForMessage("long nick sentinel", undefined, 30_000);
+      expect(bob.events.filter((e) => e.getContent().body === "from a very long nick")).toHaveLength(0);
+    } finally {
+      await carol.stop();
+    }
+  });
+
+  it("a Matrix room that changes its join rules to invite-only: a new member is told while the bot may not invite, and gets in once it may", async () => {
+    await bob.client.sendStateEvent(kickRoom, "m.room.join_rules" as never, { join_rule: "invite" } as never, "");
+    const levels = (await bob.client.getStateEvent(kickRoom, "m.room.power_levels", "")) as { users?: Record<string, number>; invite?: number };
+    await bob.client.sendStateEvent(kickRoom, "m.room.power_levels" as never, { ...levels, events_default: 0, invite: 50 } as never, "");
+    const dave = await connectUser("dave", { resource: "rooms-hardening" });
+    try {
+      await dave.send(xml("presence", { to: `${MODR}/dave` }, xml("x", { xmlns: NS_MUC })));
+      await dave.inbox.next((s) => s.name === "presence" && s.attrs.from === `${MODR}/dave` && s.attrs.type !== "error", 10_000, "dave in the room");
+      await dave.send(xml("message", { to: MODR, type: "groupchat", id: "jr1" }, xml("body", {}, "while the bot may not invite")));
+      const notice = await dave.inbox.next((s) => s.name === "message" && s.attrs.type === "chat" && (s.getChildText("body") ?? "").includes("Not delivered to the room"), 30_000, "dave told");
+      expect(notice.getChildText("body")).toContain(MODR);
+      // A Matrix admin lets the bridge bot invite: the next message brings dave's puppet in.
+      const bot = `@${synapse.appservices[SLOT]!.botLocalpart}:${synapse.serverName}`;
+      await bob.client.sendStateEvent(kickRoom, "m.room.power_levels" as never, { ...levels, events_default: 0, invite: 50, users: { ...levels.users, [bot]: 50 } } as never, "");
+      await dave.send(xml("message", { to: MODR, type: "groupchat", id: "jr2" }, xml("body", {}, "after the join rules changed")));
+      const ev = await bob.waitForMessage("after the join rules changed", undefined, 30_000);
+      expect(ev.getSender()).toBe(puppetOf("matrix", dave.bare, "xmpp"));
+      expect(bob.events.some((e) => e.getRoomId() === kickRoom && e.getStateKey() === ev.getSender() && e.getContent().membership === "invite")).toBe(true);
+      expect(bob.events.filter((e) => e.getContent().body === "while the bot may not invite")).toHaveLength(0);
+    } finally {
+      await dave.stop();
+    }
+  });
+});
