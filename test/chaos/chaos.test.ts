@@ -42,6 +42,7 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       })();
       await new Promise((r) => setTimeout(r, 2_000));
       const faultAt = n;
+      const noticesBefore = rig.ledger.notices.length;
       const { killedAt, ...extra } = await fault.inject(rig, FULL);
       const recoveredAt = n;
       await holder(rig, 60_000);
@@ -68,9 +69,15 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
         ...(typeof killedAt === "number" ? { silent_sent_vs_kill_ms: silentSentVs(rig.ledger, prefix, d, killedAt) } : {}),
       }));
       const all = rig.ledger.figures(prefix);
-      console.log(figureLine(`${fault.name} total`, all, { ...extra, recovered_at_seq: recoveredAt, settle_ms: settleMs, load: loadavg().map((l) => l.toFixed(1)).join("/") }));
+      const notices = rig.ledger.notices.slice(noticesBefore);
+      const kill = typeof killedAt === "number" ? killedAt : 0;
+      const windows = notices.map((w) => `${w.fromMs - kill}..${w.toMs - kill}`).join(",") || "none";
+      console.log(figureLine(`${fault.name} total`, all, { ...extra, crash_notices: notices.length,
+        ...(typeof killedAt === "number" ? { notice_window_vs_kill_ms: windows } : {}), recovered_at_seq: recoveredAt, settle_ms: settleMs, load: loadavg().map((l) => l.toFixed(1)).join("/") }));
       expect(all.sent).toBeGreaterThan(0);
       expect(all.silent).toBe(0);
+      // A graceful stop hands the link over: nothing was written into a dead socket, nobody is told.
+      if (fault.name.startsWith("sigterm")) expect(notices).toEqual([]);
     }, FULL ? 500_000 : 300_000);
   }
 });

@@ -20,14 +20,52 @@ export interface Figures {
   readonly delivered: number;
   readonly lostOfAcked: number;
   readonly reported: number;
+  /**
+   * Lost, not reported per message, but sent by an XMPP user inside the window of a crash notice
+   * that user received (adapters/xmpp/crash-notice.ts: "messages sent between … may not have been
+   * delivered"). A possible-loss notice, not a per-message error: printed apart from `reported`.
+   */
+  readonly reportedByNotice: number;
   readonly silent: number;
   readonly visibleDuplicates: number;
   /** The longest wait from send to first copy among acked messages (ms): how long a conversation stood still. */
   readonly stallMs: number;
 }
 
+/** A crash notice alice received: its window, parsed from its text. */
+export interface CrashNotice { readonly at: number; readonly fromMs: number; readonly toMs: number }
+
+const NOTICE_WINDOW = /between (\d\d:\d\d:\d\d\.\d{3}) and (\d\d:\d\d:\d\d\.\d{3}) UTC \((\d{4}-\d\d-\d\d)\)/;
+
+/** The window of a crash notice's (English) text, or undefined when it is not one. */
+export function parseNoticeWindow(body: string): { fromMs: number; toMs: number } | undefined {
+  const m = body.match(NOTICE_WINDOW);
+  if (!m || !/stopped unexpectedly/.test(body)) return undefined;
+  const fromMs = Date.parse(`${m[3]}T${m[1]}Z`);
+  let toMs = Date.parse(`${m[3]}T${m[2]}Z`);
+  if (toMs < fromMs) toMs += 86_400_000; // the window crossed midnight
+  return { fromMs, toMs };
+}
+
 export class Ledger {
   private readonly entries = new Map<string, Entry>();
+  /** Crash notices the XMPP sender received (in arrival order). */
+  readonly notices: CrashNotice[] = [];
+
+  /** The XMPP sender received a crash notice with this window. */
+  notice(fromMs: number, toMs: number, at = Date.now()): void {
+    this.notices.push({ at, fromMs, toMs });
+  }
+
+  /** Lost and not reported, but inside a crash notice's window its XMPP sender received. */
+  private byNotice(e: Entry): boolean {
+    return e.direction !== "m2x" && this.notices.some((n) => e.sentAt >= n.fromMs && e.sentAt <= n.toMs);
+  }
+
+  /** Acked, never arrived, and its sender was told neither per message nor by a crash notice. */
+  isSilent(e: Entry): boolean {
+    return e.acked && e.copies === 0 && !e.reported && !this.byNotice(e);
+  }
 
   /** A client sent `text` (a unique token); `acked` when its own server accepted it at once. */
   sent(text: string, direction: Direction, acked: boolean): void {
@@ -88,7 +126,8 @@ export class Ledger {
       delivered: acked.length - lost.length,
       lostOfAcked: lost.length,
       reported: es.filter((e) => e.reported).length,
-      silent: lost.filter((e) => !e.reported).length,
+      reportedByNotice: lost.filter((e) => !e.reported && this.byNotice(e)).length,
+      silent: lost.filter((e) => this.isSilent(e)).length,
       visibleDuplicates: es.reduce((n, e) => n + Math.max(0, e.copies - 1), 0),
       stallMs: acked.reduce((m, e) => (e.firstSeenAt === undefined ? m : Math.max(m, e.firstSeenAt - e.sentAt)), 0),
     };
@@ -118,7 +157,7 @@ export function timings(ledger: Ledger, prefix: string, direction: Direction): T
 
 /** The sequence numbers (the token's last part) of the silent messages under `prefix` in `direction`, as ranges: "12-30,41". */
 export function silentRanges(ledger: Ledger, prefix: string, direction: Direction): string {
-  const ns = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && e.acked && e.copies === 0 && !e.reported; })
+  const ns = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && ledger.isSilent(e); })
     .map((t) => Number(t.slice(t.lastIndexOf(":") + 1))).sort((a, b) => a - b);
   const out: string[] = [];
   for (let i = 0; i < ns.length;) {
@@ -132,12 +171,12 @@ export function silentRanges(ledger: Ledger, prefix: string, direction: Directio
 
 /** When each silent message under `prefix` in `direction` was sent, in ms relative to `at` (a kill): "-180,-75,20". */
 export function silentSentVs(ledger: Ledger, prefix: string, direction: Direction, at: number): string {
-  const ms = ledger.entriesOf(prefix).filter((e) => e.direction === direction && e.acked && e.copies === 0 && !e.reported)
+  const ms = ledger.entriesOf(prefix).filter((e) => e.direction === direction && ledger.isSilent(e))
     .map((e) => e.sentAt - at).sort((a, b) => a - b);
   return ms.join(",") || "none";
 }
 
 export function figureLine(fault: string, f: Figures, extra: Record<string, number | string> = {}): string {
   const more = Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join("");
-  return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} visible_duplicates=${f.visibleDuplicates} stall_ms=${f.stallMs}${more}`;
+  return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} reported_by_notice=${f.reportedByNotice} visible_duplicates=${f.visibleDuplicates} stall_ms=${f.stallMs}${more}`;
 }

@@ -22,7 +22,7 @@ import { startUser, uniqueName, type TestMatrixUser } from "../harness/synapse/c
 import { configureMta, ensurePostfix, removeMta, startMta, stopMta, type MtaCoordinates } from "../harness/mta/postfix.js";
 import { readMaildir } from "../harness/mta/maildir.js";
 import { RedisServer } from "../support/redis-server.js";
-import { Ledger, type Direction } from "./ledger.js";
+import { Ledger, parseNoticeWindow, type Direction } from "./ledger.js";
 import { startBalancer, startParley, type Balancer, type ParleyProcess } from "./processes.js";
 import { buildParley } from "./build.js";
 
@@ -178,6 +178,12 @@ function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string
     if (!s.is("message")) return;
     if (s.attrs.type === "error") { if (s.attrs.id) ledger.reported(s.attrs.id); return; }
     const body = s.getChildText("body") ?? "";
+    // A crash notice from a component domain (adapters/xmpp/crash-notice.ts): a window, not a message.
+    if (!String(s.attrs.from ?? "").includes("@")) {
+      const w = parseNoticeWindow(body);
+      if (w) { ledger.notice(w.fromMs, w.toMs); console.log(`[chaos] crash notice to alice: ${body}`); }
+      return;
+    }
     if (String(s.attrs.from).split("/")[0] === who.bobJid) for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
   });
   const seenEvents = new Set<string>();
