@@ -11,12 +11,16 @@ import type { Adapter, DeliveryOutcome, NetworkAddressing } from "./contract.js"
 /** How rooms are named on one network. Pure: the same input gives the same answer everywhere. */
 export interface RoomAddressing {
   /**
-   * Normalise a native room id as an admin writes it in a link (a MUC JID, `#alias:server` or
-   * `!id:server`, a list address). Throws an Error whose message says what is wrong.
+   * Normalise a native room id as an admin writes it in a link (a MUC JID, `#alias:server`,
+   * `!id:server` or a room version 12 `!hash`, a list address). Throws an Error whose message says what is wrong.
    */
   parseRoom(native: string): string;
-  /** The canonical `room@domain` address of a normalised native room id on this network. */
-  roomAddress(native: string): CanonicalAddress;
+  /**
+   * The canonical `room@domain` address of a normalised native room id on this network. `settings`
+   * are the network's own `networks.<id>` settings, for an id that names no domain (a Matrix room
+   * version 12 id is addressed under the homeserver's `serverName`).
+   */
+  roomAddress(native: string, settings?: Readonly<Record<string, unknown>>): CanonicalAddress;
 }
 
 export interface RoomAdapter {

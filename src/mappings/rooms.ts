@@ -65,7 +65,7 @@ function loadLink(c: Checker, name: string, raw: unknown, networks: ReadonlyMap<
   const rooms = roomAddressingOf(c.known.get(home)!.addressing)!;
   let address;
   try {
-    address = rooms.roomAddress(natives.get(home)!.id);
+    address = rooms.roomAddress(natives.get(home)!.id, networks.get(home)?.settings);
   } catch (e) {
     c.add([...path, home], `no canonical address for this room: ${errorMessage(e)}`);
     return undefined;

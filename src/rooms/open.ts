@@ -57,7 +57,7 @@ export class OpenRooms implements OpenRoomPort {
     if (!rooms) throw new ParleyError("PARLEY_ADDRESS_UNKNOWN", `the ${home.network} network has no rooms Parley can open`);
     try {
       const id = rooms.parseRoom(home.id);
-      return { id, address: rooms.roomAddress(id) };
+      return { id, address: rooms.roomAddress(id, this.d.mappings().networks.get(home.network)?.settings) };
     } catch (e) {
       throw new ParleyError("PARLEY_ADDRESS_INVALID", errorMessage(e));
     }

@@ -6,8 +6,11 @@
  * (XEP-0106 plus upper case, `escapeLocal`), at the network's shared component domain —
  * `#lounge\3amatrix.example.org@matrix.gw.example.org`.
  *
+ * A room version 12 id `!<hash>` (no server part) is escaped the same way: its upper-case letters
+ * become `\41`…, so `!AbC…` and `!abc…` stay two rooms.
+ *
  * A room never collides with a puppet: a puppet's localpart unescapes to an address (`local@domain`,
- * so it has an `@`), a room's to `<sigil><name>:<server>` with the sigil `#` or `!` and no `@`.
+ * so it has an `@`), a room's to `<sigil><name>:<server>` with the sigil `#` or `!`, or `!<hash>`, and no `@`.
  * Only the canonical escaped form parses back, so every room has exactly one JID. Not yet wired:
  * the MUC service itself (join presence, status 110, occupant list, groupchat, subject, leave) is
  * open work of issue 12.
@@ -17,8 +20,11 @@ import { asNetworkId } from "../../../src/model/address.js";
 import type { NativeRoom } from "../../../src/model/room.js";
 import { escapeLocal, MAX_JID_PART_BYTES, parseJid, sharedDomainsOf, unescapeLocal } from "../address.js";
 
-/** `<sigil><name>:<server>`: a room as Matrix writes it (and any network whose rooms are written so). */
-const ROOM_FORM = /^[#!][^@\s:]+:[^@\s]+$/u;
+/**
+ * `<sigil><name>:<server>`: a room as Matrix writes it (and any network whose rooms are written so),
+ * or a Matrix room version 12 id `!<hash>` (MSC4291: 43 unpadded url-safe base64 characters, no server).
+ */
+const ROOM_FORM = /^(?:[#!][^@\s:]+:[^@\s]+|![A-Za-z0-9_-]{43})$/u;
 
 /** The JID of a foreign room on Parley's MUC service; undefined when the network has no shared domain or the form is not a room. */
 export function serviceRoomJid(room: NativeRoom, m: DomainMappings): string | undefined {

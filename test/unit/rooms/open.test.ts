@@ -18,6 +18,7 @@ import { MemoryOpenRooms, decodeRoom, encodeRoom } from "../../../src/store/open
 import { unfitRoom } from "../../../adapters/xmpp/muc/open.js";
 import { writeRegistration } from "../../../adapters/matrix/registration.js";
 import { openRoomAlias } from "../../../adapters/matrix/rooms/open-alias.js";
+import { matrixRoomAddressing } from "../../../adapters/matrix/rooms/address.js";
 import { MemoryDelivery } from "../../support/memory-delivery.js";
 import { MemoryClaims, MemoryIdMap } from "../../support/fake-context.js";
 import { testMappings } from "../../support/mappings.js";
@@ -65,6 +66,21 @@ describe("open rooms in the core (issue 12)", () => {
       store, mappings: () => mappings, route, adapters: (n) => (n === alpha ? (muc as unknown as Adapter) : undefined),
       addressing: (n) => (n === alpha ? addressing : undefined), log: silentLogger(), metrics: createRoomMetrics(registry),
     });
+  });
+
+  it("a Matrix room version 12 id (no server part) opens under the home network's serverName setting", async () => {
+    const V12 = "!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM";
+    const withServer = { ...testMappings({ networks: { alpha: { settings: { serverName: "Home.Example" } }, beta: {} }, domains: { "matrix.example": { home: "beta" } } }), rooms: new RoomDirectory([]) };
+    const v12 = new OpenRooms({
+      store, mappings: () => withServer, route, adapters: (n) => (n === alpha ? (muc as unknown as Adapter) : undefined),
+      addressing: (n) => (n === alpha ? ({ rooms: matrixRoomAddressing } as unknown as NetworkAddressing) : undefined), log: silentLogger(), metrics: createRoomMetrics(new Registry()),
+    });
+    const home = await v12.check({ network: alpha, id: ` ${V12} ` }, opener);
+    expect(home).toEqual({ network: alpha, id: V12 });
+    const room = await v12.open(home, { network: beta, id: "!portal:matrix.example" });
+    expect(room.address).toBe(`${V12}@home.example`);
+    expect(muc.listening).toEqual([V12]);
+    await expect(v12.check({ network: alpha, id: `${V12}=` }, opener)).rejects.toMatchObject({ code: "PARLEY_ADDRESS_INVALID" });
   });
 
   it("checks and returns the room's normalised form; opening stores it, listens, and the room service finds it", async () => {

@@ -23,6 +23,28 @@ describe("room JIDs of Parley's MUC service", () => {
     expect(parseServiceRoomJid(byId.toUpperCase().replace("@MATRIX.GW.EXAMPLE.ORG", "@matrix.gw.example.org"), m)).toEqual({ network: "matrix", id: "!AbC:matrix.example.org" });
   });
 
+  it("names a room version 12 id (`!` and a 43-character hash, no server part) and reads it back, case kept", () => {
+    const v12 = "!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM";
+    const jid = serviceRoomJid({ network: matrix, id: v12 }, m)!;
+    expect(jid).toBe("!31hne\\41px\\4a_1o-63\\44m\\46rpeqnk\\46f\\57ppnz\\57so1\\4av\\483og\\4c\\4d@matrix.gw.example.org");
+    expect(parseServiceRoomJid(jid, m)).toEqual({ network: "matrix", id: v12 });
+    expect(parseServiceRoomJid(`${jid}/alice`, m)).toEqual({ network: "matrix", id: v12 });
+    expect(serviceRoomJid({ network: matrix, id: v12.toLowerCase() }, m)).not.toBe(jid);
+    // Not the grammar: 42 or 44 characters, standard base64's '+' and '/', padding.
+    for (const bad of [v12.slice(0, -1), `${v12}A`, "!31hneApxJ+1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM", "!31hneApxJ/1o-63DmFrpeqnkFfWppnzWso1JvH3ogL=", "!short"]) {
+      expect(serviceRoomJid({ network: matrix, id: bad }, m)).toBeUndefined();
+    }
+  });
+
+  it("round-trips any room version 12 id", () => {
+    const hash = fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), minLength: 43, maxLength: 43 });
+    fc.assert(fc.property(hash, (h) => {
+      const jid = serviceRoomJid({ network: matrix, id: `!${h}` }, m);
+      expect(jid).toBeDefined();
+      expect(parseServiceRoomJid(jid!, m)).toEqual({ network: "matrix", id: `!${h}` });
+    }));
+  });
+
   it("round-trips any room form", () => {
     const part = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).filter((s) => !/[@\s:]/u.test(s));
     fc.assert(fc.property(fc.constantFrom("#", "!"), part, part, (sigil, name, server) => {
