@@ -10,7 +10,7 @@
 import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { figureLine, silentRanges, silentSentVs, type Direction } from "./ledger.js";
+import { figureLine, noticedSentVs, silentRanges, silentSentVs, type Direction } from "./ledger.js";
 import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
@@ -66,7 +66,7 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), {
         silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt,
         // a kill: when each silent message was sent, relative to the kill (ms; negative: before it)
-        ...(typeof killedAt === "number" ? { silent_sent_vs_kill_ms: silentSentVs(rig.ledger, prefix, d, killedAt) } : {}),
+        ...(typeof killedAt === "number" ? { silent_sent_vs_kill_ms: silentSentVs(rig.ledger, prefix, d, killedAt), by_notice_sent_vs_kill_ms: noticedSentVs(rig.ledger, prefix, d, killedAt) } : {}),
       }));
       const all = rig.ledger.figures(prefix);
       const notices = rig.ledger.notices.slice(noticesBefore);

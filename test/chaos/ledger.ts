@@ -176,6 +176,13 @@ export function silentSentVs(ledger: Ledger, prefix: string, direction: Directio
   return ms.join(",") || "none";
 }
 
+/** When each message counted by a crash notice under `prefix` in `direction` was sent, in ms relative to `at` (a kill). */
+export function noticedSentVs(ledger: Ledger, prefix: string, direction: Direction, at: number): string {
+  const ms = ledger.entriesOf(prefix).filter((e) => e.direction === direction && e.acked && e.copies === 0 && !e.reported && !ledger.isSilent(e))
+    .map((e) => e.sentAt - at).sort((a, b) => a - b);
+  return ms.join(",") || "none";
+}
+
 export function figureLine(fault: string, f: Figures, extra: Record<string, number | string> = {}): string {
   const more = Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join("");
   return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} reported_by_notice=${f.reportedByNotice} visible_duplicates=${f.visibleDuplicates} stall_ms=${f.stallMs}${more}`;
