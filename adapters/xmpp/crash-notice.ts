@@ -87,11 +87,11 @@ async function noticeOne(deps: NoticeDeps, d: DeadHolder, linkUpMs: number): Pro
   // Once per dead holder, whichever process claims its journal first.
   if (!(await state.setIfAbsent(`crash-notice:${d.holder}`, String(linkUpMs), DONE_TTL_S))) return 0;
   const rows = await state.recentRange(RECENT_SENDERS, alive - RECENT_MS, linkUpMs, CAP * 4);
-  // The latest row per user (a member per user, domain and language).
+  // Newest first: the latest row per user (a member per user, domain and language); the cap keeps the most recent senders.
   const byUser = new Map<string, { domain: string; lang: string }>();
   for (const [member] of rows) {
     const [jid = "", domain = "", lang = ""] = member.split(" ");
-    if (jid) byUser.set(jid, { domain, lang });
+    if (jid && !byUser.has(jid)) byUser.set(jid, { domain, lang });
   }
   const users = [...byUser];
   const capped = users.slice(0, CAP);

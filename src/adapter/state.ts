@@ -28,7 +28,7 @@ export interface AdapterStateStore {
    * A named set of members scored by a time (one Redis sorted set: one cluster slot), e.g. who
    * recently sent through a link. `recentAdd` sets `member`'s time (issue it in the same turn as
    * another write and it shares that write's round trip); `recentTrim` drops members older than
-   * `beforeMs`; `recentRange` lists members whose time lies in [fromMs, toMs], oldest first, at
+   * `beforeMs`; `recentRange` lists members whose time lies in [fromMs, toMs], newest first, at
    * most `limit`. Optional: a store without them (test doubles) makes the feature using them a no-op.
    */
   recentAdd?(set: string, member: string, atMs: number): Promise<void>;

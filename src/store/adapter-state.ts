@@ -96,7 +96,7 @@ export class RedisAdapterStateStore implements AdapterStateStore {
 
   async recentRange(set: string, fromMs: number, toMs: number, limit: number): Promise<Array<[string, number]>> {
     try {
-      const flat = await this.redis.zrangebyscore(this.k(set), Math.round(fromMs), Math.round(toMs), "WITHSCORES", "LIMIT", 0, Math.max(1, Math.round(limit)));
+      const flat = await this.redis.zrevrangebyscore(this.k(set), Math.round(toMs), Math.round(fromMs), "WITHSCORES", "LIMIT", 0, Math.max(1, Math.round(limit)));
       const out: Array<[string, number]> = [];
       for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
       return out;

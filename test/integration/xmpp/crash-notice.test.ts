@@ -92,6 +92,20 @@ describe("crash notice after a link holder died (issue 10)", () => {
     expect(link.sent).toHaveLength(2);
   });
 
+  it("paces a crash with many recent senders (200 a second), newest first", async () => {
+    const keys = keyspace(`${prefix}:c`);
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
+    const now = Date.now();
+    for (let i = 0; i < 450; i++) await state.recentAdd(RECENT_SENDERS, `u${i}@chat.example.org ${GW} `, now - 450 + i);
+    const link = new FakeLink();
+    const sleeps: number[] = [];
+    const told = await sendCrashNotices({ state, link, log: silentLogger(), domains: new Set([GW]), sleep: async (ms) => { sleeps.push(link.sent.length); await Promise.resolve(ms); } },
+      [{ holder: "H", lastAliveMs: now }], now + 1_000);
+    expect(told).toBe(450);
+    expect(sleeps).toEqual([200, 400]); // a second's pause after each 200
+    expect(link.sent[0]!.attrs.to).toBe("u449@chat.example.org");
+  });
+
   it("tells nobody after a graceful handover, even when the stopping process dies while draining", async () => {
     const keys = keyspace(`${prefix}:b`);
     const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
