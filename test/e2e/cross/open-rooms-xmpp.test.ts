@@ -52,8 +52,8 @@ beforeAll(async () => {
   erin = await startUser(synapse.baseUrl, synapse.registrationSharedSecret, uniqueName("erin"));
   await dora.client.setDisplayName("Dora");
   await erin.client.setDisplayName("Erin");
-  // Room version 11: its id has a server part, so the room also has a JID by id (a version 12 id has none).
-  ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC, room_version: "11" }));
+  // The homeserver's default room version (12 on this Synapse: the id is `!<hash>`, no server part).
+  ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC }));
   await erin.client.joinRoom(roomId);
   const started = await startCrossGateway(peers, SLOT, logs.logger, PREFIX);
   gw = started.gw;
@@ -188,6 +188,25 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
     const err = await heidi.inbox.next((s) => s.name === "presence" && s.attrs.type === "error" && s.attrs.from === `${byId}/heidi`, 30_000, "the room by its id");
     expect(errorOf(err)).toBe("forbidden");
     expect(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(/bridged already/);
+  });
+
+  it("a room version 12 Matrix room (id `!<hash>`, no server part, no alias) is joined by its id's room JID, and they talk", async () => {
+    const { room_id: v12 } = await dora.client.createRoom({ preset: "public_chat" as never, name: "By id", topic: "by id" });
+    expect(v12).toMatch(/^![A-Za-z0-9_-]{43}$/);
+    const jid = serviceRoomJid({ network: asNetworkId("matrix"), id: v12 }, mappings)!;
+    expect(jid).toBeDefined();
+    await join(heidi, jid, "heidi");
+    const self = await heidi.inbox.next((s) => s.name === "presence" && s.attrs.from === `${jid}/heidi` && s.attrs.type === undefined, 30_000, "heidi's self-presence in the room by id");
+    expect(statuses(self)).toContain("110");
+    await dora.waitForEvent((e) => e.getRoomId() === v12 && e.getType() === "m.room.member" && e.getStateKey() === puppetOf(heidi.bare) && e.getContent().membership === "join", 30_000, "heidi's puppet in the room by id");
+    await heidi.send(xml("message", { to: jid, type: "groupchat", id: "v12-1" }, xml("body", {}, "hello by id")));
+    const ev = await dora.waitForMessage("hello by id", undefined, 30_000);
+    expect(ev.getRoomId()).toBe(v12);
+    expect(ev.getSender()).toBe(puppetOf(heidi.bare));
+    await dora.say(v12, { msgtype: "m.text", body: "dora by id" });
+    expect((await heidi.inbox.next((s) => s.name === "message" && s.attrs.type === "groupchat" && s.getChildText("body") === "dora by id", 30_000, "dora's message by id")).attrs.from).toBe(`${jid}/Dora`);
+    await heidi.send(xml("presence", { to: `${jid}/heidi`, type: "unavailable" }));
+    await heidi.inbox.next((s) => s.name === "presence" && s.attrs.from === `${jid}/heidi` && s.attrs.type === "unavailable", 30_000, "heidi leaving the room by id");
   });
 
   it("refusals in XMPP's own form: no such room, a nick in use, an over-long nick, a message from a non-occupant", async () => {
