@@ -111,8 +111,9 @@ describe("issue 12: kicks and power levels of the Matrix room are respected", ()
     const notice = await alice.inbox.next(told("kicked from the Matrix room"), 30_000, "alice told she no longer reaches the room");
     expect(notice.getChildText("body")).toContain("no bridging here");
     expect(notice.getChildText("body")).toContain(MODR);
-    const kick = bob.events.findIndex((e) => e.getRoomId() === kickRoom && e.getStateKey() === puppet && e.getContent().membership === "leave");
-    expect(kick).toBeGreaterThan(-1);
+    const isKick = (e: (typeof bob.events)[number]) => e.getRoomId() === kickRoom && e.getStateKey() === puppet && e.getContent().membership === "leave";
+    await bob.waitForEvent(isKick, 30_000, "the kick in bob's timeline");
+    const kick = bob.events.findIndex(isKick);
     expect(bob.events.slice(kick).filter((e) => e.getRoomId() === kickRoom && e.getStateKey() === puppet && e.getContent().membership === "join")).toHaveLength(0);
     expect(bob.events.filter((e) => e.getContent().body === "after the kick")).toHaveLength(0);
 
