@@ -6,7 +6,7 @@
  * workers. stop() drains the workers (running jobs finish), then stops the adapters; the parts'
  * connections are closed by whoever built them (see `src/build.ts`).
  */
-import { Gauge } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import type { AcceptResult, Adapter, AdapterContext, AdapterFactory, NetworkAddressing } from "./adapter/contract.js";
 import { providesProfiles, type Profile } from "./adapter/profiles.js";
 import { deliversOverLink, hasIngressControl } from "./adapter/ingress.js";
@@ -34,6 +34,8 @@ export class Gateway {
   private readonly typing: TypingRelay;
   private readonly openRooms: OpenRooms | undefined;
   private started = false;
+  /** Adapters' own counters (AdapterContext.counter), by name. */
+  private readonly adapterCounters = new Map<string, Counter<"network">>();
   private readinessTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GatewayOptions) {
@@ -157,6 +159,16 @@ export class Gateway {
       ...(parts.limits ? { limits: parts.limits.portFor(network) } : {}),
       ...(this.openRooms ? { rooms: this.openRooms } : {}),
       profiles: { profileOf: (who) => this.profileOf(who) },
+      counter: (name, help) => {
+        if (!name.startsWith("parley_")) throw new RangeError(`an adapter counter's name must start with parley_: ${name}`);
+        let c = this.adapterCounters.get(name);
+        if (!c) {
+          c = new Counter({ name, help, labelNames: ["network"], registers: [this.options.registry] });
+          this.adapterCounters.set(name, c);
+        }
+        const counter = c;
+        return { inc: (n = 1) => counter.inc({ network }, n) };
+      },
     };
   }
 

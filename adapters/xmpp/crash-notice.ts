@@ -63,6 +63,8 @@ export interface NoticeDeps {
   /** Component domains this process serves (a recorded domain no longer served is replaced by the first). */
   readonly domains: ReadonlySet<string>;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** `parley_crash_notices_total` (AdapterContext.counter). */
+  readonly counted?: { inc(n?: number): void };
 }
 
 /** Tell the recent senders of each dead holder; resolves with how many were told. */
@@ -106,6 +108,7 @@ async function noticeOne(deps: NoticeDeps, d: DeadHolder, linkUpMs: number): Pro
       await deps.link.send(xml("message", { type: "chat", from, to: jid, id: `parley-crash-${d.holder.replace(/[^A-Za-z0-9]/g, "")}`, "xml:lang": t.lang }, xml("body", {}, t.text)));
       sent++;
       crashNoticeCounter.sent++;
+      deps.counted?.inc();
     } catch (e) {
       log.warn({ to: jid, err: errorMessage(e) }, "crash notice not sent to a user");
     }

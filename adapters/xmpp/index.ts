@@ -212,7 +212,8 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     if (!rt || this.deadHolders.length === 0) return;
     const died = this.deadHolders;
     this.deadHolders = [];
-    void sendCrashNotices({ state: rt.ctx.state, link: rt.link, log: rt.log, domains: rt.domains }, died, Date.now());
+    const counted = rt.ctx.counter?.("parley_crash_notices_total", "users told that messages they sent may be lost: the XMPP link holder died (adapters/xmpp/crash-notice.ts)");
+    void sendCrashNotices({ state: rt.ctx.state, link: rt.link, log: rt.log, domains: rt.domains, ...(counted ? { counted } : {}) }, died, Date.now());
   }
 
   /**

@@ -174,6 +174,11 @@ export interface AdapterContext {
   readonly ingress?: boolean;
   /** Open rooms (issue 12, src/adapter/rooms.ts); absent in some tests. */
   readonly rooms?: OpenRoomPort;
+  /**
+   * A Prometheus counter of the adapter's own (`name` must start with `parley_`; a `network` label
+   * is added), e.g. the XMPP adapter's crash notices. The same name gives the same counter. Absent in some tests.
+   */
+  counter?(name: string, help: string): { inc(n?: number): void };
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

@@ -69,10 +69,12 @@ describe("crash notice after a link holder died (issue 10)", () => {
     expect(died.map((d) => d.holder)).toEqual(["A"]);
     const linkUp = Date.now();
     const link = new FakeLink();
-    const deps = { state, link, log: silentLogger(), domains: new Set([GW]) };
+    let counted = 0;
+    const deps = { state, link, log: silentLogger(), domains: new Set([GW]), counted: { inc: () => { counted++; } } };
     // A second claimant of the same dead journal (its lease lapsed again, say) sends nothing more.
     const told = await Promise.all([sendCrashNotices(deps, died, linkUp), sendCrashNotices(deps, died, linkUp)]);
     expect(told.sort()).toEqual([0, 2]);
+    expect(counted).toBe(2); // parley_crash_notices_total
     expect(link.sent.map((s) => s.attrs.to).sort()).toEqual(["alice@chat.example.org", "carol@chat.example.org"]);
     for (const s of link.sent) {
       expect(s.attrs.from).toBe(GW);
