@@ -43,6 +43,7 @@ import { answerUserQuery } from "./user-query.js";
 import type { HttpReply } from "./types.js";
 import { matrixProvisioning } from "./provision.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { closeListener, listenOn } from "../../src/net/http-listener.js";
 
 export { writeRegistration, type RegistrationInput, type WrittenRegistration } from "./registration.js";
 export { matrixAddressing } from "./address.js";
@@ -96,11 +97,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u), roomQuery: (a) => answerRoomQuery(d, a) } });
-    const server = this.server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(c.listen.port, c.listen.host, () => resolve());
-    });
+    await listenOn(this.server, c.listen.port, c.listen.host);
     // Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
     // Synapse retry queued transactions now instead of after its backoff.
     await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
@@ -136,12 +133,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   async stopIngress(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }
+    if (server) await closeListener(server);
     await this.transactions?.settled();
   }
 

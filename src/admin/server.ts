@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.js";
 import { bearerMatches, readJsonBody, sendError, sendJson } from "./http.js";
 import { isParleyError } from "../errors/parley-error.js";
 import { errorMessage } from "../errors/message.js";
+import { closeListener, listenOn } from "../net/http-listener.js";
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -69,19 +70,13 @@ export class AdminServer {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.options.port, this.options.host, () => resolve());
-    });
-    return server.address() as AddressInfo;
+    return listenOn(server, this.options.port, this.options.host);
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeListener(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.js";
 import type { BlobStore } from "./blob-store.js";
 import { verifyPath } from "./signed-url.js";
 import { errorMessage } from "../errors/message.js";
+import { closeListener, listenOn } from "../net/http-listener.js";
 
 export interface MediaListenerOptions {
   readonly host: string;
@@ -27,11 +28,7 @@ export class MediaListener {
   async start(): Promise<{ address: string; port: number }> {
     const server = createServer((req, res) => void this.serve(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.options.port, this.options.host, () => resolve());
-    });
-    const a = server.address() as { address: string; port: number };
+    const a = await listenOn(server, this.options.port, this.options.host);
     return { address: a.address, port: a.port };
   }
 
@@ -64,8 +61,7 @@ export class MediaListener {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeListener(server);
     this.server = undefined;
   }
 }

@@ -13,9 +13,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "../../../src/log/logger.js";
 import { errorMessage } from "../../../src/errors/message.js";
+import { closeListener, listenOn } from "../../../src/net/http-listener.js";
 import type { EmailConfig } from "../config.js";
 import { commandAddress } from "./address.js";
 import { memberKey, type ListMembers } from "./members.js";
@@ -93,19 +93,13 @@ export class OneClickListener {
     });
     server.maxHeadersCount = 50;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.o.config.listen.port, this.o.config.listen.host, () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+    return (await listenOn(server, this.o.config.listen.port, this.o.config.listen.host)).port;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeListener(server);
   }
 
   private answer(res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}): void {
