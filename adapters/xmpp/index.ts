@@ -61,6 +61,8 @@ export const xmppCapabilities: AdapterCapabilities = {
 };
 
 export const LEASE_NAME = "component-link";
+/** How long a graceful stop lets the inbound stanzas being handled finish before handing the link over. */
+export const HALT_MS = 750;
 
 function bareOf(jid: string | undefined): string {
   return (jid ?? "").split("/")[0]!.toLowerCase();
@@ -94,6 +96,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
 
   async start(ctx: AdapterContext): Promise<void> {
     this.stopped = false;
+    this.inbound.resume();
     const domains = [...new Set([...componentDomains(ctx.mappings()), ...this.config.extraDomains])];
     const log = ctx.log.child({ module: "xmpp" });
     const rt: XmppRuntime = {
@@ -219,9 +222,13 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   /**
    * The first step of a graceful stop (src/adapter/ingress.ts): hand the link over at once, not
    * after the delivery workers drained. The link is the ingress: every moment it stays up, Prosody
-   * hands this process stanzas it may not have time to store before it exits. Deliveries written
-   * before are confirmed by the server first (up to 1 s), so they finish; later XMPP deliveries
-   * fail as transient here and run on the process that takes the link over.
+   * hands this process stanzas it may not have time to store before it exits. The inbound handling
+   * halts first (serial-inbound.ts): stanzas being handled finish, up to {@link HALT_MS}, while the
+   * link can still carry their errors; the rest stays in the journal, which the next holder
+   * replays before its own stanzas, so a conversation keeps its order across the handover
+   * (journal.ts, `handOver`). Deliveries written before are confirmed by the server first (up to
+   * 1 s), so they finish; later XMPP deliveries fail as transient here and run on the process that
+   * takes the link over.
    */
   async stopIngress(): Promise<void> {
     if (this.stopped) return;
@@ -229,35 +236,33 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     clearInterval(this.leaseTimer);
     const rt = this.rt;
     if (!rt) return;
-    if (this.owner) {
+    const owner = this.owner;
+    const [running] = await Promise.all([
+      this.inbound.halt(HALT_MS),
+      owner ? settleWithin(this.presence?.withdrawAll() ?? Promise.resolve(), 500) : Promise.resolve(),
+    ]);
+    if (running > 0) rt.log.warn({ stanzas: running }, "inbound stanzas still being handled at the handover: the next link holder replays them too (recognised as duplicates)");
+    if (owner) {
       // Hand the link over (README, "Several processes"): close it, then release the lease at
       // once, so a standby connects on its next lease check instead of after the lease's TTL.
-      await settleWithin(this.presence?.withdrawAll() ?? Promise.resolve(), 500);
       await rt.link.stop(1_000);
-      this.journal?.drain(this.config.lease.renewMs); // ours while we store what we read
       this.owner = false;
+    }
+    // Before the link lease: the successor finds the journal handed over when it takes the link.
+    await this.journal?.handOver().catch((e: unknown) => rt.log.warn({ err: errorMessage(e) }, "inbound journal not handed over"));
+    if (owner) {
       try {
         await rt.ctx.state.releaseLease(LEASE_NAME, this.holder);
       } catch (e) {
         rt.log.warn({ err: errorMessage(e) }, "lease not released; it expires by itself");
       }
     }
-    // Stanzas read before the link closed finish their accept while Redis is still open.
-    await this.storeBacklog();
   }
 
   async stop(): Promise<void> {
     await this.stopIngress();
-    await this.storeBacklog();
-  }
-
-  /**
-   * Stanzas read from the link are stored however long the backlog, as long as it progresses
-   * (issue 10); what is left stays in the journal for the next link holder.
-   */
-  private async storeBacklog(): Promise<void> {
-    const stuck = await this.inbound.drain(2_000);
-    if (stuck > 0) this.rt?.log.error({ conversations: stuck }, "inbound stanzas not stored: no progress in 2 s; left in the journal for the next link holder");
+    // A stanza still being handled after the halt (its replay is the successor's) finishes while Redis is open, briefly.
+    await this.inbound.drain(500);
     await this.journal?.close();
   }
 

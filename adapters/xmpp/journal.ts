@@ -73,6 +73,8 @@ export function journalKeyOf(el: XmlElement): string | undefined { return keys.g
 export class InboundJournal {
   private seq = 0;
   private status: "closed" | "live" | "draining" = "closed";
+  /** Given up to the next link holder at a graceful stop ({@link handOver}): never renewed again. */
+  private handedOver = false;
   private outstanding = 0;
   private opened = false;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -94,6 +96,7 @@ export class InboundJournal {
   /** Before the link starts: take this process's journal lease and register it as live. */
   async open(): Promise<void> {
     this.opened = true;
+    this.handedOver = false;
     clearInterval(this.drainTimer);
     this.drainTimer = undefined;
     this.status = "live";
@@ -105,6 +108,7 @@ export class InboundJournal {
    * it replays. The adapter calls it on every lease tick before renewing the link lease.
    */
   async renew(): Promise<void> {
+    if (this.handedOver) return;
     if (this.status !== "closed" || this.outstanding > 0) {
       await this.state.lease(journalName(this.holder), this.holder, this.ttlMs);
       await this.state.mapSet(JOURNALS, this.holder, `${this.status === "closed" ? "draining" : this.status}@${Date.now()}`);
@@ -129,12 +133,45 @@ export class InboundJournal {
     this.renew().catch(() => undefined);
   }
 
+  /**
+   * A graceful stop, once the link is closed and the handling halted (serial-inbound.ts): what was
+   * read and not handled stays here, and the next link holder replays it before its own stanzas —
+   * so a conversation's earlier messages are never overtaken by later ones the successor reads.
+   * The journal is marked `handover@<ms>` (its holder stopped reading with the link closed: nothing
+   * was lost unseen, no crash notice) and its lease, and those of the dead holders' journals this
+   * process was replaying, released at once, so the successor claims them without waiting. Empty,
+   * it is simply unregistered. Returns the stanzas left for the successor.
+   */
+  async handOver(): Promise<number> {
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    this.status = "closed";
+    if (!this.opened || this.handedOver) return 0;
+    const left = this.outstanding;
+    try {
+      if (left === 0) {
+        await this.state.mapDelete(JOURNALS, this.holder);
+      } else {
+        await this.state.mapSet(JOURNALS, this.holder, `handover@${Date.now()}`);
+        this.log.info({ stanzas: left }, "inbound stanzas not handled here: left in the journal for the next link holder, which replays them first");
+      }
+      this.handedOver = true;
+      await this.state.releaseLease(journalName(this.holder), this.holder);
+      for (const h of this.claimed.keys()) await this.state.releaseLease(journalName(h), this.holder).catch(() => undefined);
+      this.claimed.clear();
+    } catch (e) {
+      this.handedOver = true;
+      this.log.warn({ err: errorMessage(e) }, "inbound journal not handed over; its lease lapses and the next link holder replays it then");
+    }
+    return left;
+  }
+
   /** Everything read was handled (or given up): unregister when empty, so nobody replays it. */
   async close(): Promise<void> {
     clearInterval(this.drainTimer);
     this.drainTimer = undefined;
     this.status = "closed";
-    if (!this.opened) return;
+    if (!this.opened || this.handedOver) return;
     if (this.outstanding > 0) {
       this.log.error({ stanzas: this.outstanding }, "inbound journal closed with stanzas not handled: the next link holder replays them");
       return;
@@ -198,6 +235,7 @@ export class InboundJournal {
    * later ticks.
    */
   async claimOrphans(waitMs = 0): Promise<JournalEntry[]> {
+    if (this.handedOver) return [];
     const deadline = Date.now() + waitMs;
     const out: JournalEntry[] = [];
     let waiting = await this.registered();
@@ -205,14 +243,21 @@ export class InboundJournal {
       const stillLive = new Map<string, string>();
       for (const [h, value] of waiting) {
         if (h === this.holder || this.claimed.has(h)) continue;
-        const { status, atMs } = parseRegistry(value);
+        const { status } = parseRegistry(value);
         if (!(await this.state.lease(journalName(h), this.holder, this.ttlMs))) {
           if (status === "live") stillLive.set(h, value);
           continue;
         }
-        // Its holder died with the link up (a graceful stop marks it draining first): what the server
-        // wrote into the dead socket is lost unseen; its recent senders are told (crash-notice.ts).
-        if (status === "live") this.died.push({ holder: h, lastAliveMs: atMs });
+        // Read again now that it is ours: a graceful stop marks it `handover` just before it lets go.
+        const current = await this.state.mapGet(JOURNALS, h);
+        if (current === undefined) { // closed by its holder meanwhile: nothing to replay
+          await this.state.releaseLease(journalName(h), this.holder).catch(() => undefined);
+          continue;
+        }
+        const now = parseRegistry(current);
+        // Its holder died with the link up (a graceful stop marks it draining or handover first): what
+        // the server wrote into the dead socket is lost unseen; its recent senders are told (crash-notice.ts).
+        if (now.status === "live") this.died.push({ holder: h, lastAliveMs: now.atMs });
         try {
           out.push(...(await this.take(h)));
         } catch (e) {
