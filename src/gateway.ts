@@ -19,7 +19,7 @@ import { createCoreMetrics, type CoreMetrics } from "./core/metrics.js";
 import { ParleyError, isParleyError } from "./errors/parley-error.js";
 import { RoomService, linkedRooms } from "./rooms/service.js";
 import { OpenRooms, linkedAndOpenRooms } from "./rooms/open.js";
-import { createRoomMetrics } from "./rooms/metrics.js";
+import { createRoomMetrics, type RoomMetrics } from "./rooms/metrics.js";
 import { TypingRelay } from "./core/typing.js";
 import { errorMessage } from "./errors/message.js";
 
@@ -36,6 +36,7 @@ export class Gateway {
   private started = false;
   /** Adapters' own counters (AdapterContext.counter), by name. */
   private readonly adapterCounters = new Map<string, Counter<"network">>();
+  private readonly roomMetrics: RoomMetrics;
   private readinessTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GatewayOptions) {
@@ -44,6 +45,7 @@ export class Gateway {
     const { parts, log } = options;
     const capabilities = (n: NetworkId) => { const a = this.adapters.get(n); return a ? (a.capabilities ?? this.factories.get(n)?.capabilities) : undefined; };
     const roomMetrics = createRoomMetrics(options.registry);
+    this.roomMetrics = roomMetrics;
     const store = parts.openRooms;
     this.openRooms = store ? new OpenRooms({
       store, mappings: options.mappings, route: parts.route, adapters: (n) => this.adapters.get(n),
@@ -93,6 +95,15 @@ export class Gateway {
       registers: [options.registry],
       collect() {
         for (const [network, adapter] of adapters) this.set({ network }, adapter.health().ready ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "parley_room_links_unhealthy",
+      help: "Bridged rooms this process's adapter sees refusing or having removed Parley (kicked, banned, destroyed, join refused); cleared when a join succeeds again",
+      labelNames: ["network"],
+      registers: [options.registry],
+      collect() {
+        for (const [network, adapter] of adapters) this.set({ network }, adapter.health().rooms?.length ?? 0);
       },
     });
     for (const [network, config] of options.adapterConfigs) {
@@ -169,6 +180,7 @@ export class Gateway {
         const counter = c;
         return { inc: (n = 1) => counter.inc({ network }, n) };
       },
+      roomLinkFailed: (reason) => this.roomMetrics.linkFailures.inc({ network, reason }),
     };
   }
 

@@ -327,8 +327,10 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     // taking XMPP jobs (src/gateway.ts) and /readyz says why.
     const silentMs = this.rt.link.unansweredMs();
     if (silentMs > this.config.confirmTimeoutMs) return { ready: false, detail: `component link up, but the XMPP server has not answered for ${silentMs} ms` };
-    const refused = [...(this.occupants?.refused ?? [])].map(([room, why]) => `; room ${room}: ${why}`).join("");
-    return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online${refused}` };
+    // A room refusing or having removed Parley is shown, not made unready: one bad room must not take the gateway out (docs/rooms.md).
+    const rooms = this.occupants?.unhealthy() ?? [];
+    const refused = rooms.map((r) => `; room ${r.room}: ${r.detail}`).join("");
+    return { ready: online.length === all.length, detail: `component link: ${online.length}/${all.length} domains online${refused}`, ...(rooms.length > 0 ? { rooms } : {}) };
   }
 }
 

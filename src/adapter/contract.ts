@@ -128,6 +128,23 @@ export interface HandOn { readonly after?: string }
 export interface LinkHealth {
   readonly ready: boolean;
   readonly detail: string;
+  /**
+   * Bridged rooms that currently refuse or removed Parley (issue 12): shown in `/readyz` detail and
+   * counted by `parley_room_links_unhealthy`. They do not make the link unready: one bad room must
+   * not take the whole gateway out of a load balancer (docs/rooms.md).
+   */
+  readonly rooms?: readonly RoomLinkProblem[];
+}
+
+/** Why a bridged room refuses Parley, in network-neutral words (a metric label: a small fixed set). */
+export const ROOM_LINK_FAILURES = ["members-only", "password", "banned", "kicked", "destroyed", "nick-conflict", "full", "not-found", "not-allowed", "removed", "refused"] as const;
+export type RoomLinkFailure = (typeof ROOM_LINK_FAILURES)[number];
+
+/** One bridged room that refuses or removed Parley: its native id, why (a {@link RoomLinkFailure}) and the room's own words. */
+export interface RoomLinkProblem {
+  readonly room: string;
+  readonly reason: RoomLinkFailure;
+  readonly detail: string;
 }
 
 /** What {@link AdapterContext.accept} says of each event. */
@@ -179,6 +196,8 @@ export interface AdapterContext {
    * is added), e.g. the XMPP adapter's crash notices. The same name gives the same counter. Absent in some tests.
    */
   counter?(name: string, help: string): { inc(n?: number): void };
+  /** A bridged room refused or removed Parley (counted in `parley_room_link_failures_total{network,reason}`). Absent in some tests. */
+  roomLinkFailed?(reason: RoomLinkFailure): void;
 }
 
 /** The live adapter. Every method may be called concurrently for different conversations. */

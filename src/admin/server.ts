@@ -13,7 +13,8 @@ import { closeListener, listenOn } from "../net/http-listener.js";
 
 export interface ReadinessCheck {
   readonly name: string;
-  check(): Promise<{ ready: boolean; detail: string }>;
+  /** `rooms`: bridged rooms refusing Parley (LinkHealth.rooms), shown in the detail without making the check unready. */
+  check(): Promise<{ ready: boolean; detail: string; rooms?: readonly { room: string; reason: string; detail: string }[] }>;
 }
 
 /**

@@ -14,7 +14,8 @@ import { XMPP, parseJid, toNative } from "../address.js";
 import { xml } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
-import { nickFor, type Occupants } from "./occupants.js";
+import { LISTENER_NICK, nickFor, type Occupants } from "./occupants.js";
+import { errorMessage } from "../../../src/errors/message.js";
 import { moderateInMuc } from "./moderation.js";
 import { deliverMucDisplayed, deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
@@ -51,7 +52,13 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
     return moderateInMuc(rt, room, jid, occupants.listenerJid(), { ...activity.message, retracts: activity.message.retracts });
   }
   const display = activity.type === "message" ? activity.message.displayName : undefined;
-  if (occupants.nickOf(room, jid) === undefined) await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
+  if (occupants.nickOf(room, jid) === undefined) {
+    // The listener was removed (kicked): bring it back first, so the room's traffic is bridged again (best effort).
+    if (occupants.listenerOut(room)) await occupants.ensure(room, occupants.listenerJid(), LISTENER_NICK, "parley", { roster: true }).catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join the room again"));
+    const problem = occupants.problemOf(room);
+    if (problem?.reason === "destroyed" && occupants.listenerOut(room)) throw new DeliveryError("permanent", "refused-by-policy", `the XMPP room ${room} was destroyed`, { nativeDetail: "destroyed" });
+    await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
+  }
   const id = stanzaIdFor(activity.type === "message" ? activity.message.id : activity.subject.id);
   if (activity.type === "subject") {
     await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, xml("subject", {}, activity.subject.subject)));

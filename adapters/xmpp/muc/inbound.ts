@@ -17,7 +17,7 @@ import { xml, type XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
 import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.js";
 import { handleMucInteraction, mucReplyOf, recordAuthor } from "./features.js";
-import { LISTENER_NICK, NS_MUC_USER, type Occupants } from "./occupants.js";
+import { LISTENER_NICK, NS_MUC_USER, removalOf, type Occupants } from "./occupants.js";
 import { handleModeration, recordReflection } from "./moderation.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
@@ -80,11 +80,17 @@ function memberOf(rt: XmppRuntime, o: Occupants, room: string, nick: string): En
 async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: string, nick: string): Promise<void> {
   if (o.settle(el)) return;
   const codes = statuses(el);
-  if (el.attrs.to !== o.listenerJid()) {
-    // A copy for a puppet: only its own removal matters (kicked 307, banned 301, room destroyed).
-    if (el.attrs.type === "unavailable" && codes.has("110")) await o.removed(room, (el.attrs.to ?? "").split("/")[0]!, codes.has("301") ? "a puppet was banned" : codes.has("307") ? "a puppet was kicked" : "a puppet left");
+  const to = el.attrs.to ?? "";
+  // The self-presence of one of Parley's occupants (status 110, or its own nick): its removal
+  // (kicked, banned, room destroyed) marks the room unhealthy; its own leave only forgets it.
+  const self = to === o.listenerJid() ? to : to.split("/")[0]!;
+  if (el.attrs.type === "unavailable" && (codes.has("110") || o.nickOf(room, self) === nick)) {
+    const removal = removalOf(el);
+    if (removal) await o.removed(room, self, removal);
+    else await o.left(room, self);
     return;
   }
+  if (to !== o.listenerJid()) return; // a copy for a puppet: only its own removal matters
   if (o.isOwnNick(room, nick)) return;
   const item = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER)?.getChild("item");
   const jids = jidsOf(o, room);

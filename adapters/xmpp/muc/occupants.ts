@@ -14,7 +14,7 @@
  * `not-acceptable` when it dropped the occupant (it restarted, or the room was destroyed), and the
  * puppet then joins again. Every reconnect of the link checks again.
  */
-import { DeliveryError } from "../../../src/adapter/contract.js";
+import { DeliveryError, type RoomLinkFailure, type RoomLinkProblem } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
 import { NS_PING, xml, type XmlElement } from "../connection.js";
 import { XMPP } from "../address.js";
@@ -32,14 +32,43 @@ interface Pending {
 }
 
 /** What the room said when it refused a join: the sender is told, the link is marked unhealthy. */
-const REFUSALS: Record<string, string> = {
-  "registration-required": "the room is members-only",
-  "not-authorized": "the room needs a password",
-  forbidden: "the puppet is banned from the room",
-  "service-unavailable": "the room is full",
-  "item-not-found": "the room does not exist",
-  "not-allowed": "the room cannot be created by Parley",
+const REFUSALS: Record<string, readonly [RoomLinkFailure, string]> = {
+  "registration-required": ["members-only", "the room is members-only"],
+  "not-authorized": ["password", "the room needs a password"],
+  forbidden: ["banned", "the puppet is banned from the room"],
+  "service-unavailable": ["full", "the room is full"],
+  "item-not-found": ["not-found", "the room does not exist"],
+  "not-allowed": ["not-allowed", "the room cannot be created by Parley"],
 };
+
+/** An unhealthy room: why, and whether it was the listener occupant that was removed (then only its own join clears it). */
+interface Unhealthy extends RoomLinkProblem {
+  readonly listener: boolean;
+}
+
+/**
+ * Why the room removed one of Parley's occupants, from its unavailable self-presence (XEP-0045
+ * §9.1 ban 301, §8.2 kick 307, §9.4/§9.6 affiliation change or members-only 321/322, §10.9 room
+ * destroyed, 332 service shutdown); undefined for an occupant's own leave.
+ */
+export function removalOf(el: XmlElement): { reason: RoomLinkFailure; detail: string } | undefined {
+  if (el.attrs.type !== "unavailable") return undefined;
+  const x = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER);
+  if (!x) return undefined;
+  const said = (e: XmlElement | undefined): string => {
+    const r = e?.getChildText("reason");
+    return r ? `: ${cleanRoomText(r, 256)}` : "";
+  };
+  const destroy = x.getChild("destroy");
+  if (destroy) return { reason: "destroyed", detail: `the room was destroyed${said(destroy)}` };
+  const codes = new Set(x.getChildren("status").map((s) => s.attrs.code ?? ""));
+  const item = x.getChild("item");
+  if (codes.has("301")) return { reason: "banned", detail: `Parley was banned from the room${said(item)}` };
+  if (codes.has("307")) return { reason: "kicked", detail: `Parley was kicked from the room${said(item)}` };
+  if (codes.has("321") || codes.has("322")) return { reason: "members-only", detail: "the room removed Parley: it is members-only now" };
+  if (codes.has("332")) return { reason: "removed", detail: "the room's service shut down" };
+  return undefined;
+}
 
 export function nickFor(displayName: string | undefined, fallback: string): string {
   return cleanRoomText(displayName ?? "", MAX_NICK_CHARS) || cleanRoomText(fallback, MAX_NICK_CHARS);
@@ -62,8 +91,8 @@ export class Occupants {
   private readonly pending = new Map<string, Pending>();
   /** Occupant JIDs of joins in flight: the room shows the others a puppet's entry before its own self-presence. */
   private readonly joining = new Set<string>();
-  /** Rooms whose last join was refused, with why (for health). */
-  readonly refused = new Map<string, string>();
+  /** Rooms whose last join was refused, or that removed an occupant of Parley's, with why (for health). */
+  private readonly refused = new Map<string, Unhealthy>();
   /** Open rooms (no admin link) this gateway bridges: muc/open.ts. */
   readonly open = new Set<string>();
 
@@ -72,6 +101,37 @@ export class Occupants {
   /** Whether Parley bridges `room` (a bare room JID in lower case): linked in the mappings, or open. */
   bridges(room: string): boolean {
     return this.open.has(room) || this.rt.ctx.mappings().rooms?.find(XMPP, room) !== undefined;
+  }
+
+  /** Rooms refusing or having removed Parley now (LinkHealth.rooms). */
+  unhealthy(): RoomLinkProblem[] {
+    return [...this.refused.values()].map(({ room, reason, detail }) => ({ room, reason, detail }));
+  }
+
+  /** Why `room` is unhealthy, if it is. */
+  problemOf(room: string): RoomLinkProblem | undefined {
+    return this.refused.get(room);
+  }
+
+  /** Mark `room` unhealthy (counted once per transition into a reason). */
+  private fail(room: string, reason: RoomLinkFailure, detail: string, listener: boolean): void {
+    const before = this.refused.get(room);
+    this.refused.set(room, { room, reason, detail, listener: listener || (before?.listener ?? false) });
+    if (before?.reason !== reason) this.rt.ctx.roomLinkFailed?.(reason);
+    this.rt.log.warn({ room, reason, detail }, "bridged MUC room marked unhealthy");
+  }
+
+  /** A join of `puppet` succeeded: the room is healthy again, unless the listener is still out and this was a puppet. */
+  private joined(room: string, puppet: string): void {
+    const was = this.refused.get(room);
+    if (!was || (was.listener && puppet !== this.listenerJid())) return;
+    this.refused.delete(room);
+    this.rt.log.info({ room, was: was.reason }, "bridged MUC room healthy again");
+  }
+
+  /** Whether the listener occupant is out of `room` (removed): deliveries try to bring it back first. */
+  listenerOut(room: string): boolean {
+    return this.refused.get(room)?.listener === true && !this.nicks.has(`${room}|${this.listenerJid()}`);
   }
 
   listenerJid(): string {
@@ -165,7 +225,12 @@ export class Occupants {
       await this.join(room, puppet, nick, nick);
     } catch (e) {
       if (!(e instanceof DeliveryError) || e.nativeDetail !== "conflict") throw e;
-      await this.join(room, puppet, cleanRoomText(`${nick} [${network}]`, MAX_NICK_CHARS), nick);
+      try {
+        await this.join(room, puppet, cleanRoomText(`${nick} [${network}]`, MAX_NICK_CHARS), nick);
+      } catch (again) {
+        if (again instanceof DeliveryError && again.nativeDetail === "conflict") this.fail(room, "nick-conflict", "the nick and its fallback are both taken in the room", puppet === this.listenerJid());
+        throw again;
+      }
     }
   }
 
@@ -197,7 +262,7 @@ export class Occupants {
       this.pending.set(key, {
         resolve: () => {
           clearTimeout(timer);
-          this.refused.delete(room);
+          this.joined(room, puppet);
           this.record(room, puppet, nick, wanted).then(resolve, (e: unknown) => reject(new DeliveryError("transient", "unavailable", `the join was not recorded: ${errorMessage(e)}`)));
         },
         reject: (e) => { clearTimeout(timer); reject(e); },
@@ -226,22 +291,35 @@ export class Occupants {
     if (!pending) return false;
     if (el.attrs.type === "unavailable") return true; // the end of an earlier stay (a re-join leaves first)
     this.pending.delete(key);
+    const room = (el.attrs.from ?? "").split("/")[0]!.toLowerCase();
+    const puppet = el.attrs.to ?? "";
     if (el.attrs.type === "error") {
       const condition = el.getChild("error")?.getChildElements()[0]?.name ?? "undefined-condition";
-      const why = REFUSALS[condition] ?? `the room refused the join (${condition})`;
-      const room = (el.attrs.from ?? "").split("/")[0]!;
-      if (condition !== "conflict") this.refused.set(room, why);
+      const [reason, why] = REFUSALS[condition] ?? ["refused", `the room refused the join (${condition})`];
+      if (condition !== "conflict") this.fail(room, reason, why, puppet === this.listenerJid());
       this.rt.log.warn({ room, condition }, "MUC join refused");
       pending.reject(new DeliveryError(condition === "conflict" ? "transient" : "permanent", "refused-by-policy", why, { nativeDetail: condition }));
-    } else {
-      pending.resolve();
+      return true;
     }
+    const created = el.getChildren("x").find((c) => c.attrs.xmlns === NS_MUC_USER)?.getChildren("status").some((s) => s.attrs.code === "201") === true;
+    if (created && this.refused.get(room)?.reason === "destroyed") {
+      // The room was destroyed and this join made a new, empty one (status 201): leave it, and the sender is told.
+      this.rt.link.send(xml("presence", { from: puppet, to: el.attrs.from ?? room, type: "unavailable" })).catch((e: unknown) => this.rt.log.warn({ room, err: errorMessage(e) }, "could not leave the room a join made"));
+      pending.reject(new DeliveryError("permanent", "refused-by-policy", "the room was destroyed", { nativeDetail: "destroyed" }));
+      return true;
+    }
+    pending.resolve();
     return true;
   }
 
-  /** The room removed an occupant of Parley's (kick 307, ban 301, room destroyed): forget it. */
-  async removed(room: string, puppet: string, why: string): Promise<void> {
-    this.refused.set(room, why);
+  /** The room removed an occupant of Parley's (kick, ban, room destroyed: {@link removalOf}): forget it and mark the room unhealthy. */
+  async removed(room: string, puppet: string, why: { reason: RoomLinkFailure; detail: string }): Promise<void> {
+    this.fail(room, why.reason, why.detail, puppet === this.listenerJid());
     await this.forget(room, puppet);
+  }
+
+  /** An occupant of Parley's left on its own (or its leave was reflected): forget it, nothing is unhealthy. */
+  async left(room: string, puppet: string): Promise<void> {
+    if (this.nicks.has(`${room}|${puppet}`)) await this.forget(room, puppet);
   }
 }

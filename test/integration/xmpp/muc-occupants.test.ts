@@ -118,7 +118,7 @@ describe("issue 12: MUC occupants in Redis", () => {
     await b.linkUp([ROOM]);
     expect(b.isOwnNick(ROOM, "bob")).toBe(false);
     await b.ensure(ROOM, PUPPET, "bob", "matrix");
-    await b.removed(ROOM, PUPPET, "a puppet was kicked");
+    await b.removed(ROOM, PUPPET, { reason: "kicked", detail: "Parley was kicked from the room" });
     const c = processOn(muc);
     await c.linkUp([ROOM]);
     expect(c.nickOf(ROOM, PUPPET)).toBeUndefined();
