@@ -6,6 +6,7 @@ import type { Homeserver } from "./homeserver.js";
 import type { Puppets } from "./puppets.js";
 import type { PuppetProfiles } from "./puppet-profile.js";
 import type { Rooms } from "./rooms.js";
+import type { RemovedRooms } from "./rooms/removed.js";
 
 export interface MatrixDeps {
   readonly ctx: AdapterContext;
@@ -18,4 +19,6 @@ export interface MatrixDeps {
   readonly log: Logger;
   /** The bridge bot's user id. */
   readonly bot: string;
+  /** Bridged rooms that removed the bot or a puppet (health); absent in some tests. */
+  readonly removedRooms?: RemovedRooms;
 }

@@ -8,6 +8,7 @@ import { deliverRoomActivity, joinLinkedRooms, typingInLinkedRoom } from "./room
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { answerRoomQuery } from "./rooms/open.js";
 import { checkMatrixRoom, listenToMatrixRoom } from "./rooms/open-home.js";
+import { RemovedRooms } from "./rooms/removed.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {
@@ -68,6 +69,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   private transactions: Transactions | undefined;
   private presence: PuppetPresence | undefined;
   private homeserverOk = false;
+  /** Bridged rooms that removed the bot or a puppet (rooms/removed.ts), for health(). */
+  private readonly removedRooms = new RemovedRooms();
   private stopped = false;
 
   constructor(private readonly config: MatrixConfig) {}
@@ -85,7 +88,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const log = ctx.log.child({ module: "matrix" });
     const hs = new Homeserver({ baseUrl: c.homeserverUrl, asToken: c.asToken, timeoutMs: c.requestTimeoutMs });
     const bot = botUserId(ctx.mappings());
-    const base = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state) };
+    const base = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state), removedRooms: this.removedRooms };
     const d: MatrixDeps = { ...base, profiles: new PuppetProfiles(base) };
     this.d = d;
     await this.checkToken(d);
@@ -209,8 +212,12 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   health(): LinkHealth {
     const listening = this.server?.listening ?? false;
     const sendOnly = this.d !== undefined && !this.stopped && this.d.ctx.ingress === false;
-    if (sendOnly) return { ready: true, detail: `send-only (workers role); homeserver ${this.homeserverOk ? "answering" : "unreachable"}` };
-    return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.homeserverOk ? "answering" : "unreachable"}` : "stopped" };
+    // Rooms that removed the bot or a puppet are shown, not made unready (docs/rooms.md).
+    const rooms = this.d ? this.removedRooms.unhealthy(this.d.bot) : [];
+    const shown = rooms.map((r) => `; room ${r.room}: ${r.detail}`).join("");
+    const withRooms = rooms.length > 0 ? { rooms } : {};
+    if (sendOnly) return { ready: true, detail: `send-only (workers role); homeserver ${this.homeserverOk ? "answering" : "unreachable"}${shown}`, ...withRooms };
+    return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.homeserverOk ? "answering" : "unreachable"}${shown}` : "stopped", ...withRooms };
   }
 }
 

@@ -48,6 +48,7 @@ export async function ensureJoined(d: MatrixDeps, roomId: string, user: string):
     await d.hs.request(user, Method.Post, `/join/${enc(roomId)}`, {});
   }
   await d.ctx.state.set(`joined:${roomId}|${user}`, "1");
+  d.removedRooms?.clear(roomId, user);
 }
 
 async function leave(d: MatrixDeps, roomId: string, user: string): Promise<void> {
