@@ -239,7 +239,7 @@ export class Gateway {
 
   /**
    * Graceful stop, in the order that loses nothing (src/adapter/ingress.ts): stop the listeners
-   * (sources keep what they could not hand over and retry), drain running deliveries, then stop
+   * (sources keep what they could not hand over and retry) while running deliveries drain, then stop
    * every adapter (links last: the XMPP component hands its link over; what it read until then is
    * still enqueued), then close the delivery service. The caller closes Redis
    * only after this resolves, so whatever is accepted meanwhile is stored or refused, never dropped.
@@ -249,19 +249,24 @@ export class Gateway {
     this.started = false;
     clearInterval(this.readinessTimer);
     this.typing.stop();
-    await Promise.all([...this.adapters].filter(([, a]) => hasIngressControl(a)).map(async ([network, adapter]) => {
+    const ingress = Promise.all([...this.adapters].filter(([, a]) => hasIngressControl(a)).map(async ([network, adapter]) => {
       try {
         if (hasIngressControl(adapter)) await adapter.stopIngress();
       } catch (e) {
         this.options.log.warn({ network, err: errorMessage(e) }, "adapter ingress did not stop cleanly");
       }
     }));
+    // The delivery workers drain meanwhile, not after (issue 10: exit within 2 s of SIGTERM): they
+    // take no new job from now on and finish the running ones (closeTimeoutMs). Accepting stays
+    // open until close(), below, so what the ingress still accepts is enqueued.
+    const workers = this.options.parts.delivery.stopWorkers();
+    await ingress;
     onIngressStopped?.();
     // An adapter whose ingress stop also ended its deliveries (the XMPP link handed over) takes no
     // more jobs here: they would only fail, use up attempts and back off (issue 10).
     await Promise.all([...this.adapters].filter(([, a]) => !a.health().ready).map(([network]) =>
       this.options.parts.delivery.setLocalActive(network, false).catch(() => undefined)));
-    await this.options.parts.delivery.stopWorkers();
+    await workers;
     for (const [network, adapter] of this.adapters) {
       try {
         await adapter.stop();
