@@ -6,7 +6,7 @@ import type { Homeserver } from "./homeserver.js";
 import type { Puppets } from "./puppets.js";
 import type { PuppetProfiles } from "./puppet-profile.js";
 import type { Rooms } from "./rooms.js";
-import type { RemovedRooms } from "./rooms/removed.js";
+import type { RemovedRooms } from "./rooms/removed-rooms.js";
 
 export interface MatrixDeps {
   readonly ctx: AdapterContext;

@@ -8,7 +8,7 @@ import { deliverRoomActivity, joinLinkedRooms, typingInLinkedRoom } from "./room
 import type { RoomTypingNotice } from "../../src/adapter/features.js";
 import { answerRoomQuery } from "./rooms/open.js";
 import { checkMatrixRoom, listenToMatrixRoom } from "./rooms/open-home.js";
-import { RemovedRooms } from "./rooms/removed.js";
+import { RemovedRooms } from "./rooms/removed-rooms.js";
 import type { Server } from "node:http";
 import { MatrixError } from "matrix-js-sdk";
 import {

@@ -9,44 +9,19 @@
  * or the event type's level) gets the homeserver's M_FORBIDDEN: that too fails for good and the
  * sender is told; nothing is retried in vain.
  *
- * Each removal also marks the room unhealthy in this process ({@link RemovedRooms}: the adapter's
+ * Each removal also marks the room unhealthy in this process (RemovedRooms, removed-rooms.ts: the adapter's
  * `health()` rooms, `/readyz` detail, `parley_room_links_unhealthy`), learnt from the membership
  * event or from a delivery that met the remembered removal; an invite, an unban or a successful
  * join clears it.
  */
-import { DeliveryError, type RoomLinkProblem } from "../../../src/adapter/contract.js";
+import { DeliveryError } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
 import type { MatrixDeps } from "../deps.js";
 import type { MatrixEvent } from "../types.js";
+export { RemovedRooms } from "./removed-rooms.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Bridged Matrix rooms that removed the bot or a puppet, as this process has seen (for health). */
-export class RemovedRooms {
-  /** room id → user → the problem. */
-  private readonly rooms = new Map<string, Map<string, RoomLinkProblem>>();
-
-  /** Marks `roomId`; true when it is new (counted once). */
-  mark(roomId: string, user: string, problem: RoomLinkProblem): boolean {
-    let users = this.rooms.get(roomId);
-    if (!users) this.rooms.set(roomId, (users = new Map<string, RoomLinkProblem>()));
-    const fresh = !users.has(user);
-    users.set(user, problem);
-    return fresh;
-  }
-
-  clear(roomId: string, user: string): void {
-    const users = this.rooms.get(roomId);
-    if (!users?.delete(user)) return;
-    if (users.size === 0) this.rooms.delete(roomId);
-  }
-
-  /** One entry per room: the bot's problem first (no member's message gets through then), else a puppet's. */
-  unhealthy(bot: string): RoomLinkProblem[] {
-    return [...this.rooms.values()].map((users) => users.get(bot) ?? [...users.values()][0]!);
-  }
-}
 
 function markRemoved(d: MatrixDeps, roomId: string, user: string, how: "banned" | "kicked", detail: string): void {
   if (d.removedRooms?.mark(roomId, user, { room: roomId, reason: how, detail: `${user === d.bot ? "the bridge bot was" : `the puppet ${user} was`} ${detail}` })) d.ctx.roomLinkFailed?.(how);
