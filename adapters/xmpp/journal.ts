@@ -12,9 +12,11 @@
  * so it lapses before the link lease does). A process that takes the link over claims every
  * journal whose lease lapsed (its holder died, or stopped without finishing) by acquiring that
  * lease itself, and hands its entries to the handling, in their original order, before its own link
- * starts; so per conversation the replayed stanzas come before the new ones. A journal marked
- * `draining` (its holder stopped reading and is storing what it read) is left to its holder as long
- * as that lease is renewed, and claimed only when it lapses. A replay is recognised by the core's
+ * starts; so per conversation the replayed stanzas come before the new ones. A graceful stop hands
+ * its journal over (`handOver`: marked `handover`, lease released before the link lease) with what
+ * it did not handle, so the next holder replays that first, with no crash notice. A journal marked
+ * `draining` (its holder lost the link and is working off what it read) is left to its holder as
+ * long as that lease is renewed, and claimed only when it lapses. A replay is recognised by the core's
  * native-id claims (the stanza `id` scoped to the full JID, the origin-id; a journal key for a
  * message with neither), so an entry handled before the crash but not yet removed is a duplicate,
  * never a second message (README, "What can be lost in the instant of a kill").
@@ -26,7 +28,7 @@ import { parseXml } from "../../src/model/xml.js";
 import type { XmlElement } from "./connection.js";
 
 /**
- * The registry of journals: holder → "live@<ms>" | "draining@<ms>", the time its holder last
+ * The registry of journals: holder → "live@<ms>" | "draining@<ms>" | "handover@<ms>", the time its holder last
  * renewed it (a dead holder's last known-alive time: crash-notice.ts). A bare status (older
  * versions) reads as "never renewed".
  */
