@@ -52,13 +52,13 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
     return moderateInMuc(rt, room, jid, occupants.listenerJid(), { ...activity.message, retracts: activity.message.retracts });
   }
   const display = activity.type === "message" ? activity.message.displayName : undefined;
-  if (occupants.nickOf(room, jid) === undefined) {
-    // The listener was removed (kicked): bring it back first, so the room's traffic is bridged again (best effort).
-    if (occupants.listenerOut(room)) await occupants.ensure(room, occupants.listenerJid(), LISTENER_NICK, "parley", { roster: true }).catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join the room again"));
-    const problem = occupants.problemOf(room);
-    if (problem?.reason === "destroyed" && occupants.listenerOut(room)) throw new DeliveryError("permanent", "refused-by-policy", `the XMPP room ${room} was destroyed`, { nativeDetail: "destroyed" });
-    await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
+  if (occupants.listenerOut(room)) {
+    // The listener was removed (kicked, or the room destroyed): bring it back first, so the room's traffic is bridged again (best effort).
+    await occupants.ensure(room, occupants.listenerJid(), LISTENER_NICK, "parley", { roster: true }).catch((e: unknown) => rt.log.warn({ room, err: errorMessage(e) }, "listener could not join the room again"));
+    // A destroyed room is not made again by a puppet's join: the sender is told.
+    if (occupants.problemOf(room)?.reason === "destroyed" && occupants.listenerOut(room)) throw new DeliveryError("permanent", "refused-by-policy", `the XMPP room ${room} was destroyed`, { nativeDetail: "destroyed" });
   }
+  if (occupants.nickOf(room, jid) === undefined) await occupants.ensure(room, jid, nickFor(display, actor.address.split("@")[0]!), actor.network);
   const id = stanzaIdFor(activity.type === "message" ? activity.message.id : activity.subject.id);
   if (activity.type === "subject") {
     await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, xml("subject", {}, activity.subject.subject)));

@@ -5,7 +5,10 @@
  *   the room hides too, are still never bridged back;
  * - a Matrix room that kicks Parley's puppet: it is not forced back in, the XMPP member is told in
  *   XMPP's form until a room member invites the puppet again; a puppet muted by power levels
- *   (`events_default` above its level) gets its member told, not a silent loss.
+ *   (`events_default` above its level) gets its member told, not a silent loss;
+ * - the MUC room's owner kicks Parley's listener, then destroys the room: the admin sees the room
+ *   in `/readyz` detail (still 200) and in `/metrics`; a later message brings the listener back
+ *   (cleared), and after the destroy no join makes the room again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
@@ -28,6 +31,7 @@ const ANON = `anon-${STAMP}@conference.${prosody.userDomain}`;
 const MODR = `kick-${STAMP}@conference.${prosody.userDomain}`;
 const NS_MUC = "http://jabber.org/protocol/muc";
 const logs = new LogCapture();
+const ADMIN_TOKEN = "rooms-hardening-admin-token";
 
 let gw: TestGateway;
 let alice: TestUser;
@@ -64,7 +68,7 @@ beforeAll(async () => {
     key: linkedRoomKey(name), origin: "linked" as const, name, home: xmpp, address: canonicalAddress(muc),
     natives: new Map([[xmpp, { network: xmpp, id: muc }], [matrix, { network: matrix, id: room }]]), source: { file: "<test>", line: 0 },
   });
-  const started = await startCrossGateway({ prosody, synapse, mta: mtaCoordinates() }, SLOT, logs.logger, undefined, {}, (m) => ({ ...m, rooms: new RoomDirectory([link(`anon${STAMP}`, ANON, anonRoom), link(`kick${STAMP}`, MODR, kickRoom)]) }));
+  const started = await startCrossGateway({ prosody, synapse, mta: mtaCoordinates() }, SLOT, logs.logger, undefined, {}, (m) => ({ ...m, rooms: new RoomDirectory([link(`anon${STAMP}`, ANON, anonRoom), link(`kick${STAMP}`, MODR, kickRoom)]) }), undefined, { token: ADMIN_TOKEN });
   gw = started.gw;
   const f = crossFactories();
   puppetOf = (net, address, home) => f[net].addressing.toNative(endpoint(address, home), started.mappings);
@@ -174,5 +178,55 @@ describe("issue 12 bad input, answered in the sender's own protocol", () => {
     } finally {
       await dave.stop();
     }
+  });
+});
+
+describe("issue 12: a MUC room that removes Parley is shown to the admin", () => {
+  type Check = { name: string; ready: boolean; detail: string; rooms?: { room: string; reason: string; detail: string }[] };
+  const admin = async (path: string): Promise<Response> => {
+    const { host, port } = gw.adminAddress()!;
+    return fetch(`http://${host}:${port}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  };
+  const xmppCheck = async (): Promise<Check> => {
+    const res = await admin("/readyz");
+    const body = (await res.json()) as { checks: Check[] };
+    return { ...body.checks.find((c) => c.name === "adapter.xmpp")!, ready: res.status === 200 };
+  };
+  const metric = async (line: RegExp): Promise<number | undefined> => {
+    const text = await (await admin("/metrics")).text();
+    const m = text.split("\n").find((l) => line.test(l));
+    return m === undefined ? undefined : Number(m.split(" ").pop());
+  };
+  const NS_MUC_ADMIN = `${NS_MUC}#admin`;
+  const NS_MUC_OWNER = `${NS_MUC}#owner`;
+
+  it("the listener kicked, then the room destroyed: /readyz detail (still 200) and /metrics show it; a message brings the listener back, a destroyed room is not made again", async () => {
+    await alice.xmpp.iqCaller.request(xml("iq", { type: "set", to: MODR }, xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { nick: "parley-bridge", role: "none" }, xml("reason", {}, "out with the bridge")))));
+    await expect.poll(async () => (await xmppCheck()).rooms?.find((r) => r.room === MODR)?.reason, { timeout: 30_000 }).toBe("kicked");
+    const kicked = await xmppCheck();
+    expect(kicked.ready).toBe(true); // one bad room does not take the gateway out of a load balancer
+    expect(kicked.detail).toContain(`room ${MODR}: Parley was kicked from the room: out with the bridge`);
+    expect(await metric(/^parley_room_links_unhealthy\{network="xmpp"\}/)).toBe(1);
+    expect(await metric(/^parley_room_link_failures_total\{network="xmpp",reason="kicked"\}/)).toBe(1);
+
+    // The next message into the room brings the listener back: healthy again.
+    await bob.say(kickRoom, { msgtype: "m.text", body: "after the listener was kicked" });
+    await alice.inbox.next(groupchat("after the listener was kicked"), 30_000, "bob's message after the listener's kick");
+    await expect.poll(async () => (await xmppCheck()).rooms?.some((r) => r.room === MODR) ?? false, { timeout: 30_000 }).toBe(false);
+    expect(await metric(/^parley_room_links_unhealthy\{network="xmpp"\}/)).toBe(0);
+
+    // The owner destroys the room (XEP-0045 §10.9).
+    await alice.xmpp.iqCaller.request(xml("iq", { type: "set", to: MODR }, xml("query", { xmlns: NS_MUC_OWNER }, xml("destroy", {}, xml("reason", {}, "closing this room")))));
+    await expect.poll(async () => (await xmppCheck()).rooms?.find((r) => r.room === MODR)?.reason, { timeout: 30_000 }).toBe("destroyed");
+    expect((await xmppCheck()).detail).toContain(`room ${MODR}: the room was destroyed: closing this room`);
+    expect(await metric(/^parley_room_link_failures_total\{network="xmpp",reason="destroyed"\}/)).toBe(1);
+    expect(await metric(/^parley_room_links_unhealthy\{network="xmpp"\}/)).toBe(1);
+
+    // A message for the destroyed room fails for good; the room is not made again by Parley's join.
+    await bob.say(kickRoom, { msgtype: "m.text", body: "into the destroyed room" });
+    await expect.poll(() => logs.lines.some((l) => typeof l.err === "string" && l.err.includes("destroyed") && l.room === MODR), { timeout: 30_000 }).toBe(true);
+    const info = await alice.xmpp.iqCaller.request(xml("iq", { type: "get", to: MODR }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }))).then(() => "exists", () => "gone");
+    expect(info).toBe("gone");
+    expect((await xmppCheck()).rooms?.find((r) => r.room === MODR)?.reason).toBe("destroyed");
   });
 });
