@@ -180,7 +180,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
         // What a dead holder read and had not handled goes first, then the link (order per conversation).
         await this.journal?.open().catch((e: unknown) => rt.log.warn({ err: errorMessage(e) }, "inbound journal not opened"));
         await this.replayOrphans(this.config.lease.ttlMs);
-        rt.link.start();
+        if (!this.stopped) rt.link.start(); // a stop meanwhile handed everything over (stopIngress)
       } else if (held && this.owner) {
         await this.replayOrphans(0);
       } else if (!held && this.owner) {

@@ -113,6 +113,10 @@ export class InboundJournal {
     if (this.handedOver) return;
     if (this.status !== "closed" || this.outstanding > 0) {
       await this.state.lease(journalName(this.holder), this.holder, this.ttlMs);
+      if (this.handedOver) { // handed over meanwhile (a stop during this renewal): let go again
+        await this.state.releaseLease(journalName(this.holder), this.holder);
+        return;
+      }
       await this.state.mapSet(JOURNALS, this.holder, `${this.status === "closed" ? "draining" : this.status}@${Date.now()}`);
     }
     if (this.status === "live" && this.state.recentTrim && Date.now() - this.lastTrim >= TRIM_EVERY_MS) {
@@ -150,6 +154,7 @@ export class InboundJournal {
     this.status = "closed";
     if (!this.opened || this.handedOver) return 0;
     const left = this.outstanding;
+    this.handedOver = true; // before any await: a renewal under way must not mark it live again
     try {
       if (left === 0) {
         await this.state.mapDelete(JOURNALS, this.holder);
@@ -157,12 +162,10 @@ export class InboundJournal {
         await this.state.mapSet(JOURNALS, this.holder, `handover@${Date.now()}`);
         this.log.info({ stanzas: left }, "inbound stanzas not handled here: left in the journal for the next link holder, which replays them first");
       }
-      this.handedOver = true;
       await this.state.releaseLease(journalName(this.holder), this.holder);
       for (const h of this.claimed.keys()) await this.state.releaseLease(journalName(h), this.holder).catch(() => undefined);
       this.claimed.clear();
     } catch (e) {
-      this.handedOver = true;
       this.log.warn({ err: errorMessage(e) }, "inbound journal not handed over; its lease lapses and the next link holder replays it then");
     }
     return left;
