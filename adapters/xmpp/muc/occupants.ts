@@ -12,7 +12,8 @@
  * does not join again. A join recorded there is trusted only once this link session has checked it
  * with an XEP-0410 self-ping (one IQ, no presence broadcast to the room): the server answers
  * `not-acceptable` when it dropped the occupant (it restarted, or the room was destroyed), and the
- * puppet then joins again. Every reconnect of the link checks again.
+ * puppet then joins again. Every reconnect of the link checks again. A room destroyed while Parley
+ * sat in it is marked in the same hash (field `destroyed`) until the listener joins it again.
  */
 import { DeliveryError, type RoomLinkFailure, type RoomLinkProblem } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
@@ -76,6 +77,8 @@ export function nickFor(displayName: string | undefined, fallback: string): stri
 
 /** The Redis hash of one room's occupants of Parley's (one key: one cluster slot). */
 export const occupantsMap = (room: string): string => `muc-occupants:${room}`;
+/** The field of {@link occupantsMap} that says the room was destroyed (its value: the detail shown). */
+const DESTROYED_FIELD = "destroyed";
 
 export class Occupants {
   /** `room|puppetJid` → nick actually held, for occupants of Parley's (a cache of the Redis hash). */
@@ -118,6 +121,7 @@ export class Occupants {
     const before = this.refused.get(room);
     this.refused.set(room, { room, reason, detail, listener: listener || (before?.listener ?? false) });
     if (before?.reason !== reason) this.rt.ctx.roomLinkFailed?.(reason);
+    if (reason === "destroyed") this.rt.ctx.state.mapSet(occupantsMap(room), DESTROYED_FIELD, detail).catch((e: unknown) => this.rt.log.warn({ room, err: errorMessage(e) }, "destroyed room not recorded"));
     this.rt.log.warn({ room, reason, detail }, "bridged MUC room marked unhealthy");
   }
 
@@ -126,6 +130,7 @@ export class Occupants {
     const was = this.refused.get(room);
     if (!was || (was.listener && puppet !== this.listenerJid())) return;
     this.refused.delete(room);
+    if (was.reason === "destroyed") this.rt.ctx.state.mapDelete(occupantsMap(room), DESTROYED_FIELD).catch((e: unknown) => this.rt.log.warn({ room, err: errorMessage(e) }, "destroyed mark not removed"));
     this.rt.log.info({ room, was: was.reason }, "bridged MUC room healthy again");
   }
 
@@ -164,6 +169,8 @@ export class Occupants {
       const page = await this.rt.ctx.state.mapScan(occupantsMap(room), cursor, 500);
       cursor = page.cursor;
       for (const [field, value] of page.entries) {
+        // A room destroyed while Parley sat in it stays marked for the next process, so its listener's join does not make it again.
+        if (field === DESTROYED_FIELD && !this.refused.has(room)) this.refused.set(room, { room, reason: "destroyed", detail: value, listener: true });
         if (!field.startsWith("p ")) continue;
         const [held, wanted] = value.split("\n");
         if (held) this.remember(room, field.slice(2), held, wanted || held);

@@ -14,7 +14,7 @@ import { silentLogger } from "../../../src/log/logger.js";
 import { DeliveryError, type AdapterContext, type RoomLinkFailure } from "../../../src/adapter/contract.js";
 import { xml, type ComponentLink, type XmlElement } from "../../../adapters/xmpp/connection.js";
 import type { XmppRuntime } from "../../../adapters/xmpp/stanza.js";
-import { LISTENER_NICK, NS_MUC_USER, Occupants } from "../../../adapters/xmpp/muc/occupants.js";
+import { LISTENER_NICK, NS_MUC_USER, occupantsMap, Occupants } from "../../../adapters/xmpp/muc/occupants.js";
 import { handleMucStanza } from "../../../adapters/xmpp/muc/inbound.js";
 import { SHARED_REDIS, uniquePrefix } from "../delivery/helpers.js";
 
@@ -136,9 +136,22 @@ describe("issue 12: a bridged MUC room refusing or removing Parley is marked unh
     await expect(o.ensure(ROOM, o.listenerJid(), LISTENER_NICK, "parley", { roster: true })).rejects.toThrow("destroyed");
     expect(muc.leaves).toEqual([`${ROOM}/${LISTENER_NICK}`]);
     expect(o.problemOf(ROOM)?.reason).toBe("destroyed");
+
+    // The next process (a restart, or the next holder of the link) knows: its listener's join at link-up does not make the room again.
+    const next = setup(muc);
+    await next.o.linkUp([ROOM]);
+    expect(next.o.problemOf(ROOM)).toEqual({ room: ROOM, reason: "destroyed", detail: "the room was destroyed: moved elsewhere", listener: true });
+    await expect(next.o.ensure(ROOM, next.o.listenerJid(), LISTENER_NICK, "parley", { roster: true })).rejects.toThrow("destroyed");
+    expect(muc.leaves).toHaveLength(2);
+    expect(next.counted).toEqual([]); // counted once, by the process that saw it
+
     muc.answer = "ok"; // the owner made the room again
-    await o.ensure(ROOM, o.listenerJid(), LISTENER_NICK, "parley", { roster: true });
-    expect(o.unhealthy()).toEqual([]);
+    await next.o.ensure(ROOM, next.o.listenerJid(), LISTENER_NICK, "parley", { roster: true });
+    expect(next.o.unhealthy()).toEqual([]);
+    await expect.poll(() => redis.hget(keyspace(prefix).key("state", "xmpp", occupantsMap(ROOM)), "destroyed")).toBeNull();
+    const third = setup(muc);
+    await third.o.linkUp([ROOM]);
+    expect(third.o.problemOf(ROOM)).toBeUndefined();
   });
 
   it("a nick taken, and its fallback too: nick-conflict", async () => {
