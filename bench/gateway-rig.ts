@@ -34,12 +34,12 @@ export interface GatewayRig {
  * `role` (default "all") and `cluster` (Redis Cluster seeds) let a bench split the core over
  * processes: one "ingress" process accepting, "workers" processes delivering (bench/scale.ts).
  */
-export async function gatewayRig(o: { redisUrl: string; cluster?: readonly string[]; role?: Role; prefix: string; concurrency: number; onDeliver: (m: Message) => void; trace?: boolean }): Promise<GatewayRig> {
+export async function gatewayRig(o: { redisUrl: string; cluster?: readonly string[]; partitions?: number; role?: Role; prefix: string; concurrency: number; onDeliver: (m: Message) => void; trace?: boolean }): Promise<GatewayRig> {
   const beta = new TestDoublePeer();
   beta.onMessage = o.onDeliver;
   const factories = [testDoubleFactory("alpha"), testDoubleFactory("beta", beta)];
   const config = gatewayConfigSchema(factories).parse({
-    redis: { url: o.redisUrl, keyPrefix: `${o.prefix}:`, ...(o.cluster ? { cluster: [...o.cluster] } : {}) },
+    redis: { url: o.redisUrl, keyPrefix: `${o.prefix}:`, ...(o.cluster ? { cluster: [...o.cluster] } : {}), ...(o.partitions ? { partitions: o.partitions } : {}) },
     admin: { enabled: false },
     delivery: { concurrency: o.concurrency },
     adapters: { alpha: {}, beta: {} },

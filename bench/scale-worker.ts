@@ -13,6 +13,7 @@ import { gatewayRig, sentAt } from "./gateway-rig.js";
 export interface ScaleWorkerConfig {
   readonly redisUrl: string;
   readonly cluster?: readonly string[];
+  readonly partitions?: number;
   readonly prefix: string;
   readonly concurrency: number;
 }
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   let delivered = 0;
   let latencies: number[] = [];
   const rig = await gatewayRig({
-    redisUrl: cfg.redisUrl, cluster: cfg.cluster, role: "workers", prefix: cfg.prefix, concurrency: cfg.concurrency,
+    redisUrl: cfg.redisUrl, cluster: cfg.cluster, partitions: cfg.partitions, role: "workers", prefix: cfg.prefix, concurrency: cfg.concurrency,
     onDeliver: (m) => { delivered++; latencies.push(now() - sentAt(m)); },
   });
   let reported = 0;

@@ -46,7 +46,7 @@
  *
  * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), rate_per_worker=40
  * (BENCH_RATE_PER_WORKER), seconds=8 (BENCH_SECONDS), workers=1,2,4 (BENCH_WORKERS),
- * backends=redis,cluster (BENCH_BACKENDS), repeats=3 (BENCH_REPEATS), concurrency=16 per worker
+ * backends=redis,cluster (BENCH_BACKENDS), partitions=default (BENCH_PARTITIONS), repeats=3 (BENCH_REPEATS), concurrency=16 per worker
  * process (BENCH_CONCURRENCY), lanes=32 (BENCH_LANES), appendfsync=everysec (BENCH_APPENDFSYNC).
  * BENCH_CMDSTATS=1 prints Redis' commands per message by name; BENCH_WORKER_PROF=<dir> writes each
  * worker's V8 CPU profile there (`--cpu-prof`). `load_average_1m` is printed with every run: on 2
@@ -72,6 +72,8 @@ const SECONDS = Number(arg("seconds", "BENCH_SECONDS", "8"));
 const WORKERS = arg("workers", "BENCH_WORKERS", "1,2,4").split(",").map(Number);
 const BACKENDS = arg("backends", "BENCH_BACKENDS", "redis,cluster").split(",");
 const CONCURRENCY = Number(arg("concurrency", "BENCH_CONCURRENCY", "16"));
+/** Delivery queue partitions per kind and network; unset: the product default (1 on one Redis, 8 on a cluster). */
+const PARTITIONS = arg("partitions", "BENCH_PARTITIONS", "") === "" ? undefined : Number(arg("partitions", "BENCH_PARTITIONS", ""));
 const LANES = Number(arg("lanes", "BENCH_LANES", "32"));
 const APPENDFSYNC = arg("appendfsync", "BENCH_APPENDFSYNC", "everysec") === "always" ? "always" : "everysec";
 const REPEATS = Number(arg("repeats", "BENCH_REPEATS", "3"));
@@ -253,8 +255,8 @@ async function perProcess(gw: GatewayRig, w: Workers, b: Backend): Promise<Field
 
 async function run(b: Backend, workers: number): Promise<Fields> {
   const prefix = `bench-scale-${randomBytes(3).toString("hex")}`;
-  const gw = await gatewayRig({ redisUrl: b.redisUrl, cluster: b.cluster, role: "ingress", prefix, concurrency: CONCURRENCY, onDeliver: () => {} });
-  const w = await Workers.spawn(workers, { redisUrl: b.redisUrl, cluster: b.cluster, prefix, concurrency: CONCURRENCY });
+  const gw = await gatewayRig({ redisUrl: b.redisUrl, cluster: b.cluster, role: "ingress", partitions: PARTITIONS, prefix, concurrency: CONCURRENCY, onDeliver: () => {} });
+  const w = await Workers.spawn(workers, { redisUrl: b.redisUrl, cluster: b.cluster, partitions: PARTITIONS, prefix, concurrency: CONCURRENCY });
   try {
     const warm = w.total + WARMUP;
     for (let i = 0; i < WARMUP; i++) await accept(gw);
@@ -315,5 +317,5 @@ async function backendRuns(name: string): Promise<void> {
     (growth <= noise ? "FLAT: per-process CPU per message does not grow with the number of processes, within run-to-run noise" : "GROWS: more than the run-to-run noise"));
 }
 
-console.log(`n=${N} lanes=${LANES} concurrency_per_worker=${CONCURRENCY} appendfsync=${APPENDFSYNC} repeats=${REPEATS} load_average_1m_at_start=${loadavg()[0]!.toFixed(2)}`);
+console.log(`n=${N} lanes=${LANES} concurrency_per_worker=${CONCURRENCY} partitions=${PARTITIONS ?? "default"} appendfsync=${APPENDFSYNC} repeats=${REPEATS} load_average_1m_at_start=${loadavg()[0]!.toFixed(2)}`);
 for (const name of BACKENDS) await backendRuns(name);
