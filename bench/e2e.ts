@@ -9,6 +9,8 @@
  *   <dir>_source_msgs_per_s  n / (first send → the source network took the last one): the
  *                      ceiling the figure above cannot pass (Synapse's own rate for m2x)
  *   <dir>_p50_ms, <dir>_p99_ms, <dir>_max_ms   send → arrival
+ *   m2x_out_of_room_order (and _drain_, _drain_as_) arrivals at alice earlier than a message
+ *                      before them in the room's own order (GET /messages): the order Parley keeps
  *   <dir>_out_of_order arrivals earlier than a message sent before them (m2x: Synapse orders
  *                      concurrent sends itself, so only x2m's figure is Parley's)
  *   <dir>_delivered    of `n` (all must arrive)
@@ -40,7 +42,7 @@ import { endpoint } from "../src/model/address.js";
 import { demoMappings } from "../scripts/demo/deployment.js";
 import { connectXmppUser, xml, type Stanza, type XmppTestUser } from "../test/harness/prosody/client.js";
 import { startChaosRig, type ChaosRig } from "../test/chaos/rig.js";
-import { timings, type Direction } from "../test/chaos/ledger.js";
+import { outOfSourceOrder, timings, type Direction } from "../test/chaos/ledger.js";
 import { until } from "../test/support/until.js";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
@@ -94,6 +96,14 @@ function cpuMs(pid: number | undefined): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/**
+ * Matrix → XMPP: arrivals at alice out of the room's own order (Synapse orders bob's concurrent
+ * sends itself, so `_out_of_order`, by send time, is mostly Synapse's; this one is Parley's).
+ */
+async function printRoomOrder(rig: ChaosRig, prefix: string, label: string): Promise<void> {
+  console.log(`${label}_out_of_room_order=${outOfSourceOrder(rig.ledger, prefix, await rig.roomOrder())}`);
+}
+
 /** The arrivals under `prefix` at alice's client: (count − 1) / (first → last arrival). */
 function drainFigures(rig: ChaosRig, prefix: string, label: string, held: number, heldMs: number): void {
   const arrivals = rig.ledger.entriesOf(prefix).map((e) => e.firstSeenAt).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
@@ -142,6 +152,7 @@ async function drainQueue(rig: ChaosRig, n: number, prefix: string): Promise<voi
       .catch(() => undefined);
     const cpu = cpuMs(pid) - cpu0;
     drainFigures(rig, prefix, "m2x_drain", n, heldMs);
+    await printRoomOrder(rig, prefix, "m2x_drain");
     console.log(`m2x_drain_parley_cpu_ms_per_msg=${(cpu / n).toFixed(2)} (one core's worth: ${(1000 / (cpu / n)).toFixed(0)} msg/s)`);
     await q.close();
   } finally {
@@ -167,6 +178,7 @@ async function drain(rig: ChaosRig, n: number, prefix: string): Promise<void> {
   await until(`${held} held messages delivered`, () => (timings(rig.ledger, prefix, "m2x").delivered >= held ? true : undefined), 180_000, 100)
     .catch(() => undefined);
   drainFigures(rig, prefix, "m2x_drain_as", held, heldMs);
+  await printRoomOrder(rig, prefix, "m2x_drain_as");
 }
 
 async function mapLimit<T, R>(xs: readonly T[], limit: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
@@ -273,6 +285,7 @@ try {
     const prefix = `c:bench:${d}:`;
     const sourceMs = await run(rig, d, N, prefix);
     print(d, prefix, N, rig, sourceMs);
+    if (d === "m2x") await printRoomOrder(rig, prefix, d);
     if (d === "m2x" && DRAIN_N > 0) {
       await drainQueue(rig, DRAIN_N, "c:drainq:m2x:");
       if (DRAIN_AS) await drain(rig, DRAIN_N, "c:drain:m2x:");

@@ -155,6 +155,22 @@ export function timings(ledger: Ledger, prefix: string, direction: Direction): T
   return { delivered: es.length, latencies: es.map((e) => e.firstSeenAt! - e.sentAt).sort((a, b) => a - b), spanMs: latest - first, outOfOrder };
 }
 
+/**
+ * Arrivals out of the source room's order: `order` is the texts in the order the source network
+ * put them (a Matrix room's stream order); an arrival counts when a text later in that order
+ * arrived before it. Unlike {@link timings}' outOfOrder (by send time), this is the order a
+ * gateway must keep when the source orders concurrent sends itself.
+ */
+export function outOfSourceOrder(ledger: Ledger, prefix: string, order: readonly string[]): number {
+  const rank = new Map(order.filter((t) => t.startsWith(prefix)).map((t, i) => [t, i]));
+  const arrived = ledger.texts(prefix).filter((t) => rank.has(t) && ledger.entry(t)!.firstSeenAt !== undefined)
+    .sort((a, b) => ledger.entry(a)!.firstSeenAt! - ledger.entry(b)!.firstSeenAt!);
+  let out = 0;
+  let highest = -1;
+  for (const t of arrived) { const r = rank.get(t)!; if (r < highest) { out++; if (process.env.BENCH_DEBUG) console.log(`inversion rank=${r} after=${highest} text=${t}`); } highest = Math.max(highest, r); }
+  return out;
+}
+
 /** The sequence numbers (the token's last part) of the silent messages under `prefix` in `direction`, as ranges: "12-30,41". */
 export function silentRanges(ledger: Ledger, prefix: string, direction: Direction): string {
   const ns = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && ledger.isSilent(e); })

@@ -46,6 +46,8 @@ export interface ChaosRig {
   start(name: "a" | "b"): Promise<ParleyProcess>;
   /** Read bob's room history for messages a gappy sync did not show live (Synapse restarts). */
   backfill(): Promise<void>;
+  /** bob's own messages in the room's order (the homeserver's, oldest first): the order Matrix → XMPP must keep. */
+  roomOrder(): Promise<string[]>;
   /** Send one message in `direction`, tagged `text`; resolves once the source network took it (never rejects). */
   send(direction: Direction, text: string): Promise<void>;
   prosodyPid(): number;
@@ -153,6 +155,7 @@ export async function startChaosRig(opts: { xmppUsers?: readonly string[] } = {}
     };
     return {
       dir, redis, prosody, synapse, mta, ledger, procs, balancer, alice, bob, bobJid, start, send, backfill,
+      roomOrder: () => bodiesInRoomOrder(bob, room),
       prosodyPid: () => Number(readFileSync(prosody.pidFile, "utf8").trim()),
       async stop() {
         await stopAll();
@@ -215,6 +218,20 @@ function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string
       from = res.end;
     }
   };
+}
+
+/** The bodies `sender` wrote in `room`, in the room's (stream) order, oldest first: GET /messages backwards, reversed. */
+async function bodiesInRoomOrder(bob: TestMatrixUser, room: string): Promise<string[]> {
+  const newestFirst: string[] = [];
+  let from: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const q: Record<string, string> = { dir: "b", limit: "500", ...(from ? { from } : {}) };
+    const res = await bob.client.http.authedRequest<{ chunk: Array<{ type: string; sender: string; content: Record<string, unknown> }>; end?: string }>(Method.Get, `/rooms/${encodeURIComponent(room)}/messages`, q);
+    for (const e of res.chunk) if (e.type === "m.room.message" && e.sender === bob.userId && typeof e.content.body === "string") newestFirst.push(e.content.body);
+    if (!res.end || res.chunk.length === 0) break;
+    from = res.end;
+  }
+  return newestFirst.reverse();
 }
 
 function scanMaildir(dir: string, ledger: Ledger): void {
