@@ -4,7 +4,7 @@
  * id `parley-<canonical id>` (as `id` and as XEP-0359 origin-id), so a retry is recognisable, and
  * a receipt or a bounce maps back to the canonical message without a lookup.
  */
-import { DeliveryError, type DeliveryOutcome, type HandOn, type PendingConfirm } from "../../src/adapter/contract.js";
+import { BehindUnconfirmed, DeliveryError, type DeliveryOutcome, type HandOn, type PendingConfirm } from "../../src/adapter/contract.js";
 import type { Message, Part } from "../../src/model/message.js";
 import type { DeliveryStatus } from "../../src/model/delivery-status.js";
 import { domainOf } from "../../src/model/address.js";
@@ -99,7 +99,7 @@ export async function sendPending(rt: XmppRuntime, stanzas: readonly XmlElement[
   if (generation < 0) throw new DeliveryError("transient", "unavailable", `component link for ${fromDomain} is down`);
   const channel = rt.link.channel(fromDomain, generation);
   if (after !== undefined && after !== channel) {
-    throw new DeliveryError("transient", "unavailable", "earlier messages of this conversation went out on a connection that is gone; they go again first");
+    throw new BehindUnconfirmed("earlier messages of this conversation went out on a connection that is gone; they go again first");
   }
   try {
     // No await between the check above and the first write: both see the same connection.

@@ -94,6 +94,19 @@ export class DeliveryError extends Error {
   }
 }
 
+/**
+ * Hand-on: this message was not written because earlier messages of its conversation went out on a
+ * connection that is gone and still await their confirmation ({@link HandOn} `after`). Not a
+ * failure of this message: the core waits (no attempt spent) until those earlier ones are sent
+ * again — after a crash, when the delivery layer's stall check gives their jobs back.
+ */
+export class BehindUnconfirmed extends DeliveryError {
+  constructor(message: string) {
+    super("transient", "unavailable", message);
+    this.name = "BehindUnconfirmed";
+  }
+}
+
 /** What a successful hand-off achieved (a hand-off is `relayed`; only end-to-end proof is `delivered`). */
 export interface DeliveryOutcome {
   readonly state: "relayed" | "delivered";

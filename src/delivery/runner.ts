@@ -19,7 +19,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import { asDeliveryError } from "../adapter/classify.js";
-import type { DeliveryError, HandOn } from "../adapter/contract.js";
+import { BehindUnconfirmed, type DeliveryError, type HandOn } from "../adapter/contract.js";
 import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
@@ -95,12 +95,25 @@ export class JobRunner {
       // Back in line before the retry, so it goes out before every later job (a failed UNHAND is
       // repaired by the retry's BEGIN; later jobs meanwhile are refused by the adapter: `after`).
       if (handed) await this.order.unhand(k.line, id).catch(() => undefined);
+      if (e instanceof BehindUnconfirmed) return this.waitBehind(job, token);
       return this.failed(job, e, k);
     }
     await this.order.done(k.line, k.sent, id, this.d.opts.markerTtlSeconds, ordered);
     const label = queueLabel(job.queueName);
     this.d.metrics?.completed.inc({ queue: label });
     this.d.metrics?.latency.observe({ queue: label }, (Date.now() - job.timestamp) / 1000);
+  }
+
+  /**
+   * Its predecessors went out on a connection that is gone, unconfirmed (hand-on): they are sent
+   * again first once their jobs come back (a dead process's: BullMQ's stall check, lockDurationMs +
+   * stalledIntervalMs). Wait without spending an attempt — spending them let a fast retry policy
+   * fail a message for good while its predecessors were still on their way back — and look again
+   * after that window; by then BEGIN finds the predecessors in line and parks this job behind them.
+   */
+  private async waitBehind(job: Job<JobData>, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + Math.min(this.d.opts.parkMs, this.d.opts.lockDurationMs + this.d.opts.stalledIntervalMs), token);
+    throw new DelayedError();
   }
 
   /** Out of turn: wait in the delayed set until the predecessor's done wakes us (or parkMs passes). */
