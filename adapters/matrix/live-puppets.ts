@@ -6,7 +6,7 @@
  * that read the old state re-reads after its own send and corrects it (see PuppetPresence).
  */
 import { randomBytes } from "node:crypto";
-import type { AdapterStateStore } from "../../src/adapter/state.js";
+import { mapEntries, type AdapterStateStore } from "../../src/adapter/state.js";
 
 export type MatrixPresence = "online" | "unavailable" | "offline";
 export interface PuppetState { readonly presence: MatrixPresence; readonly status_msg?: string }
@@ -43,15 +43,10 @@ export class LivePuppets {
 
   /** Every live puppet, a page at a time (a puppet may come twice while the set changes). */
   async *all(page = 500): AsyncGenerator<readonly [string, PuppetState]> {
-    let cursor = "0";
-    do {
-      const r = await this.state.mapScan(MAP, cursor, page);
-      cursor = r.cursor;
-      for (const [puppet, raw] of r.entries) {
-        const s = parse(raw);
-        if (s) yield [puppet, s];
-      }
-    } while (cursor !== "0");
+    for await (const [puppet, raw] of mapEntries(this.state, MAP, page)) {
+      const s = parse(raw);
+      if (s) yield [puppet, s];
+    }
   }
 
   /** Whether this process refreshes now: one process of the deployment does, by lease. */

@@ -21,7 +21,7 @@
  * message with neither), so an entry handled before the crash but not yet removed is a duplicate,
  * never a second message (README, "What can be lost in the instant of a kill").
  */
-import type { AdapterStateStore } from "../../src/adapter/state.js";
+import { mapEntries, type AdapterStateStore } from "../../src/adapter/state.js";
 import type { Logger } from "../../src/log/logger.js";
 import { errorMessage } from "../../src/errors/message.js";
 import { parseXml } from "../../src/model/xml.js";
@@ -285,12 +285,7 @@ export class InboundJournal {
 
   private async registered(): Promise<Map<string, string>> {
     const all = new Map<string, string>();
-    let cursor = "0";
-    do {
-      const page = await this.state.mapScan(JOURNALS, cursor, 100);
-      for (const [h, s] of page.entries) all.set(h, s);
-      cursor = page.cursor;
-    } while (cursor !== "0");
+    for await (const [h, s] of mapEntries(this.state, JOURNALS, 100)) all.set(h, s);
     return all;
   }
 
@@ -299,12 +294,7 @@ export class InboundJournal {
     const name = journalName(h);
     this.claimed.set(h, Number.POSITIVE_INFINITY); // renewed from now on, never taken twice
     const fields = new Map<string, string>();
-    let cursor = "0";
-    do {
-      const page = await this.state.mapScan(name, cursor, 500);
-      for (const [f, v] of page.entries) fields.set(f, v);
-      cursor = page.cursor;
-    } while (cursor !== "0");
+    for await (const [f, v] of mapEntries(this.state, name)) fields.set(f, v);
     const sorted = [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const entries: JournalEntry[] = [];
     for (const [field, raw] of sorted) {

@@ -36,6 +36,16 @@ export interface AdapterStateStore {
   recentRange?(set: string, fromMs: number, toMs: number, limit: number): Promise<ReadonlyArray<readonly [string, number]>>;
 }
 
+/** Every field of map `map`, `pageSize` at a time through {@link AdapterStateStore.mapScan} (a field may come twice while the map changes). */
+export async function* mapEntries(state: Pick<AdapterStateStore, "mapScan">, map: string, pageSize = 500): AsyncGenerator<readonly [string, string]> {
+  let cursor = "0";
+  do {
+    const page = await state.mapScan(map, cursor, pageSize);
+    cursor = page.cursor;
+    yield* page.entries;
+  } while (cursor !== "0");
+}
+
 /** The persistent map between canonical message ids and native ids (never in memory: FIELD.md). */
 export interface IdMap {
   link(canonical: CanonicalId, native: NativeId): Promise<void>;

@@ -17,6 +17,7 @@
  */
 import { DeliveryError, type RoomLinkFailure, type RoomLinkProblem } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
+import { mapEntries } from "../../../src/adapter/state.js";
 import { NS_PING, xml, type XmlElement } from "../connection.js";
 import { XMPP } from "../address.js";
 import type { XmppRuntime } from "../stanza.js";
@@ -164,18 +165,13 @@ export class Occupants {
 
   private async load(room: string): Promise<void> {
     if (this.loaded.has(room)) return;
-    let cursor = "0";
-    do {
-      const page = await this.rt.ctx.state.mapScan(occupantsMap(room), cursor, 500);
-      cursor = page.cursor;
-      for (const [field, value] of page.entries) {
-        // A room destroyed while Parley sat in it stays marked for the next process, so its listener's join does not make it again.
-        if (field === DESTROYED_FIELD && !this.refused.has(room)) this.refused.set(room, { room, reason: "destroyed", detail: value, listener: true });
-        if (!field.startsWith("p ")) continue;
-        const [held, wanted] = value.split("\n");
-        if (held) this.remember(room, field.slice(2), held, wanted || held);
-      }
-    } while (cursor !== "0");
+    for await (const [field, value] of mapEntries(this.rt.ctx.state, occupantsMap(room))) {
+      // A room destroyed while Parley sat in it stays marked for the next process, so its listener's join does not make it again.
+      if (field === DESTROYED_FIELD && !this.refused.has(room)) this.refused.set(room, { room, reason: "destroyed", detail: value, listener: true });
+      if (!field.startsWith("p ")) continue;
+      const [held, wanted] = value.split("\n");
+      if (held) this.remember(room, field.slice(2), held, wanted || held);
+    }
     this.loaded.add(room);
   }
 

@@ -9,7 +9,7 @@
  * - `n|<nick>` → the `l|…` or `r|…` field that holds the nick (one nick, one occupant);
  * - `subject` → JSON {@link ServiceSubject}: the room's subject, as last bridged.
  */
-import type { AdapterStateStore } from "../../../src/adapter/state.js";
+import { mapEntries, type AdapterStateStore } from "../../../src/adapter/state.js";
 import { endpointKey, type Endpoint } from "../../../src/model/address.js";
 
 export interface RemoteOccupant {
@@ -39,21 +39,16 @@ export class ServiceRoomState {
   async occupants(room: string): Promise<ServiceOccupants> {
     const local = new Map<string, string>();
     const remote = new Map<string, RemoteOccupant>();
-    let cursor = "0";
-    do {
-      const page = await this.state.mapScan(mapOf(room), cursor, 500);
-      for (const [field, value] of page.entries) {
-        if (field.startsWith("l|")) local.set(field.slice(2), value);
-        else if (field.startsWith("r|")) {
-          try {
-            remote.set(field.slice(2), JSON.parse(value) as RemoteOccupant);
-          } catch {
-            // a damaged entry is skipped; the member shows again on their next activity
-          }
+    for await (const [field, value] of mapEntries(this.state, mapOf(room))) {
+      if (field.startsWith("l|")) local.set(field.slice(2), value);
+      else if (field.startsWith("r|")) {
+        try {
+          remote.set(field.slice(2), JSON.parse(value) as RemoteOccupant);
+        } catch {
+          // a damaged entry is skipped; the member shows again on their next activity
         }
       }
-      cursor = page.cursor;
-    } while (cursor !== "0");
+    }
     return { local, remote };
   }
 
