@@ -12,48 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InboundJournal, JOURNALS, journalName, type JournalEntry } from "../../../adapters/xmpp/journal.js";
 import { SerialInbound } from "../../../adapters/xmpp/serial-inbound.js";
 import { handleStanza } from "../../../adapters/xmpp/inbound.js";
-import { ComponentLink, xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
-import { XmppConfigSchema } from "../../../adapters/xmpp/config.js";
+import { xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
 import { PresenceState } from "../../../adapters/xmpp/presence.js";
-import type { XmppRuntime } from "../../../adapters/xmpp/stanza.js";
 import type { AcceptResult } from "../../../src/adapter/contract.js";
-import { claimNativeIds } from "../../../src/core/native-ids.js";
 import type { CanonicalEvent } from "../../../src/model/events.js";
 import { asNetworkId } from "../../../src/model/address.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { deleteKeysUnder, keyspace, RedisAdapterStateStore, RedisInboundClaims } from "../../../src/store/index.js";
 import { FakeContext } from "../../support/fake-context.js";
-import { testMappings } from "../../support/mappings.js";
 import { SHARED_REDIS, uniquePrefix } from "../delivery/helpers.js";
+import { BOB, DedupingContext, mappings, runtime } from "./inbound-support.js";
 
 const prefix = uniquePrefix("xmpp-handover");
 let redis: Redis;
 beforeAll(() => { redis = new Redis(SHARED_REDIS); });
 afterAll(async () => { await deleteKeysUnder(redis, prefix); redis.disconnect(); });
 
-const mappings = testMappings({
-  networks: { xmpp: { settings: { sharedDomains: { matrix: "matrix.gw.example.org" } } }, matrix: {} },
-  domains: { "chat.example.org": { home: "xmpp" }, "matrix.example.org": { home: "matrix" } },
-});
-const BOB = "bob\\40matrix.example.org@matrix.gw.example.org";
 const KEY = `alice@chat.example.org>${BOB}`;
-
-/** One core for both processes: the native-id claims (src/core/accept.ts) before acceptance; who accepted what. */
-class DedupingContext extends FakeContext {
-  readonly by: string[] = [];
-  constructor(private readonly claims: RedisInboundClaims) { super({ network: asNetworkId("xmpp"), mappings }); }
-  async acceptAs(who: string, events: readonly CanonicalEvent[]): Promise<AcceptResult[]> {
-    const out: AcceptResult[] = [];
-    for (const e of events) {
-      if (e.kind === "message" && (await claimNativeIds(this.claims, e.message.id, e.message.nativeIds)).earlier !== undefined) out.push({ status: "duplicate" });
-      else {
-        out.push(...(await super.accept([e])));
-        if (e.kind === "message") this.by.push(who);
-      }
-    }
-    return out;
-  }
-}
 
 /** A process's view of the core: accepts in its own name, optionally held at a gate first. */
 class ProcessContext extends FakeContext {
@@ -65,15 +40,6 @@ class ProcessContext extends FakeContext {
     if (g) await g;
     return this.core.acceptAs(this.who, events);
   }
-}
-
-function runtime(ctx: FakeContext): XmppRuntime {
-  const config = XmppConfigSchema.parse({ componentSecret: "s" });
-  const log = silentLogger();
-  const link = new ComponentLink(["matrix.gw.example.org"], { host: "127.0.0.1", port: 1, secret: "s", maxStanzaBytes: 65_536, reconnect: config.reconnect, iqTimeoutMs: 1_000, log }, {
-    stanza: () => undefined, rejected: () => undefined, online: () => undefined, offline: () => undefined,
-  });
-  return { ctx, config, log, link, domains: new Set(["matrix.gw.example.org"]) };
 }
 
 function message(n: number): XmlElement {

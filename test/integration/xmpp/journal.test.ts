@@ -10,19 +10,14 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InboundJournal, JOURNALS, journalName, type JournalEntry } from "../../../adapters/xmpp/journal.js";
 import { handleStanza } from "../../../adapters/xmpp/inbound.js";
-import { ComponentLink, xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
-import { XmppConfigSchema } from "../../../adapters/xmpp/config.js";
+import { xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
 import { PresenceState } from "../../../adapters/xmpp/presence.js";
-import type { XmppRuntime } from "../../../adapters/xmpp/stanza.js";
-import type { AcceptResult } from "../../../src/adapter/contract.js";
-import { claimNativeIds } from "../../../src/core/native-ids.js";
-import type { CanonicalEvent } from "../../../src/model/events.js";
 import { asNetworkId } from "../../../src/model/address.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { deleteKeysUnder, keyspace, RedisAdapterStateStore, RedisInboundClaims } from "../../../src/store/index.js";
-import { FakeContext } from "../../support/fake-context.js";
-import { testMappings } from "../../support/mappings.js";
+import type { FakeContext } from "../../support/fake-context.js";
 import { SHARED_REDIS, uniquePrefix } from "../delivery/helpers.js";
+import { BOB, DedupingContext, runtime } from "./inbound-support.js";
 
 const prefix = uniquePrefix("xmpp-journal");
 const keys = keyspace(prefix);
@@ -30,33 +25,6 @@ let redis: Redis;
 beforeAll(() => { redis = new Redis(SHARED_REDIS); });
 afterAll(async () => { await deleteKeysUnder(redis, prefix); redis.disconnect(); });
 
-const mappings = testMappings({
-  networks: { xmpp: { settings: { sharedDomains: { matrix: "matrix.gw.example.org" } } }, matrix: {} },
-  domains: { "chat.example.org": { home: "xmpp" }, "matrix.example.org": { home: "matrix" } },
-});
-const BOB = "bob\\40matrix.example.org@matrix.gw.example.org";
-
-/** The core's dedupe on native ids (src/core/accept.ts) in front of the fake core's acceptance. */
-class DedupingContext extends FakeContext {
-  constructor(private readonly claims: RedisInboundClaims) { super({ network: asNetworkId("xmpp"), mappings }); }
-  override async accept(events: readonly CanonicalEvent[]): Promise<AcceptResult[]> {
-    const out: AcceptResult[] = [];
-    for (const e of events) {
-      if (e.kind === "message" && (await claimNativeIds(this.claims, e.message.id, e.message.nativeIds)).earlier !== undefined) out.push({ status: "duplicate" });
-      else out.push(...(await super.accept([e])));
-    }
-    return out;
-  }
-}
-
-function runtime(ctx: FakeContext): XmppRuntime {
-  const config = XmppConfigSchema.parse({ componentSecret: "s" });
-  const log = silentLogger();
-  const link = new ComponentLink(["matrix.gw.example.org"], { host: "127.0.0.1", port: 1, secret: "s", maxStanzaBytes: 65_536, reconnect: config.reconnect, iqTimeoutMs: 1_000, log }, {
-    stanza: () => undefined, rejected: () => undefined, online: () => undefined, offline: () => undefined,
-  });
-  return { ctx, config, log, link, domains: new Set(["matrix.gw.example.org"]) };
-}
 
 function message(n: number, withId = true): XmlElement {
   return xml("message", { from: "alice@chat.example.org/phone", to: BOB, type: "chat", id: withId ? `m${n}` : undefined }, xml("body", {}, `hello ${n}`));
