@@ -10,7 +10,7 @@
 import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { figureLine, noticedSentVs, silentRanges, silentSentVs, timings, type Direction } from "./ledger.js";
+import { duplicatesVs, figureLine, noticedSentVs, silentRanges, silentSentVs, timings, type Direction } from "./ledger.js";
 import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
@@ -67,6 +67,8 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
         silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt,
         // delivered messages whose first copy arrived before an earlier-sent one's (one conversation per direction)
         out_of_order: timings(rig.ledger, prefix, d).outOfOrder,
+        // each duplicated message: seq x copies @ sent relative to the kill (ms), and whether its copies share an id
+        duplicates: duplicatesVs(rig.ledger, prefix, d, typeof killedAt === "number" ? killedAt : undefined),
         // a kill: when each silent message was sent, relative to the kill (ms; negative: before it)
         ...(typeof killedAt === "number" ? { silent_sent_vs_kill_ms: silentSentVs(rig.ledger, prefix, d, killedAt), by_notice_sent_vs_kill_ms: noticedSentVs(rig.ledger, prefix, d, killedAt) } : {}),
       }));

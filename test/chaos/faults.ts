@@ -58,10 +58,11 @@ export const FAULTS: readonly Fault[] = [
   {
     name: "kill9-redis", short: false,
     async inject(rig, full) {
+      const t0 = Date.now();
       await rig.redis.kill9();
       await sleep(full ? 5_000 : 2_000);
       await rig.redis.start();
-      return {};
+      return { killedAt: t0 };
     },
   },
   {

@@ -12,6 +12,8 @@ export interface Entry {
   copies: number;
   firstSeenAt: number | undefined;
   reported: boolean;
+  /** Per copy seen, the id it carried (an XMPP stanza id, a mail's Message-ID; "" when unknown). */
+  readonly ids: string[];
 }
 
 export interface Figures {
@@ -28,6 +30,11 @@ export interface Figures {
   readonly reportedByNotice: number;
   readonly silent: number;
   readonly visibleDuplicates: number;
+  /**
+   * Of {@link visibleDuplicates}, the copies carrying the same id as an earlier copy (the XMPP
+   * stanza id and origin-id, a mail's Message-ID): a client that dedupes on it shows one.
+   */
+  readonly sameIdDuplicates: number;
   /** The longest wait from send to first copy among acked messages (ms): how long a conversation stood still. */
   readonly stallMs: number;
 }
@@ -69,7 +76,7 @@ export class Ledger {
 
   /** A client sent `text` (a unique token); `acked` when its own server accepted it at once. */
   sent(text: string, direction: Direction, acked: boolean): void {
-    this.entries.set(text, { direction, sentAt: Date.now(), acked, copies: 0, firstSeenAt: undefined, reported: false });
+    this.entries.set(text, { direction, sentAt: Date.now(), acked, copies: 0, firstSeenAt: undefined, reported: false, ids: [] });
   }
 
   ack(text: string): void {
@@ -78,18 +85,20 @@ export class Ledger {
   }
 
   /** A receiving client saw one more copy of `text`. */
-  seen(text: string, at = Date.now()): void {
+  seen(text: string, at = Date.now(), id = ""): void {
     const e = this.entries.get(text);
     if (!e) return;
     e.copies++;
+    e.ids.push(id);
     e.firstSeenAt ??= at;
   }
 
   /** For sources counted by scanning (the mailbox): the total copies seen so far. */
-  setCopies(text: string, copies: number, at = Date.now()): void {
+  setCopies(text: string, ids: readonly string[], at = Date.now()): void {
     const e = this.entries.get(text);
-    if (!e || copies <= e.copies) return;
-    e.copies = copies;
+    if (!e || ids.length <= e.copies) return;
+    e.copies = ids.length;
+    e.ids.splice(0, e.ids.length, ...ids);
     e.firstSeenAt ??= at;
   }
 
@@ -129,6 +138,7 @@ export class Ledger {
       reportedByNotice: lost.filter((e) => !e.reported && this.byNotice(e)).length,
       silent: lost.filter((e) => this.isSilent(e)).length,
       visibleDuplicates: es.reduce((n, e) => n + Math.max(0, e.copies - 1), 0),
+      sameIdDuplicates: es.reduce((n, e) => n + e.ids.filter((id, i) => id !== "" && e.ids.indexOf(id) < i).length, 0),
       stallMs: acked.reduce((m, e) => (e.firstSeenAt === undefined ? m : Math.max(m, e.firstSeenAt - e.sentAt)), 0),
     };
   }
@@ -199,7 +209,14 @@ export function noticedSentVs(ledger: Ledger, prefix: string, direction: Directi
   return ms.join(",") || "none";
 }
 
+/** The duplicated messages under `prefix` in `direction`: "seq×copies@sent-vs-at-ms" each, e.g. "41×2@-35". */
+export function duplicatesVs(ledger: Ledger, prefix: string, direction: Direction, at: number | undefined): string {
+  const out = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && e.copies > 1; })
+    .map((t) => { const e = ledger.entry(t)!; const same = e.ids.some((id, i) => id !== "" && e.ids.indexOf(id) < i) ? "same-id" : "new-id"; return `${t.slice(t.lastIndexOf(":") + 1)}x${e.copies}${at === undefined ? "" : `@${e.sentAt - at}`}:${same}`; });
+  return out.join(",") || "none";
+}
+
 export function figureLine(fault: string, f: Figures, extra: Record<string, number | string> = {}): string {
   const more = Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join("");
-  return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} reported_by_notice=${f.reportedByNotice} visible_duplicates=${f.visibleDuplicates} stall_ms=${f.stallMs}${more}`;
+  return `[chaos] ${fault}: sent=${f.sent} acked=${f.acked} lost_of_acked=${f.lostOfAcked} silent=${f.silent} reported=${f.reported} reported_by_notice=${f.reportedByNotice} visible_duplicates=${f.visibleDuplicates} same_id_duplicates=${f.sameIdDuplicates} stall_ms=${f.stallMs}${more}`;
 }

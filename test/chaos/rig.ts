@@ -187,7 +187,7 @@ function observe(alice: XmppTestUser, bob: TestMatrixUser, who: { bobJid: string
       if (w) { ledger.notice(w.fromMs, w.toMs); console.log(`[chaos] crash notice to alice: ${body}`); }
       return;
     }
-    if (String(s.attrs.from).split("/")[0] === who.bobJid) for (const t of body.match(TOKEN) ?? []) ledger.seen(t);
+    if (String(s.attrs.from).split("/")[0] === who.bobJid) for (const t of body.match(TOKEN) ?? []) ledger.seen(t, Date.now(), String(s.attrs.id ?? ""));
   });
   const seenEvents = new Set<string>();
   const onEvent = (e: RoomEventLike) => {
@@ -235,12 +235,14 @@ async function bodiesInRoomOrder(bob: TestMatrixUser, room: string): Promise<str
 }
 
 function scanMaildir(dir: string, ledger: Ledger): void {
-  const counts = new Map<string, number>();
+  const copies = new Map<string, string[]>();
   for (const m of readMaildir(dir)) {
     // The token of the mail's own text: the first in its body (a reply may quote earlier ones).
     const raw = m.raw.toString("latin1");
-    const t = raw.slice(raw.search(/\r?\n\r?\n/)).match(TOKEN)?.[0];
-    if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const headerEnd = raw.search(/\r?\n\r?\n/);
+    const t = raw.slice(headerEnd).match(TOKEN)?.[0];
+    const messageId = raw.slice(0, headerEnd).match(/^message-id:\s*(\S+)/im)?.[1] ?? "";
+    if (t) copies.set(t, [...(copies.get(t) ?? []), messageId]);
   }
-  for (const [t, n] of counts) ledger.setCopies(t, n);
+  for (const [t, ids] of copies) ledger.setCopies(t, ids);
 }
