@@ -4,29 +4,33 @@
  * noticed, is lost, and the server reports nothing to its senders (measured: 1–4 stanzas per
  * conversation, sent 0–~330 ms after a `kill -9`). Parley cannot know which stanzas those were, but
  * it knows when: the dead holder renewed its journal last at `lastAliveMs` (journal.ts; every
- * `lease.renewMs`), and the new link came up at `linkUpMs`. So every XMPP user who sent a message
- * through the link shortly before the death (journal.ts keeps them in `recent-senders`) is told
- * once, from the component domain they wrote to: messages sent in that window may not have been
+ * `lease.renewMs`), and the new link came up at `linkUpMs`. So every XMPP user with bridged activity
+ * through the link shortly before the death (recent-contacts.ts: they wrote to a puppet, a puppet
+ * wrote to them, they came online to or asked to subscribe to a puppet) is told once, from the
+ * component domain they were in contact with: messages sent in that window may not have been
  * delivered. It is a possible-loss notice, not a per-message report.
  *
  * The window starts {@link MARGIN_MS} before the last renewal: the server writes in order, so
  * everything it wrote before the last stanza the dead process read and journaled was read (and
  * journaled); the process was alive at its last renewal, but bytes in its socket buffer then may
  * not have been read yet (its event loop runs behind under load), and a client's send time runs
- * ahead of the server's write by the client → server path. Told: each sender seen in the
- * {@link RECENT_MS} before the last renewal (someone in a conversation; a user whose *first*
- * message fell in the window is not known and not told). Once per dead holder (a key set only by
- * the first claimant), paced at {@link PER_SECOND}/s and capped at {@link CAP} (the rest counted
- * in the log).
+ * ahead of the server's write by the client → server path. Told: each user active in the
+ * {@link RECENT_MS} before the last renewal, or after it (a lost stanza's sender, when the dead
+ * holder read an earlier one: a chat state, say). Not told, because Parley never saw them: a user
+ * whose first stanza through the link in minutes (or ever) is the one that was lost. Once per dead
+ * holder (a key set only by the first claimant), paced at {@link PER_SECOND}/s and capped at
+ * {@link CAP} (the most recent first; the rest counted in the log), in the language the user last
+ * wrote in (English when unknown).
  */
 import { xml, type ComponentLink } from "./connection.js";
 import type { AdapterStateStore } from "../../src/adapter/state.js";
 import type { Logger } from "../../src/log/logger.js";
 import { errorMessage } from "../../src/errors/message.js";
-import { RECENT_SENDERS, type DeadHolder } from "./journal.js";
+import type { DeadHolder } from "./journal.js";
+import { RECENT_CONTACTS } from "./recent-contacts.js";
 
 export const MARGIN_MS = 2_000;
-export const RECENT_MS = 60_000;
+export const RECENT_MS = 120_000;
 export const CAP = 10_000;
 export const PER_SECOND = 200;
 const DONE_TTL_S = 24 * 3600;
@@ -67,7 +71,7 @@ export interface NoticeDeps {
   readonly counted?: { inc(n?: number): void };
 }
 
-/** Tell the recent senders of each dead holder; resolves with how many were told. */
+/** Tell the recent contacts of each dead holder; resolves with how many were told. */
 export async function sendCrashNotices(deps: NoticeDeps, died: readonly DeadHolder[], linkUpMs: number): Promise<number> {
   let told = 0;
   for (const d of died) {
@@ -80,6 +84,23 @@ export async function sendCrashNotices(deps: NoticeDeps, died: readonly DeadHold
   return told;
 }
 
+/**
+ * Rows newest first (a member per user, domain and language) → per user the domain of the latest
+ * row and the latest language known (an outbound record has none); the first users are the most
+ * recent, so the cap keeps those.
+ */
+function usersOf(rows: ReadonlyArray<readonly [string, number]>): Map<string, { domain: string; lang: string }> {
+  const byUser = new Map<string, { domain: string; lang: string }>();
+  for (const [member] of rows) {
+    const [jid = "", domain = "", lang = ""] = member.split(" ");
+    if (!jid) continue;
+    const seen = byUser.get(jid);
+    if (!seen) byUser.set(jid, { domain, lang });
+    else if (!seen.lang && lang) seen.lang = lang;
+  }
+  return byUser;
+}
+
 async function noticeOne(deps: NoticeDeps, d: DeadHolder, linkUpMs: number): Promise<number> {
   const { state, log } = deps;
   if (!state.recentRange) return 0;
@@ -88,13 +109,8 @@ async function noticeOne(deps: NoticeDeps, d: DeadHolder, linkUpMs: number): Pro
   const fromMs = alive - MARGIN_MS;
   // Once per dead holder, whichever process claims its journal first.
   if (!(await state.setIfAbsent(`crash-notice:${d.holder}`, String(linkUpMs), DONE_TTL_S))) return 0;
-  const rows = await state.recentRange(RECENT_SENDERS, alive - RECENT_MS, linkUpMs, CAP * 4);
-  // Newest first: the latest row per user (a member per user, domain and language); the cap keeps the most recent senders.
-  const byUser = new Map<string, { domain: string; lang: string }>();
-  for (const [member] of rows) {
-    const [jid = "", domain = "", lang = ""] = member.split(" ");
-    if (jid && !byUser.has(jid)) byUser.set(jid, { domain, lang });
-  }
+  const rows = await state.recentRange(RECENT_CONTACTS, alive - RECENT_MS, linkUpMs, CAP * 4);
+  const byUser = usersOf(rows);
   const users = [...byUser];
   const capped = users.slice(0, CAP);
   const first = [...deps.domains][0] ?? "";
@@ -116,7 +132,7 @@ async function noticeOne(deps: NoticeDeps, d: DeadHolder, linkUpMs: number): Pro
   }
   log.warn({
     event: "crash-notice", journal: d.holder, windowFrom: new Date(fromMs).toISOString(), windowTo: new Date(linkUpMs).toISOString(),
-    told: sent, recentSenders: users.length, notTold: users.length - sent,
-  }, "previous link holder died: its recent senders were told that messages in the window may not have been delivered");
+    told: sent, recentContacts: users.length, notTold: users.length - sent,
+  }, "previous link holder died: its recent contacts were told that messages in the window may not have been delivered");
   return sent;
 }

@@ -42,6 +42,7 @@ import { xmppProvisioning } from "./provision.js";
 import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { InboundJournal, type DeadHolder, type JournalEntry } from "./journal.js";
 import { sendCrashNotices } from "./crash-notice.js";
+import { RecentContacts } from "./recent-contacts.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -99,15 +100,20 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     this.inbound.resume();
     const domains = [...new Set([...componentDomains(ctx.mappings()), ...this.config.extraDomains])];
     const log = ctx.log.child({ module: "xmpp" });
+    const contacts = new RecentContacts(ctx.state);
     const rt: XmppRuntime = {
-      ctx, config: this.config, log, domains: new Set(domains),
+      ctx, config: this.config, log, domains: new Set(domains), contacts,
       link: new ComponentLink(domains, {
         host: this.config.host, port: this.config.port, secret: this.config.componentSecret,
         maxStanzaBytes: this.config.maxStanzaBytes, reconnect: this.config.reconnect,
         iqTimeoutMs: this.config.confirmTimeoutMs, log,
       }, {
-        // Journaled at once (journal.ts), handled from there (`handle`, below).
-        stanza: (el) => this.handle(journal.append(el)),
+        // Journaled at once (journal.ts), handled from there (`handle`, below); its sender recorded
+        // in the same turn (told if this process dies: crash-notice.ts), unless a linked room's.
+        stanza: (el) => {
+          if (!linkedRoom(el)) contacts.inbound(el);
+          this.handle(journal.append(el));
+        },
         rejected: (ev) => {
           log.warn({ event: "stanza-rejected", reason: ev.reason, detail: ev.detail, bytes: ev.bytes, stanza: ev.head?.name, id: ev.head?.attrs.id }, "stanza refused by bounds");
           if (ev.head) {
@@ -183,6 +189,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
         if (!this.stopped) rt.link.start(); // a stop meanwhile handed everything over (stopIngress)
       } else if (held && this.owner) {
         await this.replayOrphans(0);
+        await rt.contacts?.trim();
       } else if (!held && this.owner) {
         this.owner = false;
         rt.log.warn({ holder: this.holder }, "component link lease lost; disconnecting");

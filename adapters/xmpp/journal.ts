@@ -33,11 +33,6 @@ import type { XmlElement } from "./connection.js";
  * versions) reads as "never renewed".
  */
 export const JOURNALS = "inbound-journals";
-/** Who recently sent a message through the link: a sorted set, member `<bare JID> <to domain> <lang>`, score = when it was read (crash-notice.ts). */
-export const RECENT_SENDERS = "recent-senders";
-/** How long {@link RECENT_SENDERS} keeps a sender (trimmed on lease renewals). */
-export const RECENT_KEEP_MS = 5 * 60_000;
-const TRIM_EVERY_MS = 10_000;
 
 /** A journal whose holder died while its link was up (registered `live`): claimed by this process. */
 export interface DeadHolder {
@@ -53,10 +48,6 @@ function parseRegistry(value: string): { status: string; atMs: number | undefine
   return { status: value.slice(0, at), atMs: Number.isFinite(ms) ? ms : undefined };
 }
 
-function domainOf(jid: string | undefined): string {
-  const s = jid ?? "";
-  return s.slice(s.indexOf("@") + 1).split("/")[0]!.toLowerCase();
-}
 export const journalName = (holder: string): string => `inbound-journal:${holder}`;
 const SEQ_WIDTH = 12;
 
@@ -83,7 +74,6 @@ export class InboundJournal {
   /** Journals of other holders this process claimed and is replaying: holder → entries left. */
   private readonly claimed = new Map<string, number>();
   private died: DeadHolder[] = [];
-  private lastTrim = 0;
 
   constructor(
     private readonly state: AdapterStateStore,
@@ -118,10 +108,6 @@ export class InboundJournal {
         return;
       }
       await this.state.mapSet(JOURNALS, this.holder, `${this.status === "closed" ? "draining" : this.status}@${Date.now()}`);
-    }
-    if (this.status === "live" && this.state.recentTrim && Date.now() - this.lastTrim >= TRIM_EVERY_MS) {
-      this.lastTrim = Date.now();
-      await this.state.recentTrim(RECENT_SENDERS, Date.now() - RECENT_KEEP_MS).catch(() => undefined);
     }
     for (const h of this.claimed.keys()) await this.state.lease(journalName(h), this.holder, this.ttlMs);
   }
@@ -210,12 +196,6 @@ export class InboundJournal {
       this.log.warn({ err: errorMessage(e), stanza: el.name, id: el.attrs.id }, "inbound stanza not journaled");
       return false;
     });
-    // Who sent it, issued in the same turn (the same round trip): told if this process dies (crash-notice.ts).
-    if (this.state.recentAdd && el.name === "message" && el.attrs.type !== "error" && el.getChild("body") && el.attrs.from) {
-      const from = el.attrs.from.split("/")[0]!.toLowerCase();
-      const lang = (el.attrs["xml:lang"] ?? "").replace(/\s+/g, "").slice(0, 16);
-      this.state.recentAdd(RECENT_SENDERS, `${from} ${domainOf(el.attrs.to)} ${lang}`, Date.now()).catch(() => undefined);
-    }
     let removed = false;
     return {
       el, key,

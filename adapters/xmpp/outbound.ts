@@ -123,6 +123,8 @@ export async function deliverMessage(rt: XmppRuntime, m: Message, handOn?: HandO
   const el = stanzas[0]!;
   const id = el.attrs.id!;
   const outcome: DeliveryOutcome = { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
+  // They may answer it: told if the link holder dies meanwhile (recent-contacts.ts, crash-notice.ts).
+  rt.contacts?.outbound(el.attrs.to ?? "", parseJid(el.attrs.from ?? "").domain);
   if (handOn) return { ...outcome, pending: await sendPending(rt, stanzas, domainOf(m.to.address), handOn.after) };
   for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
   return outcome;

@@ -12,6 +12,7 @@ import type { XmppConfig } from "./config.js";
 import { xml, type ComponentLink, type XmlElement } from "./connection.js";
 import { NS_STANZAS, errorFor, type StanzaErrorSpec } from "./errors.js";
 import { errorMessage } from "../../src/errors/message.js";
+import type { RecentContacts } from "./recent-contacts.js";
 
 export interface XmppRuntime {
   readonly ctx: AdapterContext;
@@ -20,6 +21,8 @@ export interface XmppRuntime {
   readonly log: Logger;
   /** Component domains served by this adapter. */
   readonly domains: ReadonlySet<string>;
+  /** Who had bridged activity lately (recent-contacts.ts): told after a link holder's crash. */
+  readonly contacts?: RecentContacts;
 }
 
 /** Stream namespaces a top-level stanza may carry (RFC 6120 §4.8.2; XEP-0114 §2). */

@@ -8,7 +8,8 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InboundJournal, RECENT_SENDERS } from "../../../adapters/xmpp/journal.js";
+import { InboundJournal } from "../../../adapters/xmpp/journal.js";
+import { RECENT_CONTACTS, RecentContacts, REWRITE_MS } from "../../../adapters/xmpp/recent-contacts.js";
 import { MARGIN_MS, sendCrashNotices } from "../../../adapters/xmpp/crash-notice.js";
 import { xml, type XmlElement } from "../../../adapters/xmpp/connection.js";
 import { asNetworkId } from "../../../src/model/address.js";
@@ -50,13 +51,17 @@ describe("crash notice after a link holder died (issue 10)", () => {
     const keys = keyspace(`${prefix}:a`);
     const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
     // dave last wrote 10 minutes ago: not in a conversation now, not told.
-    await state.recentAdd(RECENT_SENDERS, `dave@chat.example.org ${GW} `, Date.now() - 10 * 60_000);
+    await state.recentAdd(RECENT_CONTACTS, `dave@chat.example.org ${GW} `, Date.now() - 10 * 60_000);
     const a = new InboundJournal(state, "A", 600, silentLogger());
+    const contacts = new RecentContacts(state);
     await a.open();
     const t0 = Date.now();
-    a.append(message("alice@chat.example.org/phone", 1));
-    a.append(message("Carol@chat.example.org/pc", 2, "de-AT"));
-    const alive = a.append(message("alice@chat.example.org/laptop", 3));
+    // As the adapter does: the sender recorded and the stanza journaled in the turn that read it.
+    const read = (el: XmlElement) => { contacts.inbound(el); return a.append(el); };
+    read(message("alice@chat.example.org/phone", 1));
+    read(message("Carol@chat.example.org/pc", 2, "de-AT"));
+    const alive = read(message("alice@chat.example.org/laptop", 3));
+    await until("the senders recorded", async () => (await state.recentRange(RECENT_CONTACTS, t0 - 1, Date.now(), 10)).length === 2);
     await a.renew(); // its last sign of life
     const lastRenewal = Date.now();
     await alive.done();
@@ -98,7 +103,7 @@ describe("crash notice after a link holder died (issue 10)", () => {
     const keys = keyspace(`${prefix}:c`);
     const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
     const now = Date.now();
-    for (let i = 0; i < 450; i++) await state.recentAdd(RECENT_SENDERS, `u${i}@chat.example.org ${GW} `, now - 450 + i);
+    for (let i = 0; i < 450; i++) await state.recentAdd(RECENT_CONTACTS, `u${i}@chat.example.org ${GW} `, now - 450 + i);
     const link = new FakeLink();
     const sleeps: number[] = [];
     const told = await sendCrashNotices({ state, link, log: silentLogger(), domains: new Set([GW]), sleep: async (ms) => { sleeps.push(link.sent.length); await Promise.resolve(ms); } },
@@ -106,6 +111,46 @@ describe("crash notice after a link holder died (issue 10)", () => {
     expect(told).toBe(450);
     expect(sleeps).toEqual([200, 400]); // a second's pause after each 200
     expect(link.sent[0]!.attrs.to).toBe("u449@chat.example.org");
+  });
+
+  it("tells users who only had activity with a puppet — a puppet wrote to them, they came online or asked to subscribe, they were typing — but not those who left or were only probed", async () => {
+    const keys = keyspace(`${prefix}:d`);
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
+    const contacts = new RecentContacts(state);
+    const t0 = Date.now();
+    // erin last wrote 100 s before, in French (her language is known).
+    await state.recentAdd(RECENT_CONTACTS, `erin@chat.example.org ${GW} fr`, t0 - 100_000);
+    contacts.outbound("Erin@chat.example.org/tablet", GW); // bob's puppet wrote to her: she may answer
+    contacts.inbound(xml("presence", { from: "frank@chat.example.org/pc", to: BOB })); // came online to bob's puppet
+    contacts.inbound(xml("presence", { from: "gina@chat.example.org", to: BOB, type: "subscribe" }));
+    contacts.inbound(xml("message", { from: "hal@chat.example.org/m", to: BOB, type: "chat" }, xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })));
+    contacts.inbound(xml("presence", { from: "ivan@chat.example.org/pc", to: BOB, type: "unavailable" })); // left
+    contacts.inbound(xml("presence", { from: "judy@chat.example.org", to: BOB, type: "probe" })); // her server asked, not her
+    contacts.inbound(xml("message", { from: "kim@chat.example.org/m", to: BOB, type: "error" }, xml("body", {}, "x")));
+    contacts.inbound(xml("presence", { from: "chat.example.org", to: BOB })); // a server, not a user
+    await until("the contacts recorded", async () => (await state.recentRange(RECENT_CONTACTS, t0 - 1, Date.now() + 1, 20)).length === 4);
+    const link = new FakeLink();
+    const told = await sendCrashNotices({ state, link, log: silentLogger(), domains: new Set([GW]) }, [{ holder: "D", lastAliveMs: Date.now() }], Date.now() + 500);
+    expect(told).toBe(4);
+    expect(link.sent.map((s) => s.attrs.to).sort()).toEqual(["erin@chat.example.org", "frank@chat.example.org", "gina@chat.example.org", "hal@chat.example.org"]);
+    const erin = link.sent.find((s) => s.attrs.to === "erin@chat.example.org")!;
+    expect(erin.attrs["xml:lang"]).toBe("fr"); // the language she last wrote in
+  });
+
+  it("writes a user's activity at most once every few seconds (one ZADD, not one per message)", async () => {
+    const keys = keyspace(`${prefix}:e`);
+    const state = new RedisAdapterStateStore(redis, keys, asNetworkId("xmpp"));
+    let writes = 0;
+    const counting = Object.assign(Object.create(state) as RedisAdapterStateStore, {
+      recentAdd: async (set: string, member: string, at: number) => { writes++; await state.recentAdd(set, member, at); },
+    });
+    const contacts = new RecentContacts(counting);
+    const t = Date.now();
+    for (let i = 0; i < 50; i++) contacts.inbound(message("alice@chat.example.org/phone", i, "en"), t + i * 10);
+    for (let i = 0; i < 50; i++) contacts.outbound("alice@chat.example.org", GW, t + i * 10);
+    expect(writes).toBe(2); // one per member: alice in English, and alice with no language (the outbound)
+    contacts.inbound(message("alice@chat.example.org/phone", 99, "en"), t + REWRITE_MS + 1);
+    expect(writes).toBe(3);
   });
 
   it("tells nobody after a graceful handover, even when the stopping process dies while draining", async () => {
