@@ -43,6 +43,7 @@ import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { InboundJournal, type DeadHolder, type JournalEntry } from "./journal.js";
 import { sendCrashNotices } from "./crash-notice.js";
 import { RecentContacts } from "./recent-contacts.js";
+import { ConfirmedSends } from "./confirmed.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -85,6 +86,8 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   constructor(private readonly config: XmppConfig) {}
 
   private readonly inbound = new SerialInbound();
+  /** Kept across link changes: a job re-run here after a failed marker write is not sent twice (confirmed.ts). */
+  private readonly confirmed = new ConfirmedSends();
   private journal: InboundJournal | undefined;
   /** Hand a journaled stanza to its conversation's line (set in `start`). */
   private handle: (entry: JournalEntry) => void = () => undefined;
@@ -102,7 +105,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
     const log = ctx.log.child({ module: "xmpp" });
     const contacts = new RecentContacts(ctx.state);
     const rt: XmppRuntime = {
-      ctx, config: this.config, log, domains: new Set(domains), contacts,
+      ctx, config: this.config, log, domains: new Set(domains), contacts, confirmed: this.confirmed,
       link: new ComponentLink(domains, {
         host: this.config.host, port: this.config.port, secret: this.config.componentSecret,
         maxStanzaBytes: this.config.maxStanzaBytes, reconnect: this.config.reconnect,

@@ -123,10 +123,22 @@ export async function deliverMessage(rt: XmppRuntime, m: Message, handOn?: HandO
   const el = stanzas[0]!;
   const id = el.attrs.id!;
   const outcome: DeliveryOutcome = { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
+  // Confirmed here before, its `sent` marker never written (Redis failed): not written twice (confirmed.ts).
+  if (rt.confirmed?.has(m.id, m.to.address)) {
+    rt.log.info({ messageId: m.id }, "already confirmed by the XMPP server on this process; not sent again");
+    return outcome;
+  }
   // They may answer it: told if the link holder dies meanwhile (recent-contacts.ts, crash-notice.ts).
   rt.contacts?.outbound(el.attrs.to ?? "", parseJid(el.attrs.from ?? "").domain);
-  if (handOn) return { ...outcome, pending: await sendPending(rt, stanzas, domainOf(m.to.address), handOn.after) };
+  const confirmed = () => rt.confirmed?.add(m.id, m.to.address);
+  if (handOn) {
+    const pending = await sendPending(rt, stanzas, domainOf(m.to.address), handOn.after);
+    const done = pending.confirmed.then(confirmed);
+    done.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+    return { ...outcome, pending: { channel: pending.channel, confirmed: done } };
+  }
   for (const x of stanzas) await sendConfirmed(rt, x, domainOf(m.to.address));
+  confirmed();
   return outcome;
 }
 
