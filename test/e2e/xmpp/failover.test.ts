@@ -3,7 +3,6 @@
  * `kill -9` of the owner → the other holds the link within 10 s, messages keep flowing, and every
  * message acknowledged before the kill is delivered to the real XMPP client.
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endpoint } from "../../../src/model/address.js";
@@ -12,39 +11,8 @@ import { newCanonicalId } from "../../../src/model/ids.js";
 import { deleteKeysUnder } from "../../../src/store/index.js";
 import { testPrefix } from "../../support/gateway.js";
 import { connectUser, prosody, type TestUser } from "./support.js";
+import { startProc, type Proc } from "./processes.js";
 import { until } from "../../support/until.js";
-
-interface Proc { child: ChildProcess; call(cmd: Record<string, unknown>): Promise<unknown> }
-
-function startProc(prefix: string): Promise<Proc> {
-  const child = fork(new URL("./parley-process.ts", import.meta.url).pathname, [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, PARLEY_TEST_PROSODY: JSON.stringify(prosody()), PARLEY_TEST_PREFIX: prefix },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  let next = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`parley process exited early (${code})`)));
-    child.on("message", (m: { ready?: boolean; id?: number; ok?: unknown; error?: string }) => {
-      if (m.ready) {
-        resolve({
-          child,
-          call: (cmd) => new Promise((res, rej) => {
-            const id = next++;
-            pending.set(id, { resolve: res, reject: rej });
-            child.send({ ...cmd, id });
-          }),
-        });
-      } else if (m.id !== undefined) {
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        if (m.error) p?.reject(new Error(m.error));
-        else p?.resolve(m.ok);
-      }
-    });
-  });
-}
 
 describe("two Parley processes, one XMPP component link", () => {
   const prefix = testPrefix("xmpp-failover");
