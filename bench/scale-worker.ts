@@ -8,6 +8,7 @@
  *   → parent  { type: "snapshot", delivered, cpuUs, latencies }  (latencies since the last snapshot)
  * Exits on SIGTERM (graceful stop) or when the parent goes away.
  */
+import { Worker } from "bullmq";
 import { gatewayRig, sentAt } from "./gateway-rig.js";
 
 export interface ScaleWorkerConfig {
@@ -18,11 +19,31 @@ export interface ScaleWorkerConfig {
   readonly concurrency: number;
 }
 
-export interface WorkerSnapshot { readonly type: "snapshot"; readonly delivered: number; readonly cpuUs: number; readonly latencies: number[] }
+export interface WorkerSnapshot {
+  readonly type: "snapshot"; readonly delivered: number; readonly cpuUs: number; readonly latencies: number[];
+  /** BullMQ fetches (moveToActive), those that returned no job, blocking waits, and voluntary context switches (event-loop sleeps). */
+  readonly fetches: number; readonly emptyFetches: number; readonly waits: number; readonly wakeups: number;
+}
+
+/** Counts BullMQ's fetches and blocking waits in this process (bench instrumentation, prototype wrap). */
+const counts = { fetches: 0, emptyFetches: 0, waits: 0 };
+function countFetches(): void {
+  const proto = Worker.prototype as unknown as { moveToActive(...a: unknown[]): Promise<unknown>; waitForJob(...a: unknown[]): Promise<unknown> };
+  const fetch = proto.moveToActive;
+  proto.moveToActive = async function (this: unknown, ...a: unknown[]) {
+    counts.fetches++;
+    const job = await fetch.apply(this, a);
+    if (!job) counts.emptyFetches++;
+    return job;
+  };
+  const wait = proto.waitForJob;
+  proto.waitForJob = function (this: unknown, ...a: unknown[]) { counts.waits++; return wait.apply(this, a); };
+}
 
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
+  countFetches();
   const cfg = JSON.parse(process.env.PARLEY_BENCH_WORKER ?? "{}") as ScaleWorkerConfig;
   let delivered = 0;
   let latencies: number[] = [];
@@ -39,7 +60,7 @@ async function main(): Promise<void> {
   process.on("message", (m: { type?: string }) => {
     if (m.type !== "snapshot") return;
     const cpu = process.cpuUsage();
-    const snap: WorkerSnapshot = { type: "snapshot", delivered, cpuUs: cpu.user + cpu.system, latencies };
+    const snap: WorkerSnapshot = { type: "snapshot", delivered, cpuUs: cpu.user + cpu.system, latencies, ...counts, wakeups: process.resourceUsage().voluntaryContextSwitches };
     latencies = [];
     process.send?.(snap);
   });

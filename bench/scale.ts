@@ -216,8 +216,11 @@ async function throughput(gw: GatewayRig, w: Workers, b: Backend): Promise<Recor
   };
 }
 
+/** Per-process counters the workers report (scale-worker.ts), summed over them. */
+type Counted = "cpuUs" | "fetches" | "emptyFetches" | "waits" | "wakeups";
+
 /** Offer `rate` msg/s for `seconds` (open loop) and wait until all are delivered. */
-async function offer(gw: GatewayRig, w: Workers, b: Backend, rate: number, seconds: number): Promise<{ total: number; cpuUs: number; latencies: number[] }> {
+async function offer(gw: GatewayRig, w: Workers, b: Backend, rate: number, seconds: number): Promise<{ total: number; cpuUs: number; latencies: number[]; per: (k: Counted) => number }> {
   const [s0, k0] = [await w.snapshot(), await b.cmdStats()]; // the snapshot also drops earlier latencies
   const total = Math.round(rate * seconds);
   const target = w.total + total;
@@ -235,7 +238,8 @@ async function offer(gw: GatewayRig, w: Workers, b: Backend, rate: number, secon
   await w.waitTotal(target);
   const [s1, k1] = [await w.snapshot(), await b.cmdStats()];
   if (process.env.BENCH_CMDSTATS) console.log(`  at ${rate} msg/s, commands per message: ${[...k1].map(([k, v]) => [k, (v - (k0.get(k) ?? 0)) / total] as const).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(" ")}`);
-  return { total, cpuUs: s1.reduce((a, s, i) => a + s.cpuUs - s0[i]!.cpuUs, 0), latencies: s1.flatMap((s) => s.latencies) };
+  const sum = (k: keyof WorkerSnapshot & Counted) => s1.reduce((a, s, i) => a + s[k] - s0[i]![k], 0);
+  return { total, cpuUs: sum("cpuUs"), latencies: s1.flatMap((s) => s.latencies), per: (k) => sum(k) / total };
 }
 
 /** Latency at the fixed offered load `rate` (the same for every process count). */
@@ -250,7 +254,10 @@ async function latency(gw: GatewayRig, w: Workers, b: Backend): Promise<Fields> 
 async function perProcess(gw: GatewayRig, w: Workers, b: Backend): Promise<Fields> {
   const o = await offer(gw, w, b, RATE_PER_WORKER * w.children.length, SECONDS);
   const lat = o.latencies.sort((x, y) => x - y);
-  return { per_process_rate: RATE_PER_WORKER, per_process_cpu_us_per_msg: o.cpuUs / o.total, per_process_p50_ms: lat[Math.ceil(lat.length / 2) - 1]! };
+  return {
+    per_process_rate: RATE_PER_WORKER, per_process_cpu_us_per_msg: o.cpuUs / o.total, per_process_p50_ms: lat[Math.ceil(lat.length / 2) - 1]!,
+    fetches_per_msg: o.per("fetches"), empty_fetches_per_msg: o.per("emptyFetches"), waits_per_msg: o.per("waits"), wakeups_per_msg: o.per("wakeups"),
+  };
 }
 
 async function run(b: Backend, workers: number): Promise<Fields> {
@@ -274,7 +281,7 @@ async function run(b: Backend, workers: number): Promise<Fields> {
   }
 }
 
-const show = (f: Fields) => Object.entries(f).map(([k, v]) => `${k}=${k.endsWith("_ms") || k.includes("cpu") || k.includes("cmds") || k.startsWith("load") ? v.toFixed(1) : v.toFixed(0)}`).join(" ");
+const show = (f: Fields) => Object.entries(f).map(([k, v]) => `${k}=${k.endsWith("_ms") || k.includes("cpu") || k.includes("cmds") || k.endsWith("per_msg") || k.startsWith("load") ? v.toFixed(1) : v.toFixed(0)}`).join(" ");
 const median = (xs: readonly number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(0)}%`;
 /** The per-process figure the verdict is on (see the header). */

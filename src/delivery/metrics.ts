@@ -18,6 +18,8 @@ export interface DeliveryMetrics {
   readonly backlogRefused: Counter<"queue">;
   /** Enqueue → handler done, seconds, successful jobs only. */
   readonly latency: Histogram<"queue">;
+  /** Delivery queues (kinds × partitions) this process's workers serve, per network (ownership.ts). */
+  readonly queuesServed?: Gauge<"network">;
   /** Jobs per queue and state, collected from the service's `counts()` at scrape time. */
   readonly depth: Gauge<"queue" | "state">;
   /** Point the depth gauge at a service (the last bound source wins). */
@@ -58,6 +60,7 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
+    queuesServed: new Gauge({ name: "parley_delivery_queues_served", help: "Delivery queues (kinds x partitions) this process's workers serve, per network: the network's worker processes share its queues", labelNames: ["network"] as const, registers }),
     depth,
     bindCounts(s) { source = s; },
   };

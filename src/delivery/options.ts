@@ -41,6 +41,11 @@ export interface DeliveryServiceOptions {
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
   readonly maxStalledCount?: number;
+  /**
+   * Lease of a worker process on its share of a network's queues (default 2000 ms, renewed every
+   * quarter of it; ownership.ts): a dead process's queues are taken over within ~1.25 × this.
+   */
+  readonly ownershipLeaseMs?: number;
   /** How long failed jobs stay for the admin (default 30 days). */
   readonly failedRetentionSeconds?: number;
   /** How long close() waits for running jobs (default 1.5 s, so a SIGTERM exits within 2 s). */
@@ -78,6 +83,7 @@ export interface ResolvedOptions {
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
+  readonly ownershipLeaseMs: number;
   readonly failedRetentionSeconds: number;
   readonly closeTimeoutMs: number;
   readonly maxConversationBacklog: number;
@@ -106,6 +112,7 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     lockDurationMs: o.lockDurationMs ?? 3_000,
     stalledIntervalMs: o.stalledIntervalMs ?? 1_000,
     maxStalledCount: o.maxStalledCount ?? 3,
+    ownershipLeaseMs: o.ownershipLeaseMs ?? 2_000,
     failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
     closeTimeoutMs: o.closeTimeoutMs ?? 1_500,
     maxConversationBacklog: o.maxConversationBacklog ?? 10_000,

@@ -5,6 +5,10 @@
  * Workers use a patient connection (`maxRetriesPerRequest: null`) and resume by themselves when
  * Redis returns; jobs left active by a dead process come back through BullMQ's stalled check
  * (`lockDurationMs`, `stalledIntervalMs`).
+ *
+ * A queue's worker runs in this process only while the process takes the network's deliveries
+ * (`setLocalActive`, e.g. the XMPP link's lease) *and* owns the queue (ownership.ts: the worker
+ * processes of a network share its queues); otherwise it is paused, or never started.
  */
 import { Queue, Worker } from "bullmq";
 import { DeliveryError } from "../adapter/contract.js";
@@ -15,6 +19,7 @@ import { backoffDelay } from "./backoff.js";
 import { isStalledOut, STALLED_OUT, type RedisClient } from "./bullmq.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
+import { PartitionOwnership } from "./ownership.js";
 import { JobRunner, type JobData } from "./runner.js";
 import type { DeliveryHandler, JobKind } from "./types.js";
 
@@ -32,10 +37,18 @@ export class WorkerPool {
   /** Worker-side queues (patient connection), by name: promote and rate limit from workers. */
   readonly queues = new Map<string, Queue<JobData>>();
   private readonly workers: Worker<JobData>[] = [];
+  /** Each network's workers, in queue order (the index ownership assigns by). */
   private readonly byNetwork = new Map<NetworkId, Worker<JobData>[]>();
   private readonly running = new Set<Worker<JobData>>();
+  private readonly localActive = new Set<NetworkId>();
+  private closing = false;
+  private readonly ownership: PartitionOwnership;
+  /** Start/pause/resume steps run one after another (a renewal may change ownership meanwhile). */
+  private applying: Promise<void> = Promise.resolve();
 
-  constructor(private readonly d: WorkerPoolDeps, readonly redis: RedisClient) {}
+  constructor(private readonly d: WorkerPoolDeps, readonly redis: RedisClient) {
+    this.ownership = new PartitionOwnership({ redis, keys: d.keys, leaseMs: d.opts.ownershipLeaseMs, log: d.log, onChange: (n) => void this.apply(n) });
+  }
 
   get started(): boolean { return this.workers.length > 0; }
 
@@ -79,23 +92,42 @@ export class WorkerPool {
 
   get networks(): readonly NetworkId[] { return [...this.byNetwork.keys()]; }
 
-  /** A worker never run is started; a running one is paused (without waiting) or resumed. */
+  /** This process takes (or leaves to others) the network's deliveries: join or leave its owners, then apply. */
   async setLocalActive(network: NetworkId, active: boolean): Promise<void> {
-    for (const worker of this.byNetwork.get(network) ?? []) {
-      if (active && !this.running.has(worker)) {
+    if (active) this.localActive.add(network); else this.localActive.delete(network);
+    await this.ownership.set(network, active);
+    await this.apply(network);
+    this.d.log.info({ network, active }, active ? "this process takes the network's deliveries" : "this process leaves the network's deliveries to others");
+  }
+
+  /** Run the network's workers this process owns, pause the others (queued behind earlier steps). */
+  private apply(network: NetworkId): Promise<void> {
+    this.applying = this.applying.then(() => this.applyNow(network)).catch((e: unknown) => this.d.log.error({ err: e, network }, "applying delivery queue ownership failed"));
+    return this.applying;
+  }
+
+  /** A worker never run is started; a running one is paused (without waiting) or resumed. */
+  private async applyNow(network: NetworkId): Promise<void> {
+    let owned = 0;
+    for (const [index, worker] of (this.byNetwork.get(network) ?? []).entries()) {
+      const serve = !this.closing && this.localActive.has(network) && this.ownership.owns(network, index);
+      if (serve) owned++;
+      if (serve && !this.running.has(worker)) {
         this.running.add(worker);
         worker.run().catch((e: unknown) => this.d.log.error({ err: e, queue: worker.name }, "delivery worker stopped"));
-      } else if (active && worker.isPaused()) {
+      } else if (serve && worker.isPaused()) {
         await worker.resume();
-      } else if (!active && this.running.has(worker) && !worker.isPaused()) {
+      } else if (!serve && this.running.has(worker) && !worker.isPaused()) {
         await worker.pause(true);
       }
     }
-    this.d.log.info({ network, active }, active ? "this process takes the network's deliveries" : "this process leaves the network's deliveries to others");
+    this.d.metrics?.queuesServed?.set({ network }, owned);
   }
 
   /** Wait for the workers to finish their jobs: up to closeTimeoutMs, or until Redis has been down 1 s. */
   async closeGracefully(): Promise<boolean> {
+    this.closing = true;
+    await within(this.ownership.leaveAll(), 500); // the others take this process's queues at once
     const closing = Promise.all(this.workers.map((w) => w.close()));
     const deadline = Date.now() + this.d.opts.closeTimeoutMs;
     let downSince: number | undefined;

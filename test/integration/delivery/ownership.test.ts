@@ -1,0 +1,68 @@
+/**
+ * Worker processes share a network's queues (src/delivery/ownership.ts): every queue has exactly
+ * one owner among the live members, a member that leaves hands its queues on at once, and a member
+ * that dies (stops renewing) is replaced within its lease plus one renewal.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { silentLogger } from "../../../src/log/logger.js";
+import { PartitionOwnership } from "../../../src/delivery/ownership.js";
+import { keyspace } from "../../../src/store/keys.js";
+import { cleanup, NET, NET2, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+
+const QUEUES = 10; // 5 kinds × 2 partitions
+const LEASE_MS = 600;
+
+describe("delivery queue ownership (issue 14)", () => {
+  const prefix = uniquePrefix("own");
+  const clients: Redis[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.disconnect();
+    await cleanup(prefix);
+  });
+
+  const member = () => {
+    const redis = new Redis(SHARED_REDIS);
+    clients.push(redis);
+    const changes: string[] = [];
+    const o = new PartitionOwnership({ redis, keys: keyspace(prefix), leaseMs: LEASE_MS, log: silentLogger(), onChange: (n) => changes.push(n) });
+    return { o, redis, changes };
+  };
+  const owned = (o: PartitionOwnership, net = NET) => Array.from({ length: QUEUES }, (_, i) => i).filter((i) => o.owns(net, i));
+
+  it("splits a network's queues between its live members, one owner each", async () => {
+    const [a, b, c] = [member(), member(), member()];
+    await a.o.set(NET, true);
+    expect(owned(a.o)).toHaveLength(QUEUES); // alone: every queue
+    await b.o.set(NET, true);
+    await c.o.set(NET, true);
+    await waitFor(() => owned(a.o).length + owned(b.o).length + owned(c.o).length === QUEUES, 5000, "the three to agree");
+    const all = [...owned(a.o), ...owned(b.o), ...owned(c.o)].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: QUEUES }, (_, i) => i)); // disjoint and complete
+    for (const m of [a, b, c]) expect(owned(m.o).length).toBeGreaterThanOrEqual(3);
+    // Another network's members are its own: a process not taking it owns none of its queues.
+    await b.o.set(NET2, true);
+    expect(owned(b.o, NET2)).toHaveLength(QUEUES);
+    expect(owned(a.o, NET2)).toHaveLength(0);
+  });
+
+  it("a member that leaves hands its queues on at once; one that dies, within its lease", async () => {
+    const [a, b] = [member(), member()];
+    await a.o.set(NET, true);
+    await b.o.set(NET, true);
+    await waitFor(() => owned(a.o).length === QUEUES / 2 && owned(b.o).length === QUEUES / 2, 5000, "an even split");
+
+    await b.o.leaveAll();
+    await waitFor(() => owned(a.o).length === QUEUES, LEASE_MS / 2, "a to take b's queues after b left");
+    expect(owned(b.o)).toHaveLength(0);
+
+    const c = member();
+    await c.o.set(NET, true);
+    await waitFor(() => owned(a.o).length === QUEUES / 2, 5000, "a to share with c");
+    const died = Date.now();
+    c.redis.disconnect(); // c stops renewing, as a process killed with -9
+    await waitFor(() => owned(a.o).length === QUEUES, LEASE_MS * 3, "a to take the dead member's queues");
+    expect(Date.now() - died).toBeLessThan(LEASE_MS * 1.25 + 500);
+    expect(a.changes.length).toBeGreaterThanOrEqual(4);
+  });
+});
