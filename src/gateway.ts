@@ -21,6 +21,7 @@ import { RoomService, linkedRooms } from "./rooms/service.js";
 import { OpenRooms, linkedAndOpenRooms } from "./rooms/open.js";
 import { createRoomMetrics, type RoomMetrics } from "./rooms/metrics.js";
 import { TypingRelay } from "./core/typing.js";
+import { EarlyRetry } from "./core/early-retry.js";
 import { errorMessage } from "./errors/message.js";
 
 export type { GatewayOptions, GatewayParts } from "./gateway-options.js";
@@ -38,6 +39,7 @@ export class Gateway {
   private readonly adapterCounters = new Map<string, Counter<"network">>();
   private readonly roomMetrics: RoomMetrics;
   private readinessTimer: NodeJS.Timeout | undefined;
+  private readonly earlyRetry: EarlyRetry;
 
   constructor(private readonly options: GatewayOptions) {
     this.metrics = createCoreMetrics(options.registry);
@@ -45,6 +47,7 @@ export class Gateway {
     const { parts, log } = options;
     const capabilities = (n: NetworkId) => { const a = this.adapters.get(n); return a ? (a.capabilities ?? this.factories.get(n)?.capabilities) : undefined; };
     const roomMetrics = createRoomMetrics(options.registry);
+    this.earlyRetry = new EarlyRetry({ delivery: parts.delivery, log: log.child({ module: "delivery" }), registry: options.registry });
     this.roomMetrics = roomMetrics;
     const store = parts.openRooms;
     this.openRooms = store ? new OpenRooms({
@@ -180,6 +183,7 @@ export class Gateway {
         const counter = c;
         return { inc: (n = 1) => counter.inc({ network }, n) };
       },
+      peerAnswersAgain: () => { void this.earlyRetry.request(network); },
       roomLinkFailed: (reason) => this.roomMetrics.linkFailures.inc({ network, reason }),
     };
   }
@@ -230,8 +234,10 @@ export class Gateway {
         const now = this.isReady(network);
         if (now === was) continue;
         active.set(network, now);
-        this.options.parts.delivery.setLocalActive(network, now).catch((e: unknown) =>
-          this.options.log.warn({ network, err: errorMessage(e) }, "could not follow adapter readiness"));
+        this.options.parts.delivery.setLocalActive(network, now)
+          // Ready again (e.g. the XMPP link is back): what backed off meanwhile goes now.
+          .then(() => { if (now) void this.earlyRetry.request(network); })
+          .catch((e: unknown) => this.options.log.warn({ network, err: errorMessage(e) }, "could not follow adapter readiness"));
       }
     }, this.options.readinessIntervalMs ?? 250);
     this.readinessTimer.unref();

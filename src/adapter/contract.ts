@@ -209,6 +209,13 @@ export interface AdapterContext {
    * is added), e.g. the XMPP adapter's crash notices. The same name gives the same counter. Absent in some tests.
    */
   counter?(name: string, help: string): { inc(n?: number): void };
+  /**
+   * The adapter's peer answers again after it was found unreachable (e.g. the homeserver is back):
+   * the core retries now what waits on a backoff for this network, instead of at the next step of
+   * the backoff (up to `delivery.retry.capMs`). Cheap to call; calls within a few seconds of each
+   * other run once. Absent in some tests.
+   */
+  peerAnswersAgain?(): void;
   /** A bridged room refused or removed Parley (counted in `parley_room_link_failures_total{network,reason}`). Absent in some tests. */
   roomLinkFailed?(reason: RoomLinkFailure): void;
 }

@@ -19,6 +19,7 @@ import { dropFailed, listFailed, retryFailed, type FailedJobAdmin } from "./fail
 import { JOB_KINDS, partitionOf, queueLabel, queueName } from "./names.js";
 import { resolveOptions, type DeliveryServiceOptions, type ResolvedOptions } from "./options.js";
 import { defineOrderScripts } from "./order.js";
+import { retryNow } from "./retry-now.js";
 import type { JobData } from "./runner.js";
 import type { DeliveryHandler, DeliveryJobSpec, DeliveryService, FailedJobInfo, JobKind } from "./types.js";
 import type { DeliveryMetrics } from "./metrics.js";
@@ -124,6 +125,13 @@ export class BullDeliveryService implements DeliveryService {
   async resume(network: NetworkId): Promise<void> {
     try { await Promise.all(this.networkQueues(network).map((q) => q.resume())); } catch (e) { throw unavailable(e, "the resume"); }
     this.log.info({ network }, "delivery resumed");
+  }
+
+  async retryNow(network: NetworkId): Promise<number> {
+    let promoted: number;
+    try { promoted = await retryNow(this.networkQueues(network)); } catch (e) { throw unavailable(e, "the early retry"); }
+    this.log.info({ network, promoted }, "peer answers again: retrying now what waited on a backoff");
+    return promoted;
   }
 
   async counts(): Promise<Record<string, Record<string, number>>> {

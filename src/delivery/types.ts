@@ -86,6 +86,11 @@ export interface DeliveryService {
   /** Kill switch for a network: its queues stop handing out jobs (jobs are kept), and resume later. */
   pause(network: NetworkId): Promise<void>;
   resume(network: NetworkId): Promise<void>;
+  /**
+   * `network`'s peer answers again after being unreachable: the jobs that failed against it and sit
+   * out a backoff delay are retried now (retry-now.ts). Resolves with how many were moved.
+   */
+  retryNow(network: NetworkId): Promise<number>;
   /** Jobs waiting, delayed, active and failed per (kind, network) queue (`message-xmpp`, its partitions summed), for metrics and readiness. */
   counts(): Promise<Record<string, Record<string, number>>>;
   /** Dead-letter handling: failed jobs stay until an admin retries or drops them. */

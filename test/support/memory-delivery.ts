@@ -71,6 +71,7 @@ export class MemoryDelivery implements DeliveryService {
   async setLocalActive(): Promise<void> {}
   async pause(_network: NetworkId): Promise<void> {}
   async resume(_network: NetworkId): Promise<void> {}
+  async retryNow(_network: NetworkId): Promise<number> { return 0; }
   async counts(): Promise<Record<string, Record<string, number>>> { return { memory: { waiting: this.waiting.length } }; }
   async listFailed(): Promise<readonly FailedJobInfo[]> { return []; }
   async retryFailed(): Promise<boolean> { return false; }
