@@ -70,6 +70,13 @@ export const MatrixConfigSchema = z.object({
   requestTimeoutMs: z.number().int().min(100).default(15_000).describe("timeout of a call to the homeserver"),
   /** How long event ids are remembered for dedupe (≥ 1 day: Synapse may reuse txn ids after a restart). */
   dedupeTtlSeconds: z.number().int().min(86_400).default(2 * 86_400).describe("how long event ids are remembered for dedupe (at least a day: Synapse may reuse transaction ids after a restart)"),
+  /** Catch-up after the homeserver was unreachable or Parley was down (catch-up.ts, README "Catch-up"). */
+  catchUp: z.object({
+    windowSeconds: z.number().int().min(0).default(3600).describe("rooms with events pushed to Parley within this window are read again after an outage (0: no catch-up)"),
+    maxRooms: z.number().int().min(1).default(100).describe("at most this many rooms, most recently active first, per catch-up"),
+    maxEventsPerRoom: z.number().int().min(1).max(5000).default(500).describe("at most this many of a room's events after the last one pushed are read per catch-up"),
+    probeSeconds: z.number().int().min(1).default(10).describe("how often the homeserver is probed (whoami) to notice it answering again; an outage shorter than this may go unnoticed"),
+  }).prefault({}).describe("reading recent history for events the homeserver accepted but never pushed (e.g. those in flight when it was stopped)"),
 }).describe("the Matrix network: Parley as an application service of the homeserver");
 export type MatrixConfig = z.infer<typeof MatrixConfigSchema>;
 export type MatrixConfigInput = z.input<typeof MatrixConfigSchema>;

@@ -40,6 +40,8 @@ import { checkRegistrationFile } from "./registration.js";
 import { registrationCommand } from "./registration-command.js";
 import { Rooms } from "./rooms.js";
 import { Transactions } from "./transactions.js";
+import { CatchUp, RoomActivity } from "./catch-up.js";
+import { Reachability } from "./reachability.js";
 import { answerUserQuery } from "./user-query.js";
 import type { HttpReply } from "./types.js";
 import { matrixProvisioning } from "./provision.js";
@@ -68,7 +70,9 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   private server: Server | undefined;
   private transactions: Transactions | undefined;
   private presence: PuppetPresence | undefined;
-  private homeserverOk = false;
+  /** Whether the homeserver answers; answering again after it did not starts a catch-up. */
+  private reach: Reachability | undefined;
+  private catchUp: CatchUp | undefined;
   /** Bridged rooms that removed the bot or a puppet (rooms/removed.ts), for health(). */
   private readonly removedRooms = new RemovedRooms();
   private stopped = false;
@@ -91,29 +95,54 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const base = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state), removedRooms: this.removedRooms };
     const d: MatrixDeps = { ...base, profiles: new PuppetProfiles(base) };
     this.d = d;
+    const reach = new Reachability(() => hs.request(bot, Method.Get, "/account/whoami"), () => void this.recovered());
+    this.reach = reach;
     await this.checkToken(d);
-    this.transactions = new Transactions(d);
+    const activity = new RoomActivity(d);
+    this.transactions = new Transactions(d, (rooms) => activity.note(rooms));
     this.presence = new PuppetPresence(d);
     const presence = this.presence;
     d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: errorMessage(e) }, "presence re-check failed"));
     this.presence.start(); // every role: one process of the deployment refreshes, by lease
     if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
+    this.catchUp = new CatchUp(d, (label, events) => tx.feed(label, events), {
+      caughtUp: ctx.counter?.("parley_catchup_events_total", "events read from room history after the homeserver was unreachable or Parley was down that Parley had not been pushed (lost by the homeserver, or not pushed yet), delivered (adapters/matrix/catch-up.ts)"),
+      roomsFailed: ctx.counter?.("parley_catchup_rooms_failed_total", "rooms whose recent history a catch-up could not read or feed (adapters/matrix/catch-up.ts)"),
+    });
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u), roomQuery: (a) => answerRoomQuery(d, a) } });
     await listenOn(this.server, c.listen.port, c.listen.host);
-    // Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
-    // Synapse retry queued transactions now instead of after its backoff.
-    await hs.requestPrefixed(bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(c.appserviceId)}/ping`, { transaction_id: `parley.start.${Date.now()}` })
-      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, "application-service ping failed"));
+    await this.ping(d, "start");
     void joinLinkedRooms(d);
+    // Parley may have been down while the homeserver lost events it had not pushed (catch-up.ts).
+    if (reach.ok) void this.catchUp.run("start");
+    reach.start(c.catchUp.probeSeconds * 1000);
     log.info({ port: this.port, homeserver: c.homeserverUrl }, "matrix adapter started");
+  }
+
+  /**
+   * Client-server API "POST /appservice/{appserviceId}/ping": proves both directions and makes
+   * Synapse retry queued transactions now instead of after its backoff.
+   */
+  private async ping(d: MatrixDeps, why: string): Promise<void> {
+    await d.hs.requestPrefixed(d.bot, Method.Post, "/_matrix/client/v1", `/appservice/${enc(d.config.appserviceId)}/ping`, { transaction_id: `parley.${why}.${Date.now()}` })
+      .catch((e: unknown) => d.log.warn({ err: errorMessage(e) }, "application-service ping failed"));
+  }
+
+  /** The homeserver answers again: have it push what it kept, then read back what it may have lost. */
+  private async recovered(): Promise<void> {
+    const d = this.d;
+    if (!d || this.stopped || this.server === undefined || this.catchUp === undefined) return;
+    d.log.info("homeserver answering again");
+    await this.ping(d, "back");
+    await this.catchUp.run("homeserver answering again");
   }
 
   /** Refuse to start with an as_token the homeserver does not know (issue 4 step 1). */
   private async checkToken(d: MatrixDeps): Promise<void> {
     try {
       await d.hs.request(d.bot, Method.Get, "/account/whoami");
-      this.homeserverOk = true;
+      this.reach!.ok = true;
     } catch (e) {
       if (e instanceof MatrixError && (e.httpStatus === 401 || e.httpStatus === 403)) {
         throw new ParleyError("PARLEY_CONFIG_INVALID", `the homeserver refuses adapters.matrix.asToken (${e.errcode ?? e.httpStatus}): is the registration loaded?`, {}, { cause: e });
@@ -136,6 +165,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   async stopIngress(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.reach?.stop();
+    await this.catchUp?.stop();
     if (server) await closeListener(server);
     await this.transactions?.settled();
   }
@@ -156,11 +187,10 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   private async track<T>(f: (d: MatrixDeps) => Promise<T>): Promise<T> {
     try {
       const out = await f(this.deps());
-      this.homeserverOk = true;
+      this.reach?.mark(true);
       return out;
     } catch (e) {
-      if (e instanceof DeliveryError && e.failureClass === "transient" && e.reason === "unavailable") this.homeserverOk = false;
-      else this.homeserverOk = true;
+      this.reach?.mark(!(e instanceof DeliveryError && e.failureClass === "transient" && e.reason === "unavailable"));
       throw e;
     }
   }
@@ -216,8 +246,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const rooms = this.d ? this.removedRooms.unhealthy(this.d.bot) : [];
     const shown = rooms.map((r) => `; room ${r.room}: ${r.detail}`).join("");
     const withRooms = rooms.length > 0 ? { rooms } : {};
-    if (sendOnly) return { ready: true, detail: `send-only (workers role); homeserver ${this.homeserverOk ? "answering" : "unreachable"}${shown}`, ...withRooms };
-    return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.homeserverOk ? "answering" : "unreachable"}${shown}` : "stopped", ...withRooms };
+    if (sendOnly) return { ready: true, detail: `send-only (workers role); homeserver ${this.reach?.ok === true ? "answering" : "unreachable"}${shown}`, ...withRooms };
+    return { ready: listening, detail: listening ? `listening on ${this.port}; homeserver ${this.reach?.ok === true ? "answering" : "unreachable"}${shown}` : "stopped", ...withRooms };
   }
 }
 

@@ -53,8 +53,11 @@ export function holdPending(state: MatrixDeps["ctx"]["state"], keys: readonly st
 
 export class Transactions {
   private chain: Promise<void> = Promise.resolve();
+  /** The tail of this process's transactions and catch-ups, run one at a time. */
+  private turn: Promise<void> = Promise.resolve();
 
-  constructor(private readonly d: MatrixDeps) {}
+  /** `onActivity`: the rooms a transaction carried events of, each with its last (catch-up.ts keeps them as recently active). */
+  constructor(private readonly d: MatrixDeps, private readonly onActivity?: (lastEvents: ReadonlyMap<string, string>) => void) {}
 
   /** Resolves when every side effect queued so far has run (used by stop()). */
   settled(): Promise<void> {
@@ -90,15 +93,55 @@ export class Transactions {
         events.push(ev.data);
       }
     }
+    const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
+    const out = await this.serially(() => this.process(txnId, events, unusable, ephemeral));
+    if (out.fresh < 0) return out.reply;
+    this.noteRooms(parsed.events);
+    await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds).catch(() => undefined);
+    return out.reply;
+  }
+
+  /**
+   * Events Parley was never pushed (catch-up.ts): through the same claim, plan and accept as a
+   * pushed transaction, after the transactions of this process already running. Parley's own
+   * events are skipped as in a transaction. Returns how many were new (not yet processed here or
+   * being processed elsewhere); throws when they could not be stored (the next catch-up retries).
+   */
+  async feed(label: string, events: readonly MatrixEvent[]): Promise<number> {
+    const mappings = this.d.ctx.mappings();
+    const fresh = events.filter((ev) => !isOwnUser(ev.sender, mappings));
+    const out = await this.serially(() => this.process(label, fresh, [], []));
+    if (out.fresh < 0) throw new Error(`${label}: events not accepted (${String(out.reply.body.error)})`);
+    this.noteRooms(events);
+    return out.fresh;
+  }
+
+  /** Run `f` after what this process is already handling (one transaction or catch-up at a time: events keep their order). */
+  private serially<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(f);
+    this.turn = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** The rooms of a transaction had activity now, up to their last event (catch-up.ts reads on from there after an outage). */
+  private noteRooms(raw: readonly unknown[]): void {
+    const last = new Map<string, string>();
+    for (const e of raw) if (isObj(e) && typeof e.room_id === "string" && typeof e.event_id === "string" && e.room_id.length <= 255 && e.event_id.length <= 255) last.set(e.room_id, e.event_id);
+    if (last.size > 0) this.onActivity?.(last);
+  }
+
+  /** Claim, plan and accept deduplicated events; `fresh` is how many were new, -1 when not accepted. */
+  private async process(txnId: string, events: readonly MatrixEvent[], unusable: ReadonlyArray<{ ev: Record<string, unknown>; why: string }>, ephemeral: ReadonlyArray<Record<string, unknown>>): Promise<{ reply: HttpReply; fresh: number }> {
+    const d = this.d;
+    const retry = (error: string) => ({ reply: { status: 503, body: { errcode: "M_UNKNOWN", error } }, fresh: -1 });
     let claim: MatrixEvent[] | "busy";
     try {
       claim = await this.claim(events);
     } catch (e) {
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction's events could not be claimed; the homeserver will retry");
-      return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
+      return retry("the gateway cannot store events right now; retry later");
     }
-    if (claim === "busy") return { status: 503, body: { errcode: "M_UNKNOWN", error: "events of this transaction are being processed; retry" } };
-    const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
+    if (claim === "busy") return retry("events of this transaction are being processed; retry");
     const hold = holdPending(d.ctx.state, claim.map((ev) => `ev:${ev.event_id}`));
     try {
       const plan = await planTransaction(d, claim, ephemeral);
@@ -109,15 +152,14 @@ export class Transactions {
       }
       await hold();
       await Promise.all(claim.map((ev) => d.ctx.state.set(`ev:${ev.event_id}`, "done", d.config.dedupeTtlSeconds)));
-      await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds);
       for (const f of plan.followups) this.chain = this.chain.then(f).catch((e: unknown) => d.log.warn({ txnId, err: errorMessage(e) }, "follow-up failed"));
       d.log.debug({ txnId, events: events.length, fresh: claim.length, accepted: plan.items.length }, "transaction");
-      return { status: 200, body: {} };
+      return { reply: { status: 200, body: {} }, fresh: claim.length };
     } catch (e) {
       await hold();
       await this.release(claim);
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction not accepted; the homeserver will retry");
-      return { status: 503, body: { errcode: "M_UNKNOWN", error: "the gateway cannot store events right now; retry later" } };
+      return retry("the gateway cannot store events right now; retry later");
     }
   }
 
