@@ -76,14 +76,17 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       const notices = rig.ledger.notices.slice(noticesBefore);
       // parley_crash_notices_total of the running processes (a killed process's count is gone with it).
       let noticeMetric = 0;
+      // parley_catchup_events_total: Matrix events read back from room history that Synapse had not pushed (adapters/matrix/catch-up.ts).
+      let caughtUp = 0;
       for (const p of rig.procs.values()) {
         if (!p.running) continue;
         const text = await fetch(`http://127.0.0.1:${p.adminPort}/metrics`, { headers: { authorization: "Bearer chaos-admin-token" } }).then((r) => r.text(), () => "");
         for (const m of text.matchAll(/^parley_crash_notices_total\{[^}]*\} (\d+)/gm)) noticeMetric += Number(m[1]);
+        for (const m of text.matchAll(/^parley_catchup_events_total\{[^}]*\} (\d+)/gm)) caughtUp += Number(m[1]);
       }
       const kill = typeof killedAt === "number" ? killedAt : 0;
       const windows = notices.map((w) => `${w.fromMs - kill}..${w.toMs - kill}`).join(",") || "none";
-      console.log(figureLine(`${fault.name} total`, all, { ...extra, crash_notices: notices.length, crash_notices_metric: noticeMetric,
+      console.log(figureLine(`${fault.name} total`, all, { ...extra, crash_notices: notices.length, crash_notices_metric: noticeMetric, matrix_caught_up: caughtUp,
         ...(typeof killedAt === "number" ? { notice_window_vs_kill_ms: windows } : {}), recovered_at_seq: recoveredAt, settle_ms: settleMs, load: loadavg().map((l) => l.toFixed(1)).join("/") }));
       expect(all.sent).toBeGreaterThan(0);
       expect(all.silent).toBe(0);
