@@ -95,7 +95,10 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const base = { ctx, config: c, hs, log, bot, puppets: new Puppets(hs, ctx.state, () => bot), rooms: new Rooms(hs, ctx.state), removedRooms: this.removedRooms };
     const d: MatrixDeps = { ...base, profiles: new PuppetProfiles(base) };
     this.d = d;
-    const reach = new Reachability(() => hs.request(bot, Method.Get, "/account/whoami"), () => void this.recovered());
+    const reach = new Reachability(() => hs.request(bot, Method.Get, "/account/whoami"), () => {
+      ctx.peerAnswersAgain?.(); // deliveries waiting out a backoff go now
+      void this.recovered();
+    });
     this.reach = reach;
     await this.checkToken(d);
     const activity = new RoomActivity(d);
@@ -104,6 +107,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const presence = this.presence;
     d.rooms.onPartnerAdded = (owner, user) => presence.partnerAdded(owner, user).catch((e: unknown) => log.warn({ err: errorMessage(e) }, "presence re-check failed"));
     this.presence.start(); // every role: one process of the deployment refreshes, by lease
+    reach.start(c.catchUp.probeSeconds * 1000); // every role: notices the homeserver answering again
     if (ctx.ingress === false) return log.info({ homeserver: c.homeserverUrl }, "matrix adapter started send-only (workers role)");
     const tx = this.transactions;
     this.catchUp = new CatchUp(d, (label, events) => tx.feed(label, events), {
@@ -116,7 +120,6 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     void joinLinkedRooms(d);
     // Parley may have been down while the homeserver lost events it had not pushed (catch-up.ts).
     if (reach.ok) void this.catchUp.run("start");
-    reach.start(c.catchUp.probeSeconds * 1000);
     log.info({ port: this.port, homeserver: c.homeserverUrl }, "matrix adapter started");
   }
 
@@ -165,7 +168,6 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
   async stopIngress(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    this.reach?.stop();
     await this.catchUp?.stop();
     if (server) await closeListener(server);
     await this.transactions?.settled();
@@ -173,6 +175,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.reach?.stop();
     await this.stopIngress();
     await this.presence?.stop();
     this.d?.hs.close();

@@ -10,7 +10,7 @@ describe("homeserver reachability (issue 10)", () => {
   it("calls back once when the homeserver answers again, not while it keeps answering", async () => {
     let fail: unknown;
     let backs = 0;
-    const r = new Reachability(async () => { if (fail !== undefined) throw fail; }, () => { backs++; }, true);
+    const r = new Reachability(async () => { if (fail !== undefined) throw fail as Error; }, () => { backs++; }, true);
     await r.check();
     r.mark(true);
     expect(backs).toBe(0); // answering all along: nothing to catch up
