@@ -77,6 +77,11 @@ export interface CatchUpResult {
 export class CatchUp {
   private running: Promise<CatchUpResult | undefined> | undefined;
   private stopped = false;
+  /**
+   * Set at start and when the homeserver stops answering: the next transaction waits for a
+   * catch-up first, so events it missed are fed before the live ones after them (room order).
+   */
+  private due = true;
   private readonly holder = `catchup-${process.pid}-${randomBytes(4).toString("hex")}`;
 
   constructor(private readonly d: MatrixDeps, private readonly feed: Feed, private readonly counters: CatchUpCounters = {}) {}
@@ -84,8 +89,20 @@ export class CatchUp {
   /** One catch-up (joined when one is running here; skipped when another process just ran one). */
   run(reason: string): Promise<CatchUpResult | undefined> {
     if (this.stopped) return Promise.resolve(undefined);
+    this.due = false;
     this.running ??= this.once(reason).finally(() => { this.running = undefined; });
     return this.running;
+  }
+
+  /** The homeserver stopped answering: a catch-up is due when it answers again. */
+  markDue(): void {
+    this.due = true;
+  }
+
+  /** Before a pushed transaction: the catch-up running, or the one due, first. */
+  async before(): Promise<void> {
+    if (this.running) await this.running;
+    else if (this.due) await this.run("a transaction after an outage");
   }
 
   /** No new catch-up, and the running one stops after its current room (a graceful stop). */

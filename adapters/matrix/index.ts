@@ -98,7 +98,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     const reach = new Reachability(() => hs.request(bot, Method.Get, "/account/whoami"), () => {
       ctx.peerAnswersAgain?.(); // deliveries waiting out a backoff go now
       void this.recovered();
-    });
+    }, false, () => this.catchUp?.markDue());
     this.reach = reach;
     await this.checkToken(d);
     const activity = new RoomActivity(d);
@@ -114,6 +114,8 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
       caughtUp: ctx.counter?.("parley_catchup_events_total", "events read from room history after the homeserver was unreachable or Parley was down that Parley had not been pushed (lost by the homeserver, or not pushed yet), delivered (adapters/matrix/catch-up.ts)"),
       roomsFailed: ctx.counter?.("parley_catchup_rooms_failed_total", "rooms whose recent history a catch-up could not read or feed (adapters/matrix/catch-up.ts)"),
     });
+    const catchUp = this.catchUp;
+    tx.before = () => catchUp.before();
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u), roomQuery: (a) => answerRoomQuery(d, a) } });
     await listenOn(this.server, c.listen.port, c.listen.host);
     await this.ping(d, "start");

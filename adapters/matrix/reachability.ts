@@ -10,13 +10,14 @@ export class Reachability {
   private probing = false;
 
   /** `ok`: the last known state (false until something answered). */
-  constructor(private readonly probe: () => Promise<unknown>, private readonly onBack: () => void, public ok = false) {}
+  constructor(private readonly probe: () => Promise<unknown>, private readonly onBack: () => void, public ok = false, private readonly onDown?: () => void) {}
 
   /** A call to the homeserver answered (true) or could not reach it (false). */
   mark(ok: boolean): void {
-    const back = ok && !this.ok;
+    const was = this.ok;
     this.ok = ok;
-    if (back) this.onBack();
+    if (ok && !was) this.onBack();
+    if (!ok && was) this.onDown?.();
   }
 
   /** Probe every `intervalMs` until stop(). */

@@ -59,6 +59,9 @@ export class Transactions {
   /** `onActivity`: the rooms a transaction carried events of, each with its last (catch-up.ts keeps them as recently active). */
   constructor(private readonly d: MatrixDeps, private readonly onActivity?: (lastEvents: ReadonlyMap<string, string>) => void) {}
 
+  /** Awaited before each pushed transaction is processed (catch-up.ts: missed events go first). */
+  before: (() => Promise<void>) | undefined;
+
   /** Resolves when every side effect queued so far has run (used by stop()). */
   settled(): Promise<void> {
     return this.chain;
@@ -94,6 +97,7 @@ export class Transactions {
       }
     }
     const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
+    await this.before?.();
     const out = await this.serially(() => this.process(txnId, events, unusable, ephemeral));
     if (out.fresh < 0) return out.reply;
     this.noteRooms(parsed.events);
