@@ -43,6 +43,7 @@ function countFetches(): void {
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
+  process.on("disconnect", () => process.exit(0)); // first: a parent that dies during start-up leaves no orphan
   countFetches();
   const cfg = JSON.parse(process.env.PARLEY_BENCH_WORKER ?? "{}") as ScaleWorkerConfig;
   let delivered = 0;
@@ -64,7 +65,6 @@ async function main(): Promise<void> {
     latencies = [];
     process.send?.(snap);
   });
-  process.on("disconnect", () => process.exit(0));
   process.on("SIGTERM", () => {
     clearInterval(progress);
     void rig.close().finally(() => process.exit(0));

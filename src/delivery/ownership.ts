@@ -80,9 +80,9 @@ export class PartitionOwnership {
   /** Join or leave `network`'s member set now (and keep renewing while joined). */
   async set(network: NetworkId, member: boolean): Promise<void> {
     if (member) this.joined.add(network); else this.joined.delete(network);
-    await this.beat(network, member);
     this.timer ??= setInterval(() => void this.renew(), Math.max(50, Math.floor(this.d.leaseMs / 4)));
     this.timer.unref();
+    await this.beat(network);
   }
 
   /** Leave every member set (a graceful stop: the others take over at once) and stop renewing. */
@@ -91,18 +91,20 @@ export class PartitionOwnership {
     this.timer = undefined;
     const networks = [...this.joined];
     this.joined.clear();
-    await Promise.all(networks.map((n) => this.beat(n, false)));
+    await Promise.all(networks.map((n) => this.beat(n)));
   }
 
   private async renew(): Promise<void> {
     if (this.beating) return; // a renewal still waiting on Redis: do not pile up
     this.beating = true;
     try {
-      for (const network of this.joined) await this.beat(network, true);
+      for (const network of [...this.joined]) await this.beat(network);
     } finally { this.beating = false; }
   }
 
-  private async beat(network: NetworkId, join: boolean): Promise<void> {
+  /** Renew this process's lease in `network`'s set, or leave it if it no longer takes the network (read when sent: a renewal in flight never re-joins after a leave). */
+  private async beat(network: NetworkId): Promise<void> {
+    const join = this.joined.has(network);
     let live: string[];
     try {
       live = await (this.d.redis as BeatClient).parleyOwnershipBeat(this.d.keys.key("dlv", "members", network), this.id, this.d.leaseMs, join ? "1" : "0");

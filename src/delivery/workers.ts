@@ -95,7 +95,10 @@ export class WorkerPool {
   /** This process takes (or leaves to others) the network's deliveries: join or leave its owners, then apply. */
   async setLocalActive(network: NetworkId, active: boolean): Promise<void> {
     if (active) this.localActive.add(network); else this.localActive.delete(network);
-    await this.ownership.set(network, active);
+    // Leaving takes effect at once, even with Redis down; joining first asks who else serves the
+    // network, for a bounded time (until it answers, this process serves all: safe, see ownership.ts).
+    const told = this.ownership.set(network, active);
+    if (active) await within(told, 1000);
     await this.apply(network);
     this.d.log.info({ network, active }, active ? "this process takes the network's deliveries" : "this process leaves the network's deliveries to others");
   }
