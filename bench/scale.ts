@@ -23,10 +23,15 @@
  *                              msg/s for `seconds`, the same for every process count; a retried
  *                              message counts from its first offer), and
  *   worker_cpu_us_per_msg_at_rate  the workers' CPU per message during it
- *   per_process_cpu_us_per_msg THE per-process figure: each worker process's CPU (idle included)
- *                              per message it delivered, at a fixed offered load *per process*
- *                              (`rate_per_worker` msg/s per process, for `seconds`), with
- *                              per_process_p50_ms the latency then
+ *   per_process_cpu_us_per_msg THE per-process figure: the worker processes' CPU (idle included,
+ *                              summed) per message delivered, at a fixed offered load *per process*
+ *                              (`rate_per_worker` msg/s × processes, for `seconds`), with
+ *                              per_process_p50_ms the latency then, and what the workers did per
+ *                              message then (summed over them, scale-worker.ts counts them):
+ *                              fetches_per_msg (BullMQ moveToActive calls), empty_fetches_per_msg
+ *                              (of those, the ones that found no job), waits_per_msg (blocking
+ *                              waits, BZPOPMIN) and wakeups_per_msg (voluntary context switches:
+ *                              times an event loop went to sleep and was woken)
  *   try_later                  accepts answered "try later" (PARLEY_UNAVAILABLE) and retried
  * Then per process count the median of each figure, and a `verdict` line on
  * per_process_cpu_us_per_msg: its growth from 1 process to 2 and 4, against the run-to-run noise
@@ -43,6 +48,16 @@
  * Giving every process the same load, as separate cores or hosts would, isolates that cost: if
  * processes contended (for a conversation's head, wake-ups, locks), per-process CPU per message
  * would grow with their number at the same per-process load.
+ *
+ * The worker processes of a network share its queues (src/delivery/ownership.ts): queue i of the
+ * kinds × partitions runs in one live process at a time. The offered load is the same per
+ * process, but it lands where the queues are: with 1 partition all of a network's messages go
+ * through one process and the others idle, so there the figure is the deployment's cost per
+ * message with N processes (N × the per-process load over all of them), not N equal shares; with
+ * 8 partitions and 4 processes each serves 2 of the message partitions. Before the sharing every
+ * process ran every queue, and this figure grew with the number of processes on one Redis (+18 to
+ * +33 %, docs/operations.md): each fetch leaves BullMQ's marker behind, which woke another
+ * process's worker for an empty fetch, and every process ran every queue's stalled check.
  *
  * Arguments or environment: n=4000 (BENCH_N), rate=150 (BENCH_RATE), rate_per_worker=40
  * (BENCH_RATE_PER_WORKER), seconds=8 (BENCH_SECONDS), workers=1,2,4 (BENCH_WORKERS),
