@@ -209,10 +209,11 @@ export function noticedSentVs(ledger: Ledger, prefix: string, direction: Directi
   return ms.join(",") || "none";
 }
 
-/** The duplicated messages under `prefix` in `direction`: "seq×copies@sent-vs-at-ms" each, e.g. "41×2@-35". */
+/** The duplicated messages under `prefix` in `direction`: "<seq>x<copies>@<sent vs at, ms>:same-id=<id>|new-id" each, e.g. "41x2@-35:same-id=parley-…". */
 export function duplicatesVs(ledger: Ledger, prefix: string, direction: Direction, at: number | undefined): string {
   const out = ledger.texts(prefix).filter((t) => { const e = ledger.entry(t)!; return e.direction === direction && e.copies > 1; })
-    .map((t) => { const e = ledger.entry(t)!; const same = e.ids.some((id, i) => id !== "" && e.ids.indexOf(id) < i) ? "same-id" : "new-id"; return `${t.slice(t.lastIndexOf(":") + 1)}x${e.copies}${at === undefined ? "" : `@${e.sentAt - at}`}:${same}`; });
+    .map((t) => { const e = ledger.entry(t)!; const again = e.ids.find((id, i) => id !== "" && e.ids.indexOf(id) < i);
+      const same = again !== undefined ? `same-id=${again}` : "new-id"; return `${t.slice(t.lastIndexOf(":") + 1)}x${e.copies}${at === undefined ? "" : `@${e.sentAt - at}`}:${same}`; });
   return out.join(",") || "none";
 }
 
