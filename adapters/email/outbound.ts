@@ -25,6 +25,7 @@ import type { EmailConfig } from "./config.js";
 import { classifySendError } from "./errors.js";
 import { headerSafe, textToHtml } from "./headers.js";
 import { extendThread, loadThread, messageIdFor } from "./threads.js";
+import { ConfirmedSends } from "../../src/adapter/confirmed-sends.js";
 
 /** How long the facts needed to match a DSN to its message are kept. */
 export const OUTBOUND_RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -188,6 +189,8 @@ function subjectOf(message: Message, fromCanonical: string, previous: string | u
 
 export class Outbound {
   private readonly sender: MailSender;
+  /** Mails the SMTP server accepted from this process (a re-run after a failed Redis write does not send again). */
+  private readonly relayed = new ConfirmedSends();
   constructor(private readonly deps: OutboundDeps) { this.sender = new MailSender(deps); }
 
   /** Deliver to a mailbox (message.to is an email endpoint). */
@@ -228,8 +231,13 @@ export class Outbound {
       ...(inReplyTo ? { inReplyTo } : {}),
       ...(references.length ? { references } : {}),
     };
-    await this.deps.store.set(`out:${message.id}`, JSON.stringify({ from: message.from, to: message.to, messageId } satisfies OutboundRecord), OUTBOUND_RECORD_TTL_SECONDS);
-    await this.sender.send(mail, fromDomain, to);
+    // Relayed here before, its bookkeeping below or the core's `sent` marker not written (Redis
+    // failed): not sent twice (src/adapter/confirmed-sends.ts); the bookkeeping is done again.
+    if (!this.relayed.has(message.id, to)) {
+      await this.deps.store.set(`out:${message.id}`, JSON.stringify({ from: message.from, to: message.to, messageId } satisfies OutboundRecord), OUTBOUND_RECORD_TTL_SECONDS);
+      await this.sender.send(mail, fromDomain, to);
+      this.relayed.add(message.id, to);
+    }
     await extendThread(this.deps.store, to, fromAddress, messageId, thread?.subject ?? subject);
     const native = { network: EMAIL, kind: "message-id", id: messageId };
     await this.deps.ids.link(message.id, native);

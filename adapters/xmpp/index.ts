@@ -43,7 +43,7 @@ import { SerialInbound, settleWithin } from "./serial-inbound.js";
 import { InboundJournal, type DeadHolder, type JournalEntry } from "./journal.js";
 import { sendCrashNotices } from "./crash-notice.js";
 import { RecentContacts } from "./recent-contacts.js";
-import { ConfirmedSends } from "./confirmed.js";
+import { ConfirmedSends } from "../../src/adapter/confirmed-sends.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { Profile, ProfileSource } from "../../src/adapter/profiles.js";
 import type { Endpoint } from "../../src/model/address.js";
@@ -86,7 +86,7 @@ export class XmppAdapter implements Adapter, ProfileSource, PresenceDelivery, Su
   constructor(private readonly config: XmppConfig) {}
 
   private readonly inbound = new SerialInbound();
-  /** Kept across link changes: a job re-run here after a failed marker write is not sent twice (confirmed.ts). */
+  /** Kept across link changes: a job re-run here after a failed marker write is not sent twice (src/adapter/confirmed-sends.ts). */
   private readonly confirmed = new ConfirmedSends();
   private journal: InboundJournal | undefined;
   /** Hand a journaled stanza to its conversation's line (set in `start`). */

@@ -123,7 +123,7 @@ export async function deliverMessage(rt: XmppRuntime, m: Message, handOn?: HandO
   const el = stanzas[0]!;
   const id = el.attrs.id!;
   const outcome: DeliveryOutcome = { state: "relayed", nativeIds: [{ network: XMPP, kind: "origin-id", id, scope: el.attrs.to }] };
-  // Confirmed here before, its `sent` marker never written (Redis failed): not written twice (confirmed.ts).
+  // Confirmed here before, its `sent` marker never written (Redis failed): not written twice (src/adapter/confirmed-sends.ts).
   if (rt.confirmed?.has(m.id, m.to.address)) {
     rt.log.info({ messageId: m.id }, "already confirmed by the XMPP server on this process; not sent again");
     return outcome;

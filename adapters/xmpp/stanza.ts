@@ -13,7 +13,7 @@ import { xml, type ComponentLink, type XmlElement } from "./connection.js";
 import { NS_STANZAS, errorFor, type StanzaErrorSpec } from "./errors.js";
 import { errorMessage } from "../../src/errors/message.js";
 import type { RecentContacts } from "./recent-contacts.js";
-import type { ConfirmedSends } from "./confirmed.js";
+import type { ConfirmedSends } from "../../src/adapter/confirmed-sends.js";
 
 export interface XmppRuntime {
   readonly ctx: AdapterContext;
@@ -24,7 +24,7 @@ export interface XmppRuntime {
   readonly domains: ReadonlySet<string>;
   /** Who had bridged activity lately (recent-contacts.ts): told after a link holder's crash. */
   readonly contacts?: RecentContacts;
-  /** Messages the server confirmed here (confirmed.ts): a job re-run after a failed marker write does not send them again. */
+  /** Messages the server confirmed here (src/adapter/confirmed-sends.ts): a job re-run after a failed marker write does not send them again. */
   readonly confirmed?: ConfirmedSends;
 }
 

@@ -1,12 +1,12 @@
 /**
  * Issue 10, duplicates: a message the XMPP server confirmed on this process is not written again
  * when its job runs again because the core's `sent` marker could not be written (Redis killed
- * between the confirmation and the marker: adapters/xmpp/confirmed.ts). One whose confirmation
+ * between the confirmation and the marker: src/adapter/confirmed-sends.ts). One whose confirmation
  * never came (its connection died) is written again, with the same id and origin-id.
  */
 import { describe, expect, it } from "vitest";
 import { deliverMessage } from "../../../adapters/xmpp/outbound.js";
-import { ConfirmedSends } from "../../../adapters/xmpp/confirmed.js";
+import { ConfirmedSends } from "../../../src/adapter/confirmed-sends.js";
 import { XmppConfigSchema } from "../../../adapters/xmpp/config.js";
 import type { ComponentLink, XmlElement } from "../../../adapters/xmpp/connection.js";
 import type { XmppRuntime } from "../../../adapters/xmpp/stanza.js";
