@@ -70,7 +70,7 @@ describe("email outbound after a failed write that follows the send (issue 10)",
     expect(again.state).toBe("relayed");
     expect(accepted).toHaveLength(1);
     expect([...store.values.keys()].some((k) => k.startsWith("thread:"))).toBe(true);
-    expect(await ids.nativeFor(m.id, "email" as never, "message-id")).toMatchObject({ id: accepted[0] });
+    expect(await ids.nativeFor(m.id, "email", "message-id")).toMatchObject({ id: accepted[0] });
     await out.deliver(message());
     expect(accepted).toHaveLength(2);
   });
