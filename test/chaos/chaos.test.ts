@@ -10,7 +10,7 @@
 import { loadavg } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { duplicatesVs, figureLine, noticedSentVs, silentRanges, silentSentVs, timings, type Direction } from "./ledger.js";
+import { duplicatesVs, figureLine, noticedSentVs, outOfSourceOrder, silentRanges, silentSentVs, timings, type Direction } from "./ledger.js";
 import { FAULTS, holder } from "./faults.js";
 import { startChaosRig, type ChaosRig } from "./rig.js";
 
@@ -63,10 +63,13 @@ describe(`chaos (${FULL ? "full" : "short"})`, () => {
       }, SETTLE_CAP_MS, 250).catch(() => undefined); // the figures below say what is missing
       await rig.backfill().catch((e: unknown) => console.log(`[chaos] backfill failed: ${String(e)}`));
       const settleMs = Date.now() - t0;
+      // Matrix → XMPP against the order Synapse put bob's (concurrent) sends in the room, not their send times.
+      const roomOrder = await rig.roomOrder().catch(() => undefined);
       for (const d of DIRECTIONS) console.log(figureLine(`${fault.name} ${d}`, rig.ledger.figures(prefix, d), {
         silent_seq: silentRanges(rig.ledger, prefix, d), fault_at_seq: faultAt,
         // delivered messages whose first copy arrived before an earlier-sent one's (one conversation per direction)
         out_of_order: timings(rig.ledger, prefix, d).outOfOrder,
+        ...(d === "m2x" && roomOrder ? { out_of_room_order: outOfSourceOrder(rig.ledger, `${prefix}m2x:`, roomOrder) } : {}),
         // each duplicated message: seq x copies @ sent relative to the kill (ms), and whether its copies share an id
         duplicates: duplicatesVs(rig.ledger, prefix, d, typeof killedAt === "number" ? killedAt : undefined),
         // a kill: when each silent message was sent, relative to the kill (ms; negative: before it)
