@@ -1,0 +1,40 @@
+/**
+ * Worker processes share a network's queues (src/delivery/ownership.ts), so a dead process's
+ * queues have nobody until another takes them: `kill -9` of a worker process, with the product's
+ * default lease, lock and stalled-check timings, and both the job it was running and a job enqueued
+ * after its death are delivered by the survivor within 5 s (issue 10's bound on a crash stall).
+ */
+import { describe, expect, it } from "vitest";
+import type { TestPayload } from "../../support/delivery-worker-process.js";
+import { enqueueAsSource, NET, SHARED_REDIS, uniquePrefix, waitFor } from "./helpers.js";
+import { kill9, spawnWorker, useProcessRig } from "./processes.js";
+
+describe("a dead worker process's queues are taken over (issue 10, issue 14)", () => {
+  const prefix = uniquePrefix("takeover");
+  const base = `${prefix}:t`;
+  const rig = useProcessRig({ prefix, service: {} });
+  const job = (conv: string) => ({ kind: "message" as const, network: NET, key: `${conv}.0`, conversation: conv, payload: { i: 0, conv, t0: Date.now() } satisfies TestPayload });
+  const deliveredAt = async (conv: string) => { const [e] = await rig.rec.lrange(`${base}:recv:${conv}`, 0, 0); return e ? { at: Number(e.split("|")[3]), pid: Number(e.split("|")[2]) } : undefined; };
+
+  it("kill -9 of a worker process: its running job and a new one go out from the survivor within 5 s", { timeout: 60_000 }, async () => {
+    const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], hang: ["h"] };
+    const victim = await spawnWorker(cfg);
+    rig.workers.push(victim);
+    await enqueueAsSource(rig.producer, [job("h")]);
+    await waitFor(async () => (await rig.rec.llen(`${base}:hanging`)) === 1, 10_000, "the victim to run the job");
+    const survivor = await spawnWorker({ ...cfg, hang: [] });
+    rig.workers.push(survivor);
+    await waitFor(async () => (await rig.rec.zcard(`${prefix}:dlv:members:${NET}`)) === 2, 10_000, "both processes in the member set");
+
+    await kill9(victim);
+    const killedAt = Date.now();
+    await enqueueAsSource(rig.producer, [job("n")]);
+    await waitFor(async () => (await deliveredAt("h")) !== undefined && (await deliveredAt("n")) !== undefined, 20_000, "both jobs delivered");
+    const [h, n] = [(await deliveredAt("h"))!, (await deliveredAt("n"))!];
+    console.log(`takeover running_job_stall_ms=${h.at - killedAt} new_job_stall_ms=${n.at - killedAt}`);
+    expect(h.pid).toBe(survivor.pid);
+    expect(n.pid).toBe(survivor.pid);
+    expect(h.at - killedAt).toBeLessThan(5000);
+    expect(n.at - killedAt).toBeLessThan(5000);
+  });
+});
