@@ -119,6 +119,7 @@ export async function buildGateway(options: BuildOptions): Promise<BuiltGateway>
     producer: redis,
     concurrency: config.delivery.concurrency,
     maxConversationBacklog: config.delivery.maxConversationBacklog,
+    queueSharing: config.delivery.queueSharing,
     log,
     metrics: createDeliveryMetrics(registry),
     ...options.deliveryTuning,

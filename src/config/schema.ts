@@ -43,6 +43,8 @@ export const DeliverySchema = z
     backoffBaseMs: ms.default(1_000).describe("First retry delay; each further retry doubles it (with jitter)."),
     backoffCapMs: ms.default(600_000).describe("Longest delay between two retries."),
     concurrency: z.number().int().min(1).max(1_000).default(8).describe("Delivery jobs one Parley process works on at once."),
+    queueSharing: z.enum(["leased", "every-process"]).default("leased")
+      .describe("How worker processes divide a network's queues: leased (each queue served by one process at a time; spread with redis.partitions) or every-process (every process serves every queue)."),
     maxConversationBacklog: z.number().int().min(1).default(10_000)
       .describe("Back-pressure: a conversation with this many messages waiting refuses new ones (the sender's network is told to try later) until it drains."),
   })

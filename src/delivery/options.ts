@@ -6,6 +6,9 @@ import { DEFAULT_RETRY, type RetryPolicy } from "./backoff.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { JobKind } from "./types.js";
 
+/** How the worker processes of a network divide its queues (see `DeliveryServiceOptions.queueSharing`). */
+export type QueueSharing = "leased" | "every-process";
+
 export interface DeliveryServiceOptions {
   /** The networks that have queues (one queue per kind and network). */
   readonly networks: readonly NetworkId[];
@@ -46,6 +49,13 @@ export interface DeliveryServiceOptions {
    * quarter of it; ownership.ts): a dead process's queues are taken over within ~1.25 × this.
    */
   readonly ownershipLeaseMs?: number;
+  /**
+   * `leased` (default): the worker processes of a network share its queues, each queue served by
+   * one process at a time (ownership.ts). `every-process`: every process serves every queue — one
+   * queue's jobs spread over all processes, at the cost of per-process CPU growing with their
+   * number (issue 14); order holds either way (order.ts).
+   */
+  readonly queueSharing?: QueueSharing;
   /** How long failed jobs stay for the admin (default 30 days). */
   readonly failedRetentionSeconds?: number;
   /** How long close() waits for running jobs (default 1.5 s, so a SIGTERM exits within 2 s). */
@@ -84,6 +94,7 @@ export interface ResolvedOptions {
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
   readonly ownershipLeaseMs: number;
+  readonly queueSharing: QueueSharing;
   readonly failedRetentionSeconds: number;
   readonly closeTimeoutMs: number;
   readonly maxConversationBacklog: number;
@@ -113,6 +124,7 @@ export function resolveOptions(o: DeliveryServiceOptions): ResolvedOptions {
     stalledIntervalMs: o.stalledIntervalMs ?? 1_000,
     maxStalledCount: o.maxStalledCount ?? 3,
     ownershipLeaseMs: o.ownershipLeaseMs ?? 2_000,
+    queueSharing: o.queueSharing ?? "leased",
     failedRetentionSeconds: o.failedRetentionSeconds ?? 30 * 24 * 3600,
     closeTimeoutMs: o.closeTimeoutMs ?? 1_500,
     maxConversationBacklog: o.maxConversationBacklog ?? 10_000,

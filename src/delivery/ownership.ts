@@ -47,6 +47,8 @@ export interface OwnershipDeps {
   readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly leaseMs: number;
+  /** False (`queueSharing: every-process`): no lease, this process serves every queue of the networks it takes. */
+  readonly leased: boolean;
   readonly log: Logger;
   /** The live members of `network` changed: the caller re-applies {@link PartitionOwnership.owns}. */
   readonly onChange: (network: NetworkId) => void;
@@ -70,6 +72,7 @@ export class PartitionOwnership {
   /** Whether this process serves queue `index` (kinds × partitions order) of `network`. */
   owns(network: NetworkId, index: number): boolean {
     if (!this.joined.has(network)) return false;
+    if (!this.d.leased) return true;
     const live = this.members.get(network);
     // Not read yet (or Redis lost our lease while unreachable): serve everything until the next
     // renewal says otherwise; serving a queue too many is safe, serving none is a stall.
@@ -80,6 +83,7 @@ export class PartitionOwnership {
   /** Join or leave `network`'s member set now (and keep renewing while joined). */
   async set(network: NetworkId, member: boolean): Promise<void> {
     if (member) this.joined.add(network); else this.joined.delete(network);
+    if (!this.d.leased) return;
     this.timer ??= setInterval(() => void this.renew(), Math.max(50, Math.floor(this.d.leaseMs / 4)));
     this.timer.unref();
     await this.beat(network);
@@ -91,6 +95,7 @@ export class PartitionOwnership {
     this.timer = undefined;
     const networks = [...this.joined];
     this.joined.clear();
+    if (!this.d.leased) return;
     await Promise.all(networks.map((n) => this.beat(n)));
   }
 

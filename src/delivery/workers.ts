@@ -47,7 +47,7 @@ export class WorkerPool {
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: WorkerPoolDeps, readonly redis: RedisClient) {
-    this.ownership = new PartitionOwnership({ redis, keys: d.keys, leaseMs: d.opts.ownershipLeaseMs, log: d.log, onChange: (n) => void this.apply(n) });
+    this.ownership = new PartitionOwnership({ redis, keys: d.keys, leaseMs: d.opts.ownershipLeaseMs, leased: d.opts.queueSharing === "leased", log: d.log, onChange: (n) => void this.apply(n) });
   }
 
   get started(): boolean { return this.workers.length > 0; }

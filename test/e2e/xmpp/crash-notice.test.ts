@@ -8,6 +8,7 @@
  * containing hers may not have been delivered. mallory, online but never in contact with a puppet,
  * is told nothing.
  */
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endpoint } from "../../../src/model/address.js";
@@ -17,11 +18,25 @@ import { deleteKeysUnder } from "../../../src/store/index.js";
 import { testPrefix } from "../../support/gateway.js";
 import { until } from "../../support/until.js";
 import { parseNoticeWindow } from "../../chaos/ledger.js";
-import { connectUser, prosody, xml, type Stanza, type TestUser } from "./support.js";
+import { prosody, xml, type Stanza, type TestUser } from "./support.js";
+import { connectXmppUser } from "../../harness/prosody/client.js";
+import { registerUser } from "../../harness/prosody/prosody.js";
 import { startProc, type Proc } from "./processes.js";
 
 const DAN = "dan@matrix.test";
 const isNotice = (s: Stanza) => s.is("message") && s.attrs.from === "matrix.test" && /stopped unexpectedly/.test(s.getChildText("body") ?? "");
+
+/**
+ * A user of this file only: the run's shared users may have puppets in their rosters from other
+ * files, and coming online to a puppet makes a user a recent contact (told, by design).
+ */
+async function freshUser(name: string): Promise<TestUser> {
+  const c = prosody();
+  const user = `${name}-${randomBytes(3).toString("hex")}`;
+  const password = randomBytes(8).toString("hex");
+  registerUser(c.configPath, user, c.userDomain, password);
+  return connectXmppUser({ ...c, users: { ...c.users, [user]: password } }, user, { resource: "crash" });
+}
 
 describe("crash notice to a user whose only message was lost in a kill -9 (issue 10)", () => {
   const prefix = testPrefix("xmpp-crash-notice");
@@ -35,8 +50,8 @@ describe("crash notice to a user whose only message was lost in a kill -9 (issue
     a = await startProc(prefix);
     await until("A holds the link", async () => ((await health(a)).ready ? true : undefined), 15_000);
     b = await startProc(prefix);
-    peggy = await connectUser("peggy", { resource: "crash" });
-    mallory = await connectUser("mallory", { resource: "crash" });
+    peggy = await freshUser("peggy");
+    mallory = await freshUser("mallory");
   }, 60_000);
   afterAll(async () => {
     await peggy?.stop();

@@ -16,7 +16,10 @@ const CONVS = 20;
 const FAIL_MS = 30_000;
 /** Partitions per queue on a cluster: the default there (src/delivery/options.ts). */
 const CLUSTER_PARTITIONS = 8;
-const service = { retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 };
+const service = { retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000,
+  // Both processes take jobs of the same queue at once — what leased sharing (the default) allows
+  // only while it rebalances or takes over: the order machinery under concurrent consumers.
+  queueSharing: "every-process" as const };
 
 describe.each([{ on: "one Redis", cluster: false }, { on: "a Redis Cluster", cluster: true }])("per-conversation order across worker processes on $on (DESIGN §3, RFC 2779 4.3.1, 2.2.6)", ({ cluster }) => {
   const prefix = uniquePrefix(cluster ? "corder" : "order");

@@ -13,7 +13,8 @@ import { useProcessRig } from "./processes.js";
 
 const prefix = uniquePrefix("race");
 const PARK_MS = 30_000;
-const service = { parkMs: PARK_MS, parkMaxMs: PARK_MS, lockDurationMs: 5000, stalledIntervalMs: 2000 };
+// Both processes take the conversation's jobs (every-process sharing): hand-overs between processes.
+const service = { parkMs: PARK_MS, parkMaxMs: PARK_MS, lockDurationMs: 5000, stalledIntervalMs: 2000, queueSharing: "every-process" as const };
 const rig = useProcessRig({ prefix, service, spawn: { cfg: { redisUrl: SHARED_REDIS, prefix, networks: [NET], concurrency: 16, service }, count: 2 } });
 
 describe("park/promote race (DESIGN §3 order)", () => {

@@ -11,7 +11,10 @@ import { ROOM_NETS, RoomLoad } from "./room-load.js";
 
 const prefix = uniquePrefix("rorder");
 const RATE = 150; // messages per second, open loop, over the rooms
-const service = { networks: ROOM_NETS, retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 };
+const service = { networks: ROOM_NETS, retry: { attempts: 40, baseMs: 50, capMs: 2000 }, parkMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000,
+  // Both processes take jobs of the same queue at once — what leased sharing (the default) allows
+  // only while it rebalances or takes over: the order machinery under concurrent consumers.
+  queueSharing: "every-process" as const };
 const rig = useProcessRig({ prefix, service, spawn: { cfg: { redisUrl: SHARED_REDIS, prefix, networks: [...ROOM_NETS], concurrency: 16, failRate: 0.1, service }, count: 2 } });
 
 /** Per line, the indexes received in order (duplicates included), and the pids that sent them. */

@@ -21,11 +21,11 @@ describe("delivery queue ownership (issue 14)", () => {
     await cleanup(prefix);
   });
 
-  const member = () => {
+  const member = (leased = true) => {
     const redis = new Redis(SHARED_REDIS);
     clients.push(redis);
     const changes: string[] = [];
-    const o = new PartitionOwnership({ redis, keys: keyspace(prefix), leaseMs: LEASE_MS, log: silentLogger(), onChange: (n) => changes.push(n) });
+    const o = new PartitionOwnership({ redis, keys: keyspace(prefix), leaseMs: LEASE_MS, leased, log: silentLogger(), onChange: (n) => changes.push(n) });
     return { o, redis, changes };
   };
   const owned = (o: PartitionOwnership, net = NET) => Array.from({ length: QUEUES }, (_, i) => i).filter((i) => o.owns(net, i));
@@ -64,5 +64,17 @@ describe("delivery queue ownership (issue 14)", () => {
     await waitFor(() => owned(a.o).length === QUEUES, LEASE_MS * 3, "a to take the dead member's queues");
     expect(Date.now() - died).toBeLessThan(LEASE_MS * 1.25 + 500);
     expect(a.changes.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("queueSharing every-process: each member serves every queue of the networks it takes, and holds no lease", async () => {
+    const [a, b] = [member(false), member(false)];
+    await a.o.set(NET, true);
+    await b.o.set(NET, true);
+    expect(owned(a.o)).toHaveLength(QUEUES);
+    expect(owned(b.o)).toHaveLength(QUEUES);
+    expect(owned(a.o, NET2)).toHaveLength(0);
+    expect(await a.redis.exists(keyspace(prefix).key("dlv", "members", NET))).toBe(0);
+    await a.o.set(NET, false);
+    expect(owned(a.o)).toHaveLength(0);
   });
 });

@@ -40,7 +40,7 @@ describe("gateway config", () => {
     const c = r.config;
     expect(c.redis).toEqual({ url: "redis://127.0.0.1:6379/2", keyPrefix: "test:" });
     expect(c.admin.token).toBe("a-test-admin-token-0123456789");
-    expect(c.delivery).toEqual({ attempts: 3, backoffBaseMs: 1000, backoffCapMs: 600_000, concurrency: 8, maxConversationBacklog: 10_000 });
+    expect(c.delivery).toEqual({ attempts: 3, backoffBaseMs: 1000, backoffCapMs: 600_000, concurrency: 8, queueSharing: "leased", maxConversationBacklog: 10_000 });
     expect(c.presence.livenessTimeoutMs).toBe(90_000);
     expect(c.log.level).toBe("info");
     expect(c.adapters).toEqual({ xmpp: { password: "component-secret", port: 5347, hosts: [] }, matrix: { homeserverUrl: "http://127.0.0.1:8008" } });
