@@ -7,7 +7,7 @@
 import type { MatrixDeps } from "./deps.js";
 import { enc, Method } from "./homeserver.js";
 import { MatrixEventSchema, type MatrixEvent } from "./types.js";
-import { MAX_EVENT_DEPTH, nestsDeeperThan } from "./untrusted.js";
+import { MAX_EVENT_DEPTH, nestsDeeperThan, isObj } from "./untrusted.js";
 
 const PAGE = 100;
 
@@ -16,7 +16,6 @@ interface Page {
   readonly end?: string;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The events of `roomId` after `eventId`, oldest first, at most `cap`. Events that do not parse

@@ -16,7 +16,7 @@ import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
 import { presenceFromMatrix } from "./presence.js";
 import type { RoomRecord } from "./rooms.js";
 import type { MatrixEvent, Plan } from "./types.js";
-import { plausibleTime } from "./untrusted.js";
+import { plausibleTime, isObj } from "./untrusted.js";
 import { linkedRoomEvent } from "./rooms/inbound.js";
 import { linkedRoomReceipts, linkedRoomTyping } from "./rooms/features.js";
 import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
@@ -25,7 +25,6 @@ import { errorMessage } from "../../src/errors/message.js";
 import { interactionItem, typingItem } from "./features/inbound.js";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function endpointOf(d: MatrixDeps, userId: string): Endpoint | undefined {
   try {

@@ -19,7 +19,7 @@ import { z } from "zod";
 import type { MatrixDeps } from "./deps.js";
 import { isOwnUser } from "./address.js";
 import { planTransaction, skipEvent } from "./inbound.js";
-import { MAX_EVENT_DEPTH, nestsDeeperThan } from "./untrusted.js";
+import { MAX_EVENT_DEPTH, nestsDeeperThan, isObj } from "./untrusted.js";
 import { MatrixEventSchema, type HttpReply, type MatrixEvent } from "./types.js";
 import { errorMessage } from "../../src/errors/message.js";
 
@@ -30,7 +30,6 @@ const TransactionSchema = z.object({
 }).loose();
 
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 /** How long a `pending` claim outlives a process that stopped renewing it (killed). */
 export const PENDING_TTL_S = 10;
 

@@ -7,6 +7,9 @@
  *   `new Date(…).toISOString()`, which throws `Invalid time value`.
  */
 
+/** A JSON object (not an array, not null): what an event or its content must be before its fields are read. */
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 /** Deepest nesting an event may have (a real `m.room.message` is under 10). */
 export const MAX_EVENT_DEPTH = 32;
 

@@ -13,9 +13,9 @@ import type { MatrixDeps } from "../deps.js";
 import type { RoomRecord } from "../rooms.js";
 import type { MatrixEvent, Plan } from "../types.js";
 import { annotationOf, reactionKey, redactionOf, REACTIONS_TTL_SECONDS } from "./relations.js";
+import { isObj } from "../untrusted.js";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network", detail: "application service hs_token" } as const;
 
 interface Parties { readonly from: Endpoint; readonly to: Endpoint }

@@ -13,9 +13,9 @@ import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { enc, Method } from "../homeserver.js";
 import type { MatrixEvent } from "../types.js";
+import { isObj } from "../untrusted.js";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** How long a relayed reaction is remembered, so that its redaction can remove it. */
 export const REACTIONS_TTL_SECONDS = 30 * 24 * 3600;

@@ -11,11 +11,11 @@ import type { Part } from "../../../src/model/message.js";
 import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { download } from "./http.js";
+import { isObj } from "../untrusted.js";
 
 export const MEDIA_MSGTYPES: ReadonlySet<string> = new Set(["m.image", "m.file", "m.audio", "m.video"]);
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const positiveInt = (v: unknown): number | undefined => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined);
 
 /** What the event says of its file; the bytes are checked against it when stored. */

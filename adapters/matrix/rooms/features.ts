@@ -14,9 +14,9 @@ import type { MatrixDeps } from "../deps.js";
 import type { MatrixEvent, Plan } from "../types.js";
 import { annotationOf, reactionKey, redactionOf, REACTIONS_TTL_SECONDS } from "../features/relations.js";
 import { linkFormOf } from "./linked.js";
+import { isObj } from "../untrusted.js";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
 
 function interaction(ev: MatrixEvent, from: Endpoint, body: string, extra: { reaction: Reaction } | { retracts: ReturnType<typeof newCanonicalId>; moderation?: { reason?: string } }): RoomActivityInput {

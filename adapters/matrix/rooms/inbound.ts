@@ -13,7 +13,7 @@ import { HOPS_KEY, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "../co
 import type { MatrixDeps } from "../deps.js";
 import { reasonText } from "../errors.js";
 import type { MatrixEvent, Plan } from "../types.js";
-import { plausibleTime } from "../untrusted.js";
+import { plausibleTime, isObj } from "../untrusted.js";
 import { Method } from "../homeserver.js";
 import { ensureJoined, linkFormOf } from "./linked.js";
 import { ownUserMembership } from "./removed.js";
@@ -21,7 +21,6 @@ import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
 
 function membershipChange(ev: MatrixEvent): MembershipChange | undefined {

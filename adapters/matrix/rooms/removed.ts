@@ -18,10 +18,9 @@ import { DeliveryError } from "../../../src/adapter/contract.js";
 import { cleanRoomText } from "../../../src/model/room-events.js";
 import type { MatrixDeps } from "../deps.js";
 import type { MatrixEvent } from "../types.js";
+import { isObj } from "../untrusted.js";
 export { RemovedRooms } from "./removed-rooms.js";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function markRemoved(d: MatrixDeps, roomId: string, user: string, how: "banned" | "kicked", detail: string): void {
   if (d.removedRooms?.mark(roomId, user, { room: roomId, reason: how, detail: `${user === d.bot ? "the bridge bot was" : `the puppet ${user} was`} ${detail}` })) d.ctx.roomLinkFailed?.(how);
