@@ -116,8 +116,10 @@ export class CatchUp {
     const s = d.ctx.state;
     const c = d.config.catchUp;
     if (s.recentRange === undefined || c.windowSeconds === 0) return undefined;
+    let held = false;
     try {
-      if (!(await s.lease(LEASE, this.holder, LEASE_MS))) {
+      held = await s.lease(LEASE, this.holder, LEASE_MS);
+      if (!held) {
         d.log.info({ reason }, "matrix catch-up skipped: another process is running one");
         return undefined;
       }
@@ -129,13 +131,13 @@ export class CatchUp {
         if (this.stopped || !(await s.lease(LEASE, this.holder, LEASE_MS))) break;
         await this.room(room, result);
       }
-      await s.releaseLease(LEASE, this.holder);
       d.log.info({ event: "matrix-catch-up", reason, ...result }, result.caughtUp > 0 ? "matrix catch-up delivered events the homeserver had not pushed" : "matrix catch-up found nothing missed");
       return result;
     } catch (e) {
-      await s.releaseLease(LEASE, this.holder).catch(() => undefined);
       d.log.warn({ reason, err: errorMessage(e) }, "matrix catch-up failed");
       return undefined;
+    } finally {
+      if (held) await s.releaseLease(LEASE, this.holder).catch(() => undefined);
     }
   }
 
