@@ -8,6 +8,7 @@ import type { AdapterDoctorContext, Finding } from "../../src/adapter/declaratio
 import { dnsFindings } from "../../src/cli/dns-check.js";
 import { XMPP, componentDomains } from "./address.js";
 import type { XmppConfig } from "./config.js";
+import { openComponentStream } from "./domain-link.js";
 
 type Handshake = "accepted" | "in-use" | "not-authorized" | "host-unknown" | "unreachable" | "timeout" | `error: ${string}`;
 
@@ -42,7 +43,7 @@ export function componentHandshake(host: string, port: number, domain: string, s
         setTimeout(() => finish("accepted"), 300);
       }, () => undefined);
     });
-    entity.start().catch(() => undefined);
+    openComponentStream(entity, domain).catch(() => undefined);
   });
 }
 

@@ -35,6 +35,18 @@ export interface LinkOptions {
   readonly log: Logger;
 }
 
+/**
+ * Connect the socket and open the stream: what `Component.start()` does, without its promise for
+ * "online". xmpp.js creates that promise before opening the stream and leaves it unawaited when
+ * the open fails, so a connection reset during the open (a server restarting, a proxy refusing)
+ * rejected it a second time with nobody listening: an unhandled rejection, which ends a Node
+ * process. Going online is signalled by the entity's "online" event, which the caller handles.
+ */
+export async function openComponentStream(entity: Component, domain: string): Promise<void> {
+  await entity.connect(entity.options.service);
+  await entity.open({ domain });
+}
+
 /** Backoff before attempt `n` (1-based): full jitter over min(max, base·2ⁿ⁻¹). */
 export function backoffMs(n: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(n - 1, 20));
@@ -133,7 +145,7 @@ export class DomainLink {
       if (this.entity === entity && !this.stopped) entity.socket?.destroy();
     });
     try {
-      await entity.start();
+      await openComponentStream(entity, this.domain);
     } catch (err) {
       this.opts.log.warn({ domain: this.domain, err: errorMessage(err) }, "component link could not start");
       if (this.entity === entity) this.schedule();
