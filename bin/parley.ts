@@ -25,6 +25,12 @@ async function start(args: readonly string[]): Promise<number> {
   const loaded = await loaderFor(adapterFactories, process.env)(values.config);
   if ("exitCode" in loaded) return print(loaded);
   const log = createLogger({ level: loaded.config.log.level, secrets: adapterFactories });
+  // A rejection nobody handles is a bug whose state cannot be trusted: exit as Node would, but say
+  // why in the structured log first, so the operator's log shows it next to the restart.
+  process.on("unhandledRejection", (reason: unknown) => {
+    log.fatal({ err: errorMessage(reason), stack: reason instanceof Error ? reason.stack : undefined }, "unhandled rejection (a bug in Parley or a library); exiting");
+    process.exit(1);
+  });
   const built = await buildGateway({ config: loaded.config, mappings: loaded.mappings, factories: adapterFactories, log, role, adoptMappingsFile: true });
   await built.start();
   log.info({ role, networks: Object.keys(loaded.config.adapters) }, "parley started");
