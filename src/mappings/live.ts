@@ -64,9 +64,9 @@ export class LiveMappings {
   async start(): Promise<void> {
     const sub = this.o.subscriber;
     sub.on("message", (channel: string, n: string) => {
-      if (channel === this.o.versions.channel) void this.adopt(Number(n));
+      if (channel === this.o.versions.channel) void this.adoptOrLog(Number(n));
     });
-    sub.on("ready", () => { void this.catchUp(); });
+    sub.on("ready", () => { void this.catchUp().catch((e: unknown) => this.notRead(undefined, e)); });
     await sub.subscribe(this.o.versions.channel);
     const current = await this.o.versions.current();
     const text = this.o.adoptFileAtStart ? await readFile(this.o.file, "utf8").catch(() => undefined) : undefined;
@@ -140,6 +140,15 @@ export class LiveMappings {
   private async catchUp(): Promise<void> {
     const current = await this.o.versions.current().catch(() => undefined);
     if (current && current.version !== this.version) await this.adopt(current.version);
+  }
+
+  /** Adopt version `n` as announced; a failed read (Redis down) is logged: the next reconnect catches up. */
+  private async adoptOrLog(n: number): Promise<void> {
+    await this.adopt(n).catch((e: unknown) => this.notRead(n, e));
+  }
+
+  private notRead(version: number | undefined, e: unknown): void {
+    this.log.warn({ version, err: errorMessage(e) }, "a new mappings version could not be read; the current one stays until Redis answers again");
   }
 
   private async adopt(n: number): Promise<void> {
