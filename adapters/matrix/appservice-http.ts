@@ -15,6 +15,7 @@ import type { Logger } from "../../src/log/logger.js";
 import { sameSecret } from "./registration.js";
 import type { HttpReply } from "./types.js";
 import { errorMessage } from "../../src/errors/message.js";
+import { requestUrl } from "../../src/net/http-listener.js";
 
 export interface AppserviceHandlers {
   transaction(txnId: string, body: Buffer): Promise<HttpReply>;
@@ -83,7 +84,12 @@ async function route(req: IncomingMessage, url: URL, h: AppserviceHandlers, limi
   const path = url.pathname.replace(/^\/_matrix\/app\/v1/, "");
   const m = /^\/(transactions|users|rooms|ping|thirdparty)(?:\/(.*))?$/.exec(path);
   const kind = m?.[1];
-  const arg = m?.[2] !== undefined ? decodeURIComponent(m[2]) : undefined;
+  let arg: string | undefined;
+  try {
+    arg = m?.[2] !== undefined ? decodeURIComponent(m[2]) : undefined;
+  } catch {
+    return { status: 400, body: { errcode: "M_UNRECOGNIZED", error: "a malformed percent escape in the path" } };
+  }
   if (req.method === "PUT" && kind === "transactions" && arg) {
     const body = await readBody(req, limits.maxBodyBytes);
     if (body === "too-large") return { status: 413, body: { errcode: "M_TOO_LARGE", error: `transaction over ${limits.maxBodyBytes} bytes` } };
@@ -104,7 +110,11 @@ export function createAppserviceServer(opts: { hsToken: string; log: Logger; han
     // node checks both timeouts only this often (default 30 s, longer than the timeouts themselves)
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs),
   }, (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestUrl(req);
+    if (!url) {
+      refuse(req, res, { status: 400, body: { errcode: "M_UNRECOGNIZED", error: "the request target is not a URL" } });
+      return;
+    }
     const { token, conflict } = tokenOf(req, url);
     if (conflict || token === undefined || !sameSecret(token, opts.hsToken)) {
       const r: HttpReply = conflict

@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log/logger.js";
 import { bearerMatches, readJsonBody, sendError, sendJson } from "./http.js";
-import { isParleyError } from "../errors/parley-error.js";
+import { isParleyError, ParleyError } from "../errors/parley-error.js";
 import { errorMessage } from "../errors/message.js";
-import { closeListener, listenOn } from "../net/http-listener.js";
+import { closeListener, listenOn, requestUrl } from "../net/http-listener.js";
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -46,6 +46,15 @@ export interface PageHandler {
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
 }
 
+/** A path segment, percent-decoded; a malformed escape (`%E0%A4%A`) is the client's error, a 400. */
+function decodeParam(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ParleyError("PARLEY_INVALID_EVENT", "a path segment has a malformed percent escape");
+  }
+}
+
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split("/");
   const a = path.split("/");
@@ -53,7 +62,7 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   const params: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
     const seg = p[i]!;
-    if (seg.startsWith(":")) params[seg.slice(1)] = decodeURIComponent(a[i]!);
+    if (seg.startsWith(":")) params[seg.slice(1)] = decodeParam(a[i]!);
     else if (seg !== a[i]) return undefined;
   }
   return params;
@@ -81,7 +90,8 @@ export class AdminServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://admin");
+    const url = requestUrl(req);
+    if (!url) return sendError(res, "PARLEY_INVALID_EVENT", "the request target is not a URL");
     if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && url.pathname === "/readyz") return this.readiness(res);
     if (this.options.pages && (await this.options.pages.handle(req, res, url))) return;
@@ -95,9 +105,9 @@ export class AdminServer {
     }
     for (const route of this.options.routes) {
       if (route.method !== req.method) continue;
-      const params = matchPath(route.path, url.pathname);
-      if (!params) continue;
       try {
+        const params = matchPath(route.path, url.pathname);
+        if (!params) continue;
         const body = req.method === "GET" ? undefined : await readJsonBody(req);
         const answer = await route.handle(params, body, url.searchParams, req.headers.accept ?? "");
         if (answer.contentType === undefined) return sendJson(res, answer.status, answer.body);

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.js";
 import type { BlobStore } from "./blob-store.js";
 import { verifyPath } from "./signed-url.js";
 import { errorMessage } from "../errors/message.js";
-import { closeListener, listenOn } from "../net/http-listener.js";
+import { closeListener, listenOn, requestUrl } from "../net/http-listener.js";
 
 export interface MediaListenerOptions {
   readonly host: string;
@@ -26,7 +26,13 @@ export class MediaListener {
   constructor(private readonly options: MediaListenerOptions) {}
 
   async start(): Promise<{ address: string; port: number }> {
-    const server = createServer((req, res) => void this.serve(req, res));
+    const server = createServer((req, res) => {
+      this.serve(req, res).catch((e: unknown) => {
+        this.options.log.warn({ err: errorMessage(e) }, "media request failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("internal error\n");
+        else res.destroy();
+      });
+    });
     this.server = server;
     const a = await listenOn(server, this.options.port, this.options.host);
     return { address: a.address, port: a.port };
@@ -37,7 +43,9 @@ export class MediaListener {
     res.setHeader("content-security-policy", "default-src 'none'; sandbox");
     res.setHeader("referrer-policy", "no-referrer");
     if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, { allow: "GET, HEAD" }).end(); return; }
-    const media = verifyPath(this.options.key, new URL(req.url ?? "/", "http://x").pathname);
+    const url = requestUrl(req);
+    if (!url) { res.writeHead(400, { "content-type": "text/plain" }).end("bad request target\n"); return; }
+    const media = verifyPath(this.options.key, url.pathname);
     const size = media ? await this.options.store.size(media.ref) : undefined;
     if (!media || size === undefined) { res.writeHead(404, { "content-type": "text/plain" }).end("not found or expired\n"); return; }
     const disposition = INLINE.test(media.contentType) ? "inline" : "attachment";

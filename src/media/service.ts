@@ -125,7 +125,7 @@ export class MediaService implements MediaPort {
 
   async fetch(url: string, declared: DeclaredMedia, scope: MediaScope, headers?: Readonly<Record<string, string>>): Promise<AttachmentPart> {
     const got = await this.counted(this.fetcher.fetch({ url, maxBytes: this.limits(scope).maxBytes, ...(headers ? { headers } : {}) }));
-    const fromUrl = decodeURIComponent(new URL(got.url).pathname.split("/").pop() ?? "");
+    const fromUrl = lastSegment(got.url);
     return this.store(got.body, { ...declared, filename: declared.filename ?? fromUrl, contentType: declared.contentType ?? got.contentType }, scope);
   }
 
@@ -153,5 +153,15 @@ export class MediaService implements MediaPort {
       this.refused?.inc({ reason: typeof reason === "string" ? reason : isParleyError(e) ? e.code : "error" });
       throw e;
     }
+  }
+}
+
+/** The file name a URL ends with, percent-decoded when the escapes are well formed (else as written). */
+function lastSegment(url: string): string {
+  const segment = new URL(url).pathname.split("/").pop() ?? "";
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }

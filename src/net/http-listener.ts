@@ -4,7 +4,7 @@
  * cannot be bound fails the start, and a stop also closes idle keep-alive connections, so it never
  * waits on a client that holds one open.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** Listen on `host:port` (port 0: any free one); rejects with the bind error (e.g. EADDRINUSE). */
@@ -24,4 +24,17 @@ export function closeListener(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * The request's target as a URL, or undefined when it is none: Node's parser passes targets such as
+ * `http://[` (absolute form with a bad host) that `new URL` refuses with a throw. Every listener
+ * answers those 400; thrown in a request handler, they ended the process.
+ */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? "/", "http://localhost");
+  } catch {
+    return undefined;
+  }
 }

@@ -15,7 +15,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../../../src/log/logger.js";
 import { errorMessage } from "../../../src/errors/message.js";
-import { closeListener, listenOn } from "../../../src/net/http-listener.js";
+import { closeListener, listenOn, requestUrl } from "../../../src/net/http-listener.js";
 import type { EmailConfig } from "../config.js";
 import { commandAddress } from "./address.js";
 import { memberKey, type ListMembers } from "./members.js";
@@ -114,7 +114,8 @@ export class OneClickListener {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://x");
+    const url = requestUrl(req);
+    if (!url) return this.answer(res, 400, page("Bad request", ""));
     if (!url.pathname.endsWith(ONE_CLICK_PATH)) return this.answer(res, 404, page("Not found", ""));
     if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "POST") return this.answer(res, 405, page("Method not allowed", ""), { allow: "GET, HEAD, POST" });
     const target = verifyToken(this.o.oneClick.key, url.search.slice(1));
