@@ -11,7 +11,11 @@
  *   A `pending` claim lives {@link PENDING_TTL_S} and is renewed while its request runs, so the
  *   claims of a process killed mid-transaction lapse within seconds (issue 10: with 120 s they
  *   refused the homeserver's retries for two minutes, and Synapse's doubling back-off made that
- *   minutes more of Matrix → XMPP standing still).
+ *   minutes more of Matrix → XMPP standing still). A request that finds an event claimed waits
+ *   for the claim to be done or to lapse (up to {@link BUSY_WAIT_MS}) before it answers 503: the
+ *   homeserver's first retry after a `kill -9` (Synapse: 2 s later) and the restarted process's
+ *   ping-forced retry came while the dead process's claims still lived, and each 503 doubled
+ *   Synapse's back-off (2, 4, 8 s): Matrix → XMPP stood still 13–14 s after the kill.
  * - All canonical events of a transaction go to the core in one `ctx.accept` call.
  */
 import { createHash } from "node:crypto";
@@ -30,11 +34,14 @@ const TransactionSchema = z.object({
 }).loose();
 
 
-/** How long a `pending` claim outlives a process that stopped renewing it (killed). */
-export const PENDING_TTL_S = 10;
+/** How long a `pending` claim outlives a process that stopped renewing it (killed); renewed every quarter of it. */
+export const PENDING_TTL_S = 2;
+/** How long a request waits for events another request claimed (done, or lapsed: its process died) before answering 503. */
+export const BUSY_WAIT_MS = PENDING_TTL_S * 1000 + 1000;
+const BUSY_POLL_MS = 100;
 
 /**
- * Keep `keys` claimed as `pending` while a request works on them: renewed every third of the TTL.
+ * Keep `keys` claimed as `pending` while a request works on them: renewed every quarter of the TTL.
  * The returned stop waits for a renewal in flight, so nothing writes `pending` after it resolves
  * (the caller then writes `done` or deletes the claims).
  */
@@ -42,7 +49,7 @@ export function holdPending(state: MatrixDeps["ctx"]["state"], keys: readonly st
   let inflight: Promise<unknown> = Promise.resolve();
   const timer = keys.length === 0 ? undefined : setInterval(() => {
     inflight = Promise.all(keys.map((k) => state.set(k, "pending", ttlS))).catch(() => undefined);
-  }, Math.max(100, (ttlS * 1000) / 3));
+  }, Math.max(100, (ttlS * 1000) / 4));
   timer?.unref();
   return async () => {
     clearInterval(timer);
@@ -139,7 +146,7 @@ export class Transactions {
     const retry = (error: string) => ({ reply: { status: 503, body: { errcode: "M_UNKNOWN", error } }, fresh: -1 });
     let claim: MatrixEvent[] | "busy";
     try {
-      claim = await this.claim(events);
+      claim = await this.claimWaiting(events);
     } catch (e) {
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction's events could not be claimed; the homeserver will retry");
       return retry("the gateway cannot store events right now; retry later");
@@ -163,6 +170,16 @@ export class Transactions {
       await this.release(claim);
       d.log.warn({ txnId, err: errorMessage(e) }, "transaction not accepted; the homeserver will retry");
       return retry("the gateway cannot store events right now; retry later");
+    }
+  }
+
+  /** {@link claim}, again every {@link BUSY_POLL_MS} while another request holds one of the events, up to {@link BUSY_WAIT_MS}. */
+  private async claimWaiting(events: readonly MatrixEvent[]): Promise<MatrixEvent[] | "busy"> {
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (;;) {
+      const claim = await this.claim(events);
+      if (claim !== "busy" || Date.now() >= deadline) return claim;
+      await new Promise((r) => setTimeout(r, BUSY_POLL_MS));
     }
   }
 

@@ -15,6 +15,7 @@ import { toNative } from "../../../adapters/matrix/address.js";
 import { Homeserver } from "../../../adapters/matrix/homeserver.js";
 import { Puppets } from "../../../adapters/matrix/puppets.js";
 import { Rooms } from "../../../adapters/matrix/rooms.js";
+import { BUSY_WAIT_MS, holdPending, PENDING_TTL_S } from "../../../adapters/matrix/transactions.js";
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { startRig, type Rig } from "./rig.js";
 
@@ -176,6 +177,33 @@ describe("Matrix adapter with Synapse: messages", () => {
     expect((await transaction(`claim-${stamp}`, { events })).status).toBe(200);
     const bodies = rig.ctx.accepted.slice(before).filter((e) => e.kind === "message").map((e) => e.message.parts[0]);
     expect(bodies).toEqual(events.map((e) => ({ role: "text", body: e.content.body })));
+  });
+
+  it("T-2.5.2 issue 10: the homeserver's retry of a transaction a killed process had claimed waits for the claims to lapse and is processed, not refused 503 (each 503 doubled Synapse's back-off)", async () => {
+    const before = rig.ctx.accepted.length;
+    const stamp = Date.now();
+    const events = [1, 2].map((n) => ({ event_id: `$killed-${stamp}-${n}`, type: "m.room.message", room_id: roomId, sender: alice.userId, origin_server_ts: stamp, content: { msgtype: "m.text", body: `killed ${stamp} ${n}` } }));
+    const state = rig.ctx.state as AdapterStateStore;
+    // As a process killed mid-transaction leaves them: claimed, renewed just now, never again.
+    for (const e of events) await state.set(`ev:${e.event_id}`, "pending", PENDING_TTL_S);
+    const t0 = Date.now();
+    const res = await transaction(`killed-${stamp}`, { events });
+    const waited = Date.now() - t0;
+    expect(res.status).toBe(200);
+    expect(waited).toBeLessThan(BUSY_WAIT_MS + 1000);
+    const bodies = rig.ctx.accepted.slice(before).filter((e) => e.kind === "message").map((e) => e.message.parts[0]);
+    expect(bodies).toEqual(events.map((e) => ({ role: "text", body: e.content.body })));
+
+    // A live process still working on an event: the retry waits for it and does not process it again.
+    const live = { ...events[0]!, event_id: `$live-${stamp}`, content: { msgtype: "m.text", body: `live ${stamp}` } };
+    await state.set(`ev:${live.event_id}`, "pending", PENDING_TTL_S);
+    const stop = holdPending(state, [`ev:${live.event_id}`]);
+    const retry = transaction(`live-${stamp}`, { events: [live] });
+    await new Promise((r) => setTimeout(r, PENDING_TTL_S * 1000)); // outlives one TTL: renewed, still pending
+    await stop();
+    await state.set(`ev:${live.event_id}`, "done", 3600);
+    expect((await retry).status).toBe(200);
+    expect(rig.ctx.accepted.length).toBe(before + events.length);
   });
 
   it("T-5.1.1 a wrong hs_token gets 403, none 401, and nothing is processed", async () => {
