@@ -23,6 +23,8 @@ import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
 import { isParleyError } from "../../src/errors/parley-error.js";
 import { errorMessage } from "../../src/errors/message.js";
 import { interactionItem, typingItem } from "./features/inbound.js";
+import { isPollStart, LOCATION_MSGTYPE, locationParts, messageContentOf } from "./features/event-types.js";
+import { callItem, pollNoticeText, replyNotice } from "./features/not-bridged.js";
 
 type Obj = Record<string, unknown>;
 
@@ -39,9 +41,31 @@ async function canonicalOf(d: MatrixDeps, eventId: unknown, roomId: string): Pro
   return d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id: eventId, scope: roomId });
 }
 
-/** An `m.room.message` in a puppet's DM → a canonical message, or a notice saying why not. */
-async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: RoomRecord, to: Endpoint, from: Endpoint): Promise<void> {
-  const c = ev.content;
+/** What a message event in a puppet's DM is: the event, its content as a message (features/event-types.ts), the parties. */
+interface DmMessage { readonly ev: MatrixEvent; readonly c: Obj; readonly rec: RoomRecord; readonly to: Endpoint; readonly from: Endpoint }
+
+/** The parts of a message's content: text (and sanitised HTML), a location, or a file; a string says why not. */
+async function partsOf(d: MatrixDeps, m: DmMessage, src: Obj, text: string): Promise<Part[] | string> {
+  if (src.msgtype === LOCATION_MSGTYPE) return locationParts(src) ?? "the location has no valid geo: URI";
+  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  // RFC 2779 4.1.7: a client that sent only HTML (an empty `body`) still gets a text alternative.
+  const plain = text.trim() === "" && html !== "" ? htmlToText(html) : text;
+  if (!MEDIA_MSGTYPES.has(String(src.msgtype))) return [{ role: "text", body: plain }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+  // Downloaded and stored before the transaction is acknowledged (media/inbound.ts).
+  try {
+    return await mediaParts(d, src, m.from);
+  } catch (e) {
+    d.log.info({ eventId: m.ev.event_id, err: errorMessage(e) }, "file not bridged");
+    return isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
+  }
+}
+
+/**
+ * A message in a puppet's DM (an `m.room.message`, a sticker, a poll) → a canonical message, or a
+ * notice saying why not; `onAccepted` runs once the core accepted it.
+ */
+async function messageItem(d: MatrixDeps, plan: Plan, m: DmMessage, onAccepted?: () => Promise<void>): Promise<void> {
+  const { ev, c, rec, to, from } = m;
   const relates = isObj(c["m.relates_to"]) ? c["m.relates_to"] : {};
   const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
   const src = isEdit ? (c["m.new_content"] as Obj) : c;
@@ -51,8 +75,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
     tell(`⚠ Not delivered to ${to.address}: the message is malformed (no text body).`);
     return;
   }
-  const isMedia = MEDIA_MSGTYPES.has(src.msgtype);
-  const kind = isMedia ? "chat" : kindFor(src.msgtype);
+  const kind = MEDIA_MSGTYPES.has(src.msgtype) || src.msgtype === LOCATION_MSGTYPE ? "chat" : kindFor(src.msgtype);
   if (kind === undefined) {
     d.log.info({ eventId: ev.event_id, msgtype: src.msgtype }, "unbridgeable message");
     tell(`⚠ Not delivered to ${to.address}: Parley cannot bridge ${src.msgtype} messages.`);
@@ -60,20 +83,10 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
   }
   const inReplyToEvent = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
   const given = inReplyToEvent !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
-  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
-  // RFC 2779 4.1.7: a client that sent only HTML (an empty `body`) still gets a text alternative.
-  const text = given.trim() === "" && html !== "" ? htmlToText(html) : given;
-  let parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
-  if (isMedia) {
-    // Downloaded and stored before the transaction is acknowledged (media/inbound.ts).
-    try {
-      parts = await mediaParts(d, src, from);
-    } catch (e) {
-      const why = isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
-      d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "file not bridged");
-      tell(`⚠ Not delivered to ${to.address}: ${why}.`);
-      return;
-    }
+  const parts = await partsOf(d, m, src, given);
+  if (typeof parts === "string") {
+    tell(`⚠ Not delivered to ${to.address}: ${parts}.`);
+    return;
   }
   const hops = c[HOPS_KEY];
   const parsed = MessageSchema.safeParse({
@@ -98,6 +111,7 @@ async function messageItem(d: MatrixDeps, plan: Plan, ev: MatrixEvent, rec: Room
     onResult: async (r) => {
       if (r.status === "accepted") {
         await d.ctx.ids.link(r.messageId ?? message.id, { network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id });
+        if (onAccepted) plan.followups.push(onAccepted);
       } else if (r.status === "refused") {
         plan.followups.push(() => noticeInRoom(d, rec.owner, ev.room_id, `⚠ Not delivered to ${to.address}: ${r.error.message || reasonText(r.error.info.reason)}`, ev.event_id, refusalFields(r.error)));
       }
@@ -132,15 +146,20 @@ async function roomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent): Promise<vo
     return;
   }
   if (await interactionItem(d, plan, ev, rec)) return;
-  if (ev.type !== "m.room.message" || ev.sender !== rec.user) return;
+  if (ev.sender !== rec.user) return;
   if (rec.kind === "bot") {
-    await handleBotMessage(d, plan, ev, rec);
+    if (ev.type === "m.room.message") await handleBotMessage(d, plan, ev, rec);
     return;
   }
   const to = endpointOf(d, rec.owner);
   const from = endpointOf(d, ev.sender);
   if (!to || !from || from.network !== MATRIX) return;
-  await messageItem(d, plan, ev, rec, to, from);
+  if (callItem(d, plan, ev, rec, to.address)) return;
+  // Anything else (poll responses and ends, state, unknown types) is not a message: nothing to say.
+  const c = messageContentOf(ev);
+  if (c === undefined) return;
+  const pollNotice = isPollStart(ev.type) ? () => replyNotice(d, rec.owner, ev, "poll", pollNoticeText(to.address)) : undefined;
+  await messageItem(d, plan, { ev, c, rec, to, from }, pollNotice);
 }
 
 async function receiptItems(d: MatrixDeps, plan: Plan, ev: Obj): Promise<void> {

@@ -18,6 +18,7 @@ import { classify, errcodeOf, reasonText } from "./errors.js";
 import { enc, Method } from "./homeserver.js";
 import type { RoomRecord } from "./rooms.js";
 import { attachmentsOf, fileContents } from "./media/outbound.js";
+import { isGeoUri, LOCATION_MSGTYPE } from "./features/event-types.js";
 
 export function txnIdFor(id: string, suffix = ""): string {
   return `parley.${id}${suffix}`;
@@ -51,6 +52,8 @@ export async function contentFor(d: MatrixDeps, message: Message): Promise<Recor
   if (body === "" && formatted !== "") body = htmlToText(formatted);
   if (body === "") body = message.parts.some((p) => p.role === "opaque") ? "(an encrypted or signed part Parley cannot bridge)" : " ";
   const inner: Record<string, unknown> = { msgtype: msgtypeFor(message.kind), body };
+  // A text that is exactly a geo: URI (what XMPP clients send for a location) is an m.location.
+  if (formatted === "" && inner.msgtype === "m.text" && isGeoUri(body)) Object.assign(inner, { msgtype: LOCATION_MSGTYPE, geo_uri: body });
   if (formatted !== "") Object.assign(inner, { format: "org.matrix.custom.html", formatted_body: formatted });
   const replaced = await eventOf(d, message.replaces);
   if (replaced !== undefined) {

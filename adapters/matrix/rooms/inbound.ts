@@ -19,8 +19,12 @@ import { ensureJoined, linkFormOf } from "./linked.js";
 import { ownUserMembership } from "./removed.js";
 import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
+import { isPollStart, LOCATION_MSGTYPE, locationParts, messageContentOf } from "../features/event-types.js";
+import { replyNotice } from "../features/not-bridged.js";
 
 type Obj = Record<string, unknown>;
+const NOT_BRIDGED_IN_ROOM = "⚠ Not bridged: a message needs a string body and a text, notice, emote or location msgtype (files and stickers are not bridged in linked rooms)";
+const POLL_NOTICE_IN_ROOM = "ℹ Your poll reached the room's other networks as text (the question and numbered answers). Votes and results are not bridged.";
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
 
 function membershipChange(ev: MatrixEvent): MembershipChange | undefined {
@@ -32,19 +36,25 @@ function membershipChange(ev: MatrixEvent): MembershipChange | undefined {
   return undefined;
 }
 
-async function messageActivity(d: MatrixDeps, ev: MatrixEvent, from: ReturnType<typeof fromNative>): Promise<RoomActivityInput | undefined> {
-  const c = ev.content;
+/** Text and sanitised HTML of a message's content, or a location's parts (features/event-types.ts). */
+function partsOf(src: Obj, text: string): Part[] | undefined {
+  if (src.msgtype === LOCATION_MSGTYPE) return locationParts(src);
+  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  return [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+}
+
+/** A member's message (an `m.room.message`, or a poll as text; `c` from messageContentOf) → a room message. */
+async function messageActivity(d: MatrixDeps, ev: MatrixEvent, c: Obj, from: ReturnType<typeof fromNative>): Promise<RoomActivityInput | undefined> {
   const relates = isObj(c["m.relates_to"]) ? c["m.relates_to"] : {};
   const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
   const src = isEdit ? (c["m.new_content"] as Obj) : c;
   if (typeof src.msgtype !== "string" || typeof src.body !== "string") return undefined;
-  const kind = kindFor(src.msgtype);
+  const kind = src.msgtype === LOCATION_MSGTYPE ? "chat" : kindFor(src.msgtype);
   if (kind === undefined) return undefined;
   const replyTo = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
   const canonicalOf = async (id: unknown) => (typeof id === "string" ? d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id, scope: ev.room_id }) : undefined);
-  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
-  const text = replyTo !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body;
-  const parts: Part[] = [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
+  const parts = partsOf(src, replyTo !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body);
+  if (parts === undefined) return undefined;
   const hops = c[HOPS_KEY];
   return { type: "message", message: {
     id: newCanonicalId(), nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
@@ -72,7 +82,8 @@ async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityI
   if (ev.type === "m.room.topic" && typeof ev.content.topic === "string") {
     return { type: "subject", subject: { id: newCanonicalId(), by: from, subject: cleanRoomText(ev.content.topic, MAX_SUBJECT_CHARS), authenticatedBy: AUTH, at } };
   }
-  if (ev.type === "m.room.message") return messageActivity(d, ev, from);
+  const content = messageContentOf(ev);
+  if (content !== undefined) return messageActivity(d, ev, content, from);
   return roomFeatureActivity(d, ev, from);
 }
 
@@ -103,8 +114,8 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
     return true;
   }
   if (!activity) {
-    // A member's message Parley cannot read (no string body, an unknown msgtype) is not silently dropped: its sender is told.
-    if (ev.type === "m.room.message" && !isOwnUser(ev.sender, d.ctx.mappings())) plan.followups.push(() => notice(d, ev, "⚠ Not bridged: a message needs a string body and a text, notice or emote msgtype"));
+    // A member's message Parley cannot read (no string body, an unknown msgtype, a file or sticker) is not silently dropped: its sender is told.
+    if (messageContentOf(ev) !== undefined && !isOwnUser(ev.sender, d.ctx.mappings())) plan.followups.push(() => notice(d, ev, NOT_BRIDGED_IN_ROOM));
     return true;
   }
   plan.items.push({
@@ -112,6 +123,7 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
     onResult: async (r) => {
       if (r.status === "accepted" && activity.type === "message") {
         await d.ctx.ids.link(r.messageId ?? (activity.message.id as CanonicalId), { network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id });
+        if (isPollStart(ev.type)) plan.followups.push(() => replyNotice(d, d.bot, ev, "poll", POLL_NOTICE_IN_ROOM));
       } else if (r.status === "refused") {
         plan.followups.push(() => notice(d, ev, `⚠ Not bridged: ${r.error.message || reasonText(r.error.info.reason)}`));
       }
