@@ -8,6 +8,9 @@ import { RoomMemberEvent, type MatrixEvent } from "matrix-js-sdk";
 import { xml, type Stanza } from "../xmpp/support.js";
 import { bodyOf, startCrossRig, type CrossRig } from "./rig.js";
 import { NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CHATSTATES, NS_MARKERS } from "../../support/xmpp-namespaces.js";
+import { PollStartEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollStartEvent.js";
+import { PollResponseEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollResponseEvent.js";
+import { M_POLL_KIND_DISCLOSED } from "matrix-js-sdk/lib/@types/polls.js";
 
 const SLOT = 10;
 const T = 30_000;
@@ -157,5 +160,53 @@ describe("typing (XEP-0085 ↔ m.typing) and read markers (XEP-0333 ↔ read rec
     await r.bob.client.sendReadReceipt(seen);
     const marker = await r.alice.inbox.next((s) => fromBob(s) && s.getChild("displayed", NS_MARKERS) !== undefined, T, "displayed marker");
     expect(marker.getChild("displayed", NS_MARKERS)!.attrs.id).toBe(id);
+  });
+});
+
+/** Bob's notices from Alice's puppet in reply to `eventId`. */
+const isNoticeAbout = (eventId: string) => (e: MatrixEvent) => e.getSender() === alicePuppet && e.getContent().msgtype === "m.notice" && (relation(e)?.["m.in_reply_to"] as { event_id?: string } | undefined)?.event_id === eventId;
+const noticesAbout = (eventId: string) => r.bob.events.filter(isNoticeAbout(eventId));
+
+describe("polls, locations and calls from a Matrix client", () => {
+  it("a poll (as Element sends it) reaches the XMPP user as its question and numbered answers; the sender is told votes are not bridged, once", async () => {
+    const poll = PollStartEvent.from("Features: lunch where?", ["Pizza", "Sushi", "Salad"], M_POLL_KIND_DISCLOSED).serialize();
+    const { event_id: pollId } = await r.bob.client.sendEvent(room, poll.type as never, poll.content as never);
+    const got = await r.alice.inbox.next((s) => fromBob(s) && bodyOf(s).includes("Features: lunch where?"), T, "the poll on XMPP");
+    expect(bodyOf(got)).toBe("Poll: Features: lunch where?\n1. Pizza\n2. Sushi\n3. Salad");
+    const told = await r.bob.waitForEvent(isNoticeAbout(pollId), T, "the poll notice");
+    expect(String(told.getContent().body)).toMatch(/Votes and results are not bridged/);
+    // A vote says nothing to anyone: the next message crosses, and no other notice came.
+    const answers = (poll.content as Record<string, { answers: Array<{ id: string }> }>)["org.matrix.msc3381.poll.start"]!.answers;
+    const vote = PollResponseEvent.from([answers[0]!.id], pollId).serialize();
+    const { event_id: voteId } = await r.bob.client.sendEvent(room, vote.type as never, vote.content as never);
+    await r.bob.say(room, { msgtype: "m.text", body: "Features: after the vote" });
+    await r.alice.inbox.next((s) => fromBob(s) && bodyOf(s) === "Features: after the vote", T, "the message after the vote");
+    expect(noticesAbout(voteId)).toHaveLength(0);
+    expect(noticesAbout(pollId)).toHaveLength(1);
+  });
+
+  it("a Matrix location reaches the XMPP user as a body that is exactly its geo: URI (clients show a map)", async () => {
+    await r.bob.say(room, { msgtype: "m.location", body: "Features: Big Ben", geo_uri: "geo:51.5008,0.1247;u=35" });
+    const got = await r.alice.inbox.next((s) => fromBob(s) && bodyOf(s).startsWith("geo:"), T, "the location on XMPP");
+    expect(bodyOf(got)).toBe("geo:51.5008,0.1247;u=35");
+  });
+
+  it("an XMPP location (a body that is a geo: URI, as Conversations sends it) arrives in Matrix as an m.location", async () => {
+    await r.alice.send(xml("message", { type: "chat", to: bobJid, id: uid() }, xml("body", {}, "geo:48.2082,16.3738")));
+    const ev = await r.bob.waitForEvent((e) => e.getSender() === alicePuppet && e.getContent().geo_uri !== undefined, T, "the m.location");
+    expect(ev.getContent()).toMatchObject({ msgtype: "m.location", geo_uri: "geo:48.2082,16.3738", body: "geo:48.2082,16.3738" });
+  });
+
+  it("a call invite is answered with a notice that calls are not bridged, once per call", async () => {
+    const invite = (callId: string) => r.bob.client.sendEvent(room, "m.call.invite" as never, {
+      call_id: callId, party_id: "bobdevice", version: "1", lifetime: 60_000, offer: { type: "offer", sdp: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" },
+    } as never);
+    const first = await invite(`call-${run}-1`);
+    const again = await invite(`call-${run}-1`);
+    const other = await invite(`call-${run}-2`);
+    const told = await r.bob.waitForEvent(isNoticeAbout(first.event_id), T, "the call notice");
+    expect(String(told.getContent().body)).toMatch(/Calls are not bridged/);
+    await r.bob.waitForEvent(isNoticeAbout(other.event_id), T, "the second call's notice");
+    expect(noticesAbout(again.event_id)).toHaveLength(0);
   });
 });

@@ -204,3 +204,33 @@ describe("hostile and oversized files are refused, in the sender's own protocol"
     await r.bob.waitForMessage("no file here", r.on("matrix", r.aliceEp), 30_000);
   });
 });
+
+describe("stickers (m.sticker) from a Matrix client", () => {
+  const sticker = png(32, 32, 7);
+
+  it("a sticker in a DM reaches the XMPP user as an image (OOB link to the same bytes)", async () => {
+    const mxc = await matrixUpload(r.bob, sticker, "cat.png", "image/png");
+    // As Element sends a sticker: its own event type, the description as body, url and info.
+    await r.bob.client.sendEvent(dmRoom, "m.sticker" as never, { body: "Happy cat", url: mxc, info: { mimetype: "image/png", w: 32, h: 32, size: sticker.length } } as never);
+    const m = await r.alice.inbox.next((x) => x.is("message") && x.getChild("x", NS_OOB)?.getChildText("desc") === "Happy cat", 30_000, "the sticker on XMPP");
+    expect(String(m.attrs.from).split("/")[0]).toBe(r.on("xmpp", r.bobEp));
+    const url = m.getChild("x", NS_OOB)!.getChildText("url")!;
+    expect(m.getChildText("body")).toBe(url);
+    const got = await download(url);
+    expect(got.contentType).toBe("image/png");
+    expect(sha256(got.data)).toBe(sha256(sticker));
+  });
+
+  it("a sticker to an email user arrives as an image attachment", async () => {
+    const carolPuppet = r.on("matrix", r.carolEp);
+    const { room_id } = await r.bob.client.createRoom({ invite: [carolPuppet], is_direct: true });
+    await r.bob.waitForEvent((e) => e.getRoomId() === room_id && e.getStateKey() === carolPuppet && e.getContent().membership === "join", 30_000, "the puppet joining");
+    const mxc = await matrixUpload(r.bob, sticker, "cat.png", "image/png");
+    await r.bob.client.sendEvent(room_id, "m.sticker" as never, { body: "Sticker for Carol", url: mxc, info: { mimetype: "image/png", w: 32, h: 32, size: sticker.length } } as never);
+    const got = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.bobEp)) && m.raw.includes("Sticker for Carol"), 30_000);
+    const mail = await mailFiles(got.raw);
+    expect(mail.files).toHaveLength(1);
+    expect(mail.files[0]).toMatchObject({ name: "Sticker for Carol", type: "image/png" });
+    expect(sha256(mail.files[0]!.data)).toBe(sha256(sticker));
+  });
+});
