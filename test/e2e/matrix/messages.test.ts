@@ -266,9 +266,17 @@ describe("Matrix adapter with Synapse: messages", () => {
   });
 
   it("an unknown msgtype gets a notice, not a crash", async () => {
-    await alice.say(roomId, { msgtype: "m.location", body: "somewhere", geo_uri: "geo:0,0" });
-    const n = await alice.waitForMessage("cannot bridge m.location messages", puppet);
-    expect(n.getContent().body).toContain("m.location");
+    await alice.say(roomId, { msgtype: "org.example.unknown", body: "somewhere" });
+    const n = await alice.waitForMessage("cannot bridge org.example.unknown messages", puppet);
+    expect(n.getContent().body).toContain("org.example.unknown");
+  });
+
+  it("an m.location becomes a message whose text is its geo: URI, the description in HTML; a bad geo_uri gets a notice", async () => {
+    await alice.say(roomId, { msgtype: "m.location", body: "the office", geo_uri: "geo:52.52,13.405" });
+    const { message } = await rig.ctx.waitForAccepted(isMessageWith("geo:52.52,13.405"));
+    expect(message.parts).toEqual([{ role: "text", body: "geo:52.52,13.405" }, { role: "html", body: "<p>the office</p><p><a href=\"geo:52.52,13.405\">geo:52.52,13.405</a></p>" }]);
+    await alice.say(roomId, { msgtype: "m.location", body: "nowhere", geo_uri: "http://example.org/" });
+    await alice.waitForMessage("the location has no valid geo: URI", puppet);
   });
 
   it("an event over the size limit, or malformed, gets a notice or a log line, never a crash", async () => {
