@@ -19,6 +19,10 @@
  * 3. ioredis' `scriptsSet` (private): the Lua sources defined on a connection, to load them again
  *    when Redis answers NOSCRIPT inside a MULTI (ioredis cannot fall back to EVAL there).
  * 4. The reason BullMQ's stalled-job check gives a job it fails (a Lua string, not an error class).
+ * 6. A running job's lock, `<prefix>:<queue>:<id>:lock`, holds its worker's token
+ *    `<worker.id>:<n>` (Worker.run), and BullMQ's stalled check (moveStalledJobsToWait-9.lua) moves
+ *    a job listed in `<queue>:stalled` whose lock is gone back to wait, unless `<queue>:stalled-check`
+ *    says a check ran less than `stalledInterval` ago: {@link releaseLocksOf}.
  */
 import { Job, type JobsOptions, type Queue } from "bullmq";
 import type { ChainableCommander } from "ioredis";
@@ -92,4 +96,36 @@ export const STALLED_OUT = "job stalled more than allowable limit";
 
 export function isStalledOut(err: Error): boolean {
   return err.message === STALLED_OUT;
+}
+
+/**
+ * KEYS active, stalled, stalled-check; ARGV qp, worker ids. The active jobs whose lock one of the
+ * workers holds lose it and are listed for the next stalled check, which is no longer held off.
+ */
+const RELEASE_LOCKS_LUA = `
+local qp = ARGV[1]
+local dead = {}
+for i = 2, #ARGV do dead[ARGV[i]] = true end
+local n = 0
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local token = redis.call('GET', qp .. id .. ':lock')
+  local worker = token and string.match(token, '^(.*):%d+$')
+  if worker and dead[worker] then
+    redis.call('DEL', qp .. id .. ':lock')
+    redis.call('SADD', KEYS[2], id)
+    n = n + 1
+  end
+end
+if n > 0 then redis.call('DEL', KEYS[3]) end
+return n`;
+
+/**
+ * Give back the running jobs of workers known to be dead (their process's ownership lease lapsed:
+ * ownership.ts) in the queue whose key prefix is `qp`: the queue's next stalled check (a worker
+ * that starts serving it checks at once) moves them back to wait, instead of waiting for their
+ * locks to expire (`lockDurationMs`). Returns how many.
+ */
+export async function releaseLocksOf(redis: RedisClient, qp: string, workerIds: readonly string[]): Promise<number> {
+  if (workerIds.length === 0) return 0;
+  return Number(await redis.eval(RELEASE_LOCKS_LUA, 3, `${qp}active`, `${qp}stalled`, `${qp}stalled-check`, qp, ...workerIds));
 }

@@ -39,7 +39,8 @@ export interface DeliveryServiceOptions {
   readonly parkMaxMs?: number;
   /**
    * BullMQ lock duration / stalled check interval / stalls allowed (defaults 3 s / 1 s / 3): a job
-   * left active by a dead process runs again within lockDurationMs + stalledIntervalMs (< 5 s).
+   * left active by a dead process runs again within lockDurationMs + stalledIntervalMs (< 5 s), or
+   * sooner when its process's ownership lease lapses (ownership.ts).
    */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;

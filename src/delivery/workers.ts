@@ -16,7 +16,7 @@ import type { Logger } from "../log/logger.js";
 import type { NetworkId } from "../model/address.js";
 import type { Keyspace } from "../store/keys.js";
 import { backoffDelay } from "./backoff.js";
-import { isStalledOut, STALLED_OUT, type RedisClient } from "./bullmq.js";
+import { isStalledOut, releaseLocksOf, STALLED_OUT, type RedisClient } from "./bullmq.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import { PartitionOwnership } from "./ownership.js";
@@ -47,7 +47,11 @@ export class WorkerPool {
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: WorkerPoolDeps, readonly redis: RedisClient) {
-    this.ownership = new PartitionOwnership({ redis, keys: d.keys, leaseMs: d.opts.ownershipLeaseMs, leased: d.opts.queueSharing === "leased", log: d.log, onChange: (n) => void this.apply(n) });
+    this.ownership = new PartitionOwnership({
+      redis, keys: d.keys, leaseMs: d.opts.ownershipLeaseMs, leased: d.opts.queueSharing === "leased", log: d.log, onChange: (n) => void this.apply(n),
+      workerIds: (n) => (this.byNetwork.get(n) ?? []).map((w) => w.id),
+      onLapsed: async (n, ids) => { for (const { name } of this.d.queues.filter((q) => q.network === n)) await releaseLocksOf(redis, d.keys.key(name, ""), ids); },
+    });
   }
 
   get started(): boolean { return this.workers.length > 0; }

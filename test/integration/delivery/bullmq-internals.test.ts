@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addJobInTransaction, definedScripts, isNoScript, isStalledOut, openTransaction, PROMOTE_LUA, PROVED_WITH } from "../../../src/delivery/bullmq.js";
+import { addJobInTransaction, definedScripts, isNoScript, isStalledOut, openTransaction, PROMOTE_LUA, PROVED_WITH, releaseLocksOf } from "../../../src/delivery/bullmq.js";
 import { RedisServer } from "../../support/redis-server.js";
 import { uniquePrefix, waitFor } from "./helpers.js";
 
@@ -152,5 +152,27 @@ describe("the BullMQ internals Parley relies on (src/delivery/bullmq.ts)", () =>
     checker.on("failed", (_job, err) => { reasons.push(err.message); });
     await waitFor(() => reasons.length > 0, 10_000, "the stalled job to fail");
     expect(isStalledOut(new Error(reasons[0]))).toBe(true);
+  });
+
+  it("releaseLocksOf: a running job's lock holds `<worker.id>:<n>`; released, the next stalled check gives it to another worker at once, long before its lock would expire", async () => {
+    const q = queue();
+    await q.add("message", { n: 1 }, { jobId: "k_d" });
+    await q.add("message", { n: 2 }, { jobId: "k_live" });
+    // The "dead" worker's job, and another worker's (alive), both with locks of a minute.
+    const dead = new Worker(q.name, null, { connection: redis, prefix: q.opts.prefix, lockDuration: 60_000 });
+    const alive = new Worker(q.name, null, { connection: redis, prefix: q.opts.prefix, lockDuration: 60_000 });
+    open.push(dead, alive);
+    expect((await dead.getNextJob(`${dead.id}:0`))?.id).toBe("k_d");
+    expect((await alive.getNextJob(`${alive.id}:0`))?.id).toBe("k_live");
+    expect(await redis.get(q.toKey("k_d:lock"))).toBe(`${dead.id}:0`);
+    // A stalled check ran just now (it holds the next off for stalledInterval); released, it does not wait.
+    await redis.set(q.toKey("stalled-check"), "1", "PX", 60_000);
+    expect(await releaseLocksOf(redis, q.toKey(""), [dead.id])).toBe(1);
+    const ran: string[] = [];
+    const checker = new Worker(q.name, async (job) => { ran.push(job.id!); }, { connection: redis, prefix: q.opts.prefix, stalledInterval: 60_000 });
+    open.push(checker);
+    await waitFor(() => ran.includes("k_d"), 10_000, "the released job to run again");
+    expect(ran).toEqual(["k_d"]); // the live worker's job keeps its lock
+    expect(await redis.get(q.toKey("k_live:lock"))).toBe(`${alive.id}:0`);
   });
 });

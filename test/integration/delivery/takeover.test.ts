@@ -3,6 +3,8 @@
  * queues have nobody until another takes them: `kill -9` of a worker process, with the product's
  * default lease, lock and stalled-check timings, and both the job it was running and a job enqueued
  * after its death are delivered by the survivor within 5 s (issue 10's bound on a crash stall).
+ * The job it was running goes again when its lease lapses, not when its lock expires: shown with
+ * a lock duration far longer than the lease.
  */
 import { describe, expect, it } from "vitest";
 import type { TestPayload } from "../../support/delivery-worker-process.js";
@@ -36,5 +38,33 @@ describe("a dead worker process's queues are taken over (issue 10, issue 14)", (
     expect(n.pid).toBe(survivor.pid);
     expect(h.at - killedAt).toBeLessThan(5000);
     expect(n.at - killedAt).toBeLessThan(5000);
+  });
+});
+
+describe("a dead worker process's running jobs go again when its lease lapses, not when their locks expire (issue 10)", () => {
+  const prefix = uniquePrefix("takeover-lapse");
+  const base = `${prefix}:t`;
+  const rig = useProcessRig({ prefix, service: {} });
+  // Locks of 30 s: before, the survivor re-ran the dead process's job only once its lock expired.
+  const service = { lockDurationMs: 30_000 };
+
+  it("kill -9 with 30 s locks: the job it was running goes out from the survivor within 5 s", { timeout: 60_000 }, async () => {
+    const cfg = { redisUrl: SHARED_REDIS, prefix, networks: [NET], hang: ["held"], service };
+    const victim = await spawnWorker(cfg);
+    rig.workers.push(victim);
+    await enqueueAsSource(rig.producer, [{ kind: "message", network: NET, key: "held.0", conversation: "held", payload: { i: 0, conv: "held", t0: Date.now() } satisfies TestPayload }]);
+    await waitFor(async () => (await rig.rec.llen(`${base}:hanging`)) === 1, 10_000, "the victim to run the job");
+    const survivor = await spawnWorker({ ...cfg, hang: [] });
+    rig.workers.push(survivor);
+    await waitFor(async () => (await rig.rec.zcard(`${prefix}:dlv:members:${NET}`)) === 2, 10_000, "both processes in the member set");
+
+    await kill9(victim);
+    const killedAt = Date.now();
+    await waitFor(async () => (await rig.rec.llen(`${base}:recv:held`)) === 1, 20_000, "the held job delivered");
+    const [e] = await rig.rec.lrange(`${base}:recv:held`, 0, 0);
+    const [at, pid] = [Number(e!.split("|")[3]), Number(e!.split("|")[2])];
+    console.log(`takeover with 30 s locks: running_job_stall_ms=${at - killedAt}`);
+    expect(pid).toBe(survivor.pid);
+    expect(at - killedAt).toBeLessThan(5000);
   });
 });
