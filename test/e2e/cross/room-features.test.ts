@@ -21,6 +21,8 @@ import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { composeMail, mailboxSigner } from "../email/support.js";
 import { crossFactories, startCrossGateway } from "./gateway.js";
 import { NS_MUC, NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CORRECT, NS_CHATSTATES, NS_MARKERS } from "../../support/xmpp-namespaces.js";
+import { PollStartEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollStartEvent.js";
+import { M_POLL_KIND_DISCLOSED } from "matrix-js-sdk/lib/@types/polls.js";
 
 const SLOT = 13;
 const T = 30_000;
@@ -252,5 +254,31 @@ describe("read markers in a linked room (XEP-0333 in groupchat ↔ m.read receip
     const marker = await alice.inbox.next((s) => fromBob(s) && s.getChild("displayed", NS_MARKERS) !== undefined, T, "displayed marker");
     expect(marker.getChild("displayed", NS_MARKERS)!.attrs.id).toBe(aliceId);
     expect(marker.getChild("body")).toBeUndefined();
+  });
+});
+
+describe("polls, locations and stickers from a member of a linked room", () => {
+  const botNoticeAbout = (eventId: string) => (e: MatrixEvent) => inRoom(e) && (e.getSender() ?? "").includes(synapse.appservices[SLOT]!.botLocalpart)
+    && e.getContent().msgtype === "m.notice" && (relation(e)?.["m.in_reply_to"] as { event_id?: string } | undefined)?.event_id === eventId;
+
+  it("a poll reaches the MUC as its question and numbered answers, and the member is told votes are not bridged", async () => {
+    const poll = PollStartEvent.from("Room poll: when?", ["Today", "Tomorrow"], M_POLL_KIND_DISCLOSED).serialize();
+    const { event_id: pollId } = await bob.client.sendEvent(roomId, poll.type as never, poll.content as never);
+    const got = await alice.inbox.next((s) => fromBob(s) && bodyOf(s).includes("Room poll: when?"), T, "the poll in the MUC");
+    expect(bodyOf(got)).toBe("Poll: Room poll: when?\n1. Today\n2. Tomorrow");
+    const told = await bob.waitForEvent(botNoticeAbout(pollId), T, "the bot's poll notice");
+    expect(String(told.getContent().body)).toMatch(/Votes and results are not bridged/);
+  });
+
+  it("a location reaches the MUC as a body that is exactly its geo: URI", async () => {
+    await bob.say(roomId, { msgtype: "m.location", body: "Room: the venue", geo_uri: "geo:47.3769,8.5417" });
+    const got = await alice.inbox.next((s) => fromBob(s) && bodyOf(s).startsWith("geo:"), T, "the location in the MUC");
+    expect(bodyOf(got)).toBe("geo:47.3769,8.5417");
+  });
+
+  it("a sticker (files do not cross rooms) gets the bot's notice instead of vanishing", async () => {
+    const { event_id: stickerId } = await bob.client.sendEvent(roomId, "m.sticker" as never, { body: "Room sticker", url: "mxc://example.org/none", info: { mimetype: "image/png", w: 32, h: 32 } } as never);
+    const told = await bob.waitForEvent(botNoticeAbout(stickerId), T, "the bot's sticker notice");
+    expect(String(told.getContent().body)).toMatch(/stickers are not bridged/);
   });
 });
