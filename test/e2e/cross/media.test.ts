@@ -6,6 +6,7 @@
  * reach the loopback canary; files over a limit are refused with the sender's own error.
  */
 import { rmSync } from "node:fs";
+import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { png, pdf, opusOfLength, sha256 } from "../../support/media-samples.js";
@@ -205,8 +206,9 @@ describe("hostile and oversized files are refused, in the sender's own protocol"
   });
 });
 
-describe("stickers (m.sticker) from a Matrix client", () => {
+describe("stickers (m.sticker) and locations from a Matrix client", () => {
   const sticker = png(32, 32, 7);
+  let carolRoom: string;
 
   it("a sticker in a DM reaches the XMPP user as an image (OOB link to the same bytes)", async () => {
     const mxc = await matrixUpload(r.bob, sticker, "cat.png", "image/png");
@@ -224,6 +226,7 @@ describe("stickers (m.sticker) from a Matrix client", () => {
   it("a sticker to an email user arrives as an image attachment", async () => {
     const carolPuppet = r.on("matrix", r.carolEp);
     const { room_id } = await r.bob.client.createRoom({ invite: [carolPuppet], is_direct: true });
+    carolRoom = room_id;
     await r.bob.waitForEvent((e) => e.getRoomId() === room_id && e.getStateKey() === carolPuppet && e.getContent().membership === "join", 30_000, "the puppet joining");
     const mxc = await matrixUpload(r.bob, sticker, "cat.png", "image/png");
     await r.bob.client.sendEvent(room_id, "m.sticker" as never, { body: "Sticker for Carol", url: mxc, info: { mimetype: "image/png", w: 32, h: 32, size: sticker.length } } as never);
@@ -232,5 +235,14 @@ describe("stickers (m.sticker) from a Matrix client", () => {
     expect(mail.files).toHaveLength(1);
     expect(mail.files[0]).toMatchObject({ name: "Sticker for Carol", type: "image/png" });
     expect(sha256(mail.files[0]!.data)).toBe(sha256(sticker));
+  });
+
+  it("a location to an email user arrives as its geo: URI in the text, the description and the link in the HTML", async () => {
+    await r.bob.say(carolRoom, { msgtype: "m.location", body: "Meet at the station", geo_uri: "geo:46.948,7.4474" });
+    const got = await waitForMail(r.carolInbox, (m) => (m.header("from") ?? "").includes(r.on("email", r.bobEp)) && m.raw.includes("geo:46.948,7.4474"), 30_000);
+    const mail = await simpleParser(got.raw);
+    expect(mail.text?.trim()).toBe("geo:46.948,7.4474");
+    expect(mail.html).toContain("Meet at the station");
+    expect(mail.html).toContain('href="geo:46.948,7.4474"');
   });
 });
