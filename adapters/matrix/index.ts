@@ -116,6 +116,7 @@ export class MatrixAdapter implements Adapter, PresenceDelivery, SubscriptionDel
     });
     const catchUp = this.catchUp;
     tx.before = () => catchUp.before();
+    tx.onSkipped = () => catchUp.markDue();
     this.server = createAppserviceServer({ hsToken: c.hsToken, log, limits: c.listen, handlers: { transaction: (id, body) => tx.handle(id, body), userQuery: (u) => this.userQuery(u), roomQuery: (a) => answerRoomQuery(d, a) } });
     await listenOn(this.server, c.listen.port, c.listen.host);
     await this.ping(d, "start");

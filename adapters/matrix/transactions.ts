@@ -17,6 +17,13 @@
  *   ping-forced retry came while the dead process's claims still lived, and each 503 doubled
  *   Synapse's back-off (2, 4, 8 s): Matrix → XMPP stood still 13–14 s after the kill.
  * - All canonical events of a transaction go to the core in one `ctx.accept` call.
+ * - Synapse numbers its transactions 1, 2, 3… and sends them one at a time, in order; a pushed id
+ *   more than one past the last one seen (kept in Redis: every process of the deployment) means a
+ *   transaction was skipped, and a catch-up runs before this one (`onSkipped`, catch-up.ts). Synapse
+ *   1.x skips one when a transaction is created in the instant its recoverer finishes (scheduler.py:
+ *   `send` read the service as down, `retry` found no unsent transaction left and marked it up):
+ *   stored, never sent, never retried — in the chaos run a Matrix → XMPP message sent then was
+ *   lost silently (transaction 62 of `kill9-parley`, 2026-12-07).
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -39,6 +46,8 @@ export const PENDING_TTL_S = 2;
 /** How long a request waits for events another request claimed (done, or lapsed: its process died) before answering 503. */
 export const BUSY_WAIT_MS = PENDING_TTL_S * 1000 + 1000;
 const BUSY_POLL_MS = 100;
+/** The id of the last pushed transaction (a decimal number with Synapse). */
+const LAST_TXN = "txn-last";
 
 /**
  * Keep `keys` claimed as `pending` while a request works on them: renewed every quarter of the TTL.
@@ -67,6 +76,8 @@ export class Transactions {
 
   /** Awaited before each pushed transaction is processed (catch-up.ts: missed events go first). */
   before: (() => Promise<void>) | undefined;
+  /** A pushed transaction's id skipped one: called before {@link before} (catch-up.ts: a catch-up is due). */
+  onSkipped: (() => void) | undefined;
 
   /** Resolves when every side effect queued so far has run (used by stop()). */
   settled(): Promise<void> {
@@ -103,6 +114,7 @@ export class Transactions {
       }
     }
     const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
+    await this.noteTxnId(txnId);
     await this.before?.();
     const out = await this.serially(() => this.process(txnId, events, unusable, ephemeral));
     if (out.fresh < 0) return out.reply;
@@ -124,6 +136,21 @@ export class Transactions {
     if (out.fresh < 0) throw new Error(`${label}: events not accepted (${String(out.reply.body.error)})`);
     this.noteRooms(events);
     return out.fresh;
+  }
+
+  /** Keep `txnId` as the last pushed; one that skips an id (a transaction the homeserver stored and never sent) makes a catch-up due. */
+  private async noteTxnId(txnId: string): Promise<void> {
+    if (!/^\d{1,15}$/.test(txnId)) return; // not Synapse's numbering
+    const s = this.d.ctx.state;
+    try {
+      const last = await s.get(LAST_TXN);
+      await s.set(LAST_TXN, txnId, this.d.config.dedupeTtlSeconds); // lower too: a restarted Synapse may number from 1 again
+      if (last === undefined || !/^\d{1,15}$/.test(last) || Number(txnId) <= Number(last) + 1) return;
+      this.d.log.warn({ txnId, last }, "the homeserver skipped a transaction (stored, never sent): catching up from room history first");
+      this.onSkipped?.();
+    } catch (e) {
+      this.d.log.debug({ txnId, err: errorMessage(e) }, "last transaction id not kept");
+    }
   }
 
   /** Run `f` after what this process is already handling (one transaction or catch-up at a time: events keep their order). */
