@@ -48,6 +48,12 @@ export const BUSY_WAIT_MS = PENDING_TTL_S * 1000 + 1000;
 const BUSY_POLL_MS = 100;
 /** The id of the last pushed transaction (a decimal number with Synapse). */
 const LAST_TXN = "txn-last";
+const SYNAPSE_TXN = /^\d{1,15}$/;
+
+/** Whether `txnId` is more than one past `last` (both Synapse's numbers). */
+function skipsOne(txnId: string, last: string | undefined): boolean {
+  return last !== undefined && SYNAPSE_TXN.test(txnId) && SYNAPSE_TXN.test(last) && Number(txnId) > Number(last) + 1;
+}
 
 /**
  * Keep `keys` claimed as `pending` while a request works on them: renewed every quarter of the TTL.
@@ -93,7 +99,9 @@ export class Transactions {
       return { status: 400, body: { errcode: "M_NOT_JSON", error: "the transaction is not valid JSON" } };
     }
     const txnKey = `txn:${txnId}:${createHash("sha256").update(raw).digest("base64url")}`;
-    if ((await d.ctx.state.get(txnKey)) !== undefined) return { status: 200, body: {} };
+    // The last id pushed is read alongside (one round trip): a skipped one is checked below.
+    const [seen, lastTxn] = await Promise.all([d.ctx.state.get(txnKey), d.ctx.state.get(LAST_TXN).catch(() => undefined)]);
+    if (seen !== undefined) return { status: 200, body: {} };
 
     const events: MatrixEvent[] = [];
     const ids = new Set<string>();
@@ -114,12 +122,19 @@ export class Transactions {
       }
     }
     const ephemeral = (parsed.ephemeral ?? parsed["de.sorunome.msc2409.ephemeral"] ?? []).filter((e) => isObj(e) && !nestsDeeperThan(e, MAX_EVENT_DEPTH)) as Array<Record<string, unknown>>;
-    await this.noteTxnId(txnId);
+    if (skipsOne(txnId, lastTxn)) {
+      d.log.warn({ txnId, last: lastTxn }, "the homeserver skipped a transaction (stored, never sent): catching up from room history first");
+      this.onSkipped?.();
+    }
     await this.before?.();
     const out = await this.serially(() => this.process(txnId, events, unusable, ephemeral));
     if (out.fresh < 0) return out.reply;
     this.noteRooms(parsed.events);
-    await d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds).catch(() => undefined);
+    // Written with the dedupe key (one round trip), so a transaction retried after a crash is no gap; lower ids too: a restarted Synapse may number from 1 again.
+    await Promise.all([
+      d.ctx.state.set(txnKey, "1", d.config.dedupeTtlSeconds).catch(() => undefined),
+      ...(SYNAPSE_TXN.test(txnId) ? [d.ctx.state.set(LAST_TXN, txnId, d.config.dedupeTtlSeconds).catch(() => undefined)] : []),
+    ]);
     return out.reply;
   }
 
@@ -136,21 +151,6 @@ export class Transactions {
     if (out.fresh < 0) throw new Error(`${label}: events not accepted (${String(out.reply.body.error)})`);
     this.noteRooms(events);
     return out.fresh;
-  }
-
-  /** Keep `txnId` as the last pushed; one that skips an id (a transaction the homeserver stored and never sent) makes a catch-up due. */
-  private async noteTxnId(txnId: string): Promise<void> {
-    if (!/^\d{1,15}$/.test(txnId)) return; // not Synapse's numbering
-    const s = this.d.ctx.state;
-    try {
-      const last = await s.get(LAST_TXN);
-      await s.set(LAST_TXN, txnId, this.d.config.dedupeTtlSeconds); // lower too: a restarted Synapse may number from 1 again
-      if (last === undefined || !/^\d{1,15}$/.test(last) || Number(txnId) <= Number(last) + 1) return;
-      this.d.log.warn({ txnId, last }, "the homeserver skipped a transaction (stored, never sent): catching up from room history first");
-      this.onSkipped?.();
-    } catch (e) {
-      this.d.log.debug({ txnId, err: errorMessage(e) }, "last transaction id not kept");
-    }
   }
 
   /** Run `f` after what this process is already handling (one transaction or catch-up at a time: events keep their order). */
