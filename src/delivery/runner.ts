@@ -106,13 +106,16 @@ export class JobRunner {
 
   /**
    * Its predecessors went out on a connection that is gone, unconfirmed (hand-on): they are sent
-   * again first once their jobs come back (a dead process's: BullMQ's stall check, lockDurationMs +
-   * stalledIntervalMs). Wait without spending an attempt — spending them let a fast retry policy
-   * fail a message for good while its predecessors were still on their way back — and look again
-   * after that window; by then BEGIN finds the predecessors in line and parks this job behind them.
+   * again first once their jobs come back (their confirmation failed; or a dead process's, at a
+   * stalled check once its ownership lease lapsed or their locks expired). Wait without spending an
+   * attempt — spending them let a fast retry policy fail a message for good while its predecessors
+   * were still on their way back — and look again every stalled-check interval (at most parkMs);
+   * once they are back BEGIN finds them in line and parks this job behind them. Waiting out a whole
+   * lock's length (lockDurationMs + stalledIntervalMs, 4 s) held a conversation up to ~2 s after
+   * its predecessors were back, now that a dead process's jobs come back at its lease lapse.
    */
   private async waitBehind(job: Job<JobData>, token: string | undefined): Promise<never> {
-    await job.moveToDelayed(Date.now() + Math.min(this.d.opts.parkMs, this.d.opts.lockDurationMs + this.d.opts.stalledIntervalMs), token);
+    await job.moveToDelayed(Date.now() + Math.min(this.d.opts.parkMs, this.d.opts.stalledIntervalMs), token);
     throw new DelayedError();
   }
 

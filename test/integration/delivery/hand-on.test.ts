@@ -7,7 +7,7 @@
  */
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PendingConfirm } from "../../../src/adapter/contract.js";
+import { BehindUnconfirmed, type PendingConfirm } from "../../../src/adapter/contract.js";
 import { createDeliveryMetrics, createDeliveryService, type BullDeliveryService } from "../../../src/delivery/index.js";
 import type { DeliveryHandler, DeliveryJob, DeliveryJobSpec } from "../../../src/delivery/types.js";
 import { cleanup, FAST, NET, SHARED_REDIS, transient, uniquePrefix, waitFor } from "./helpers.js";
@@ -37,12 +37,25 @@ class FakeConnection implements DeliveryHandler {
   on(gen: number): string[] { return this.writes.filter((w) => w.gen === gen).map((w) => w.key); }
 }
 
+/** As an XMPP link does (adapters/xmpp/outbound.ts): a message behind unconfirmed ones of a gone connection is not written, it waits (BehindUnconfirmed); connection 2 confirms at once. */
+class LinkAfterCrash extends FakeConnection {
+  override async deliver(job: DeliveryJob): Promise<PendingConfirm> {
+    if (job.handOn?.after !== undefined && job.handOn.after !== `fake:${this.gen}`) {
+      this.refusedAfter++;
+      throw new BehindUnconfirmed("earlier messages of this conversation went out on a connection that is gone");
+    }
+    const pending = await super.deliver(job);
+    if (this.gen === 2) this.writes.at(-1)!.resolve();
+    return pending;
+  }
+}
+
 const msg = (key: string): DeliveryJobSpec => ({ kind: "message", network: NET, key, conversation: "c", payload: { key } });
 const completed = async (r: Registry) => Number(/parley_delivery_jobs_completed_total\{queue="message-xmpp"\} (\d+)/.exec(await r.metrics())?.[1] ?? 0);
 
-async function service(registry: Registry): Promise<BullDeliveryService> {
+async function service(registry: Registry, timings: { parkMs?: number; lockDurationMs?: number } = {}): Promise<BullDeliveryService> {
   prefix = uniquePrefix("handon");
-  svc = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...FAST, concurrency: 8, retry: { attempts: 50, baseMs: 20, capMs: 100 }, metrics: createDeliveryMetrics(registry) });
+  svc = await createDeliveryService({ networks: [NET], prefix, redisUrl: SHARED_REDIS, ...FAST, ...timings, concurrency: 8, retry: { attempts: 50, baseMs: 20, capMs: 100 }, metrics: createDeliveryMetrics(registry) });
   return svc;
 }
 
@@ -82,5 +95,25 @@ describe("hand-on: the turn passes on once a message is written, confirmation fo
     for (const w of link.writes.filter((x) => x.gen === 2)) w.resolve();
     await waitFor(async () => (await completed(registry)) === 6, 10_000, "all six completed");
     expect(link.writes.filter((w) => w.key === "m.0")).toHaveLength(1); // the confirmed one is not sent again
+  });
+
+  it("issue 10: a message behind unconfirmed ones of a gone connection goes out within a stalled-check interval of their return, not after a lock's length", async () => {
+    const registry = new Registry();
+    // Long parks and locks: before, the waiting message looked again only after min(parkMs, lock + stalled check) = 10 s.
+    const s = await service(registry, { parkMs: 10_000, lockDurationMs: 10_000 });
+    const link = new LinkAfterCrash();
+    await s.startWorkers(link);
+    await s.enqueue(["m.0", "m.1"].map(msg));
+    await waitFor(() => link.writes.length === 2, 10_000, "two writes on connection 1");
+    link.gen = 2; // connection 1 is gone; its two messages are unconfirmed
+    await s.enqueue([msg("m.2")]);
+    await waitFor(() => link.refusedAfter > 0, 10_000, "m.2 waiting behind them");
+    const back = Date.now();
+    for (const w of link.writes) w.reject(new Error("connection 1 is gone")); // they come back (a dead process's: after the stall check)
+    await waitFor(() => link.on(2).length === 3, 20_000, "all three on connection 2");
+    console.log(`behind-unconfirmed: m.2 written ${Date.now() - back} ms after its predecessors came back`);
+    expect(Date.now() - back).toBeLessThan(4_000);
+    expect(link.on(2)).toEqual(["m.0", "m.1", "m.2"]);
+    await waitFor(async () => (await completed(registry)) === 3, 10_000, "all three completed");
   });
 });
