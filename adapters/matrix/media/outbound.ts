@@ -47,11 +47,12 @@ async function uploaded(d: MatrixDeps, p: AttachmentPart, puppet: string): Promi
 
 /**
  * The event contents that carry a message with files, each file uploaded as `puppet`. Over the
- * recipient's limits: a permanent failure, which the sender is told in its own protocol.
+ * recipient's limits (`domain`: the recipient's, or a linked room's server): a permanent failure,
+ * which the sender is told in its own protocol.
  */
-export async function fileContents(d: MatrixDeps, m: Message, puppet: string, textContent: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+export async function fileContents(d: MatrixDeps, m: Message, puppet: string, textContent: () => Promise<Record<string, unknown>>, domain: string = domainOf(m.to.address)): Promise<Record<string, unknown>[]> {
   const files = attachmentsOf(m);
-  const broken = d.ctx.media?.check(m.parts, { network: MATRIX, domain: domainOf(m.to.address) });
+  const broken = d.ctx.media?.check(m.parts, { network: MATRIX, domain });
   if (broken) throw new DeliveryError("permanent", broken.info.reason, broken.message, { cause: broken });
   const text = plainText(m).trim();
   const out: Record<string, unknown>[] = [];

@@ -21,9 +21,11 @@ import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import { isPollStart, LOCATION_MSGTYPE, locationParts, messageContentOf } from "../features/event-types.js";
 import { replyNotice } from "../features/not-bridged.js";
+import { MEDIA_MSGTYPES, mediaParts } from "../media/inbound.js";
+import { isParleyError } from "../../../src/errors/parley-error.js";
 
 type Obj = Record<string, unknown>;
-const NOT_BRIDGED_IN_ROOM = "⚠ Not bridged: a message needs a string body and a text, notice, emote or location msgtype (files and stickers are not bridged in linked rooms)";
+const NOT_BRIDGED_IN_ROOM = "⚠ Not bridged: a message needs a string body and a text, notice, emote, location, image, file, audio or video msgtype";
 const POLL_NOTICE_IN_ROOM = "ℹ Your poll reached the room's other networks as text (the question and numbered answers). Votes and results are not bridged.";
 const AUTH = { method: "network" as const, detail: "application service hs_token" };
 
@@ -36,6 +38,25 @@ function membershipChange(ev: MatrixEvent): MembershipChange | undefined {
   return undefined;
 }
 
+/** A member's message Parley refuses, with the reason the member is told (a file too large, of a refused type, …). */
+class NotBridged {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * A file of a member (`m.image`, `m.file`, `m.audio`, `m.video`, a sticker as an image), downloaded
+ * and stored as the DM path does (media/inbound.ts: the sender's network and domain limits, the
+ * type checked from the bytes): its caption and the attachment, or why not.
+ */
+async function fileParts(d: MatrixDeps, ev: MatrixEvent, src: Obj, from: ReturnType<typeof fromNative>): Promise<Part[] | NotBridged> {
+  try {
+    return await mediaParts(d, src, from);
+  } catch (e) {
+    d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "file in a linked room not bridged");
+    return new NotBridged(isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched");
+  }
+}
+
 /** Text and sanitised HTML of a message's content, or a location's parts (features/event-types.ts). */
 function partsOf(src: Obj, text: string): Part[] | undefined {
   if (src.msgtype === LOCATION_MSGTYPE) return locationParts(src);
@@ -44,17 +65,18 @@ function partsOf(src: Obj, text: string): Part[] | undefined {
 }
 
 /** A member's message (an `m.room.message`, or a poll as text; `c` from messageContentOf) → a room message. */
-async function messageActivity(d: MatrixDeps, ev: MatrixEvent, c: Obj, from: ReturnType<typeof fromNative>): Promise<RoomActivityInput | undefined> {
+async function messageActivity(d: MatrixDeps, ev: MatrixEvent, c: Obj, from: ReturnType<typeof fromNative>): Promise<RoomActivityInput | NotBridged | undefined> {
   const relates = isObj(c["m.relates_to"]) ? c["m.relates_to"] : {};
   const isEdit = relates.rel_type === "m.replace" && isObj(c["m.new_content"]);
   const src = isEdit ? (c["m.new_content"] as Obj) : c;
   if (typeof src.msgtype !== "string" || typeof src.body !== "string") return undefined;
-  const kind = src.msgtype === LOCATION_MSGTYPE ? "chat" : kindFor(src.msgtype);
+  const isFile = MEDIA_MSGTYPES.has(src.msgtype);
+  const kind = src.msgtype === LOCATION_MSGTYPE || isFile ? "chat" : kindFor(src.msgtype);
   if (kind === undefined) return undefined;
   const replyTo = isObj(relates["m.in_reply_to"]) ? relates["m.in_reply_to"].event_id : undefined;
   const canonicalOf = async (id: unknown) => (typeof id === "string" ? d.ctx.ids.canonicalFor({ network: MATRIX, kind: "event", id, scope: ev.room_id }) : undefined);
-  const parts = partsOf(src, replyTo !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body);
-  if (parts === undefined) return undefined;
+  const parts = isFile ? await fileParts(d, ev, src, from) : partsOf(src, replyTo !== undefined && !isEdit ? stripReplyFallback(src.body) : src.body);
+  if (parts === undefined || parts instanceof NotBridged) return parts;
   const hops = c[HOPS_KEY];
   return { type: "message", message: {
     id: newCanonicalId(), nativeIds: [{ network: MATRIX, kind: "event", id: ev.event_id, scope: ev.room_id }],
@@ -65,7 +87,7 @@ async function messageActivity(d: MatrixDeps, ev: MatrixEvent, c: Obj, from: Ret
   } };
 }
 
-async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityInput | undefined> {
+async function activityOf(d: MatrixDeps, ev: MatrixEvent): Promise<RoomActivityInput | NotBridged | undefined> {
   const mappings = d.ctx.mappings();
   const at = plausibleTime(ev.origin_server_ts) ?? new Date().toISOString();
   if (ev.type === "m.room.member" && typeof ev.state_key === "string") {
@@ -106,15 +128,21 @@ export async function linkedRoomEvent(d: MatrixDeps, plan: Plan, ev: MatrixEvent
     await ownUserMembership(d, ev);
     return true;
   }
-  let activity: RoomActivityInput | undefined;
+  let activity: RoomActivityInput | NotBridged | undefined;
   try {
     activity = await activityOf(d, ev);
   } catch (e) {
     d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "linked room event not bridged");
     return true;
   }
+  if (activity instanceof NotBridged) {
+    // A file over the limits, of a refused type or not downloadable: its sender hears why, as in a DM.
+    const why = activity.reason;
+    plan.followups.push(() => notice(d, ev, `⚠ Not bridged: ${why}`));
+    return true;
+  }
   if (!activity) {
-    // A member's message Parley cannot read (no string body, an unknown msgtype, a file or sticker) is not silently dropped: its sender is told.
+    // A member's message Parley cannot read (no string body, an unknown msgtype) is not silently dropped: its sender is told.
     if (messageContentOf(ev) !== undefined && !isOwnUser(ev.sender, d.ctx.mappings())) plan.followups.push(() => notice(d, ev, NOT_BRIDGED_IN_ROOM));
     return true;
   }

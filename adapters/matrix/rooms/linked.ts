@@ -13,7 +13,8 @@ import { MATRIX } from "../config.js";
 import type { MatrixDeps } from "../deps.js";
 import { classify, errcodeOf } from "../errors.js";
 import { enc, Method } from "../homeserver.js";
-import { contentFor, nativeOrFail } from "../outbound.js";
+import { contentFor, nativeOrFail, txnIdFor } from "../outbound.js";
+import { attachmentsOf, fileContents } from "../media/outbound.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { deliverRoomInteraction, deliverRoomTyping } from "../features/outbound.js";
@@ -28,6 +29,11 @@ export async function roomIdOf(d: MatrixDeps, native: string): Promise<string> {
   await d.ctx.state.set(`alias:${native}`, roomId);
   await d.ctx.state.set(`linkof:${roomId}`, native);
   return roomId;
+}
+
+/** The server part of a room id (`!opaque:server`), whose domain's media limits a linked room's files meet. */
+export function serverOf(roomId: string): string {
+  return roomId.slice(roomId.indexOf(":") + 1).replace(/:\d+$/, "").toLowerCase();
 }
 
 /** The native form the mappings use for a room id Parley has seen (the id itself, or its alias). */
@@ -95,8 +101,12 @@ export async function deliverRoomActivity(d: MatrixDeps, delivery: RoomDelivery)
     if (sent) return { state: "relayed", nativeIds: [sent] };
     const feature = await deliverRoomInteraction(d, activity.message, puppet, roomId);
     if (feature !== undefined) return feature;
-    const content = await contentFor(d, { ...activity.message, to: actor });
-    const { event_id: eventId } = await d.hs.request<{ event_id: string }>(puppet, Method.Put, `/rooms/${enc(roomId)}/send/m.room.message/${enc(`parley.${activity.message.id}`)}`, content);
+    const message = { ...activity.message, to: actor };
+    // Files are uploaded as the puppet and sent as native media events, as in a DM (media/outbound.ts), under the room server's limits.
+    const contents = attachmentsOf(message).length > 0 ? await fileContents(d, message, puppet, () => contentFor(d, message), serverOf(roomId)) : [await contentFor(d, message)];
+    const send = (content: Record<string, unknown>, suffix: string) => d.hs.request<{ event_id: string }>(puppet, Method.Put, `/rooms/${enc(roomId)}/send/m.room.message/${enc(txnIdFor(activity.message.id, suffix))}`, content);
+    const { event_id: eventId } = await send(contents[0]!, "");
+    for (const [i, content] of contents.slice(1).entries()) await send(content, `.${i + 1}`);
     const native: NativeId = { network: MATRIX, kind: "event", id: eventId, scope: roomId };
     return { state: "relayed", nativeIds: [native] };
   } catch (e) {

@@ -23,10 +23,15 @@ export interface OutboundFile {
  * link to, none: the body then names each file instead (`placeholder`).
  */
 export function filesFor(rt: XmppRuntime, m: Message): OutboundFile[] {
+  return filesOf(rt, m, domainOf(m.to.address));
+}
+
+/** {@link filesFor} for a message to `domain`'s limits: a linked MUC room's service (muc/deliver.ts). */
+export function filesOf(rt: XmppRuntime, m: Pick<Message, "id" | "parts">, domain: string): OutboundFile[] {
   const parts = m.parts.filter((p): p is AttachmentPart => p.role === "attachment");
   if (parts.length === 0) return [];
   const media = rt.ctx.media;
-  const broken = media?.check(parts, { network: "xmpp", domain: domainOf(m.to.address) });
+  const broken = media?.check(parts, { network: "xmpp", domain });
   if (broken) throw new DeliveryError("permanent", broken.info.reason, broken.message, { cause: broken });
   const files: OutboundFile[] = [];
   for (const part of parts) {

@@ -8,7 +8,6 @@ import { DeliveryError, type DeliveryOutcome } from "../../../src/adapter/contra
 import type { RoomTypingNotice } from "../../../src/adapter/features.js";
 import { isParleyError } from "../../../src/errors/parley-error.js";
 import type { Endpoint } from "../../../src/model/address.js";
-import { plainText } from "../../../src/model/message.js";
 import { activityActor, type RoomDelivery } from "../../../src/model/room-events.js";
 import { XMPP, parseJid, toNative } from "../address.js";
 import { xml } from "../connection.js";
@@ -17,6 +16,8 @@ import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
 import { LISTENER_NICK, nickFor, type Occupants } from "./occupants.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import { moderateInMuc } from "./moderation.js";
+import { filesOf, oobElements } from "../media/outbound.js";
+import { mucBodies, type MucBody } from "./files-out.js";
 import { deliverMucDisplayed, deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
 function puppetJid(rt: XmppRuntime, who: Endpoint): string {
@@ -66,9 +67,18 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
   }
   const m = activity.message;
   const features = await mucFeatureChildren(rt, m, jid, room);
-  const children = [...(features.content ? [xml("body", {}, plainText(m) || " ")] : []), ...features.children, xml("origin-id", { xmlns: NS_SID, id }), xml("hops", { xmlns: NS_HOPS }, String(m.hops))];
-  if (m.replaces) children.push(xml("replace", { xmlns: NS_CORRECT, id: await mucIdOf(rt, m.replaces) }));
-  await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id }, ...children));
+  // Files go as links on Parley's media listener under the XMPP limits of the room's service domain (files-out.ts).
+  const bodies: Array<MucBody | undefined> = features.content ? mucBodies(m, filesOf(rt, m, parseJid(room).domain)) : [undefined];
+  const replace = m.replaces ? xml("replace", { xmlns: NS_CORRECT, id: await mucIdOf(rt, m.replaces) }) : undefined;
+  for (const [i, b] of bodies.entries()) {
+    const sid = i === 0 ? id : `${id}-${i}`;
+    const children = [
+      ...(b ? [xml("body", {}, b.body), ...(b.file ? oobElements([b.file]) : [])] : []),
+      ...(i === 0 ? features.children : []), xml("origin-id", { xmlns: NS_SID, id: sid }), xml("hops", { xmlns: NS_HOPS }, String(m.hops)),
+      ...(i === 0 && replace ? [replace] : []),
+    ];
+    await rt.link.send(xml("message", { type: "groupchat", from: jid, to: room, id: sid }, ...children));
+  }
   return { state: "relayed", nativeIds: [{ network: XMPP, kind: "muc-id", id, scope: room }] };
 }
 

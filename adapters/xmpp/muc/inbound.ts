@@ -9,9 +9,9 @@
 import { isParleyError } from "../../../src/errors/parley-error.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import { newCanonicalId } from "../../../src/model/ids.js";
-import { DEFAULT_HOPS } from "../../../src/model/message.js";
+import { DEFAULT_HOPS, type Part } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
-import { canonicalAddress, type Endpoint } from "../../../src/model/address.js";
+import { canonicalAddress, domainOf, type Endpoint } from "../../../src/model/address.js";
 import { XMPP, escapeLocal, fromNative } from "../address.js";
 import { xml, type XmlElement } from "../connection.js";
 import type { XmppRuntime } from "../stanza.js";
@@ -19,6 +19,7 @@ import { NS_CORRECT, NS_HOPS, NS_SID, canonicalFromStanzaId } from "../outbound.
 import { handleMucInteraction, mucReplyOf, recordAuthor } from "./features.js";
 import { LISTENER_NICK, NS_MUC_USER, removalOf, type Occupants } from "./occupants.js";
 import { handleModeration, recordReflection } from "./moderation.js";
+import { bodyIsOffer, fetchOffers, offeredFiles } from "../media/inbound.js";
 
 const AUTH = { method: "network" as const, detail: "MUC room on the XMPP server (XEP-0045 occupant real JID)" };
 /** Real JIDs of occupants as the room showed them to the listener: `room` → nick → bare JID. */
@@ -123,6 +124,29 @@ async function presence(rt: XmppRuntime, o: Occupants, el: XmlElement, room: str
   } });
 }
 
+/** A private message from Parley's listener to an occupant (XEP-0045 §7.5): why their groupchat was not bridged. */
+async function tellOccupant(rt: XmppRuntime, o: Occupants, room: string, nick: string, text: string): Promise<void> {
+  await rt.link.send(xml("message", { type: "chat", from: o.listenerJid(), to: `${room}/${nick}` }, xml("body", {}, text), xml("x", { xmlns: NS_MUC_USER })));
+}
+
+/**
+ * The parts of a groupchat: its text, and the files it offers (XEP-0066 OOB, or a body that is only
+ * an upload host's URL), fetched and stored as a one-to-one message's are (media/inbound.ts: the
+ * sender's limits, the type from the bytes). A file not carried — over a limit, a refused type or
+ * address, a failed download — leaves the message unbridged, and the occupant is told why privately.
+ */
+async function groupchatParts(rt: XmppRuntime, o: Occupants, el: XmlElement, at: { room: string; nick: string }, from: Endpoint, body: string): Promise<Part[] | undefined> {
+  const offers = rt.ctx.media ? offeredFiles(el, [body], rt.config.uploadHosts) : [];
+  if (offers.length === 0) return [{ role: "text", body }];
+  try {
+    const files = await fetchOffers(rt, offers, { network: XMPP, domain: domainOf(from.address) });
+    return [...(bodyIsOffer(body, offers) ? [] : [{ role: "text" as const, body }]), ...files];
+  } catch (e) {
+    await tellOccupant(rt, o, at.room, at.nick, `⚠ Not bridged: ${isParleyError(e) ? e.message : "the file could not be fetched"}`);
+    return undefined;
+  }
+}
+
 async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: string, nick: string): Promise<void> {
   if (el.attrs.to !== o.listenerJid()) return;
   if (el.getChild("delay", "urn:xmpp:delay")) return; // history replayed on join: already bridged or before the link
@@ -140,9 +164,7 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
     rt.log.info({ room, nick: nick.slice(0, 64) }, "groupchat from an occupant Parley has no presence of, or whose nick makes no address: not bridged");
     // Bad input (issue 12): the occupant hears why, privately, from Parley's listener (XEP-0045 §7.5).
     if (jidsOf(o, room).get(nick) === ANONYMOUS) {
-      await rt.link.send(xml("message", { type: "chat", from: o.listenerJid(), to: `${room}/${nick}` },
-        xml("body", {}, "⚠ Not bridged: in this anonymous room your nick is your address on the other networks, and it is too long for one (at most 255 bytes, escaped). Take a shorter nick."),
-        xml("x", { xmlns: NS_MUC_USER })));
+      await tellOccupant(rt, o, room, nick, "⚠ Not bridged: in this anonymous room your nick is your address on the other networks, and it is too long for one (at most 255 bytes, escaped). Take a shorter nick.");
     }
     return;
   }
@@ -156,6 +178,8 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   if (await handleMucInteraction(rt, el, room, from)) return;
   if (body === null) return;
   const reply = await mucReplyOf(rt, el, room, body);
+  const parts = await groupchatParts(rt, o, el, { room, nick }, from, reply.body.slice(0, rt.config.maxBodyBytes));
+  if (parts === undefined) return;
   const nativeIds = el.attrs.id ? [{ network: XMPP, kind: "muc-id", id: el.attrs.id.slice(0, 1024), scope: room }] : [];
   for (const s of el.getChildren("stanza-id", NS_SID).slice(0, 2)) if (s.attrs.id && s.attrs.by === room) nativeIds.push({ network: XMPP, kind: "stanza-id", id: s.attrs.id.slice(0, 1024), scope: room });
   const hopsText = el.getChildText("hops", NS_HOPS);
@@ -164,7 +188,7 @@ async function groupchat(rt: XmppRuntime, o: Occupants, el: XmlElement, room: st
   const id = newCanonicalId();
   const [r] = await rt.ctx.accept([{ kind: "room", room: { network: XMPP, id: room }, activity: { type: "message", message: {
     id, nativeIds, from, authenticatedBy: AUTH, displayName: cleanRoomText(nick, 256), sentAt: at, kind: "chat",
-    parts: [{ role: "text", body: reply.body.slice(0, rt.config.maxBodyBytes) }], replaces, inReplyTo: reply.inReplyTo,
+    parts, replaces, inReplyTo: reply.inReplyTo,
     hops: hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS,
   } } }]);
   if (r?.status === "accepted") {
