@@ -5,6 +5,10 @@
  * reads the native stanza or event the receiving client sees; read markers (XEP-0333 in groupchat ↔
  * `m.read` in the room) too. The room's list (through the real
  * Postfix, reactionNotices on) gets a reaction as a notice mail and a retraction not at all.
+ * Files (issue 13 in rooms) cross every way with identical bytes: a Matrix member's image to the
+ * MUC as an OOB link on Parley's media listener and to the list as an attachment, an occupant's
+ * XEP-0363 upload to the Matrix room as `m.image`, a list mail's attachment to both; a file over a
+ * limit gets its sender the reason in their own protocol.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
@@ -21,6 +25,9 @@ import { smtpSend } from "../../harness/mta/smtp-client.js";
 import { composeMail, mailboxSigner } from "../email/support.js";
 import { crossFactories, startCrossGateway } from "./gateway.js";
 import { NS_MUC, NS_REACTIONS, NS_RETRACT, NS_REPLY, NS_CORRECT, NS_CHATSTATES, NS_MARKERS } from "../../support/xmpp-namespaces.js";
+import { rmSync } from "node:fs";
+import { png, pdf, sha256 } from "../../support/media-samples.js";
+import { NS_OOB, download, mailFiles, mailWithFiles, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
 import { PollStartEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollStartEvent.js";
 import { M_POLL_KIND_DISCLOSED } from "matrix-js-sdk/lib/@types/polls.js";
 
@@ -34,6 +41,10 @@ const STAMP = Date.now().toString(36);
 const MUC = `feat-${STAMP}@conference.${prosody.userDomain}`;
 const LIST = `feat-${STAMP}@gw.example.org`;
 const carol = `carol-f${STAMP}@example.org`;
+/** Files over these many bytes are refused from Matrix and XMPP senders (media.limits.networks). */
+const CHAT_FILE_LIMIT = 200_000;
+let mediaDir: string | undefined;
+let carolPuppet: string;
 
 let gw: TestGateway;
 let alice: TestUser;
@@ -92,9 +103,12 @@ beforeAll(async () => {
     key: linkedRoomKey("features"), origin: "linked" as const, name: "features", home: xmpp, address: canonicalAddress(MUC),
     natives: new Map([[xmpp, { network: xmpp, id: MUC }], [matrix, { network: matrix, id: roomId }], [email, { network: email, id: LIST }]]), source: { file: "<test>", line: 0 },
   };
-  const started = await startCrossGateway({ prosody, synapse, mta }, SLOT, logs.logger, undefined, { reactionNotices: true }, (m) => ({ ...m, rooms: new RoomDirectory([link]) }));
+  const media = mediaConfig(prosody, { networks: { xmpp: { maxBytes: CHAT_FILE_LIMIT }, matrix: { maxBytes: CHAT_FILE_LIMIT } } });
+  mediaDir = String(media.dir);
+  const started = await startCrossGateway({ prosody, synapse, mta }, SLOT, logs.logger, undefined, { reactionNotices: true }, (m) => ({ ...m, rooms: new RoomDirectory([link]) }), media);
   gw = started.gw;
   alicePuppet = crossFactories().matrix.addressing.toNative(endpoint(alice.bare, "xmpp"), started.mappings);
+  carolPuppet = crossFactories().matrix.addressing.toNative(endpoint(carol, "email"), started.mappings);
   await bob.waitForEvent((e) => e.getType() === "m.room.member" && inRoom(e) && (e.getStateKey() ?? "").includes(synapse.appservices[SLOT]!.botLocalpart), T, "the bridge bot in the room");
   await alice.inbox.next((s) => s.name === "presence" && (s.attrs.from ?? "").endsWith("/parley-bridge"), T, "the listener occupant");
   expect((await mail(carol, LIST.replace("@", "+subscribe@"), "subscribe")).final).toBe(250);
@@ -117,6 +131,7 @@ afterAll(async () => {
   bob?.stop();
   await alice?.stop();
   await gw?.destroy();
+  if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
 });
 
 describe("reactions in a linked room (XEP-0444 ↔ m.reaction)", () => {
@@ -276,9 +291,88 @@ describe("polls, locations and stickers from a member of a linked room", () => {
     expect(bodyOf(got)).toBe("geo:47.3769,8.5417");
   });
 
-  it("a sticker (files do not cross rooms) gets the bot's notice instead of vanishing", async () => {
-    const { event_id: stickerId } = await bob.client.sendEvent(roomId, "m.sticker" as never, { body: "Room sticker", url: "mxc://example.org/none", info: { mimetype: "image/png", w: 32, h: 32 } } as never);
+  it("a sticker reaches the MUC as an image named by its description: an OOB link to the same bytes", async () => {
+    const sticker = png(32, 32, 21);
+    const mxc = await matrixUpload(bob, sticker, "sticker.png", "image/png");
+    await bob.client.sendEvent(roomId, "m.sticker" as never, { body: "Room sticker", url: mxc, info: { mimetype: "image/png", w: 32, h: 32, size: sticker.length } } as never);
+    const got = await alice.inbox.next((s) => fromBob(s) && s.getChild("x", NS_OOB)?.getChildText("desc") === "Room sticker", T, "the sticker in the MUC");
+    const url = got.getChild("x", NS_OOB)!.getChildText("url")!;
+    expect(bodyOf(got)).toBe(url);
+    expect(sha256((await download(url)).data)).toBe(sha256(sticker));
+  });
+
+  it("a sticker whose file cannot be fetched gets the bot's notice with the reason instead of vanishing", async () => {
+    const { event_id: stickerId } = await bob.client.sendEvent(roomId, "m.sticker" as never, { body: "Lost sticker", url: "mxc://example.org/none", info: { mimetype: "image/png", w: 32, h: 32 } } as never);
     const told = await bob.waitForEvent(botNoticeAbout(stickerId), T, "the bot's sticker notice");
-    expect(String(told.getContent().body)).toMatch(/stickers are not bridged/);
+    expect(String(told.getContent().body)).toMatch(/^⚠ Not bridged: /);
+  });
+});
+
+describe("files in a linked room (OOB links ↔ m.image ↔ attachments), identical bytes every way", () => {
+  const botNoticeAbout = (eventId: string) => (e: MatrixEvent) => inRoom(e) && (e.getSender() ?? "").includes(synapse.appservices[SLOT]!.botLocalpart)
+    && e.getContent().msgtype === "m.notice" && (relation(e)?.["m.in_reply_to"] as { event_id?: string } | undefined)?.event_id === eventId;
+  const oobOf = (s: Stanza) => s.getChild("x", NS_OOB);
+  const listFile = async (name: string) => {
+    const got = await waitForMail(inbox, (m) => toCarol(m) && m.raw.includes(name), T);
+    return { mail: got, file: (await mailFiles(got.raw)).files.find((f) => f.name === name) };
+  };
+
+  it("a Matrix member's image reaches the MUC occupants as an OOB link serving the same bytes, and the list members as an attachment", async () => {
+    const image = png(64, 48, 13);
+    const mxc = await matrixUpload(bob, image, "room-photo.png", "image/png");
+    await bob.say(roomId, { msgtype: "m.image", body: "the room photo", filename: "room-photo.png", url: mxc, info: { mimetype: "image/png", size: image.length, w: 64, h: 48 } });
+    const got = await alice.inbox.next((s) => fromBob(s) && oobOf(s)?.getChildText("desc") === "room-photo.png", T, "the image in the MUC");
+    const url = oobOf(got)!.getChildText("url")!;
+    expect(bodyOf(got)).toBe(url); // what XMPP clients show inline
+    expect(alice.inbox.seen.some((s) => fromBob(s) && bodyOf(s) === "the room photo")).toBe(true); // the caption, before it
+    const served = await download(url);
+    expect(served.contentType).toBe("image/png");
+    expect(sha256(served.data)).toBe(sha256(image));
+    const { mail, file } = await listFile("room-photo.png");
+    expect(mail.raw.toString()).toContain("the room photo");
+    expect(file?.type).toBe("image/png");
+    expect(sha256(file!.data)).toBe(sha256(image));
+  });
+
+  it("an occupant's image (a XEP-0363 upload sent as OOB) reaches the Matrix room as her puppet's m.image, and the list, with the same bytes", async () => {
+    const image = png(48, 40, 17);
+    const url = await xmppUpload(alice, prosody, image, "muc-photo.png", "image/png");
+    await groupchat(xml("body", {}, url), xml("x", { xmlns: NS_OOB }, xml("url", {}, url)));
+    const ev = await bob.waitForEvent((e) => inRoom(e) && e.getSender() === alicePuppet && e.getContent().filename === "muc-photo.png", T, "the image in the Matrix room");
+    const c = ev.getContent();
+    expect(c.msgtype).toBe("m.image");
+    expect(c.body).toBe("muc-photo.png"); // the body was only the URL: no caption
+    expect(c.info).toMatchObject({ mimetype: "image/png", size: image.length, w: 48, h: 40 });
+    expect(sha256(await matrixDownload(bob, String(c.url)))).toBe(sha256(image));
+    const { file } = await listFile("muc-photo.png");
+    expect(sha256(file!.data)).toBe(sha256(image));
+  });
+
+  it("a list member's mail with an attachment reaches the Matrix room as an m.image and the MUC as an OOB link, the same bytes", async () => {
+    const image = png(40, 30, 19);
+    const raw = await mailWithFiles({ from: carol, to: LIST, subject: "a picture", text: "RF: photo from the list", files: [{ name: "list-photo.png", type: "image/png", data: image }], sign: mailboxSigner("example.org") });
+    expect((await smtpSend(mta.smtpPort, { from: carol, to: [LIST] }, raw)).final).toBe(250);
+    const ev = await bob.waitForEvent((e) => inRoom(e) && e.getSender() === carolPuppet && e.getContent().filename === "list-photo.png", T, "the attachment in the Matrix room");
+    expect(ev.getContent().msgtype).toBe("m.image");
+    expect(sha256(await matrixDownload(bob, String(ev.getContent().url)))).toBe(sha256(image));
+    const got = await alice.inbox.next((s) => s.is("message") && s.attrs.type === "groupchat" && oobOf(s)?.getChildText("desc") === "list-photo.png", T, "the attachment in the MUC");
+    expect(sha256((await download(oobOf(got)!.getChildText("url")!)).data)).toBe(sha256(image));
+  });
+
+  it("a file over the limit: the Matrix member gets the bot's notice naming it, the occupant a private message naming it; neither crosses", async () => {
+    const big = pdf("too big for the room", CHAT_FILE_LIMIT + 50_000);
+    const mxc = await matrixUpload(bob, big, "huge-room.pdf", "application/pdf");
+    const eventId = await bob.say(roomId, { msgtype: "m.file", body: "huge-room.pdf", filename: "huge-room.pdf", url: mxc, info: { mimetype: "application/pdf", size: big.length } });
+    const told = await bob.waitForEvent(botNoticeAbout(eventId), T, "the bot's notice");
+    expect(String(told.getContent().body)).toContain(String(CHAT_FILE_LIMIT));
+    const url = await xmppUpload(alice, prosody, big, "huge-muc.pdf", "application/pdf");
+    await groupchat(xml("body", {}, url), xml("x", { xmlns: NS_OOB }, xml("url", {}, url)));
+    const pm = await alice.inbox.next((s) => s.is("message") && s.attrs.type === "chat" && String(s.attrs.from).startsWith(`${MUC}/`) && bodyOf(s).startsWith("⚠ Not bridged"), T, "the listener's private message");
+    expect(bodyOf(pm)).toContain(String(CHAT_FILE_LIMIT));
+    await bobSentinel("RF: after the big files");
+    await groupchat(xml("body", {}, "RF: after the big file"));
+    await bob.waitForMessage("RF: after the big file", alicePuppet, T);
+    expect(alice.inbox.seen.some((s) => oobOf(s)?.getChildText("desc") === "huge-room.pdf")).toBe(false);
+    expect(bob.events.some((e) => inRoom(e) && e.getSender() === alicePuppet && String(e.getContent().body ?? "").includes("huge-muc.pdf"))).toBe(false);
   });
 });
