@@ -157,7 +157,9 @@ export class PartitionOwnership {
       return;
     }
     // Before the reassignment: a worker that starts serving a dead member's queue checks for stalled jobs at once.
-    if (lapsed.length > 0) await this.reap(network, lapsed);
+    // Never this process's own (its lease lapsed while it was held up: its jobs are still running here).
+    const dead = lapsed.filter((m) => m !== this.id);
+    if (dead.length > 0) await this.reap(network, dead);
     live.sort();
     const before = this.members.get(network);
     this.members.set(network, live);

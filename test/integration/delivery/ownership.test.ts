@@ -25,8 +25,13 @@ describe("delivery queue ownership (issue 14)", () => {
     const redis = new Redis(SHARED_REDIS);
     clients.push(redis);
     const changes: string[] = [];
-    const o = new PartitionOwnership({ redis, keys: keyspace(prefix), leaseMs: LEASE_MS, leased, log: silentLogger(), onChange: (n) => changes.push(n) });
-    return { o, redis, changes };
+    const workers = [`w-${clients.length}-a`, `w-${clients.length}-b`];
+    const gaveBack: string[] = [];
+    const o = new PartitionOwnership({
+      redis, keys: keyspace(prefix), leaseMs: LEASE_MS, leased, log: silentLogger(), onChange: (n) => changes.push(n),
+      workerIds: () => workers, onLapsed: async (_n, ids) => { gaveBack.push(...ids); },
+    });
+    return { o, redis, changes, workers, gaveBack };
   };
   const owned = (o: PartitionOwnership, net = NET) => Array.from({ length: QUEUES }, (_, i) => i).filter((i) => o.owns(net, i));
 
@@ -44,6 +49,25 @@ describe("delivery queue ownership (issue 14)", () => {
     await b.o.set(NET2, true);
     expect(owned(b.o, NET2)).toHaveLength(QUEUES);
     expect(owned(a.o, NET2)).toHaveLength(0);
+  });
+
+  it("the jobs of a member whose lease lapsed are given back by the member that sees it, never by the member itself (held up, still running them)", async () => {
+    const a = member();
+    await a.o.set(NET, true);
+    const set = `${prefix}:dlv:members:${NET}`;
+    // a held up past its lease (alone, so its own renewals are the ones that see it lapsed).
+    const stop = setInterval(() => { void a.redis.zadd(set, 1, a.o.id); }, 20);
+    await new Promise((r) => setTimeout(r, LEASE_MS)); // four renewals
+    clearInterval(stop);
+    expect(a.gaveBack).toEqual([]);
+    // b joins, then dies (stops renewing): a gives back b's running jobs, once.
+    const b = member();
+    await b.o.set(NET, true);
+    await b.o.leaveAll().catch(() => undefined);
+    await a.redis.zadd(set, Date.now() + LEASE_MS, b.o.id); // b's last renewal, not its graceful leave
+    await a.redis.hset(`${prefix}:dlv:workers:${NET}`, Object.fromEntries(b.workers.map((w) => [w, b.o.id])));
+    await waitFor(() => a.gaveBack.length > 0, 5000, "a to give back b's jobs");
+    expect(a.gaveBack.sort()).toEqual([...b.workers].sort());
   });
 
   it("a member that leaves hands its queues on at once; one that dies, within its lease", async () => {
