@@ -9,9 +9,10 @@
  */
 import type { DeliveryOutcome } from "../../../src/adapter/contract.js";
 import type { Endpoint } from "../../../src/model/address.js";
-import { plainText } from "../../../src/model/message.js";
 import type { RoomDelivery } from "../../../src/model/room-events.js";
-import { XMPP, toNative } from "../address.js";
+import { XMPP, parseJid, toNative } from "../address.js";
+import { filesOf, oobElements } from "../media/outbound.js";
+import { mucBodies } from "./files-out.js";
 import { xml, type XmlElement } from "../connection.js";
 import { NS_SID, stanzaIdFor } from "../ids.js";
 import type { XmppRuntime } from "../stanza.js";
@@ -113,8 +114,11 @@ export async function deliverToServiceRoom(rt: XmppRuntime, st: ServiceRoomState
   const fromXmpp = m.from.network === XMPP;
   const nick = fromXmpp ? (m.displayName ?? m.from.address) : await remoteNick(rt, st, room, m.from, m.displayName, locals);
   const id = fromXmpp && own !== undefined ? own : stanzaIdFor(m.id);
-  const body = plainText(m) || " ";
-  await sendAll(rt, locals, (to) => xml("message", { type: "groupchat", from: `${room}/${nick}`, to, id },
-    xml("body", {}, body), xml("stanza-id", { xmlns: NS_SID, id: m.id, by: room })));
+  // Files as links on Parley's media listener, one groupchat each after the text (files-out.ts), under the limits of the service's domain.
+  const bodies = mucBodies(m, filesOf(rt, m, parseJid(room).domain));
+  for (const [i, b] of bodies.entries()) {
+    await sendAll(rt, locals, (to) => xml("message", { type: "groupchat", from: `${room}/${nick}`, to, id: i === 0 ? id : `${id}-${i}` },
+      xml("body", {}, b.body), ...(b.file ? oobElements([b.file]) : []), xml("stanza-id", { xmlns: NS_SID, id: i === 0 ? m.id : `${m.id}-${i}`, by: room })));
+  }
   return { state: "relayed", nativeIds: fromXmpp ? [] : [{ network: XMPP, kind: "muc-id", id, scope: room }] };
 }

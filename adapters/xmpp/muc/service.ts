@@ -36,6 +36,7 @@ import { MAX_NICK_CHARS } from "./occupants.js";
 import { parseServiceRoomJid, serviceRoomJid } from "./service-jid.js";
 import type { ServiceRoomState } from "./service-state.js";
 import { occupantPresence, remoteJid, sendAll, subjectMessage } from "./service-out.js";
+import { withFiles } from "../media/inbound.js";
 
 const AUTH = { method: "network" as const, detail: "XMPP server on the component link (RFC 6120 §8.1.2.1), occupant of Parley's MUC service" };
 
@@ -170,11 +171,14 @@ async function groupchat(rt: XmppRuntime, st: ServiceRoomState, el: XmlElement, 
     return replyError(rt, el, fail("auth", "forbidden", "the subject of this room is the Matrix room's topic: it is changed in the Matrix room"));
   } else if (body !== null) {
     if (Buffer.byteLength(body) > rt.config.maxBodyBytes) return replyError(rt, el, fail("modify", "policy-violation", `the body is larger than ${rt.config.maxBodyBytes} bytes`));
+    // Files offered by URL (XEP-0066 OOB, an upload host's URL) are fetched as a one-to-one message's are; refused: a stanza error from the room.
+    const parts = await withFiles(rt, el, s.who, [{ role: "text", body }]);
+    if (parts === undefined) return;
     const hopsText = el.getChildText("hops", NS_HOPS);
     activity = { type: "message", message: {
       id: newCanonicalId(), from: s.who, authenticatedBy: AUTH, displayName: nick, sentAt: new Date().toISOString(), kind: "chat",
       nativeIds: el.attrs.id ? [{ network: XMPP, kind: "muc-id", id: el.attrs.id.slice(0, 1024), scope: room }] : [],
-      parts: [{ role: "text", body }],
+      parts,
       hops: hopsText !== null && /^\d{1,3}$/.test(hopsText) ? Math.min(255, Number(hopsText)) : DEFAULT_HOPS,
     } };
   } else {

@@ -5,7 +5,9 @@
  * presences, the self-presence with status 110, the subject, groupchat both ways (each Matrix
  * member from their own nick; the XMPP user's message from their own puppet on Matrix), the
  * sender's reflection, a second occupant seeing the first's messages exactly once, leave, and
- * refusals in XMPP's own form.
+ * refusals in XMPP's own form. Files cross the room both ways with identical bytes (an occupant's
+ * XEP-0363 upload → `m.image`; a Matrix member's image → an OOB link on Parley's media listener);
+ * a file over the limit is refused with the room's stanza error.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
@@ -17,6 +19,9 @@ import { connectUser, xml, LogCapture, type TestUser, type Stanza } from "../xmp
 import { startUser, uniqueName, type TestMatrixUser } from "../../harness/synapse/clients.js";
 import { mtaCoordinates } from "../../harness/mta/inject.js";
 import { crossFactories, startCrossGateway, type Peers } from "./gateway.js";
+import { rmSync } from "node:fs";
+import { png, pdf, sha256 } from "../../support/media-samples.js";
+import { NS_OOB, download, matrixDownload, matrixUpload, mediaConfig, xmppUpload } from "./media-support.js";
 
 // Slot 17 of the e2e-cross project (the others' files take 0–16).
 const SLOT = 17;
@@ -30,6 +35,9 @@ const NS_MUC_USER = `${NS_MUC}#user`;
 const TOPIC = "Lounge talk";
 const logs = new LogCapture();
 const PREFIX = testPrefix("open-rooms-xmpp");
+/** Files over these many bytes are refused from XMPP senders (media.limits.networks.xmpp). */
+const XMPP_FILE_LIMIT = 200_000;
+const media = mediaConfig(prosody, { networks: { xmpp: { maxBytes: XMPP_FILE_LIMIT } } });
 
 let gw: TestGateway;
 let grace: TestUser;
@@ -55,7 +63,7 @@ beforeAll(async () => {
   // The homeserver's default room version (12 on this Synapse: the id is `!<hash>`, no server part).
   ({ room_id: roomId } = await dora.client.createRoom({ room_alias_name: `lounge-${STAMP}`, preset: "public_chat" as never, topic: TOPIC }));
   await erin.client.joinRoom(roomId);
-  const started = await startCrossGateway(peers, SLOT, logs.logger, PREFIX);
+  const started = await startCrossGateway(peers, SLOT, logs.logger, PREFIX, {}, undefined, media);
   gw = started.gw;
   mappings = started.mappings;
   ROOM = serviceRoomJid({ network: asNetworkId("matrix"), id: ALIAS }, started.mappings)!;
@@ -71,6 +79,7 @@ afterAll(async () => {
   await grace?.stop();
   await heidi?.stop();
   await gw?.destroy();
+  rmSync(String(media.dir), { recursive: true, force: true });
 });
 
 describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service", () => {
@@ -106,6 +115,27 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
     const reflection = await grace.inbox.next(groupchat("hello from grace"), 30_000, "the reflection");
     expect(reflection.attrs).toMatchObject({ from: `${ROOM}/grace`, id: "g1" });
     expect(reflection.getChild("stanza-id", "urn:xmpp:sid:0")?.attrs.by).toBe(ROOM);
+  });
+
+  it("files cross the room both ways with the same bytes: an occupant's upload as her puppet's m.image, a Matrix member's image as an OOB link; over the limit, the room's stanza error", async () => {
+    const mine = png(36, 24, 23);
+    const url = await xmppUpload(grace, prosody, mine, "lounge.png", "image/png");
+    await grace.send(xml("message", { to: ROOM, type: "groupchat", id: "gf1" }, xml("body", {}, url), xml("x", { xmlns: NS_OOB }, xml("url", {}, url))));
+    const ev = await dora.waitForEvent((e) => e.getRoomId() === roomId && e.getSender() === puppetOf(grace.bare) && e.getContent().filename === "lounge.png", 30_000, "grace's image in the Matrix room");
+    expect(ev.getContent().msgtype).toBe("m.image");
+    expect(sha256(await matrixDownload(dora, String(ev.getContent().url)))).toBe(sha256(mine));
+    const theirs = png(30, 20, 29);
+    const mxc = await matrixUpload(dora, theirs, "dora.png", "image/png");
+    await dora.say(roomId, { msgtype: "m.image", body: "dora.png", filename: "dora.png", url: mxc, info: { mimetype: "image/png", size: theirs.length } });
+    const got = await grace.inbox.next((s) => s.name === "message" && s.attrs.from === `${ROOM}/Dora` && s.getChild("x", NS_OOB)?.getChildText("desc") === "dora.png", 30_000, "dora's image");
+    const link = got.getChild("x", NS_OOB)!.getChildText("url")!;
+    expect(got.getChildText("body")).toBe(link);
+    expect(sha256((await download(link)).data)).toBe(sha256(theirs));
+    const big = await xmppUpload(grace, prosody, pdf("too big", XMPP_FILE_LIMIT + 50_000), "big.pdf", "application/pdf");
+    await grace.send(xml("message", { to: ROOM, type: "groupchat", id: "gf2" }, xml("body", {}, big), xml("x", { xmlns: NS_OOB }, xml("url", {}, big))));
+    const err = await grace.inbox.next((s) => s.name === "message" && s.attrs.type === "error" && s.attrs.id === "gf2", 30_000, "the too-large error");
+    expect(errorOf(err)).toBe("policy-violation");
+    expect(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toContain(String(XMPP_FILE_LIMIT));
   });
 
   it("a second occupant gets the occupants, then their self-presence, then the subject; and sees the first's messages exactly once", async () => {
@@ -145,7 +175,7 @@ describe("issue 12: an open room, XMPP → Matrix, through Parley's MUC service"
 
   it("the room and its occupants are kept in Redis: a restarted gateway still bridges them", async () => {
     await gw.stop();
-    gw = (await startCrossGateway(peers, SLOT, logs.logger, PREFIX)).gw;
+    gw = (await startCrossGateway(peers, SLOT, logs.logger, PREFIX, {}, undefined, media)).gw;
     await dora.say(roomId, { msgtype: "m.text", body: "after the restart" });
     expect((await grace.inbox.next(groupchat("after the restart"), 30_000, "dora after the restart")).attrs.from).toBe(`${ROOM}/Dora`);
     await grace.send(xml("message", { to: ROOM, type: "groupchat", id: "g4" }, xml("body", {}, "grace after the restart")));
