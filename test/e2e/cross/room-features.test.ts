@@ -43,6 +43,8 @@ const LIST = `feat-${STAMP}@gw.example.org`;
 const carol = `carol-f${STAMP}@example.org`;
 /** Files over these many bytes are refused from Matrix and XMPP senders (media.limits.networks). */
 const CHAT_FILE_LIMIT = 200_000;
+/** The MUC service's domain takes less (media.limits.domains): a file within the sender's limits may be over the room's. */
+const MUC_FILE_LIMIT = 100_000;
 let mediaDir: string | undefined;
 let carolPuppet: string;
 
@@ -103,7 +105,7 @@ beforeAll(async () => {
     key: linkedRoomKey("features"), origin: "linked" as const, name: "features", home: xmpp, address: canonicalAddress(MUC),
     natives: new Map([[xmpp, { network: xmpp, id: MUC }], [matrix, { network: matrix, id: roomId }], [email, { network: email, id: LIST }]]), source: { file: "<test>", line: 0 },
   };
-  const media = mediaConfig(prosody, { networks: { xmpp: { maxBytes: CHAT_FILE_LIMIT }, matrix: { maxBytes: CHAT_FILE_LIMIT } } });
+  const media = mediaConfig(prosody, { networks: { xmpp: { maxBytes: CHAT_FILE_LIMIT }, matrix: { maxBytes: CHAT_FILE_LIMIT } }, domains: { [MUC.split("@")[1]!]: { maxBytes: MUC_FILE_LIMIT } } });
   mediaDir = String(media.dir);
   const started = await startCrossGateway({ prosody, synapse, mta }, SLOT, logs.logger, undefined, { reactionNotices: true }, (m) => ({ ...m, rooms: new RoomDirectory([link]) }), media);
   gw = started.gw;
@@ -357,6 +359,18 @@ describe("files in a linked room (OOB links ↔ m.image ↔ attachments), identi
     expect(sha256(await matrixDownload(bob, String(ev.getContent().url)))).toBe(sha256(image));
     const got = await alice.inbox.next((s) => s.is("message") && s.attrs.type === "groupchat" && oobOf(s)?.getChildText("desc") === "list-photo.png", T, "the attachment in the MUC");
     expect(sha256((await download(oobOf(got)!.getChildText("url")!)).data)).toBe(sha256(image));
+  });
+
+  it("a file within the Matrix member's limits but over the MUC's: the list gets it, the member is told it did not reach the MUC, naming the limit", async () => {
+    const mid = pdf("over the room's limit", MUC_FILE_LIMIT + 30_000);
+    const mxc = await matrixUpload(bob, mid, "mid-room.pdf", "application/pdf");
+    await bob.say(roomId, { msgtype: "m.file", body: "mid-room.pdf", filename: "mid-room.pdf", url: mxc, info: { mimetype: "application/pdf", size: mid.length } });
+    const { file } = await listFile("mid-room.pdf");
+    expect(sha256(file!.data)).toBe(sha256(mid));
+    const told = await bob.waitForEvent((e) => e.getContent().msgtype === "m.notice" && String(e.getContent().body).includes(`Not delivered to the room ${MUC}`) && String(e.getContent().body).includes("mid-room.pdf"), T, "the failure notice");
+    expect(String(told.getContent().body)).toContain(String(MUC_FILE_LIMIT));
+    await bobSentinel("RF: after the mid file");
+    expect(alice.inbox.seen.some((s) => oobOf(s)?.getChildText("desc") === "mid-room.pdf")).toBe(false);
   });
 
   it("a file over the limit: the Matrix member gets the bot's notice naming it, the occupant a private message naming it; neither crosses", async () => {
