@@ -197,7 +197,7 @@ describe("polls, locations and calls from a Matrix client", () => {
     expect(ev.getContent()).toMatchObject({ msgtype: "m.location", geo_uri: "geo:48.2082,16.3738", body: "geo:48.2082,16.3738" });
   });
 
-  it("a call invite is answered with a notice that calls are not bridged, once per call", async () => {
+  it("a call invite is refused (m.call.reject from the puppet) and answered with a notice that calls are not bridged, once per call", async () => {
     const invite = (callId: string) => r.bob.client.sendEvent(room, "m.call.invite" as never, {
       call_id: callId, party_id: "bobdevice", version: "1", lifetime: 60_000, offer: { type: "offer", sdp: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" },
     } as never);
@@ -206,6 +206,10 @@ describe("polls, locations and calls from a Matrix client", () => {
     const other = await invite(`call-${run}-2`);
     const told = await r.bob.waitForEvent(isNoticeAbout(first.event_id), T, "the call notice");
     expect(String(told.getContent().body)).toMatch(/Calls are not bridged/);
+    // Refused as the callee (a version 1 call: m.call.reject), so Bob's client stops ringing.
+    const rejected = await r.bob.waitForEvent((e) => e.getType() === "m.call.reject" && e.getContent().call_id === `call-${run}-1`, T, "the call's m.call.reject");
+    expect(rejected.getSender()).toBe(alicePuppet);
+    expect(rejected.getContent()).toMatchObject({ party_id: "parley", version: "1" });
     await r.bob.waitForEvent(isNoticeAbout(other.event_id), T, "the second call's notice");
     expect(noticesAbout(again.event_id)).toHaveLength(0);
   });

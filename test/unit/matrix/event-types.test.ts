@@ -8,6 +8,7 @@ import { PollStartEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollStart
 import { M_POLL_KIND_DISCLOSED } from "matrix-js-sdk/lib/@types/polls.js";
 import { extensibleText, isGeoUri, isPollStart, locationParts, messageContentOf, pollText } from "../../../adapters/matrix/features/event-types.js";
 import type { MatrixEvent } from "../../../adapters/matrix/types.js";
+import { callRefusal } from "../../../adapters/matrix/features/not-bridged.js";
 
 const event = (type: string, content: Record<string, unknown>): MatrixEvent => ({ event_id: "$e", room_id: "!r:hs", sender: "@bob:hs", type, content });
 
@@ -95,5 +96,13 @@ describe("locations", () => {
   it("a location without a valid geo_uri has no parts (the sender is told)", () => {
     expect(locationParts({ body: "somewhere" })).toBeUndefined();
     expect(locationParts({ body: "x", geo_uri: "javascript:alert(1)" })).toBeUndefined();
+  });
+});
+
+describe("calls", () => {
+  it("a version 1 invite is refused with m.call.reject, a version 0 one with m.call.hangup (the caller's client stops ringing)", () => {
+    expect(callRefusal({ call_id: "c1", version: "1", party_id: "caller" }, "c1")).toEqual({ type: "m.call.reject", content: { call_id: "c1", party_id: "parley", version: "1" } });
+    expect(callRefusal({ call_id: "c0", version: 0 }, "c0")).toEqual({ type: "m.call.hangup", content: { call_id: "c0", version: 0 } });
+    expect(callRefusal({ call_id: "c" }, "c").type).toBe("m.call.hangup");
   });
 });
