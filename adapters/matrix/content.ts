@@ -31,6 +31,11 @@ export function sanitizeMatrixHtml(html: string): string {
   return sanitizeHtml(html, MATRIX_HTML).trim();
 }
 
+/** A message content's formatted body (`org.matrix.custom.html`), sanitised; "" when it has none. */
+export function htmlOf(content: Readonly<Record<string, unknown>>): string {
+  return content.format === "org.matrix.custom.html" && typeof content.formatted_body === "string" ? sanitizeMatrixHtml(content.formatted_body) : "";
+}
+
 /** Plain text of an HTML fragment (when a message has HTML and no text). */
 export function htmlToText(html: string): string {
   return sanitizeHtml(html.replace(/<br\s*\/?>/gi, "\n").replace(/<\/p>/gi, "\n"), { allowedTags: [], allowedAttributes: {} }).trim();

@@ -9,7 +9,7 @@ import type { Endpoint } from "../../src/model/address.js";
 import { fromNative, isOwnUser } from "./address.js";
 import { handleBotMessage } from "./bot.js";
 import { MATRIX } from "./config.js";
-import { HOPS_KEY, htmlToText, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "./content.js";
+import { HOPS_KEY, htmlOf, htmlToText, kindFor, stripReplyFallback } from "./content.js";
 import type { MatrixDeps } from "./deps.js";
 import { reasonText, refusalFields } from "./errors.js";
 import { E2E_NOTICE, handleInvite, noticeInRoom } from "./invites.js";
@@ -19,8 +19,7 @@ import type { MatrixEvent, Plan } from "./types.js";
 import { plausibleTime, isObj } from "./untrusted.js";
 import { linkedRoomEvent } from "./rooms/inbound.js";
 import { linkedRoomReceipts, linkedRoomTyping } from "./rooms/features.js";
-import { MEDIA_MSGTYPES, mediaParts } from "./media/inbound.js";
-import { isParleyError } from "../../src/errors/parley-error.js";
+import { MEDIA_MSGTYPES, mediaPartsOrWhy } from "./media/inbound.js";
 import { errorMessage } from "../../src/errors/message.js";
 import { interactionItem, typingItem } from "./features/inbound.js";
 import { isPollStart, LOCATION_MSGTYPE, locationParts, messageContentOf } from "./features/event-types.js";
@@ -47,17 +46,12 @@ interface DmMessage { readonly ev: MatrixEvent; readonly c: Obj; readonly rec: R
 /** The parts of a message's content: text (and sanitised HTML), a location, or a file; a string says why not. */
 async function partsOf(d: MatrixDeps, m: DmMessage, src: Obj, text: string): Promise<Part[] | string> {
   if (src.msgtype === LOCATION_MSGTYPE) return locationParts(src) ?? "the location has no valid geo: URI";
-  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  const html = htmlOf(src);
   // RFC 2779 4.1.7: a client that sent only HTML (an empty `body`) still gets a text alternative.
   const plain = text.trim() === "" && html !== "" ? htmlToText(html) : text;
   if (!MEDIA_MSGTYPES.has(String(src.msgtype))) return [{ role: "text", body: plain }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
   // Downloaded and stored before the transaction is acknowledged (media/inbound.ts).
-  try {
-    return await mediaParts(d, src, m.from);
-  } catch (e) {
-    d.log.info({ eventId: m.ev.event_id, err: errorMessage(e) }, "file not bridged");
-    return isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
-  }
+  return mediaPartsOrWhy(d, src, m.from, m.ev.event_id);
 }
 
 /**

@@ -5,7 +5,8 @@
  * `filename` is a caption (Matrix 1.10 "Media captions") and becomes the message's text.
  */
 import type { AttachmentPart, DeclaredMedia } from "../../../src/adapter/media.js";
-import { ParleyError } from "../../../src/errors/parley-error.js";
+import { isParleyError, ParleyError } from "../../../src/errors/parley-error.js";
+import { errorMessage } from "../../../src/errors/message.js";
 import { domainOf, type Endpoint } from "../../../src/model/address.js";
 import type { Part } from "../../../src/model/message.js";
 import { MATRIX } from "../config.js";
@@ -62,4 +63,17 @@ export async function mediaParts(d: MatrixDeps, content: Obj, from: Endpoint): P
   }
   const part: AttachmentPart = await media.store(got.body, { ...declared, contentType: declared.contentType ?? got.contentType }, scope);
   return [{ role: "text", body: captionOf(content) }, part];
+}
+
+/**
+ * {@link mediaParts}, or the reason the sender is told when the file is not carried (a limit, a
+ * refused type, encryption; "the file could not be fetched" for anything internal). `eventId` is logged.
+ */
+export async function mediaPartsOrWhy(d: MatrixDeps, content: Obj, from: Endpoint, eventId: string): Promise<Part[] | string> {
+  try {
+    return await mediaParts(d, content, from);
+  } catch (e) {
+    d.log.info({ eventId, err: errorMessage(e) }, "file not bridged");
+    return isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched";
+  }
 }

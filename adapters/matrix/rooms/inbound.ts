@@ -9,7 +9,7 @@ import { DEFAULT_HOPS, type Part } from "../../../src/model/message.js";
 import { cleanRoomText, MAX_ROOM_NAME_CHARS, MAX_SUBJECT_CHARS, type MembershipChange, type RoomActivityInput } from "../../../src/model/room-events.js";
 import { fromNative, isOwnUser } from "../address.js";
 import { MATRIX } from "../config.js";
-import { HOPS_KEY, kindFor, sanitizeMatrixHtml, stripReplyFallback } from "../content.js";
+import { HOPS_KEY, htmlOf, kindFor, stripReplyFallback } from "../content.js";
 import type { MatrixDeps } from "../deps.js";
 import { reasonText } from "../errors.js";
 import type { MatrixEvent, Plan } from "../types.js";
@@ -21,8 +21,7 @@ import { roomFeatureActivity } from "./features.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import { isPollStart, LOCATION_MSGTYPE, locationParts, messageContentOf } from "../features/event-types.js";
 import { replyNotice } from "../features/not-bridged.js";
-import { MEDIA_MSGTYPES, mediaParts } from "../media/inbound.js";
-import { isParleyError } from "../../../src/errors/parley-error.js";
+import { MEDIA_MSGTYPES, mediaPartsOrWhy } from "../media/inbound.js";
 
 type Obj = Record<string, unknown>;
 const NOT_BRIDGED_IN_ROOM = "⚠ Not bridged: a message needs a string body and a text, notice, emote, location, image, file, audio or video msgtype";
@@ -49,18 +48,14 @@ class NotBridged {
  * type checked from the bytes): its caption and the attachment, or why not.
  */
 async function fileParts(d: MatrixDeps, ev: MatrixEvent, src: Obj, from: ReturnType<typeof fromNative>): Promise<Part[] | NotBridged> {
-  try {
-    return await mediaParts(d, src, from);
-  } catch (e) {
-    d.log.info({ eventId: ev.event_id, err: errorMessage(e) }, "file in a linked room not bridged");
-    return new NotBridged(isParleyError(e) && e.code !== "PARLEY_INTERNAL" ? e.message : "the file could not be fetched");
-  }
+  const parts = await mediaPartsOrWhy(d, src, from, ev.event_id);
+  return typeof parts === "string" ? new NotBridged(parts) : parts;
 }
 
 /** Text and sanitised HTML of a message's content, or a location's parts (features/event-types.ts). */
 function partsOf(src: Obj, text: string): Part[] | undefined {
   if (src.msgtype === LOCATION_MSGTYPE) return locationParts(src);
-  const html = src.format === "org.matrix.custom.html" && typeof src.formatted_body === "string" ? sanitizeMatrixHtml(src.formatted_body) : "";
+  const html = htmlOf(src);
   return [{ role: "text", body: text }, ...(html !== "" ? [{ role: "html" as const, body: html }] : [])];
 }
 
