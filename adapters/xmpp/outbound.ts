@@ -12,7 +12,7 @@ import { XMPP, parseJid, toNative } from "./address.js";
 import { xml, type XmlElement } from "./connection.js";
 import { errorForReason } from "./errors.js";
 import { errorElement, type XmppRuntime } from "./stanza.js";
-import { fileLine, filesFor, oobElements, placeholder, type OutboundFile } from "./media/outbound.js";
+import { fileBodies, filesFor, oobElements, placeholder, type OutboundFile } from "./media/outbound.js";
 import { errorMessage } from "../../src/errors/message.js";
 import { NS_CORRECT, NS_HOPS, NS_RECEIPTS, NS_SID, stanzaIdFor } from "./ids.js";
 import { puppetOf } from "./puppet.js";
@@ -49,11 +49,7 @@ export function messageStanzas(rt: XmppRuntime, m: Message): XmlElement[] {
   const files = filesFor(rt, m);
   const text = bodyText(m, files);
   if (Buffer.byteLength(text) > rt.config.maxBodyBytes) throw new DeliveryError("permanent", "too-large", `body over ${rt.config.maxBodyBytes} bytes`);
-  const bodies: Array<{ body: string; file?: OutboundFile }> = [
-    ...(text !== "" || files.length === 0 ? [{ body: text }] : []),
-    ...files.map((f) => ({ body: fileLine(f), file: f })),
-  ];
-  return bodies.map((b, i) => {
+  return fileBodies(text, files).map((b, i) => {
     const sid = i === 0 ? id : `${id}-${i}`;
     const el = xml("message", { type: TYPE[m.kind], id: sid, from, to, "xml:lang": m.lang });
     if (i === 0) for (const [lang, t] of Object.entries(m.subject ?? {})) el.append(xml("subject", lang === "und" ? {} : { "xml:lang": lang }, t));

@@ -47,6 +47,20 @@ export function placeholder(part: AttachmentPart): string {
   return `[attachment: ${part.filename ?? part.contentType}, ${part.size} bytes]`;
 }
 
+/** One stanza's body, and the file it links to (its OOB), if any. */
+export interface FileBody {
+  readonly body: string;
+  readonly file?: OutboundFile;
+}
+
+/**
+ * The bodies of a message with `files`: its text first (left out when empty, unless there is no
+ * file to send), then one per file whose body is only the file's link — what clients show inline.
+ */
+export function fileBodies(text: string, files: readonly OutboundFile[]): FileBody[] {
+  return [...(text !== "" || files.length === 0 ? [{ body: text }] : []), ...files.map((f) => ({ body: fileLine(f), file: f }))];
+}
+
 /** The body line of a file: its URL (clients show it inline when it is the whole body). */
 export function fileLine(f: OutboundFile): string {
   return f.url;

@@ -16,8 +16,8 @@ import { NS_CORRECT, NS_HOPS, NS_SID, stanzaIdFor } from "../outbound.js";
 import { LISTENER_NICK, nickFor, type Occupants } from "./occupants.js";
 import { errorMessage } from "../../../src/errors/message.js";
 import { moderateInMuc } from "./moderation.js";
-import { filesOf, oobElements } from "../media/outbound.js";
-import { mucBodies, type MucBody } from "./files-out.js";
+import { filesOf, oobElements, type FileBody } from "../media/outbound.js";
+import { mucBodies } from "./files-out.js";
 import { deliverMucDisplayed, deliverMucTyping, mucFeatureChildren, mucIdOf } from "./features-out.js";
 
 function puppetJid(rt: XmppRuntime, who: Endpoint): string {
@@ -68,7 +68,7 @@ export async function deliverToMuc(rt: XmppRuntime, occupants: Occupants, delive
   const m = activity.message;
   const features = await mucFeatureChildren(rt, m, jid, room);
   // Files go as links on Parley's media listener under the XMPP limits of the room's service domain (files-out.ts).
-  const bodies: Array<MucBody | undefined> = features.content ? mucBodies(m, filesOf(rt, m, parseJid(room).domain)) : [undefined];
+  const bodies: Array<FileBody | undefined> = features.content ? mucBodies(m, filesOf(rt, m, parseJid(room).domain)) : [undefined];
   const replace = m.replaces ? xml("replace", { xmlns: NS_CORRECT, id: await mucIdOf(rt, m.replaces) }) : undefined;
   for (const [i, b] of bodies.entries()) {
     const sid = i === 0 ? id : `${id}-${i}`;

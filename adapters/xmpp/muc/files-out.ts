@@ -7,24 +7,19 @@
 import type { AttachmentPart } from "../../../src/adapter/media.js";
 import { plainText } from "../../../src/model/message.js";
 import type { RoomMessage } from "../../../src/model/room-events.js";
-import { fileLine, placeholder, type OutboundFile } from "../media/outbound.js";
-
-export interface MucBody {
-  readonly body: string;
-  readonly file?: OutboundFile;
-}
+import { fileBodies, placeholder, type FileBody, type OutboundFile } from "../media/outbound.js";
 
 /**
  * The bodies of a room message's groupchats. Without files, one: its text (a single space when
  * empty, as a body must have content). With files, the text only when there is some, then one per file.
  */
-export function mucBodies(m: Pick<RoomMessage, "parts">, files: readonly OutboundFile[]): MucBody[] {
+export function mucBodies(m: Pick<RoomMessage, "parts">, files: readonly OutboundFile[]): FileBody[] {
   const attachments = m.parts.filter((p): p is AttachmentPart => p.role === "attachment");
   if (attachments.length === 0) return [{ body: plainText(m) || " " }];
   const lines = [
     ...m.parts.flatMap((p) => (p.role === "text" && p.body !== "" ? [p.body] : [])),
     ...attachments.filter((a) => !files.some((f) => f.part === a)).map(placeholder),
   ];
-  const text = lines.join("\n");
-  return [...(text !== "" || files.length === 0 ? [{ body: text || " " }] : []), ...files.map((f) => ({ body: fileLine(f), file: f }))];
+  // Never empty when there is no file: each attachment without a link has its placeholder line.
+  return fileBodies(lines.join("\n"), files);
 }
