@@ -203,7 +203,10 @@ describe("Matrix adapter with Synapse: messages", () => {
     await stop();
     await state.set(`ev:${live.event_id}`, "done", 3600);
     expect((await retry).status).toBe(200);
-    expect(rig.ctx.accepted.length).toBe(before + events.length);
+    // Still only the two messages above: the live event was not processed again. (Counted among
+    // messages: Synapse pushes presence and receipts of its own meanwhile — CI at 4e4ee83 saw 2.)
+    const messages = rig.ctx.accepted.slice(before).filter((e) => e.kind === "message");
+    expect(messages.map((e) => e.message.parts[0])).toEqual(events.map((e) => ({ role: "text", body: e.content.body })));
   });
 
   it("T-5.1.1 a wrong hs_token gets 403, none 401, and nothing is processed", async () => {
